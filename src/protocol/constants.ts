@@ -1,0 +1,78 @@
+/**
+ * Protocol constants (PROTOCOL.md §2–§3): version, magic, limits and the
+ * message type table. Shared by client and server; no I/O here.
+ *
+ * @module
+ */
+
+/** The protocol version this build speaks. Bumped on any incompatible change. */
+export const PROTOCOL_VERSION = 1;
+
+/** "DFOS" as a big-endian u32: the first field of `Hello`. */
+export const MAGIC = 0x44464f53;
+
+/** The TCP port servers listen on and clients connect to by default. */
+export const DEFAULT_PORT = 33000;
+
+/** Bytes before the payload: length (4), type (1), request id (4). */
+export const FRAME_HEADER_SIZE = 9;
+
+/** Largest payload of a `Data` frame a sender may use (1 MiB). */
+export const MAX_CHUNK_SIZE = 1024 * 1024;
+
+/** Largest value of the length field a receiver accepts; checked before buffering. */
+export const MAX_FRAME_SIZE = MAX_CHUNK_SIZE + 64 * 1024;
+
+/** Payload size of `Data` frames this build sends by default (256 KiB). */
+export const DEFAULT_CHUNK_SIZE = 256 * 1024;
+
+/** Longest path, in UTF-8 bytes, a request may carry. */
+export const MAX_PATH_BYTES = 4096;
+
+/** Longest user name or password, in UTF-8 bytes. */
+export const MAX_CREDENTIAL_BYTES = 1024;
+
+/** Longest free-text field (error messages, software names), in UTF-8 bytes. */
+export const MAX_TEXT_BYTES = 4096;
+
+/** Most entries one `Listing` frame carries; longer listings span several frames. */
+export const MAX_LISTING_ENTRIES = 4096;
+
+/**
+ * Message type bytes. 0x01–0x0f connection set-up, 0x10–0x2f requests,
+ * 0x30–0x3f transfer streams (both directions), 0x80–0x8f replies.
+ */
+export const MESSAGE_TYPE = {
+  Hello: 0x01,
+  Welcome: 0x02,
+  Queued: 0x03,
+  Auth: 0x04,
+  AuthOk: 0x05,
+  Notice: 0x06,
+  Goodbye: 0x07,
+
+  List: 0x10,
+  Stat: 0x11,
+  Mkdir: 0x12,
+  Rmdir: 0x13,
+  Remove: 0x14,
+  Rename: 0x15,
+  Chdir: 0x16,
+  Read: 0x20,
+  Write: 0x21,
+
+  Data: 0x30,
+  DataEnd: 0x31,
+  Cancel: 0x32,
+
+  Ok: 0x80,
+  Error: 0x81,
+  Listing: 0x82,
+  Attributes: 0x83,
+  WorkingDirectory: 0x84,
+  ReadInfo: 0x85,
+  WriteReady: 0x86,
+} as const;
+
+/** Name of a message type, e.g. `"Hello"`. */
+export type MessageName = keyof typeof MESSAGE_TYPE;

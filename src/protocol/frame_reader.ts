@@ -1,0 +1,84 @@
+/**
+ * Splits a byte stream into frames. The length field is checked against the
+ * limit before anything is buffered, so a peer cannot make us allocate more
+ * than one maximum-size frame.
+ *
+ * @module
+ */
+
+import { FRAME_HEADER_SIZE, MAX_FRAME_SIZE } from "./constants.ts";
+import type { Frame } from "./messages.ts";
+import { ProtocolError } from "./protocol_error.ts";
+
+/** Anything with `read` like `Deno.Conn`. */
+export interface ByteSource {
+  read(buffer: Uint8Array): Promise<number | null>;
+}
+
+/** Options of {@link FrameReader}. */
+export interface FrameReaderOptions {
+  /** Largest length field accepted. Default {@link MAX_FRAME_SIZE}. */
+  maxFrameSize?: number;
+}
+
+/** Reads frames one at a time from a {@link ByteSource}. */
+export class FrameReader {
+  #source: ByteSource;
+  #maxFrameSize: number;
+  #buffer: Uint8Array;
+  #start = 0;
+  #end = 0;
+
+  constructor(source: ByteSource, options: FrameReaderOptions = {}) {
+    this.#source = source;
+    this.#maxFrameSize = options.maxFrameSize ?? MAX_FRAME_SIZE;
+    this.#buffer = new Uint8Array(Math.min(this.#maxFrameSize + 4, 2 * 1024 * 1024) + 64 * 1024);
+  }
+
+  /**
+   * The next frame, or null when the stream ends cleanly between frames.
+   * The payload is a view into an internal buffer, valid only until the
+   * next call: copy it to keep it.
+   */
+  async next(): Promise<Frame | null> {
+    if (!(await this.#fill(4))) return null;
+    const view = new DataView(this.#buffer.buffer, this.#start, 4);
+    const length = view.getUint32(0);
+    if (length < FRAME_HEADER_SIZE - 4) {
+      throw new ProtocolError(`frame length ${length} is shorter than a frame header`);
+    }
+    if (length > this.#maxFrameSize) {
+      throw new ProtocolError(`frame length ${length} exceeds the limit of ${this.#maxFrameSize}`);
+    }
+    if (!(await this.#fill(4 + length))) {
+      throw new ProtocolError("connection closed in the middle of a frame");
+    }
+    const at = this.#start;
+    this.#start += 4 + length;
+    const header = new DataView(this.#buffer.buffer, at + 4, 5);
+    return {
+      type: header.getUint8(0),
+      id: header.getUint32(1),
+      payload: this.#buffer.subarray(at + FRAME_HEADER_SIZE, at + 4 + length),
+    };
+  }
+
+  /** Ensures `count` buffered bytes; false on end of stream before the first byte. */
+  async #fill(count: number): Promise<boolean> {
+    if (this.#end - this.#start >= count) return true;
+    if (this.#start + count > this.#buffer.length) {
+      this.#buffer.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    while (this.#end - this.#start < count) {
+      const read = await this.#source.read(this.#buffer.subarray(this.#end));
+      if (read === null) {
+        if (this.#end === this.#start) return false;
+        throw new ProtocolError("connection closed in the middle of a frame");
+      }
+      this.#end += read;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * Every message of the protocol (PROTOCOL.md §5), declared once as a list of
+ * typed fields. {@link encode} and {@link decode} work from these
+ * declarations, so a message's layout is written down in exactly one place.
+ *
+ * `Data` frames are the exception: their payload is the raw bytes, and
+ * {@link writeDataHeader} frames them in place without copying.
+ *
+ * @module
+ */
+
+import { ByteReader, ByteWriter } from "./bytes.ts";
+import {
+  FRAME_HEADER_SIZE,
+  MAX_CREDENTIAL_BYTES,
+  MAX_PATH_BYTES,
+  MAX_TEXT_BYTES,
+  MESSAGE_TYPE,
+  type MessageName,
+} from "./constants.ts";
+import { ProtocolError } from "./protocol_error.ts";
+
+/** One received frame. `payload` may be a view into the reader's buffer. */
+export interface Frame {
+  type: number;
+  id: number;
+  payload: Uint8Array;
+}
+
+/** How one field is written and read. */
+export interface FieldCodec<T> {
+  write(writer: ByteWriter, value: T): void;
+  read(reader: ByteReader): T;
+}
+
+const u16: FieldCodec<number> = { write: (w, v) => w.u16(v), read: (r) => r.u16() };
+const u32: FieldCodec<number> = { write: (w, v) => w.u32(v), read: (r) => r.u32() };
+const u64: FieldCodec<number> = { write: (w, v) => w.u64(v), read: (r) => r.u64() };
+
+const bool: FieldCodec<boolean> = {
+  write: (w, v) => w.u8(v ? 1 : 0),
+  read: (r) => {
+    const value = r.u8();
+    if (value > 1) throw new ProtocolError(`boolean field holds ${value}`);
+    return value === 1;
+  },
+};
+
+function text(maxBytes: number): FieldCodec<string> {
+  return { write: (w, v) => w.string(v, maxBytes), read: (r) => r.string(maxBytes) };
+}
+
+function list<T>(item: FieldCodec<T>, maxItems: number): FieldCodec<T[]> {
+  return {
+    write: (w, values) => {
+      if (values.length > maxItems) throw new RangeError(`list of ${values.length} > ${maxItems}`);
+      w.u32(values.length);
+      for (const value of values) item.write(w, value);
+    },
+    read: (r) => {
+      const count = r.u32();
+      if (count > maxItems) throw new ProtocolError(`list of ${count} items exceeds ${maxItems}`);
+      return Array.from({ length: count }, () => item.read(r));
+    },
+  };
+}
+
+const sha256: FieldCodec<Uint8Array> = {
+  write: (w, v) => {
+    if (v.length !== 32) throw new RangeError("a SHA-256 digest is 32 bytes");
+    w.bytes(v);
+  },
+  read: (r) => r.bytes(32).slice(),
+};
+
+/** Entry kinds on the wire (PROTOCOL.md §5.3). */
+export const ENTRY_KIND = { file: 1, directory: 2, other: 3 } as const;
+type EntryKindName = keyof typeof ENTRY_KIND;
+
+const entryKind: FieldCodec<EntryKindName> = {
+  write: (w, v) => w.u8(ENTRY_KIND[v]),
+  read: (r) => {
+    const value = r.u8();
+    const name = (Object.keys(ENTRY_KIND) as EntryKindName[]).find((k) => ENTRY_KIND[k] === value);
+    if (!name) throw new ProtocolError(`unknown entry kind ${value}`);
+    return name;
+  },
+};
+
+/** A directory entry as carried by `Listing` and `Attributes`. */
+export interface WireEntry {
+  name: string;
+  kind: EntryKindName;
+  size: number;
+  mtimeMs: number;
+}
+
+const entry: FieldCodec<WireEntry> = record({
+  name: text(MAX_PATH_BYTES),
+  kind: entryKind,
+  size: u64,
+  mtimeMs: u64,
+});
+
+type Fields = Record<string, FieldCodec<unknown>>;
+type ValueOf<F extends Fields> = { [K in keyof F]: F[K] extends FieldCodec<infer V> ? V : never };
+
+function record<F extends Fields>(fields: F): FieldCodec<ValueOf<F>> {
+  const names = Object.keys(fields) as (keyof F & string)[];
+  return {
+    write: (w, value) => {
+      for (const name of names) fields[name].write(w, value[name]);
+    },
+    read: (r) => {
+      const value = {} as Record<string, unknown>;
+      for (const name of names) value[name] = fields[name].read(r);
+      return value as ValueOf<F>;
+    },
+  };
+}
+
+/** A message's type byte, name and field layout. */
+export interface MessageSpec<T> {
+  readonly type: number;
+  readonly name: MessageName;
+  readonly codec: FieldCodec<T>;
+}
+
+function message<F extends Fields>(name: MessageName, fields: F): MessageSpec<ValueOf<F>> {
+  return { type: MESSAGE_TYPE[name], name, codec: record(fields) };
+}
+
+const path = text(MAX_PATH_BYTES);
+
+/** The message table. Field order here is the order on the wire. */
+export const Messages = {
+  Hello: message("Hello", {
+    magic: u32,
+    version: u16,
+    software: text(MAX_TEXT_BYTES),
+    capabilities: list(text(64), 64),
+  }),
+  Welcome: message("Welcome", {
+    version: u16,
+    serverName: text(MAX_TEXT_BYTES),
+    capabilities: list(text(64), 64),
+    maxFrameSize: u32,
+    chunkSize: u32,
+  }),
+  Queued: message("Queued", { position: u32, waiting: u32 }),
+  Auth: message("Auth", { user: text(MAX_CREDENTIAL_BYTES), password: text(MAX_CREDENTIAL_BYTES) }),
+  AuthOk: message("AuthOk", { sessionId: text(64), cwd: path }),
+  Notice: message("Notice", { code: u16, message: text(MAX_TEXT_BYTES) }),
+  Goodbye: message("Goodbye", {}),
+
+  List: message("List", { path }),
+  Stat: message("Stat", { path }),
+  Mkdir: message("Mkdir", { path, parents: bool }),
+  Rmdir: message("Rmdir", { path }),
+  Remove: message("Remove", { path, recursive: bool }),
+  Rename: message("Rename", { from: path, to: path, overwrite: bool }),
+  Chdir: message("Chdir", { path }),
+  Read: message("Read", { path, offset: u64, length: u64, ifSize: u64, ifMtimeMs: u64 }),
+  Write: message("Write", { path, size: u64, mtimeMs: u64, overwrite: bool, resume: bool }),
+
+  DataEnd: message("DataEnd", { sha256 }),
+  Cancel: message("Cancel", {}),
+
+  Ok: message("Ok", {}),
+  Error: message("Error", { code: u16, message: text(MAX_TEXT_BYTES) }),
+  Listing: message("Listing", { entries: list(entry, 4096), more: bool }),
+  Attributes: message("Attributes", { path, entry }),
+  WorkingDirectory: message("WorkingDirectory", { path }),
+  ReadInfo: message("ReadInfo", { size: u64, mtimeMs: u64, offset: u64, length: u64 }),
+  WriteReady: message("WriteReady", { offset: u64 }),
+} as const;
+
+/** The decoded value of a message spec. */
+export type MessageOf<S> = S extends MessageSpec<infer T> ? T : never;
+
+/** Encodes one complete frame of `spec` for request `id`. */
+export function encode<T>(spec: MessageSpec<T>, id: number, value: T): Uint8Array {
+  const writer = new ByteWriter(spec.type, id);
+  spec.codec.write(writer, value);
+  return writer.finish();
+}
+
+/** Decodes `frame` as `spec`; wrong type, truncation or trailing bytes are a {@link ProtocolError}. */
+export function decode<T>(spec: MessageSpec<T>, frame: Frame): T {
+  if (frame.type !== spec.type) {
+    throw new ProtocolError(`expected ${spec.name}, got ${messageName(frame.type)}`);
+  }
+  const reader = new ByteReader(frame.payload);
+  const value = spec.codec.read(reader);
+  reader.end(spec.name);
+  return value;
+}
+
+const NAMES = new Map<number, string>(
+  Object.entries(MESSAGE_TYPE).map(([name, type]) => [type, name]),
+);
+
+/** Human name of a type byte, for errors and logs. */
+export function messageName(type: number): string {
+  return NAMES.get(type) ?? `unknown type 0x${type.toString(16).padStart(2, "0")}`;
+}
+
+/**
+ * Writes a `Data` header into the first {@link FRAME_HEADER_SIZE} bytes of
+ * `frame`, whose payload (`length` bytes) follows. Returns the frame view.
+ */
+export function writeDataHeader(frame: Uint8Array, id: number, length: number): Uint8Array {
+  const view = new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_SIZE);
+  view.setUint32(0, length + FRAME_HEADER_SIZE - 4);
+  view.setUint8(4, MESSAGE_TYPE.Data);
+  view.setUint32(5, id);
+  return frame.subarray(0, FRAME_HEADER_SIZE + length);
+}
