@@ -1,0 +1,222 @@
+/**
+ * An upload into {@link LocalStorage}: bytes go to a partial file under the
+ * user's `.dfos/partial` folder, hashed as they arrive, and only a complete,
+ * verified file is renamed onto the real name.
+ *
+ * @module
+ */
+
+import { createHash, type Hash } from "node:crypto";
+import { STATUS } from "../protocol/status.ts";
+import { isNotFound, toStorageError } from "./fs_errors.ts";
+import { StorageError, type Upload } from "./storage.ts";
+
+/** Bytes read at a time when re-hashing a partial that is being resumed. */
+const REHASH_CHUNK_BYTES = 1024 * 1024;
+
+/** Everything {@link LocalUpload.open} needs; {@link LocalStorage} fills it in. */
+export interface LocalUploadOptions {
+  /** The virtual path, used in messages. */
+  virtualPath: string;
+  /** Real path of the final file. */
+  targetPath: string;
+  /** Real path of the partial file. */
+  partialPath: string;
+  size: number;
+  mtimeMs: number;
+  /** Continue an existing partial when it is not longer than `size`. */
+  resume: boolean;
+  /** Call `syncData` before the commit rename. */
+  fsync: boolean;
+  /** Checks run again just before the rename (confinement, EXISTS); throws to refuse. */
+  beforeCommit(): Promise<void>;
+}
+
+/**
+ * The name of the partial file of an upload: the SHA-256 of (path, size,
+ * mtime), so a retry of the same transfer finds it and a different one does not.
+ *
+ * @example
+ * ```ts
+ * partialFileName("/docs/a.txt", 1024, 1_700_000_000_000); // 64 hex digits
+ * ```
+ */
+export function partialFileName(virtualPath: string, size: number, mtimeMs: number): string {
+  return createHash("sha256").update(`${virtualPath}\0${size}\0${mtimeMs}`).digest("hex");
+}
+
+/**
+ * An {@link Upload} backed by a partial file. Calls to `write` must not
+ * overlap. `commit` and `abort` may be called more than once: later calls
+ * do nothing (a second `commit` returns the first one's result).
+ */
+export class LocalUpload implements Upload {
+  readonly offset: number;
+  readonly #options: LocalUploadOptions;
+  readonly #file: Deno.FsFile;
+  readonly #hash: Hash;
+  #length: number;
+  #state: "open" | "broken" | "closed" = "open";
+  #fileClosed = false;
+  #commitResult: Promise<void> | null = null;
+
+  private constructor(options: LocalUploadOptions, file: Deno.FsFile, hash: Hash, offset: number) {
+    this.#options = options;
+    this.#file = file;
+    this.#hash = hash;
+    this.offset = offset;
+    this.#length = offset;
+  }
+
+  /** Opens (creating or resuming) the partial file and seeds the running hash. */
+  static async open(options: LocalUploadOptions): Promise<LocalUpload> {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(options.partialPath, {
+        read: true,
+        write: true,
+        create: true,
+        mode: 0o600,
+      });
+    } catch (error) {
+      throw toStorageError(error, options.virtualPath);
+    }
+    try {
+      const hash = createHash("sha256");
+      const offset = await seedFromPartial(file, hash, options);
+      const now = new Date();
+      await file.utime(now, now);
+      return new LocalUpload(options, file, hash, offset);
+    } catch (error) {
+      file.close();
+      throw toStorageError(error, options.virtualPath);
+    }
+  }
+
+  /** Appends `chunk`; fails with TOO_LARGE, without writing, past the announced size. */
+  async write(chunk: Uint8Array): Promise<void> {
+    this.#assertOpen();
+    const { size, virtualPath } = this.#options;
+    if (this.#length + chunk.length > size) {
+      throw new StorageError(
+        STATUS.TOO_LARGE,
+        `${virtualPath}: more bytes than the announced ${size}`,
+      );
+    }
+    this.#hash.update(chunk);
+    try {
+      await writeAll(this.#file, chunk);
+    } catch (error) {
+      this.#state = "broken";
+      throw toStorageError(error, virtualPath);
+    }
+    this.#length += chunk.length;
+  }
+
+  /** Verifies length and SHA-256, then syncs and renames the partial into place. */
+  async commit(sha256Hex: string): Promise<void> {
+    if (this.#commitResult) return await this.#commitResult;
+    this.#assertOpen();
+    const { size, virtualPath } = this.#options;
+    if (this.#length !== size) {
+      throw new StorageError(
+        STATUS.BAD_REQUEST,
+        `${virtualPath}: only ${this.#length} of ${size} bytes arrived`,
+      );
+    }
+    this.#state = "closed";
+    this.#commitResult = this.#finishCommit(sha256Hex);
+    return await this.#commitResult;
+  }
+
+  /** Closes the partial file and, unless `keepPartial`, deletes it. */
+  async abort(keepPartial: boolean): Promise<void> {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    this.#closeFile();
+    if (!keepPartial) await removeIfPresent(this.#options.partialPath, this.#options.virtualPath);
+  }
+
+  async #finishCommit(sha256Hex: string): Promise<void> {
+    const { partialPath, targetPath, virtualPath, fsync, mtimeMs } = this.#options;
+    if (this.#hash.digest("hex") !== sha256Hex.toLowerCase()) {
+      this.#closeFile();
+      await removeIfPresent(partialPath, virtualPath);
+      throw new StorageError(
+        STATUS.CHECKSUM_MISMATCH,
+        `${virtualPath}: the bytes received do not match the announced SHA-256`,
+      );
+    }
+    try {
+      if (fsync) await this.#file.syncData();
+      this.#closeFile();
+      await this.#options.beforeCommit();
+      await Deno.rename(partialPath, targetPath);
+      await Deno.utime(targetPath, new Date(), new Date(mtimeMs));
+    } catch (error) {
+      this.#closeFile();
+      throw toStorageError(error, virtualPath);
+    }
+  }
+
+  #assertOpen(): void {
+    const { virtualPath } = this.#options;
+    if (this.#state === "broken") {
+      throw new StorageError(STATUS.IO_ERROR, `${virtualPath}: an earlier write failed`);
+    }
+    if (this.#state === "closed") {
+      throw new StorageError(STATUS.BAD_REQUEST, `${virtualPath}: the upload is already finished`);
+    }
+  }
+
+  #closeFile(): void {
+    if (this.#fileClosed) return;
+    this.#fileClosed = true;
+    this.#file.close();
+  }
+}
+
+/** Decides where the upload starts and feeds the bytes already there into `hash`. */
+async function seedFromPartial(
+  file: Deno.FsFile,
+  hash: Hash,
+  options: LocalUploadOptions,
+): Promise<number> {
+  const existing = (await file.stat()).size;
+  if (options.resume && existing <= options.size) {
+    const hashed = await hashFromStart(file, hash);
+    if (hashed !== existing) await file.truncate(hashed);
+    return hashed;
+  }
+  await file.truncate(0);
+  await file.seek(0, Deno.SeekMode.Start);
+  return 0;
+}
+
+/** Hashes the whole file in bounded chunks, leaving the position at its end. */
+async function hashFromStart(file: Deno.FsFile, hash: Hash): Promise<number> {
+  await file.seek(0, Deno.SeekMode.Start);
+  const buffer = new Uint8Array(REHASH_CHUNK_BYTES);
+  let total = 0;
+  for (;;) {
+    const count = await file.read(buffer);
+    if (count === null) return total;
+    hash.update(buffer.subarray(0, count));
+    total += count;
+  }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    written += await file.write(bytes.subarray(written));
+  }
+}
+
+async function removeIfPresent(realPath: string, virtualPath: string): Promise<void> {
+  try {
+    await Deno.remove(realPath);
+  } catch (error) {
+    if (!isNotFound(error)) throw toStorageError(error, virtualPath);
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The storage contract: what the server needs from a place that keeps one
+ * user's files. Paths given to a {@link Storage} are *virtual*: absolute,
+ * normalised paths inside the user's root ("/", "/docs/a.txt"), produced by
+ * {@link resolveVirtualPath}. A backend maps them onto its medium and must
+ * never touch anything outside the user's root, whatever the path.
+ *
+ * Every failure a client can cause is a {@link StorageError} with a protocol
+ * status code, so the server can reply with a status instead of crashing.
+ *
+ * @module
+ */
+
+import type { StatusCode } from "../protocol/status.ts";
+
+/** What kind of thing a directory entry is. */
+export type EntryKind = "file" | "directory" | "other";
+
+/** One entry of a listing, or the result of a stat. */
+export interface EntryInfo {
+  /** Last path component ("" for the root). */
+  name: string;
+  kind: EntryKind;
+  /** Size in bytes (0 for directories). */
+  size: number;
+  /** Modification time, milliseconds since the epoch. */
+  mtimeMs: number;
+}
+
+/** A file opened for reading. The caller must call `close()`. */
+export interface ReadHandle {
+  size: number;
+  mtimeMs: number;
+  /** Reads into `buffer` at `position`; resolves to bytes read, or null at end of file. */
+  read(buffer: Uint8Array, position: number): Promise<number | null>;
+  close(): void;
+}
+
+/** Options of {@link Storage.beginUpload}. */
+export interface UploadOptions {
+  /** Total size the client announced. */
+  size: number;
+  /** Modification time to give the file when it is committed. */
+  mtimeMs: number;
+  /** Replace an existing file of the same name. Default false: EXISTS. */
+  overwrite?: boolean;
+  /** Continue a partial left by an earlier attempt at the same (path, size, mtime). Default true. */
+  resume?: boolean;
+}
+
+/**
+ * An upload in progress. Bytes go to a hidden partial file; the real name
+ * only ever holds a complete, verified file.
+ */
+export interface Upload {
+  /** Bytes already present (resumed from an earlier attempt); the client sends from here. */
+  readonly offset: number;
+  /** Appends bytes. Fails with TOO_LARGE past the announced size. */
+  write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Checks that exactly `size` bytes arrived and that their SHA-256 (hex) is
+   * `sha256Hex`, then syncs and renames the partial into place atomically and
+   * sets its mtime. On CHECKSUM_MISMATCH the partial is removed.
+   */
+  commit(sha256Hex: string): Promise<void>;
+  /** Stops the upload: keeps the partial for a later resume, or removes it. */
+  abort(keepPartial: boolean): Promise<void>;
+}
+
+/** The operations a storage backend offers for one user's root. */
+export interface Storage {
+  stat(path: string): Promise<EntryInfo>;
+  /** Entries of a directory, sorted by name; never shows partial uploads or reserved names. */
+  list(path: string): Promise<EntryInfo[]>;
+  mkdir(path: string, options?: { parents?: boolean }): Promise<void>;
+  /** Removes an empty directory. */
+  rmdir(path: string): Promise<void>;
+  /** Removes a file, or with `recursive` a directory and everything under it. */
+  remove(path: string, options?: { recursive?: boolean }): Promise<void>;
+  /** Moves or renames; fails with EXISTS if `to` exists unless `overwrite`. */
+  rename(from: string, to: string, options?: { overwrite?: boolean }): Promise<void>;
+  openRead(path: string): Promise<ReadHandle>;
+  beginUpload(path: string, options: UploadOptions): Promise<Upload>;
+  /** Deletes partial uploads untouched for longer than `maxAgeMs`; resolves to how many. */
+  cleanupPartials(maxAgeMs: number): Promise<number>;
+  /** Bytes used by the user's files, partial uploads included. */
+  usage(): Promise<number>;
+}
+
+/** A failure a client caused or should hear about, with its protocol status. */
+export class StorageError extends Error {
+  constructor(readonly code: StatusCode, message: string) {
+    super(message);
+    this.name = "StorageError";
+  }
+}

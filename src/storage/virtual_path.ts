@@ -1,0 +1,127 @@
+/**
+ * Virtual paths: how a client's path becomes a normalised absolute path
+ * inside the user's root. Resolution is purely textual and works like a
+ * chroot: `..` never climbs above "/", so no input can name anything outside
+ * the root. Backends still confine every path on their medium (symlinks).
+ *
+ * Percent-encodings are *not* decoded: "%2e%2e" is a literal file name made
+ * of six characters, which is safe because it never means "parent".
+ *
+ * @module
+ */
+
+import { STATUS } from "../protocol/status.ts";
+import { StorageError } from "./storage.ts";
+
+/** The server's private folder inside each user root; clients can never name it. */
+export const RESERVED_NAME = ".dfos";
+/** Longest path a client may send, in UTF-8 bytes (Linux PATH_MAX). */
+export const MAX_PATH_BYTES = 4096;
+/** Longest single path component, in UTF-8 bytes (Linux NAME_MAX). */
+export const MAX_COMPONENT_BYTES = 255;
+
+const encoder = new TextEncoder();
+
+/**
+ * Resolves what a client sent against its current directory.
+ *
+ * `cwd` is an already-normalised virtual path ("/" or "/a/b"). An `input`
+ * starting with "/" starts at the user's root, anything else at `cwd`; an
+ * empty input means ".". Empty and "." components are dropped and ".." pops
+ * one component but never above "/".
+ *
+ * @throws {StorageError} INVALID_PATH for control characters, backslashes or
+ * over-long paths; PERMISSION_DENIED when the result is inside {@link RESERVED_NAME}.
+ *
+ * @example
+ * ```ts
+ * resolveVirtualPath("/docs", "../../etc/passwd"); // "/etc/passwd"
+ * resolveVirtualPath("/docs", "a/./b/");           // "/docs/a/b"
+ * ```
+ */
+export function resolveVirtualPath(cwd: string, input: string): string {
+  validateInput(input);
+  const start = input.startsWith("/") ? [] : splitComponents(cwd);
+  const components = [...start];
+  for (const component of input.split("/")) {
+    if (component === "" || component === ".") continue;
+    if (component === "..") components.pop();
+    else components.push(component);
+  }
+  const resolved = "/" + components.join("/");
+  if (components[0] === RESERVED_NAME) {
+    throw new StorageError(
+      STATUS.PERMISSION_DENIED,
+      `${resolved}: the name ${RESERVED_NAME} at the top of your storage is reserved`,
+    );
+  }
+  return resolved;
+}
+
+/**
+ * The last component of a normalised virtual path ("" for "/").
+ *
+ * @example
+ * ```ts
+ * virtualBaseName("/docs/a.txt"); // "a.txt"
+ * ```
+ */
+export function virtualBaseName(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+/**
+ * The parent of a normalised virtual path; the parent of "/" is "/".
+ *
+ * @example
+ * ```ts
+ * virtualParent("/docs/a.txt"); // "/docs"
+ * virtualParent("/docs");       // "/"
+ * ```
+ */
+export function virtualParent(path: string): string {
+  const cut = path.lastIndexOf("/");
+  return cut <= 0 ? "/" : path.slice(0, cut);
+}
+
+/**
+ * The components of a normalised virtual path ("/" has none).
+ *
+ * @example
+ * ```ts
+ * virtualComponents("/docs/a.txt"); // ["docs", "a.txt"]
+ * ```
+ */
+export function virtualComponents(path: string): string[] {
+  return splitComponents(path);
+}
+
+function splitComponents(path: string): string[] {
+  return path.split("/").filter((component) => component !== "");
+}
+
+function validateInput(input: string): void {
+  const shown = JSON.stringify(input.length > 80 ? input.slice(0, 80) + "…" : input);
+  for (let index = 0; index < input.length; index++) {
+    const code = input.charCodeAt(index);
+    if (code === 0) invalid(`${shown}: paths may not contain a NUL byte`);
+    if (code < 0x20 || code === 0x7f) {
+      invalid(`${shown}: paths may not contain control characters (such as newlines)`);
+    }
+    if (code === 0x5c) {
+      invalid(`${shown}: backslashes are not path separators here and are refused; use "/"`);
+    }
+  }
+  if (encoder.encode(input).length > MAX_PATH_BYTES) {
+    invalid(`${shown}: the path is longer than ${MAX_PATH_BYTES} bytes`);
+  }
+  for (const component of input.split("/")) {
+    if (encoder.encode(component).length > MAX_COMPONENT_BYTES) {
+      invalid(`${shown}: a path component is longer than ${MAX_COMPONENT_BYTES} bytes`);
+    }
+  }
+}
+
+function invalid(message: string): never {
+  throw new StorageError(STATUS.INVALID_PATH, message);
+}

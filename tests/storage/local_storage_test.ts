@@ -1,0 +1,214 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { LocalStorage } from "../../src/storage/local_storage.ts";
+import { partialFileName } from "../../src/storage/local_upload.ts";
+import type { Storage } from "../../src/storage/storage.ts";
+import { runStorageContract, type StorageFixture } from "./storage_contract.ts";
+import {
+  assertStatus,
+  bytesOf,
+  putFile,
+  readFileText,
+  sha256Hex,
+  TEST_MTIME_MS,
+} from "./storage_test_helpers.ts";
+
+async function makeLocalFixture(): Promise<StorageFixture> {
+  const base = await Deno.makeTempDir({ prefix: "dfos-storage-" });
+  const root = join(base, "alice");
+  const storage = await LocalStorage.open(root);
+  return {
+    storage,
+    async agePartials(ageMs) {
+      const partialDirectory = join(root, ".dfos", "partial");
+      const past = new Date(Date.now() - ageMs);
+      for await (const entry of Deno.readDir(partialDirectory)) {
+        await Deno.utime(join(partialDirectory, entry.name), past, past);
+      }
+    },
+    dispose: () => Deno.remove(base, { recursive: true }),
+  };
+}
+
+runStorageContract("LocalStorage", makeLocalFixture);
+
+/** A user root next to an "outside" folder holding a secret file, all removed afterwards. */
+interface Sandbox {
+  base: string;
+  root: string;
+  outside: string;
+  storage: Storage;
+}
+
+async function withSandbox(
+  body: (sandbox: Sandbox) => Promise<void>,
+  options: { fsync?: boolean } = {},
+): Promise<void> {
+  const base = await Deno.realPath(await Deno.makeTempDir({ prefix: "dfos-local-" }));
+  try {
+    const root = join(base, "alice");
+    const outside = join(base, "outside");
+    await Deno.mkdir(outside);
+    await Deno.writeTextFile(join(outside, "secret.txt"), "secret");
+    const storage = await LocalStorage.open(root, options);
+    await body({ base, root, outside, storage });
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+}
+
+async function outsideSnapshot(outside: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(outside)) names.push(entry.name);
+  return [...names.sort(), await Deno.readTextFile(join(outside, "secret.txt"))];
+}
+
+Deno.test("LocalStorage.open creates a missing root folder with mode 0o700", async () => {
+  await withSandbox(async ({ root }) => {
+    const info = await Deno.stat(root);
+    assert.ok(info.isDirectory);
+    assert.equal(info.mode! & 0o777, 0o700);
+  });
+});
+
+Deno.test("a symlink inside the root pointing outside is refused for every operation", async () => {
+  await withSandbox(async ({ root, outside, storage }) => {
+    await Deno.symlink(outside, join(root, "escape"));
+    await Deno.symlink(join(outside, "secret.txt"), join(root, "secret-link"));
+    await putFile(storage, "/a.txt", "a");
+    const before = await outsideSnapshot(outside);
+    const upload = { size: 1, mtimeMs: TEST_MTIME_MS, overwrite: true };
+    const attempts: Array<() => Promise<unknown>> = [
+      () => storage.stat("/escape"),
+      () => storage.stat("/escape/secret.txt"),
+      () => storage.stat("/secret-link"),
+      () => storage.list("/escape"),
+      () => storage.openRead("/secret-link"),
+      () => storage.openRead("/escape/secret.txt"),
+      () => storage.beginUpload("/escape/new.txt", upload),
+      () => storage.beginUpload("/escape/secret.txt", upload),
+      () => storage.beginUpload("/secret-link", upload),
+      () => storage.mkdir("/escape/new-dir", { parents: true }),
+      () => storage.rmdir("/escape"),
+      () => storage.remove("/escape/secret.txt"),
+      () => storage.remove("/secret-link"),
+      () => storage.remove("/escape", { recursive: true }),
+      () => storage.rename("/escape/secret.txt", "/stolen.txt"),
+      () => storage.rename("/secret-link", "/stolen.txt"),
+      () => storage.rename("/a.txt", "/escape/secret.txt", { overwrite: true }),
+    ];
+    for (const attempt of attempts) {
+      const error = await assertStatus(attempt, "PERMISSION_DENIED");
+      assert.match(error.message, /leads outside your storage/);
+    }
+    assert.deepEqual(await outsideSnapshot(outside), before);
+    assert.equal(await readFileText(storage, "/a.txt"), "a");
+  });
+});
+
+Deno.test("a dangling symlink pointing outside is refused for mkdir and uploads", async () => {
+  await withSandbox(async ({ root, outside, storage }) => {
+    await Deno.symlink(join(outside, "new-dir"), join(root, "dangling"));
+    await Deno.symlink(join(outside, "new.txt"), join(root, "dangling-file"));
+    await assertStatus(storage.mkdir("/dangling"), "PERMISSION_DENIED");
+    await assertStatus(storage.mkdir("/dangling/sub", { parents: true }), "PERMISSION_DENIED");
+    await assertStatus(putFile(storage, "/dangling/x.txt", "x"), "PERMISSION_DENIED");
+    await assertStatus(
+      putFile(storage, "/dangling-file", "x", { overwrite: true }),
+      "PERMISSION_DENIED",
+    );
+    assert.deepEqual((await outsideSnapshot(outside)).length, 2);
+  });
+});
+
+Deno.test("a symlink pointing inside the root is followed", async () => {
+  await withSandbox(async ({ root, storage }) => {
+    await storage.mkdir("/real-dir");
+    await putFile(storage, "/real-dir/a.txt", "through the link");
+    await Deno.symlink("real-dir", join(root, "link"));
+    assert.equal((await storage.stat("/link")).kind, "directory");
+    assert.deepEqual((await storage.list("/link")).map((entry) => entry.name), ["a.txt"]);
+    assert.equal(await readFileText(storage, "/link/a.txt"), "through the link");
+    await putFile(storage, "/link/b.txt", "written through the link");
+    assert.equal(await readFileText(storage, "/real-dir/b.txt"), "written through the link");
+    const listed = (await storage.list("/")).find((entry) => entry.name === "link");
+    assert.equal(listed?.kind, "directory");
+  });
+});
+
+Deno.test("list shows a symlink leading outside as other without following it", async () => {
+  await withSandbox(async ({ root, outside, storage }) => {
+    await Deno.symlink(join(outside, "secret.txt"), join(root, "secret-link"));
+    const [entry] = await storage.list("/");
+    assert.equal(entry.name, "secret-link");
+    assert.equal(entry.kind, "other");
+    assert.equal(entry.size, 0);
+  });
+});
+
+Deno.test("usage does not follow symlinks out of the root", async () => {
+  await withSandbox(async ({ root, outside, storage }) => {
+    await Deno.symlink(outside, join(root, "escape"));
+    await putFile(storage, "/a.txt", "abcd");
+    assert.equal(await storage.usage(), 4);
+  });
+});
+
+Deno.test("a .dfos folder that is a symlink leading outside stops uploads", async () => {
+  await withSandbox(async ({ root, outside, storage }) => {
+    await Deno.symlink(outside, join(root, ".dfos"));
+    await assertStatus(putFile(storage, "/a.txt", "a"), "PERMISSION_DENIED");
+    assert.equal((await outsideSnapshot(outside)).length, 2);
+  });
+});
+
+Deno.test("error messages name the virtual path, never the server's real path", async () => {
+  await withSandbox(async ({ base, root, outside, storage }) => {
+    await Deno.symlink(outside, join(root, "escape"));
+    await putFile(storage, "/a.txt", "a");
+    const failures = [
+      await assertStatus(storage.stat("/missing/file"), "NOT_FOUND"),
+      await assertStatus(storage.list("/a.txt"), "NOT_A_DIRECTORY"),
+      await assertStatus(storage.mkdir("/a.txt/x"), "NOT_A_DIRECTORY"),
+      await assertStatus(storage.stat("/escape/secret.txt"), "PERMISSION_DENIED"),
+      await assertStatus(storage.rename("/missing", "/b"), "NOT_FOUND"),
+    ];
+    for (const failure of failures) {
+      assert.ok(!failure.message.includes(base), failure.message);
+      assert.match(failure.message, /^\//);
+    }
+  });
+});
+
+Deno.test("partial uploads live in .dfos/partial with private modes", async () => {
+  await withSandbox(async ({ root, storage }) => {
+    const upload = await storage.beginUpload("/a.txt", { size: 4, mtimeMs: TEST_MTIME_MS });
+    await upload.write(bytesOf("ab"));
+    const partial = join(root, ".dfos", "partial", partialFileName("/a.txt", 4, TEST_MTIME_MS));
+    assert.equal((await Deno.stat(partial)).mode! & 0o777, 0o600);
+    assert.equal((await Deno.stat(join(root, ".dfos", "partial"))).mode! & 0o777, 0o700);
+    assert.equal((await Deno.stat(join(root, ".dfos"))).mode! & 0o777, 0o700);
+    await upload.abort(false);
+    await assert.rejects(Deno.stat(partial), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("a partial longer than the announced size is discarded on resume", async () => {
+  await withSandbox(async ({ root, storage }) => {
+    await Deno.mkdir(join(root, ".dfos", "partial"), { recursive: true });
+    const partial = join(root, ".dfos", "partial", partialFileName("/a.txt", 3, TEST_MTIME_MS));
+    await Deno.writeTextFile(partial, "far too long");
+    const upload = await storage.beginUpload("/a.txt", { size: 3, mtimeMs: TEST_MTIME_MS });
+    assert.equal(upload.offset, 0);
+    await upload.write(bytesOf("abc"));
+    await upload.commit(sha256Hex(bytesOf("abc")));
+    assert.equal(await readFileText(storage, "/a.txt"), "abc");
+  });
+});
+
+Deno.test("uploads commit without fsync when fsync is off", async () => {
+  await withSandbox(async ({ storage }) => {
+    await putFile(storage, "/a.txt", "no sync");
+    assert.equal(await readFileText(storage, "/a.txt"), "no sync");
+  }, { fsync: false });
+});
