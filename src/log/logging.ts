@@ -1,0 +1,86 @@
+/**
+ * Server logging through LogTape. Three streams, each a category:
+ *
+ * | category          | goes to                                   |
+ * |-------------------|-------------------------------------------|
+ * | `dfos.server`     | readable lines on stderr, JSON lines in `server.log` |
+ * | `dfos.audit`      | JSON lines in `audit.log` (and stderr at debug)      |
+ * | `dfos.performance`| JSON lines in `server_performance.log`               |
+ *
+ * @module
+ */
+
+import {
+  configure,
+  dispose,
+  getLogger,
+  getStreamSink,
+  getTextFormatter,
+  jsonLinesFormatter,
+  type Logger,
+} from "@logtape/logtape";
+import { getFileSink } from "@logtape/file";
+import { join } from "node:path";
+
+/** Options of {@link setupServerLogging}. */
+export interface ServerLoggingOptions {
+  /** Folder for the log files; created if missing. */
+  logDir: string;
+  /** Print debug events on stderr too. Default false. */
+  verbose?: boolean;
+  /** Print nothing on stderr. Default false. */
+  quiet?: boolean;
+}
+
+/** File names inside the log folder. */
+export const LOG_FILES = {
+  events: "server.log",
+  audit: "audit.log",
+  performance: "server_performance.log",
+} as const;
+
+/** Configures the process-wide loggers for a server. Call {@link closeLogging} before exit. */
+export async function setupServerLogging(options: ServerLoggingOptions): Promise<void> {
+  await Deno.mkdir(options.logDir, { recursive: true, mode: 0o750 });
+  const file = (name: string) =>
+    getFileSink(join(options.logDir, name), {
+      formatter: jsonLinesFormatter,
+      bufferSize: 4096,
+      flushInterval: 500,
+    });
+  const stderr = getStreamSink(Deno.stderr.writable, {
+    formatter: getTextFormatter({ timestamp: "date-time-tz", category: "." }),
+  });
+  await configure({
+    reset: true,
+    sinks: {
+      stderr,
+      events: file(LOG_FILES.events),
+      audit: file(LOG_FILES.audit),
+      performance: file(LOG_FILES.performance),
+    },
+    loggers: [
+      {
+        category: ["dfos", "server"],
+        lowestLevel: options.verbose ? "debug" : "info",
+        sinks: options.quiet ? ["events"] : ["events", "stderr"],
+      },
+      { category: ["dfos", "audit"], lowestLevel: "info", sinks: ["audit"] },
+      { category: ["dfos", "performance"], lowestLevel: "info", sinks: ["performance"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
+    ],
+    filters: {},
+  });
+}
+
+/** Flushes and closes every sink. */
+export async function closeLogging(): Promise<void> {
+  await dispose();
+}
+
+/** Logger for server events. */
+export const serverLog: Logger = getLogger(["dfos", "server"]);
+/** Logger for audit records: one per security-relevant event. */
+export const auditLog: Logger = getLogger(["dfos", "audit"]);
+/** Logger for periodic performance samples. */
+export const performanceLog: Logger = getLogger(["dfos", "performance"]);

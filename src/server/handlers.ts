@@ -1,0 +1,123 @@
+/**
+ * The dispatch table: one handler per request type, all with the same
+ * signature and shape (decode, check, act, reply). The capability list sent
+ * in `Welcome` is derived from this table.
+ *
+ * @module
+ */
+
+import { MAX_LISTING_ENTRIES, MESSAGE_TYPE } from "../protocol/constants.ts";
+import { decode, encode, type Frame, Messages, type WireEntry } from "../protocol/messages.ts";
+import { STATUS } from "../protocol/status.ts";
+import { type EntryInfo, StorageError } from "../storage/storage.ts";
+import type { RequestContext, RequestHandler } from "./request_context.ts";
+import { handleRead, handleWrite } from "./transfers.ts";
+
+/** Listing frames stay well under the frame limit. */
+const LISTING_FRAME_BUDGET = 512 * 1024;
+
+async function handleList(context: RequestContext, frame: Frame) {
+  const { path } = decode(Messages.List, frame);
+  const target = context.resolve(path);
+  const entries = await context.storage.list(target);
+  for (const [batch, more] of listingBatches(entries)) {
+    await context.send(encode(Messages.Listing, frame.id, { entries: batch, more }));
+  }
+  return { path: target };
+}
+
+/** Splits a listing into frames bounded by entry count and bytes. */
+function* listingBatches(entries: EntryInfo[]): Generator<[WireEntry[], boolean]> {
+  const encoder = new TextEncoder();
+  let batch: WireEntry[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = encoder.encode(entry.name).length + 19;
+    if (batch.length === MAX_LISTING_ENTRIES || bytes + size > LISTING_FRAME_BUDGET) {
+      yield [batch, true];
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(entry);
+    bytes += size;
+  }
+  yield [batch, false];
+}
+
+async function handleStat(context: RequestContext, frame: Frame) {
+  const { path } = decode(Messages.Stat, frame);
+  const target = context.resolve(path);
+  const entry = await context.storage.stat(target);
+  await context.send(encode(Messages.Attributes, frame.id, { path: target, entry }));
+  return { path: target };
+}
+
+async function handleMkdir(context: RequestContext, frame: Frame) {
+  const { path, parents } = decode(Messages.Mkdir, frame);
+  const target = context.resolve(path);
+  await context.storage.mkdir(target, { parents });
+  await context.send(encode(Messages.Ok, frame.id, {}));
+  return { path: target };
+}
+
+async function handleRmdir(context: RequestContext, frame: Frame) {
+  const { path } = decode(Messages.Rmdir, frame);
+  const target = context.resolve(path);
+  await context.storage.rmdir(target);
+  await context.send(encode(Messages.Ok, frame.id, {}));
+  return { path: target };
+}
+
+async function handleRemove(context: RequestContext, frame: Frame) {
+  const { path, recursive } = decode(Messages.Remove, frame);
+  const target = context.resolve(path);
+  await context.storage.remove(target, { recursive });
+  await context.send(encode(Messages.Ok, frame.id, {}));
+  return { path: target };
+}
+
+async function handleRename(context: RequestContext, frame: Frame) {
+  const { from, to, overwrite } = decode(Messages.Rename, frame);
+  const source = context.resolve(from);
+  const target = context.resolve(to);
+  await context.storage.rename(source, target, { overwrite });
+  await context.send(encode(Messages.Ok, frame.id, {}));
+  return { path: source, to: target };
+}
+
+async function handleChdir(context: RequestContext, frame: Frame) {
+  const { path } = decode(Messages.Chdir, frame);
+  const target = context.resolve(path);
+  const entry = await context.storage.stat(target);
+  if (entry.kind !== "directory") {
+    throw new StorageError(STATUS.NOT_A_DIRECTORY, `${target} is not a directory`);
+  }
+  context.cwd = target;
+  await context.send(encode(Messages.WorkingDirectory, frame.id, { path: target }));
+  return { path: target };
+}
+
+const TABLE: RequestHandler[] = [
+  { name: "List", writes: false, handle: handleList },
+  { name: "Stat", writes: false, handle: handleStat },
+  { name: "Chdir", writes: false, handle: handleChdir },
+  { name: "Mkdir", writes: true, handle: handleMkdir },
+  { name: "Rmdir", writes: true, handle: handleRmdir },
+  { name: "Remove", writes: true, handle: handleRemove },
+  { name: "Rename", writes: true, handle: handleRename },
+  { name: "Read", writes: false, handle: handleRead },
+  { name: "Write", writes: true, handle: handleWrite },
+];
+
+/** Handlers keyed by type byte. */
+export const REQUEST_HANDLERS: ReadonlyMap<number, RequestHandler> = new Map(
+  TABLE.map((handler) => [MESSAGE_TYPE[handler.name], handler]),
+);
+
+/** Features beyond the request names, advertised in `Welcome`. */
+const FEATURES = ["resume", "sha256"];
+
+/** The capability list for `Welcome`: every request this server handles, plus features. */
+export function serverCapabilities(): string[] {
+  return [...TABLE.map((handler) => handler.name), ...FEATURES];
+}

@@ -1,0 +1,188 @@
+/**
+ * Connection set-up, PROTOCOL.md §4: `Hello`/`Welcome`, waiting for a slot
+ * (with `Queued` position reports), then `Auth`. Runs under deadlines so a
+ * client that never finishes the handshake cannot hold a connection.
+ *
+ * @module
+ */
+
+import { MAGIC, MAX_FRAME_SIZE, PROTOCOL_VERSION } from "../protocol/constants.ts";
+import { DEFAULT_CHUNK_SIZE } from "../protocol/constants.ts";
+import { decode, encode, type Frame, messageName, Messages } from "../protocol/messages.ts";
+import type { FrameReader } from "../protocol/frame_reader.ts";
+import type { FrameWriter } from "../protocol/frame_writer.ts";
+import { STATUS } from "../protocol/status.ts";
+import type { Authenticator } from "../auth/authenticator.ts";
+import { auditLog, serverLog } from "../log/logging.ts";
+import { type Admission, QueueFullError } from "./admission.ts";
+import { DeadlineError, withDeadline } from "./deadline.ts";
+import { serverCapabilities } from "./handlers.ts";
+import type { ServerMetrics } from "./metrics.ts";
+import type { ServerConfig } from "./server_config.ts";
+
+/** One accepted connection and its framing. */
+export interface Link {
+  conn: Deno.Conn;
+  reader: FrameReader;
+  writer: FrameWriter;
+  /** "address:port" of the peer, for logs. */
+  remote: string;
+  close(): void;
+}
+
+/** Shared server state the handshake needs. */
+export interface HandshakeEnvironment {
+  config: ServerConfig;
+  admission: Admission;
+  authenticator: Authenticator;
+  metrics: ServerMetrics;
+  userSessions: UserSessions;
+  shutdown: AbortSignal;
+}
+
+/** A logged-in client, holding a slot until `release`. */
+export interface Admitted {
+  user: string;
+  release(): void;
+}
+
+/** Counts open sessions per user against `--max-sessions-per-user`. */
+export class UserSessions {
+  #open = new Map<string, number>();
+
+  tryOpen(user: string, limit: number): boolean {
+    const count = this.#open.get(user) ?? 0;
+    if (count >= limit) return false;
+    this.#open.set(user, count + 1);
+    return true;
+  }
+
+  close(user: string): void {
+    const count = (this.#open.get(user) ?? 1) - 1;
+    if (count <= 0) this.#open.delete(user);
+    else this.#open.set(user, count);
+  }
+}
+
+/** A refusal to send before closing: status and message. */
+class Refusal extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+/** Runs the handshake; resolves to the admitted user, or null when the connection should close. */
+export async function admitClient(link: Link, env: HandshakeEnvironment): Promise<Admitted | null> {
+  let release: (() => void) | undefined;
+  try {
+    if (!(await greet(link, env))) return null;
+    const firstFrame = link.reader.next();
+    release = await waitForSlot(link, env, firstFrame);
+    const user = await login(link, env, firstFrame);
+    return { user, release };
+  } catch (error) {
+    release?.();
+    if (error instanceof Refusal) {
+      await link.writer.send(
+        encode(Messages.Error, 0, { code: error.code, message: error.message }),
+      )
+        .catch(() => {});
+    } else if (!(error instanceof DeadlineError)) {
+      serverLog.debug("handshake with {remote} ended: {error}", {
+        remote: link.remote,
+        error: String(error),
+      });
+    } else {
+      serverLog.info("closing {remote}: {error}", { remote: link.remote, error: error.message });
+    }
+    return null;
+  }
+}
+
+async function greet(link: Link, env: HandshakeEnvironment): Promise<boolean> {
+  const frame = await withDeadline(
+    link.reader.next(),
+    env.config.loginTimeoutMs,
+    "handshake",
+    link.close,
+  );
+  if (!frame) return false;
+  if (frame.type !== Messages.Hello.type) {
+    throw new Refusal(STATUS.PROTOCOL_ERROR, `expected Hello, got ${messageName(frame.type)}`);
+  }
+  const hello = decode(Messages.Hello, frame);
+  if (hello.magic !== MAGIC) throw new Refusal(STATUS.PROTOCOL_ERROR, "not a DFOS client");
+  if (hello.version !== PROTOCOL_VERSION) {
+    throw new Refusal(
+      STATUS.UNSUPPORTED_VERSION,
+      `protocol version ${hello.version} is not supported; this server speaks ${PROTOCOL_VERSION}`,
+    );
+  }
+  if (env.shutdown.aborted) throw new Refusal(STATUS.SHUTTING_DOWN, "server is shutting down");
+  await link.writer.send(encode(Messages.Welcome, 0, {
+    version: PROTOCOL_VERSION,
+    serverName: env.config.serverName,
+    capabilities: serverCapabilities(),
+    maxFrameSize: MAX_FRAME_SIZE,
+    chunkSize: DEFAULT_CHUNK_SIZE,
+  }));
+  return true;
+}
+
+async function waitForSlot(
+  link: Link,
+  env: HandshakeEnvironment,
+  firstFrame: Promise<Frame | null>,
+): Promise<() => void> {
+  const gone = new AbortController();
+  firstFrame.then(
+    (frame) => frame ?? gone.abort(new Error("client left while waiting")),
+    (error) => gone.abort(error),
+  );
+  const onShutdown = () => gone.abort(new Refusal(STATUS.SHUTTING_DOWN, "server is shutting down"));
+  env.shutdown.addEventListener("abort", onShutdown, { once: true });
+  const reportPosition = (position: number, waiting: number) => {
+    env.metrics.queued = env.admission.waiting;
+    link.writer.send(encode(Messages.Queued, 0, { position, waiting })).catch(() => {});
+  };
+  try {
+    return await withDeadline(
+      env.admission.acquire(reportPosition, gone.signal),
+      env.config.queueTimeoutMs,
+      "waiting for a free slot",
+      () => gone.abort(new Refusal(STATUS.SERVER_BUSY, "server busy: waited too long for a slot")),
+    );
+  } catch (error) {
+    if (error instanceof QueueFullError) throw new Refusal(STATUS.SERVER_BUSY, error.message);
+    throw gone.signal.reason instanceof Refusal ? gone.signal.reason : error;
+  } finally {
+    env.metrics.queued = env.admission.waiting;
+    env.shutdown.removeEventListener("abort", onShutdown);
+  }
+}
+
+async function login(
+  link: Link,
+  env: HandshakeEnvironment,
+  firstFrame: Promise<Frame | null>,
+): Promise<string> {
+  const frame = await withDeadline(firstFrame, env.config.loginTimeoutMs, "login", link.close);
+  if (!frame) throw new Error("client left before logging in");
+  if (frame.type !== Messages.Auth.type) {
+    throw new Refusal(STATUS.PROTOCOL_ERROR, `expected Auth, got ${messageName(frame.type)}`);
+  }
+  const { user, password } = decode(Messages.Auth, frame);
+  if (!(await env.authenticator.verify(user, password))) {
+    auditLog.warn("login", { event: "login", user, remote: link.remote, result: "failed" });
+    serverLog.warn("failed login for {user} from {remote}", { user, remote: link.remote });
+    throw new Refusal(STATUS.AUTH_FAILED, "wrong user name or password");
+  }
+  if (!env.userSessions.tryOpen(user, env.config.maxSessionsPerUser)) {
+    auditLog.warn("login", { event: "login", user, remote: link.remote, result: "session limit" });
+    throw new Refusal(
+      STATUS.SESSION_LIMIT,
+      `${user} already has ${env.config.maxSessionsPerUser} open session(s), the most allowed`,
+    );
+  }
+  return user;
+}

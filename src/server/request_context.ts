@@ -1,0 +1,44 @@
+/**
+ * What a request handler sees of its session, and the handler shape every
+ * entry of the dispatch table shares.
+ *
+ * @module
+ */
+
+import type { MessageName } from "../protocol/constants.ts";
+import type { Frame } from "../protocol/messages.ts";
+import type { Storage } from "../storage/storage.ts";
+import type { ServerMetrics } from "./metrics.ts";
+import type { TransferRegistry } from "./transfers.ts";
+
+/** The session state a handler may use. */
+export interface RequestContext {
+  readonly user: string;
+  readonly sessionId: string;
+  readonly storage: Storage;
+  readonly metrics: ServerMetrics;
+  readonly transfers: TransferRegistry;
+  /** Working directory, a virtual absolute path. */
+  cwd: string;
+  /** Resolves a client path against `cwd` inside the user's root (may throw INVALID_PATH). */
+  resolve(path: string): string;
+  /** Queues one frame to the client. */
+  send(frame: Uint8Array): Promise<void>;
+}
+
+/** What the audit log records about a completed request, beyond user and result. */
+export interface AuditDetail {
+  path?: string;
+  to?: string;
+  bytes?: number;
+  /** Set by handlers that start a stream: the audit record is written when it ends. */
+  deferred?: boolean;
+}
+
+/** One entry of the dispatch table: decode, check, act, reply. */
+export interface RequestHandler {
+  name: MessageName;
+  /** Whether the request changes storage (drives the audit log and the capability list). */
+  writes: boolean;
+  handle(context: RequestContext, frame: Frame): Promise<AuditDetail | void>;
+}

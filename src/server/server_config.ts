@@ -1,0 +1,63 @@
+/**
+ * Everything a server can be told, with defaults in one place.
+ *
+ * @module
+ */
+
+import { DEFAULT_PORT } from "../protocol/constants.ts";
+
+/** Server settings. Every field has a documented default in {@link DEFAULT_SERVER_CONFIG}. */
+export interface ServerConfig {
+  /** Address to bind. */
+  host: string;
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  /** Folder holding one sub-folder per user. */
+  storageDir: string;
+  /** The users file. */
+  usersFile: string;
+  /** Folder for server.log, audit.log and server_performance.log. */
+  logDir: string;
+  /** Sessions served at once. */
+  maxClients: number;
+  /** Connections that may wait for a slot. */
+  maxQueue: number;
+  /** Open sessions one user may have. */
+  maxSessionsPerUser: number;
+  /** Time a running transfer gets to finish after SIGINT/SIGTERM, ms. */
+  shutdownGraceMs: number;
+  /** Time from connect to a completed login, ms (queue time not counted). */
+  loginTimeoutMs: number;
+  /** A session with no frame and no transfer for this long is closed, ms. */
+  idleTimeoutMs: number;
+  /** Longest a connection may wait in the queue, ms. */
+  queueTimeoutMs: number;
+  /** Interval of the performance log, ms. */
+  performanceIntervalMs: number;
+  /** Partial uploads untouched this long are deleted, ms. */
+  partialMaxAgeMs: number;
+  /** Name sent in `Welcome`. */
+  serverName: string;
+  /** Sync file data before an upload is renamed into place. */
+  fsync: boolean;
+}
+
+/** The defaults, as documented in the README. */
+export const DEFAULT_SERVER_CONFIG: ServerConfig = {
+  host: "0.0.0.0",
+  port: DEFAULT_PORT,
+  storageDir: "./server_storage",
+  usersFile: "./id_passwd.txt",
+  logDir: "./logs",
+  maxClients: 10,
+  maxQueue: 64,
+  maxSessionsPerUser: 1,
+  shutdownGraceMs: 10_000,
+  loginTimeoutMs: 10_000,
+  idleTimeoutMs: 600_000,
+  queueTimeoutMs: 600_000,
+  performanceIntervalMs: 5_000,
+  partialMaxAgeMs: 7 * 24 * 3600_000,
+  serverName: "dfos",
+  fsync: true,
+};

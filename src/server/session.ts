@@ -1,0 +1,174 @@
+/**
+ * One logged-in client: reads frames, routes transfer frames to their
+ * transfer and requests through the dispatch table, and enforces the two
+ * kinds of failure (PROTOCOL.md §7): a broken frame closes the connection,
+ * a failed operation is answered with an `Error` status.
+ *
+ * @module
+ */
+
+import { MESSAGE_TYPE } from "../protocol/constants.ts";
+import { encode, type Frame, messageName, Messages } from "../protocol/messages.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
+import { STATUS } from "../protocol/status.ts";
+import { resolveVirtualPath } from "../storage/virtual_path.ts";
+import type { Storage } from "../storage/storage.ts";
+import { auditLog, serverLog } from "../log/logging.ts";
+import { describeError, errorFrame } from "./error_reply.ts";
+import { REQUEST_HANDLERS } from "./handlers.ts";
+import type { Link } from "./handshake.ts";
+import type { ServerMetrics } from "./metrics.ts";
+import type { AuditDetail, RequestContext } from "./request_context.ts";
+import { TransferRegistry } from "./transfers.ts";
+
+const TRANSFER_FRAMES = new Set<number>([
+  MESSAGE_TYPE.Data,
+  MESSAGE_TYPE.DataEnd,
+  MESSAGE_TYPE.Cancel,
+]);
+
+/** Options of {@link ServerSession}. */
+export interface SessionOptions {
+  user: string;
+  sessionId: string;
+  storage: Storage;
+  metrics: ServerMetrics;
+  idleTimeoutMs: number;
+}
+
+/** Serves requests for one authenticated connection until it closes. */
+export class ServerSession implements RequestContext {
+  readonly user: string;
+  readonly sessionId: string;
+  readonly storage: Storage;
+  readonly metrics: ServerMetrics;
+  readonly transfers: TransferRegistry;
+  cwd = "/";
+  #link: Link;
+  #idleTimeoutMs: number;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #draining = false;
+
+  constructor(link: Link, options: SessionOptions) {
+    this.#link = link;
+    this.user = options.user;
+    this.sessionId = options.sessionId;
+    this.storage = options.storage;
+    this.metrics = options.metrics;
+    this.#idleTimeoutMs = options.idleTimeoutMs;
+    this.transfers = new TransferRegistry((operation, detail, result) =>
+      this.#audit(operation, detail, result)
+    );
+  }
+
+  resolve(path: string): string {
+    return resolveVirtualPath(this.cwd, path);
+  }
+
+  send(frame: Uint8Array): Promise<void> {
+    return this.#link.writer.send(frame);
+  }
+
+  /** Reads and serves frames until the client leaves, the session times out or breaks. */
+  async run(): Promise<void> {
+    this.#armIdleTimer();
+    try {
+      for (;;) {
+        const frame = await this.#link.reader.next();
+        if (!frame) break;
+        this.#armIdleTimer();
+        if (!(await this.#dispatch(frame))) break;
+      }
+    } catch (error) {
+      await this.#onBrokenConnection(error);
+    } finally {
+      clearTimeout(this.#idleTimer);
+      await this.transfers.closeAll();
+      this.#link.close();
+    }
+  }
+
+  /**
+   * Stops taking requests, tells the client, and closes once running
+   * transfers have finished (the server enforces the grace period).
+   */
+  async drain(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    await this.send(encode(Messages.Notice, 0, {
+      code: STATUS.SHUTTING_DOWN,
+      message: "server is shutting down; running transfers may finish",
+    })).catch(() => {});
+    this.transfers.onIdle = () => this.#link.close();
+    if (this.transfers.active === 0) this.#link.close();
+  }
+
+  async #dispatch(frame: Frame): Promise<boolean> {
+    if (TRANSFER_FRAMES.has(frame.type)) {
+      await this.transfers.route(this, frame);
+      return true;
+    }
+    if (frame.type === Messages.Goodbye.type) return false;
+    const handler = REQUEST_HANDLERS.get(frame.type);
+    if (!handler) throw new ProtocolError(`unexpected ${messageName(frame.type)} after login`);
+    if (this.#draining) {
+      await this.send(encode(Messages.Error, frame.id, {
+        code: STATUS.SHUTTING_DOWN,
+        message: "server is shutting down",
+      }));
+      return true;
+    }
+    try {
+      const detail = await handler.handle(this, frame);
+      if (handler.writes && !detail?.deferred) this.#audit(handler.name, detail ?? {}, "ok");
+    } catch (error) {
+      if (error instanceof ProtocolError) throw error;
+      this.#audit(handler.name, {}, describeError(error).message);
+      await this.send(errorFrame(frame.id, error));
+    }
+    return true;
+  }
+
+  async #onBrokenConnection(error: unknown): Promise<void> {
+    if (error instanceof ProtocolError) {
+      serverLog.warn("protocol error from {user}@{remote}: {error}", {
+        user: this.user,
+        remote: this.#link.remote,
+        error: error.message,
+      });
+      await this.send(
+        encode(Messages.Error, 0, { code: STATUS.PROTOCOL_ERROR, message: error.message }),
+      )
+        .catch(() => {});
+      return;
+    }
+    serverLog.debug("connection of {user} ended: {error}", {
+      user: this.user,
+      error: String(error),
+    });
+  }
+
+  #armIdleTimer(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      if (this.transfers.active > 0) return this.#armIdleTimer();
+      serverLog.info("closing idle session of {user}", { user: this.user });
+      this.send(encode(Messages.Error, 0, {
+        code: STATUS.TIMEOUT,
+        message: `idle for ${this.#idleTimeoutMs / 1000} s`,
+      })).catch(() => {}).finally(() => this.#link.close());
+    }, this.#idleTimeoutMs);
+  }
+
+  #audit(operation: string, detail: AuditDetail & { durationMs?: number }, result: string): void {
+    const { deferred: _, ...fields } = detail;
+    auditLog.info("{event} {result}", {
+      event: operation,
+      user: this.user,
+      session: this.sessionId,
+      remote: this.#link.remote,
+      ...fields,
+      result,
+    });
+  }
+}
