@@ -1,0 +1,113 @@
+/**
+ * `dfos client`: logs in, then runs one command (`dfos client put f`) or the
+ * interactive shell. Every failure is one line on stderr,
+ * `dfos: <what>: <why>`, and a documented exit code (see errors.ts).
+ *
+ * @module
+ */
+
+import { Command } from "commander";
+import { ClientConnection } from "../client/connection.ts";
+import type { CommandContext } from "../client/commands.ts";
+import { runCommand } from "../client/commands.ts";
+import { EXIT, exitCodeFor, reasonOf } from "../client/errors.ts";
+import { runShell } from "../client/shell.ts";
+import { DEFAULT_PORT } from "../protocol/constants.ts";
+import { port, seconds } from "./options.ts";
+import { readPassword } from "./password.ts";
+
+const encoder = new TextEncoder();
+
+/** Prints `dfos: <what>: <why>` on stderr. */
+export function reportFailure(what: string, error: unknown): void {
+  console.error(`dfos: ${what}: ${reasonOf(error)}`);
+}
+
+/** Builds the `client` subcommand; `onExit` receives the exit code. */
+export function clientCommand(onExit: (code: number) => void): Command {
+  return new Command("client")
+    .description("log in to a DFOS server; run COMMAND, or an interactive shell without one")
+    .argument("[command...]", "a shell command to run once, e.g. put report.pdf")
+    .option("--host <address>", "server address", "127.0.0.1")
+    .option("--port <port>", "server port", port, DEFAULT_PORT)
+    .option("-u, --user <name>", "user name (default: $DFOS_USER, then your login name)")
+    .option("--password-file <file>", "read the password from the first line of FILE")
+    .option("--timeout <seconds>", "limit for connecting and logging in", seconds, 15_000)
+    .option("-q, --quiet", "no progress bars")
+    .passThroughOptions()
+    .addHelpText("after", "\nRun `dfos client ... help` for the command list.")
+    .action(async (words: string[], options) => onExit(await runClient(words, options)));
+}
+
+interface ClientFlags {
+  host: string;
+  port: number;
+  user?: string;
+  passwordFile?: string;
+  timeout: number;
+  quiet?: boolean;
+}
+
+async function runClient(words: string[], flags: ClientFlags): Promise<number> {
+  const user = flags.user ?? Deno.env.get("DFOS_USER") ?? Deno.env.get("USER") ??
+    Deno.env.get("LOGNAME");
+  if (!user) {
+    reportFailure("client", "no user name: use --user or set DFOS_USER");
+    return EXIT.USAGE;
+  }
+  let connection: ClientConnection;
+  try {
+    const password = await readPassword({
+      passwordFile: flags.passwordFile,
+      account: `${user}@${flags.host}`,
+    });
+    connection = await ClientConnection.open({
+      host: flags.host,
+      port: flags.port,
+      user,
+      password,
+      timeoutMs: flags.timeout,
+      onQueued: (position, waiting) =>
+        console.error(
+          `dfos: server busy: waiting for a free slot (position ${position} of ${waiting})`,
+        ),
+      onNotice: (message) => console.error(`dfos: server: ${message}`),
+    });
+  } catch (error) {
+    reportFailure(`${user}@${flags.host}:${flags.port}`, error);
+    return exitCodeFor(error);
+  }
+  const context = commandContext(connection, user, flags);
+  try {
+    if (words.length === 0) return await runShell(context, reportFailure);
+    await runCommand(context, words);
+    return EXIT.OK;
+  } catch (error) {
+    reportFailure(words[0], error);
+    return exitCodeFor(error);
+  } finally {
+    await connection.close();
+  }
+}
+
+function commandContext(
+  connection: ClientConnection,
+  user: string,
+  flags: ClientFlags,
+): CommandContext {
+  const writeOut = async (bytes: Uint8Array) => {
+    for (let offset = 0; offset < bytes.length;) {
+      offset += await Deno.stdout.write(bytes.subarray(offset));
+    }
+  };
+  return {
+    connection,
+    user,
+    host: flags.host,
+    cwd: "/",
+    quiet: flags.quiet ?? false,
+    print: (text) => writeOut(encoder.encode(text)),
+    write: writeOut,
+    warn: (text) => console.error(`dfos: ${text}`),
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * The Deno permissions DFOS runs with: the binary is compiled with exactly
+ * these flags, the deno.json tasks use them, and the end-to-end tests run
+ * main.ts with them, so the binary and the tests agree
+ * (tests/permissions_test.ts checks the tasks).
+ *
+ * - read, write: the server's storage, users file and logs; the client's
+ *   local files for get/put. A file tool must reach any path its user names.
+ * - net: listening (server) and connecting (client).
+ * - env: only the variables DFOS reads.
+ *
+ * No subprocesses, FFI or system information.
+ *
+ * @module
+ */
+
+/** Environment variables DFOS reads. */
+export const ENVIRONMENT_VARIABLES = [
+  "DFOS_USER",
+  "DFOS_PASSWORD",
+  "HOME",
+  "XDG_CONFIG_HOME",
+  "USER",
+  "LOGNAME",
+] as const;
+
+/** The permission flags, in the order they appear in deno.json. */
+export const PERMISSION_FLAGS: readonly string[] = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  `--allow-env=${ENVIRONMENT_VARIABLES.join(",")}`,
+];

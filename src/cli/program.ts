@@ -1,0 +1,41 @@
+/**
+ * The `dfos` command line: `server` and `client` subcommands. Usage errors
+ * exit 2 with a `dfos: …` line; help and version exit 0.
+ *
+ * @module
+ */
+
+import { Command, CommanderError } from "commander";
+import { clientCommand } from "./client_command.ts";
+import { serverCommand } from "./server_command.ts";
+import { VERSION } from "./version.ts";
+
+/** Runs the command line `args`; resolves to the process exit code. */
+export async function main(args: string[]): Promise<number> {
+  let exitCode = 0;
+  const setExit = (code: number) => {
+    exitCode = code;
+  };
+  const program = new Command("dfos")
+    .description("DFOS: move and sync files between machines you control")
+    .version(VERSION, "-V, --version")
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({
+      outputError: (text, write) => write(`dfos: ${text.replace(/^error: /, "")}`),
+    })
+    .addCommand(serverCommand(setExit))
+    .addCommand(clientCommand(setExit));
+  for (const command of program.commands) command.exitOverride();
+  try {
+    await program.parseAsync(args, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      const informational = error.code === "commander.helpDisplayed" ||
+        error.code === "commander.version" || error.code === "commander.help";
+      return informational ? 0 : 2;
+    }
+    throw error;
+  }
+  return exitCode;
+}

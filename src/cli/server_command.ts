@@ -1,0 +1,137 @@
+/**
+ * `dfos server`: starts the server with logging, stops it gracefully on
+ * SIGINT or SIGTERM (exit 0), and exits 1 if it cannot start.
+ *
+ * @module
+ */
+
+import { Command } from "commander";
+import { closeLogging, serverLog, setupServerLogging } from "../log/logging.ts";
+import { startServer } from "../server/server.ts";
+import { DEFAULT_SERVER_CONFIG as DEFAULTS, type ServerConfig } from "../server/server_config.ts";
+import { integerIn, port, seconds } from "./options.ts";
+
+/** Builds the `server` subcommand; `onExit` receives the exit code. */
+export function serverCommand(onExit: (code: number) => void): Command {
+  return new Command("server")
+    .description("serve per-user storage folders to DFOS clients")
+    .option("--host <address>", "address to bind", DEFAULTS.host)
+    .option("--port <port>", "TCP port (0: any free port)", port, DEFAULTS.port)
+    .option("--storage <dir>", "folder with one sub-folder per user", DEFAULTS.storageDir)
+    .option("--users <file>", "users file (username:password lines)", DEFAULTS.usersFile)
+    .option(
+      "--log-dir <dir>",
+      "folder for server.log, audit.log, server_performance.log",
+      DEFAULTS.logDir,
+    )
+    .option(
+      "--max-clients <n>",
+      "sessions served at once",
+      integerIn(1, 100_000),
+      DEFAULTS.maxClients,
+    )
+    .option(
+      "--max-queue <n>",
+      "connections that may wait for a slot",
+      integerIn(0, 100_000),
+      DEFAULTS.maxQueue,
+    )
+    .option(
+      "--max-sessions-per-user <n>",
+      "open sessions per user",
+      integerIn(1, 10_000),
+      DEFAULTS.maxSessionsPerUser,
+    )
+    .option(
+      "--shutdown-grace <seconds>",
+      "time running transfers get to finish on shutdown",
+      seconds,
+      DEFAULTS.shutdownGraceMs,
+    )
+    .option(
+      "--login-timeout <seconds>",
+      "time to complete handshake and login",
+      seconds,
+      DEFAULTS.loginTimeoutMs,
+    )
+    .option(
+      "--idle-timeout <seconds>",
+      "close sessions idle this long",
+      seconds,
+      DEFAULTS.idleTimeoutMs,
+    )
+    .option(
+      "--queue-timeout <seconds>",
+      "longest wait for a slot",
+      seconds,
+      DEFAULTS.queueTimeoutMs,
+    )
+    .option(
+      "--perf-interval <seconds>",
+      "interval of the performance log",
+      seconds,
+      DEFAULTS.performanceIntervalMs,
+    )
+    .option(
+      "--partial-max-age <seconds>",
+      "delete partial uploads untouched this long",
+      seconds,
+      DEFAULTS.partialMaxAgeMs,
+    )
+    .option("--no-fsync", "do not sync uploads to disk before renaming them into place")
+    .option("-q, --quiet", "no log lines on stderr (files only)")
+    .option("-v, --verbose", "debug lines on stderr")
+    .action(async (options) => onExit(await runServer(toConfig(options), options)));
+}
+
+function toConfig(options: Record<string, unknown>): ServerConfig {
+  return {
+    ...DEFAULTS,
+    host: options.host as string,
+    port: options.port as number,
+    storageDir: options.storage as string,
+    usersFile: options.users as string,
+    logDir: options.logDir as string,
+    maxClients: options.maxClients as number,
+    maxQueue: options.maxQueue as number,
+    maxSessionsPerUser: options.maxSessionsPerUser as number,
+    shutdownGraceMs: options.shutdownGrace as number,
+    loginTimeoutMs: options.loginTimeout as number,
+    idleTimeoutMs: options.idleTimeout as number,
+    queueTimeoutMs: options.queueTimeout as number,
+    performanceIntervalMs: options.perfInterval as number,
+    partialMaxAgeMs: options.partialMaxAge as number,
+    fsync: options.fsync as boolean,
+  };
+}
+
+async function runServer(config: ServerConfig, flags: { quiet?: boolean; verbose?: boolean }) {
+  await setupServerLogging({ logDir: config.logDir, quiet: flags.quiet, verbose: flags.verbose });
+  let server;
+  try {
+    server = await startServer(config);
+  } catch (error) {
+    serverLog.fatal("cannot start: {error}", { error: describeStartError(error, config) });
+    await closeLogging();
+    return 1;
+  }
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: Deno.Signal) => {
+      serverLog.info("received {signal}", { signal });
+      server.shutdown().then(resolve);
+    };
+    Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+    Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  });
+  await Promise.race([stopped, server.finished]);
+  await closeLogging();
+  return 0;
+}
+
+function describeStartError(error: unknown, config: ServerConfig): string {
+  if (error instanceof Deno.errors.AddrInUse) {
+    return `port ${config.port} on ${config.host} is already in use`;
+  }
+  if (error instanceof Deno.errors.NotFound) return `users file ${config.usersFile} not found`;
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,60 @@
+/**
+ * The shape of a client command and the argument parser they share.
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import type { ClientConnection } from "./connection.ts";
+import { UsageError } from "./errors.ts";
+
+/** What a command can use. */
+export interface CommandContext {
+  connection: ClientConnection;
+  user: string;
+  host: string;
+  /** Remote working directory, as last confirmed by the server. */
+  cwd: string;
+  /** No progress bars or summaries. */
+  quiet: boolean;
+  /** Writes text to standard output. */
+  print(text: string): Promise<void>;
+  /** Writes raw bytes to standard output. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Writes a warning line to standard error. */
+  warn(text: string): void;
+}
+
+/** What a command returns: nothing, or a request to leave the shell. */
+export type CommandOutcome = void | "exit";
+
+/** One entry of the command table. */
+export interface Command {
+  name: string;
+  aliases?: string[];
+  usage: string;
+  summary: string;
+  /** Arguments are completed as remote paths (true) or local paths ("local"). */
+  completes?: "remote" | "local";
+  run(context: CommandContext, args: string[]): Promise<CommandOutcome>;
+}
+
+/** Parses `args` against boolean/string flags; unknown flags are a {@link UsageError}. */
+export function parseCommandArgs<const O extends ParseArgsOptionsConfig>(
+  command: Pick<Command, "name" | "usage">,
+  args: string[],
+  options: O = {} as O,
+  positionals: { min: number; max: number } = { min: 0, max: 0 },
+) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true as const });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}; usage: ${command.usage}`);
+  }
+  const count = parsed.positionals.length;
+  if (count < positionals.min || count > positionals.max) {
+    throw new UsageError(`usage: ${command.usage}`);
+  }
+  return parsed;
+}

@@ -1,0 +1,327 @@
+/**
+ * A logged-in connection to a DFOS server. Every request gets its own id, so
+ * any number may be in flight at once; one reader routes reply frames to the
+ * request they answer.
+ *
+ * @module
+ */
+
+import {
+  DEFAULT_CHUNK_SIZE,
+  MAGIC,
+  MESSAGE_TYPE,
+  PROTOCOL_VERSION,
+} from "../protocol/constants.ts";
+import { FrameReader } from "../protocol/frame_reader.ts";
+import { FrameWriter } from "../protocol/frame_writer.ts";
+import {
+  decode,
+  encode,
+  type Frame,
+  messageName,
+  Messages,
+  type MessageSpec,
+  type WireEntry,
+} from "../protocol/messages.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
+import { ConnectionError, RemoteError } from "./errors.ts";
+import { withTimeout } from "./timeout.ts";
+
+/** Options of {@link ClientConnection.open}. */
+export interface ConnectOptions {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** Limit for connecting and logging in, ms (queue time excluded). Default 15000. */
+  timeoutMs?: number;
+  /** Limit for waiting in the server's queue, ms. Default 600000. */
+  queueTimeoutMs?: number;
+  /** Told when the server queues us, and whenever our place changes. */
+  onQueued?: (position: number, waiting: number) => void;
+  /** Told of server notices (e.g. shutting down). */
+  onNotice?: (message: string) => void;
+}
+
+/** Receives the frames that answer request `id`; returns true when the request is complete. */
+export type ReplyHandler = (frame: Frame, id: number) => boolean | Promise<boolean>;
+
+interface Pending {
+  handle: ReplyHandler;
+  fail: (error: Error) => void;
+}
+
+/** A connection after a successful login. */
+export class ClientConnection {
+  readonly serverName: string;
+  readonly capabilities: readonly string[];
+  readonly chunkSize: number;
+  readonly sessionId: string;
+  #conn: Deno.Conn;
+  #reader: FrameReader;
+  #writer: FrameWriter;
+  #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #closed: Error | undefined;
+  #onNotice: (message: string) => void;
+  readonly closedPromise: Promise<void>;
+
+  private constructor(link: OpenedLink, sessionId: string, onNotice: (message: string) => void) {
+    this.#conn = link.conn;
+    this.#reader = link.reader;
+    this.#writer = link.writer;
+    this.serverName = link.welcome.serverName;
+    this.capabilities = link.welcome.capabilities;
+    this.chunkSize = Math.min(link.welcome.chunkSize, DEFAULT_CHUNK_SIZE) || DEFAULT_CHUNK_SIZE;
+    this.sessionId = sessionId;
+    this.#onNotice = onNotice;
+    this.closedPromise = this.#readLoop();
+  }
+
+  /** Connects, greets, waits in the queue if the server says so, and logs in. */
+  static async open(options: ConnectOptions): Promise<ClientConnection> {
+    const timeoutMs = options.timeoutMs ?? 15_000;
+    const link = await connectAndGreet(options.host, options.port, timeoutMs);
+    try {
+      await link.writer.send(
+        encode(Messages.Auth, 0, { user: options.user, password: options.password }),
+      );
+      const authOk = await awaitLogin(link, options, timeoutMs);
+      return new ClientConnection(link, authOk.sessionId, options.onNotice ?? (() => {}));
+    } catch (error) {
+      closeQuietly(link.conn);
+      throw error;
+    }
+  }
+
+  /** True once the connection has ended. */
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  /**
+   * Sends a request and routes every reply frame for it to `onFrame` until
+   * that returns true; resolves then. Rejects if the connection ends first.
+   * A frame's payload is only valid during the `onFrame` call.
+   */
+  exchange<T>(spec: MessageSpec<T>, value: T, onFrame: ReplyHandler): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closed);
+    const id = this.#nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.set(id, {
+        handle: async (frame) => {
+          const done = await onFrame(frame, id);
+          if (done) resolve();
+          return done;
+        },
+        fail: reject,
+      });
+      this.#writer.send(encode(spec, id, value)).catch((error) => {
+        this.#pending.delete(id);
+        reject(this.#lost(error));
+      });
+    });
+  }
+
+  /** Sends a request and resolves with its single reply; `Error` replies reject with {@link RemoteError}. */
+  async call<T>(spec: MessageSpec<T>, value: T): Promise<Frame> {
+    let reply: Frame | undefined;
+    await this.exchange(spec, value, (frame) => {
+      reply = { ...frame, payload: frame.payload.slice() };
+      return true;
+    });
+    return throwIfError(reply!);
+  }
+
+  /** Sends one raw frame (used for `Data`, `DataEnd` and `Cancel`). */
+  sendFrame(frame: Uint8Array): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closed);
+    return this.#writer.send(frame).catch((error) => Promise.reject(this.#lost(error)));
+  }
+
+  async list(path: string): Promise<WireEntry[]> {
+    const entries: WireEntry[] = [];
+    await this.exchange(Messages.List, { path }, (frame) => {
+      const listing = decode(Messages.Listing, throwIfError(frame));
+      entries.push(...listing.entries);
+      return !listing.more;
+    });
+    return entries;
+  }
+
+  async stat(path: string): Promise<{ path: string; entry: WireEntry }> {
+    return decode(Messages.Attributes, await this.call(Messages.Stat, { path }));
+  }
+
+  async chdir(path: string): Promise<string> {
+    return decode(Messages.WorkingDirectory, await this.call(Messages.Chdir, { path })).path;
+  }
+
+  async mkdir(path: string, parents: boolean): Promise<void> {
+    await this.call(Messages.Mkdir, { path, parents });
+  }
+
+  async rmdir(path: string): Promise<void> {
+    await this.call(Messages.Rmdir, { path });
+  }
+
+  async remove(path: string, recursive: boolean): Promise<void> {
+    await this.call(Messages.Remove, { path, recursive });
+  }
+
+  async rename(from: string, to: string, overwrite: boolean): Promise<void> {
+    await this.call(Messages.Rename, { from, to, overwrite });
+  }
+
+  /** Says goodbye and closes. Safe to call twice. */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      await this.#writer.send(encode(Messages.Goodbye, 0, {})).catch(() => {});
+      this.#closed = new ConnectionError("connection closed");
+      closeQuietly(this.#conn);
+    }
+    await this.closedPromise;
+  }
+
+  async #readLoop(): Promise<void> {
+    let ending: Error = new ConnectionError("connection closed by the server");
+    try {
+      for (;;) {
+        const frame = await this.#reader.next();
+        if (!frame) break;
+        if (frame.id === 0) {
+          const fatal = this.#onConnectionFrame(frame);
+          if (fatal) {
+            ending = fatal;
+            break;
+          }
+          continue;
+        }
+        const pending = this.#pending.get(frame.id);
+        if (!pending) continue; // A late frame for a request we gave up on.
+        try {
+          if (await pending.handle(frame, frame.id)) this.#pending.delete(frame.id);
+        } catch (error) {
+          this.#pending.delete(frame.id);
+          pending.fail(error instanceof Error ? error : new Error(String(error)));
+        }
+      }
+    } catch (error) {
+      ending = this.#lost(error);
+    }
+    this.#closed ??= ending;
+    closeQuietly(this.#conn);
+    for (const pending of this.#pending.values()) pending.fail(this.#closed);
+    this.#pending.clear();
+  }
+
+  #onConnectionFrame(frame: Frame): Error | undefined {
+    if (frame.type === MESSAGE_TYPE.Notice) {
+      this.#onNotice(decode(Messages.Notice, frame).message);
+      return undefined;
+    }
+    if (frame.type === MESSAGE_TYPE.Error) return toRemoteError(frame);
+    return new ConnectionError(`unexpected ${messageName(frame.type)} from the server`);
+  }
+
+  #lost(error: unknown): Error {
+    if (this.#closed) return this.#closed;
+    if (error instanceof RemoteError || error instanceof ConnectionError) return error;
+    if (error instanceof ProtocolError) {
+      return new ConnectionError(`protocol error: ${error.message}`);
+    }
+    return new ConnectionError(
+      `connection lost: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+}
+
+interface OpenedLink {
+  conn: Deno.Conn;
+  reader: FrameReader;
+  writer: FrameWriter;
+  welcome: ReturnType<typeof decodeWelcome>;
+}
+
+function decodeWelcome(frame: Frame) {
+  return decode(Messages.Welcome, frame);
+}
+
+async function connectAndGreet(host: string, port: number, timeoutMs: number): Promise<OpenedLink> {
+  let conn: Deno.TcpConn;
+  try {
+    conn = await withTimeout(
+      Deno.connect({ hostname: host, port }),
+      timeoutMs,
+      `connecting to ${host}:${port}`,
+    );
+  } catch (error) {
+    throw new ConnectionError(`cannot connect to ${host}:${port}: ${errorText(error)}`);
+  }
+  conn.setNoDelay(true);
+  const reader = new FrameReader(conn);
+  const writer = new FrameWriter(conn);
+  try {
+    await writer.send(encode(Messages.Hello, 0, {
+      magic: MAGIC,
+      version: PROTOCOL_VERSION,
+      software: `dfos-client`,
+      capabilities: ["resume", "sha256"],
+    }));
+    const frame = await withTimeout(reader.next(), timeoutMs, "waiting for the server's greeting");
+    if (!frame) throw new ConnectionError("the server closed the connection during the handshake");
+    throwIfError(frame);
+    return { conn, reader, writer, welcome: decodeWelcome(frame) };
+  } catch (error) {
+    closeQuietly(conn);
+    throw asConnectionError(error);
+  }
+}
+
+async function awaitLogin(link: OpenedLink, options: ConnectOptions, timeoutMs: number) {
+  let queued = false;
+  for (;;) {
+    const limit = queued ? options.queueTimeoutMs ?? 600_000 : timeoutMs;
+    const frame = await withTimeout(link.reader.next(), limit, "waiting for the login to complete")
+      .catch((error) => Promise.reject(asConnectionError(error)));
+    if (!frame) throw new ConnectionError("the server closed the connection during login");
+    if (frame.type === MESSAGE_TYPE.Queued) {
+      const { position, waiting } = decode(Messages.Queued, frame);
+      options.onQueued?.(position, waiting);
+      queued = true;
+      continue;
+    }
+    throwIfError(frame);
+    return decode(Messages.AuthOk, frame);
+  }
+}
+
+function throwIfError(frame: Frame): Frame {
+  if (frame.type === MESSAGE_TYPE.Error) throw toRemoteError(frame);
+  return frame;
+}
+
+function toRemoteError(frame: Frame): RemoteError {
+  const { code, message } = decode(Messages.Error, frame);
+  return new RemoteError(code, message);
+}
+
+function asConnectionError(error: unknown): Error {
+  if (error instanceof RemoteError || error instanceof ConnectionError) return error;
+  if (error instanceof ProtocolError) {
+    return new ConnectionError(`the server's reply is not DFOS protocol: ${error.message}`);
+  }
+  return new ConnectionError(errorText(error));
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}

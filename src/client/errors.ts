@@ -1,0 +1,95 @@
+/**
+ * Client failures and their exit codes, decided in one place (README "Exit codes").
+ *
+ * | code | meaning |
+ * |------|---------|
+ * | 0 | success |
+ * | 1 | the operation failed (not found, exists, not empty, not allowed, checksum) |
+ * | 2 | usage error |
+ * | 3 | authentication failed |
+ * | 4 | could not connect, server busy, or connection lost |
+ *
+ * @module
+ */
+
+import { STATUS, statusName } from "../protocol/status.ts";
+
+/** Exit codes of `dfos client`. */
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, AUTH: 3, CONNECTION: 4 } as const;
+
+/** The server answered a request with an `Error` status. */
+export class RemoteError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+    this.name = "RemoteError";
+  }
+
+  get status(): string {
+    return statusName(this.code);
+  }
+}
+
+/** The connection could not be made, or broke. */
+export class ConnectionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConnectionError";
+  }
+}
+
+/** The command line was wrong. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** A local file problem (not found, exists, permission). */
+export class LocalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LocalError";
+  }
+}
+
+const CONNECTION_STATUSES = new Set<number>([
+  STATUS.SERVER_BUSY,
+  STATUS.SESSION_LIMIT,
+  STATUS.SHUTTING_DOWN,
+  STATUS.PROTOCOL_ERROR,
+  STATUS.UNSUPPORTED_VERSION,
+  STATUS.TIMEOUT,
+]);
+
+/** The exit code for an error that ended a command. */
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof UsageError) return EXIT.USAGE;
+  if (error instanceof ConnectionError) return EXIT.CONNECTION;
+  if (error instanceof RemoteError) {
+    if (error.code === STATUS.AUTH_FAILED) return EXIT.AUTH;
+    if (CONNECTION_STATUSES.has(error.code)) return EXIT.CONNECTION;
+  }
+  return EXIT.FAILED;
+}
+
+/** The "why" part of `dfos: <what>: <why>`. */
+export function reasonOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+/** Turns a local filesystem error into a one-line {@link LocalError}. */
+export function localError(error: unknown, path: string): Error {
+  if (error instanceof Deno.errors.NotFound) {
+    return new LocalError(`${path}: no such local file or directory`);
+  }
+  if (error instanceof Deno.errors.AlreadyExists) {
+    return new LocalError(`${path}: already exists locally`);
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return new LocalError(`${path}: permission denied`);
+  }
+  if (error instanceof Deno.errors.IsADirectory) return new LocalError(`${path}: is a directory`);
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,338 @@
+/**
+ * One file up or down. Both directions are resumable and verified end to
+ * end by SHA-256; the receiving side only ever shows a complete file under
+ * the real name.
+ *
+ * A download writes to `.<name>.dfos-part` beside the target, with the
+ * remote size and mtime in `.<name>.dfos-part.json`; running the same `get`
+ * again continues it. An upload's partial lives on the server.
+ *
+ * @module
+ */
+
+import { createHash, type Hash } from "node:crypto";
+import { basename, dirname, join } from "node:path";
+import { FRAME_HEADER_SIZE, MESSAGE_TYPE } from "../protocol/constants.ts";
+import { decode, encode, type Frame, Messages, writeDataHeader } from "../protocol/messages.ts";
+import { STATUS } from "../protocol/status.ts";
+import type { ClientConnection } from "./connection.ts";
+import { LocalError, localError, RemoteError } from "./errors.ts";
+import type { Progress } from "./progress.ts";
+
+/** Options of {@link downloadFile} and {@link uploadFile}. */
+export interface FileTransferOptions {
+  /** Replace an existing target. Default false: fails with "already exists". */
+  force?: boolean;
+  /** Continue an earlier interrupted attempt. Default true. */
+  resume?: boolean;
+  progress: Progress;
+}
+
+/** What a transfer did. */
+export interface TransferResult {
+  bytes: number;
+  /** Bytes that were already there from an earlier attempt. */
+  resumedFrom: number;
+}
+
+interface PartialMeta {
+  size: number;
+  mtimeMs: number;
+}
+
+/** The hidden partial file a download of `localPath` writes to. */
+export function partialPathFor(localPath: string): string {
+  return join(dirname(localPath), `.${basename(localPath)}.dfos-part`);
+}
+
+/** Downloads `remotePath` to `localPath`. */
+export async function downloadFile(
+  connection: ClientConnection,
+  remotePath: string,
+  localPath: string,
+  options: FileTransferOptions,
+): Promise<TransferResult> {
+  await refuseExisting(localPath, options.force ?? false);
+  const partialPath = partialPathFor(localPath);
+  const metaPath = `${partialPath}.json`;
+  const meta = options.resume === false ? undefined : await readMeta(metaPath, partialPath);
+  const file = await Deno.open(partialPath, { read: true, write: true, create: true, mode: 0o600 })
+    .catch((error) => Promise.reject(localError(error, partialPath)));
+  const receiver = new DownloadReceiver(file, partialPath, metaPath, options.progress);
+  try {
+    await connection.exchange(Messages.Read, {
+      path: remotePath,
+      offset: meta?.offset ?? 0,
+      length: 0,
+      ifSize: meta?.size ?? 0,
+      ifMtimeMs: meta?.mtimeMs ?? 0,
+    }, (frame) => receiver.accept(frame));
+  } finally {
+    file.close();
+  }
+  await Deno.rename(partialPath, localPath).catch((error) =>
+    Promise.reject(localError(error, localPath))
+  );
+  await Deno.utime(localPath, new Date(), new Date(receiver.mtimeMs));
+  await Deno.remove(metaPath).catch(() => {});
+  return { bytes: receiver.received, resumedFrom: receiver.resumedFrom };
+}
+
+/** Handles the reply frames of one `Read`. */
+class DownloadReceiver {
+  received = 0;
+  resumedFrom = 0;
+  mtimeMs = 0;
+  #hash: Hash = createHash("sha256");
+  #file: Deno.FsFile;
+  #partialPath: string;
+  #metaPath: string;
+  #progress: Progress;
+
+  constructor(file: Deno.FsFile, partialPath: string, metaPath: string, progress: Progress) {
+    this.#file = file;
+    this.#partialPath = partialPath;
+    this.#metaPath = metaPath;
+    this.#progress = progress;
+  }
+
+  async accept(frame: Frame): Promise<boolean> {
+    switch (frame.type) {
+      case MESSAGE_TYPE.ReadInfo:
+        await this.#start(decode(Messages.ReadInfo, frame));
+        return false;
+      case MESSAGE_TYPE.Data:
+        await writeAll(this.#file, frame.payload);
+        this.#hash.update(frame.payload);
+        this.received += frame.payload.length;
+        this.#progress.advance(frame.payload.length);
+        return false;
+      case MESSAGE_TYPE.DataEnd:
+        await this.#finish(decode(Messages.DataEnd, frame).sha256);
+        return true;
+      case MESSAGE_TYPE.Error: {
+        const { code, message } = decode(Messages.Error, frame);
+        throw new RemoteError(code, message);
+      }
+      default:
+        throw new RemoteError(STATUS.PROTOCOL_ERROR, `unexpected reply type ${frame.type} to Read`);
+    }
+  }
+
+  async #start(info: { size: number; mtimeMs: number; offset: number; length: number }) {
+    this.mtimeMs = info.mtimeMs;
+    this.resumedFrom = info.offset;
+    await this.#file.truncate(info.offset);
+    await hashFile(this.#file, info.offset, this.#hash);
+    await this.#file.seek(info.offset, Deno.SeekMode.Start);
+    const meta: PartialMeta = { size: info.size, mtimeMs: info.mtimeMs };
+    await Deno.writeTextFile(this.#metaPath, JSON.stringify(meta), { mode: 0o600 });
+    this.#progress.grow(info.length + info.offset, 1);
+    this.#progress.advance(info.offset);
+  }
+
+  async #finish(expected: Uint8Array) {
+    const actual = this.#hash.digest();
+    if (!equalBytes(actual, expected)) {
+      await Deno.remove(this.#partialPath).catch(() => {});
+      await Deno.remove(this.#metaPath).catch(() => {});
+      throw new RemoteError(
+        STATUS.CHECKSUM_MISMATCH,
+        "downloaded bytes do not match the server's SHA-256",
+      );
+    }
+    await this.#file.syncData();
+    this.#progress.fileDone();
+  }
+}
+
+async function readMeta(metaPath: string, partialPath: string) {
+  try {
+    const meta = JSON.parse(await Deno.readTextFile(metaPath)) as PartialMeta;
+    const offset = (await Deno.stat(partialPath)).size;
+    if (!Number.isSafeInteger(meta.size) || !Number.isSafeInteger(meta.mtimeMs)) return undefined;
+    return offset <= meta.size ? { ...meta, offset } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function refuseExisting(localPath: string, force: boolean): Promise<void> {
+  try {
+    const info = await Deno.stat(localPath);
+    if (info.isDirectory) throw new LocalError(`${localPath}: is a directory`);
+    if (!force) throw new LocalError(`${localPath}: already exists locally (use -f to replace it)`);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+/** Uploads `localPath` to `remotePath`. */
+export async function uploadFile(
+  connection: ClientConnection,
+  localPath: string,
+  remotePath: string,
+  options: FileTransferOptions,
+): Promise<TransferResult> {
+  const file = await Deno.open(localPath, { read: true })
+    .catch((error) => Promise.reject(localError(error, localPath)));
+  try {
+    const info = await file.stat();
+    if (!info.isFile) throw new LocalError(`${localPath}: not a regular file`);
+    const sender = new UploadSender(connection, file, info.size, options.progress);
+    const request = {
+      path: remotePath,
+      size: info.size,
+      mtimeMs: Math.floor(info.mtime?.getTime() ?? Date.now()),
+      overwrite: options.force ?? false,
+      resume: options.resume ?? true,
+    };
+    try {
+      await connection.exchange(Messages.Write, request, (frame, id) => sender.accept(frame, id));
+    } catch (error) {
+      await sender.sending; // A local failure explains a CANCELLED reply better.
+      throw error;
+    }
+    await sender.sending;
+    return { bytes: info.size - sender.offset, resumedFrom: sender.offset };
+  } finally {
+    file.close();
+  }
+}
+
+/** Handles the reply frames of one `Write` and streams the bytes. */
+class UploadSender {
+  offset = 0;
+  sending: Promise<void> = Promise.resolve();
+  #connection: ClientConnection;
+  #file: Deno.FsFile;
+  #size: number;
+  #progress: Progress;
+  #stopped = false;
+
+  constructor(connection: ClientConnection, file: Deno.FsFile, size: number, progress: Progress) {
+    this.#connection = connection;
+    this.#file = file;
+    this.#size = size;
+    this.#progress = progress;
+  }
+
+  accept(frame: Frame, id: number): boolean {
+    if (frame.type === MESSAGE_TYPE.WriteReady) {
+      this.offset = decode(Messages.WriteReady, frame).offset;
+      this.#progress.grow(this.#size, 1);
+      this.#progress.advance(this.offset);
+      this.sending = this.#send(id).catch((error) => {
+        this.#connection.sendFrame(encode(Messages.Cancel, id, {})).catch(() => {});
+        throw error;
+      });
+      this.sending.catch(() => {});
+      return false;
+    }
+    this.#stopped = true;
+    if (frame.type === MESSAGE_TYPE.Ok) {
+      this.#progress.fileDone();
+      return true;
+    }
+    const { code, message } = decode(Messages.Error, frame);
+    throw new RemoteError(code, message);
+  }
+
+  async #send(id: number): Promise<void> {
+    const hash = createHash("sha256");
+    await hashFile(this.#file, this.offset, hash);
+    const chunk = this.#connection.chunkSize;
+    const buffers = [0, 1].map(() => new Uint8Array(FRAME_HEADER_SIZE + chunk));
+    let inFlight: Promise<void> = Promise.resolve();
+    let position = this.offset;
+    await this.#file.seek(position, Deno.SeekMode.Start);
+    for (let turn = 0; position < this.#size && !this.#stopped; turn ^= 1) {
+      const buffer = buffers[turn];
+      const want = Math.min(chunk, this.#size - position);
+      const read = await readFull(
+        this.#file,
+        buffer.subarray(FRAME_HEADER_SIZE, FRAME_HEADER_SIZE + want),
+      );
+      if (read < want) throw new LocalError("the local file shrank while it was being uploaded");
+      hash.update(buffer.subarray(FRAME_HEADER_SIZE, FRAME_HEADER_SIZE + read));
+      await inFlight;
+      inFlight = this.#connection.sendFrame(writeDataHeader(buffer, id, read));
+      position += read;
+      this.#progress.advance(read);
+    }
+    await inFlight;
+    if (!this.#stopped) {
+      await this.#connection.sendFrame(encode(Messages.DataEnd, id, { sha256: hash.digest() }));
+    }
+  }
+}
+
+/** Feeds bytes [0, `end`) of `file` to `hash`. */
+async function hashFile(file: Deno.FsFile, end: number, hash: Hash): Promise<void> {
+  if (end === 0) return;
+  await file.seek(0, Deno.SeekMode.Start);
+  const buffer = new Uint8Array(256 * 1024);
+  for (let position = 0; position < end;) {
+    const read = await file.read(buffer.subarray(0, Math.min(buffer.length, end - position)));
+    if (read === null) throw new LocalError("the partial file is shorter than expected");
+    hash.update(buffer.subarray(0, read));
+    position += read;
+  }
+}
+
+async function readFull(file: Deno.FsFile, buffer: Uint8Array): Promise<number> {
+  let filled = 0;
+  while (filled < buffer.length) {
+    const read = await file.read(buffer.subarray(filled));
+    if (read === null) break;
+    filled += read;
+  }
+  return filled;
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  for (let offset = 0; offset < bytes.length;) offset += await file.write(bytes.subarray(offset));
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, index) => byte === b[index]);
+}
+
+/**
+ * Reads the first `length` bytes of `remotePath` (the whole file if 0) and
+ * passes them to `write` as they arrive; verifies their SHA-256 at the end.
+ */
+export async function readRemote(
+  connection: ClientConnection,
+  remotePath: string,
+  length: number,
+  write: (bytes: Uint8Array) => Promise<void>,
+): Promise<number> {
+  const hash = createHash("sha256");
+  let received = 0;
+  await connection.exchange(
+    Messages.Read,
+    { path: remotePath, offset: 0, length, ifSize: 0, ifMtimeMs: 0 },
+    async (frame) => {
+      if (frame.type === MESSAGE_TYPE.ReadInfo) return false;
+      if (frame.type === MESSAGE_TYPE.Data) {
+        hash.update(frame.payload);
+        received += frame.payload.length;
+        await write(frame.payload);
+        return false;
+      }
+      if (frame.type === MESSAGE_TYPE.DataEnd) {
+        if (!equalBytes(hash.digest(), decode(Messages.DataEnd, frame).sha256)) {
+          throw new RemoteError(
+            STATUS.CHECKSUM_MISMATCH,
+            "received bytes do not match the server's SHA-256",
+          );
+        }
+        return true;
+      }
+      const { code, message } = decode(Messages.Error, frame);
+      throw new RemoteError(code, message);
+    },
+  );
+  return received;
+}

@@ -1,0 +1,139 @@
+/**
+ * The commands that move bytes: `get`, `put` and `cat`.
+ *
+ * @module
+ */
+
+import { basename, join } from "node:path";
+import { posix } from "node:path";
+import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
+import { LocalError, reasonOf } from "./errors.ts";
+import { downloadFile, readRemote, uploadFile } from "./file_transfer.ts";
+import { createProgress } from "./progress.ts";
+import { downloadTree, type TreeResult, uploadTree } from "./tree_transfer.ts";
+
+/** Bytes `cat` shows unless told otherwise. */
+export const DEFAULT_PREVIEW_BYTES = 1024;
+
+const transferFlags = {
+  recursive: { type: "boolean", short: "r" },
+  force: { type: "boolean", short: "f" },
+} as const;
+
+const get: Command = {
+  name: "get",
+  aliases: ["download"],
+  usage: "get [-r] [-f] REMOTE [LOCAL]",
+  summary: "download a file (-r: a directory tree; -f: replace local files)",
+  completes: "remote",
+  async run(context, args) {
+    const { values, positionals } = parseCommandArgs(this, args, transferFlags, { min: 1, max: 2 });
+    const remote = positionals[0];
+    const info = await context.connection.stat(remote);
+    const name = posix.basename(info.path) || "root";
+    const local = await localTarget(positionals[1], name);
+    const progress = createProgress({ label: name, quiet: context.quiet });
+    try {
+      if (info.entry.kind === "directory") {
+        if (!values.recursive) throw new LocalError(`${remote} is a directory (use get -r)`);
+        const result = await downloadTree(context.connection, info.path, local, {
+          force: values.force,
+          progress,
+        });
+        progress.stop();
+        return reportTree(context, "get", result);
+      }
+      await downloadFile(context.connection, info.path, local, { force: values.force, progress });
+    } finally {
+      progress.stop();
+    }
+  },
+};
+
+const put: Command = {
+  name: "put",
+  aliases: ["upload"],
+  usage: "put [-r] [-f] LOCAL [REMOTE]",
+  summary: "upload a file (-r: a directory tree; -f: replace remote files)",
+  completes: "local",
+  async run(context, args) {
+    const { values, positionals } = parseCommandArgs(this, args, transferFlags, { min: 1, max: 2 });
+    const local = positionals[0];
+    const info = await Deno.stat(local).catch(() => {
+      throw new LocalError(`${local}: no such local file or directory`);
+    });
+    const remote = await remoteTarget(context, positionals[1], basename(local));
+    const progress = createProgress({ label: basename(local), quiet: context.quiet });
+    try {
+      if (info.isDirectory) {
+        if (!values.recursive) throw new LocalError(`${local} is a directory (use put -r)`);
+        const result = await uploadTree(context.connection, local, remote, {
+          force: values.force,
+          progress,
+        });
+        progress.stop();
+        return reportTree(context, "put", result);
+      }
+      await uploadFile(context.connection, local, remote, { force: values.force, progress });
+    } finally {
+      progress.stop();
+    }
+  },
+};
+
+const cat: Command = {
+  name: "cat",
+  aliases: ["preview"],
+  usage: "cat [-n BYTES] [-a] PATH",
+  summary:
+    `show the first bytes of a remote file (default ${DEFAULT_PREVIEW_BYTES}; -a: all of it)`,
+  completes: "remote",
+  async run(context, args) {
+    const { values, positionals } = parseCommandArgs(this, args, {
+      bytes: { type: "string", short: "n" },
+      all: { type: "boolean", short: "a" },
+    }, { min: 1, max: 1 });
+    const count = values.all ? 0 : parseByteCount(values.bytes ?? String(DEFAULT_PREVIEW_BYTES));
+    await readRemote(context.connection, positionals[0], count, (bytes) => context.write(bytes));
+  },
+};
+
+function parseByteCount(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new LocalError(`-n takes a whole number of bytes, at least 1 (got "${text}")`);
+  }
+  return value;
+}
+
+/** Where a download goes: LOCAL, LOCAL/name if LOCAL is a directory, or ./name. */
+async function localTarget(given: string | undefined, name: string): Promise<string> {
+  if (given === undefined) return name;
+  const info = await Deno.stat(given).catch(() => undefined);
+  return info?.isDirectory ? join(given, name) : given;
+}
+
+/** Where an upload goes: REMOTE, REMOTE/name if REMOTE is a directory, or name in the cwd. */
+async function remoteTarget(context: CommandContext, given: string | undefined, name: string) {
+  if (given === undefined) return name;
+  const info = await context.connection.stat(given).catch(() => undefined);
+  return info?.entry.kind === "directory" ? posix.join(info.path, name) : given;
+}
+
+async function reportTree(context: CommandContext, verb: string, result: TreeResult) {
+  for (const path of result.skipped) context.warn(`${verb}: ${path}: skipped (not a regular file)`);
+  for (const { path, error } of result.failures) {
+    context.warn(`${verb}: ${path}: ${reasonOf(error)}`);
+  }
+  if (!context.quiet && Deno.stderr.isTerminal()) {
+    context.warn(`${result.files} files, ${result.directories} directories, ${result.bytes} bytes`);
+  }
+  if (result.failures.length > 0) {
+    const total = result.failures.length + result.files;
+    throw new LocalError(`${result.failures.length} of ${total} files failed`);
+  }
+  await Promise.resolve();
+}
+
+/** `get`, `put` and `cat`. */
+export const TRANSFER_COMMANDS: readonly Command[] = [get, put, cat];

@@ -1,0 +1,179 @@
+/**
+ * `put -r` and `get -r`: whole directory trees, with relative paths, empty
+ * folders and file mtimes. Many files are in flight on the one connection at
+ * once (a window of {@link DEFAULT_WINDOW}), so small files cost no round trip
+ * each. A file that fails is reported and the rest carry on.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { posix } from "node:path";
+import type { ClientConnection } from "./connection.ts";
+import { localError } from "./errors.ts";
+import { downloadFile, type TransferResult, uploadFile } from "./file_transfer.ts";
+import type { Progress } from "./progress.ts";
+
+/** Files moved at once on one connection. */
+export const DEFAULT_WINDOW = 16;
+
+/** Options of {@link uploadTree} and {@link downloadTree}. */
+export interface TreeTransferOptions {
+  force?: boolean;
+  progress: Progress;
+  /** Files in flight at once. Default {@link DEFAULT_WINDOW}. */
+  window?: number;
+}
+
+/** What a tree transfer did. */
+export interface TreeResult {
+  files: number;
+  directories: number;
+  bytes: number;
+  failures: { path: string; error: unknown }[];
+  /** Entries that are neither files nor directories (symlinks, devices), not copied. */
+  skipped: string[];
+}
+
+interface TreeListing {
+  /** Relative directory paths, parents before children ("" is the top). */
+  directories: string[];
+  files: { path: string; size: number }[];
+  skipped: string[];
+}
+
+/** Copies the local directory `localDir` to `remoteDir` (created if missing). */
+export async function uploadTree(
+  connection: ClientConnection,
+  localDir: string,
+  remoteDir: string,
+  options: TreeTransferOptions,
+): Promise<TreeResult> {
+  const tree = await walkLocal(localDir);
+  for (const level of byDepth(tree.directories)) {
+    await Promise.all(level.map((dir) => connection.mkdir(posix.join(remoteDir, dir), true)));
+  }
+  return await transferFiles(
+    tree,
+    options,
+    (file, progress) =>
+      uploadFile(connection, join(localDir, file), posix.join(remoteDir, file), {
+        force: options.force,
+        progress,
+      }),
+  );
+}
+
+/** Copies the remote directory `remoteDir` to `localDir` (created if missing). */
+export async function downloadTree(
+  connection: ClientConnection,
+  remoteDir: string,
+  localDir: string,
+  options: TreeTransferOptions,
+): Promise<TreeResult> {
+  const tree = await walkRemote(connection, remoteDir);
+  for (const dir of tree.directories) {
+    await Deno.mkdir(join(localDir, dir), { recursive: true })
+      .catch((error) => Promise.reject(localError(error, join(localDir, dir))));
+  }
+  return await transferFiles(
+    tree,
+    options,
+    (file, progress) =>
+      downloadFile(connection, posix.join(remoteDir, file), join(localDir, file), {
+        force: options.force,
+        progress,
+      }),
+  );
+}
+
+async function transferFiles(
+  tree: TreeListing,
+  options: TreeTransferOptions,
+  move: (relativePath: string, progress: Progress) => Promise<TransferResult>,
+): Promise<TreeResult> {
+  const result: TreeResult = {
+    files: 0,
+    directories: tree.directories.length,
+    bytes: 0,
+    failures: [],
+    skipped: tree.skipped,
+  };
+  const overall = options.progress;
+  overall.grow(tree.files.reduce((sum, file) => sum + file.size, 0), tree.files.length);
+  // Totals are known up front, so files only report bytes and completion.
+  const perFile: Progress = {
+    grow() {},
+    advance: (bytes) => overall.advance(bytes),
+    fileDone: () => overall.fileDone(),
+    stop() {},
+  };
+  await runPool(tree.files, options.window ?? DEFAULT_WINDOW, async (file) => {
+    try {
+      const moved = await move(file.path, perFile);
+      result.files++;
+      result.bytes += moved.bytes;
+    } catch (error) {
+      result.failures.push({ path: file.path, error });
+    }
+  });
+  return result;
+}
+
+/** Runs `work` on every item, at most `limit` at once. */
+export async function runPool<T>(items: T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function byDepth(directories: string[]): string[][] {
+  const levels: string[][] = [];
+  for (const dir of directories) {
+    const depth = dir === "" ? 0 : dir.split("/").length;
+    (levels[depth] ??= []).push(dir);
+  }
+  return levels.filter(Boolean);
+}
+
+async function walkLocal(root: string): Promise<TreeListing> {
+  const tree: TreeListing = { directories: [""], files: [], skipped: [] };
+  const info = await Deno.stat(root).catch((error) => Promise.reject(localError(error, root)));
+  if (!info.isDirectory) throw localError(new Deno.errors.NotADirectory(), root);
+  for (let index = 0; index < tree.directories.length; index++) {
+    const dir = tree.directories[index];
+    const entries = [];
+    for await (const entry of Deno.readDir(join(root, dir))) entries.push(entry);
+    entries.sort((a, b) => a.name < b.name ? -1 : 1);
+    for (const entry of entries) {
+      const path = dir === "" ? entry.name : `${dir}/${entry.name}`;
+      if (entry.isDirectory) tree.directories.push(path);
+      else if (entry.isFile) {
+        tree.files.push({ path, size: (await Deno.stat(join(root, path))).size });
+      } else tree.skipped.push(path);
+    }
+  }
+  return tree;
+}
+
+async function walkRemote(connection: ClientConnection, root: string): Promise<TreeListing> {
+  const tree: TreeListing = { directories: [""], files: [], skipped: [] };
+  let level = [""];
+  while (level.length > 0) {
+    const listings = await Promise.all(level.map((dir) => connection.list(posix.join(root, dir))));
+    const nextLevel: string[] = [];
+    listings.forEach((entries, index) => {
+      for (const entry of entries) {
+        const path = level[index] === "" ? entry.name : `${level[index]}/${entry.name}`;
+        if (entry.kind === "directory") nextLevel.push(path);
+        else if (entry.kind === "file") tree.files.push({ path, size: entry.size });
+        else tree.skipped.push(path);
+      }
+    });
+    tree.directories.push(...nextLevel);
+    level = nextLevel;
+  }
+  return tree;
+}
