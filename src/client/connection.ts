@@ -99,6 +99,11 @@ export class ClientConnection {
     return this.#closed !== undefined;
   }
 
+  /** Why the connection ended, once it has. */
+  get closedReason(): Error | undefined {
+    return this.#closed;
+  }
+
   /**
    * Sends a request and routes every reply frame for it to `onFrame` until
    * that returns true; resolves then. Rejects if the connection ends first.
@@ -176,8 +181,8 @@ export class ClientConnection {
   /** Says goodbye and closes. Safe to call twice. */
   async close(): Promise<void> {
     if (!this.#closed) {
-      await this.#writer.send(encode(Messages.Goodbye, 0, {})).catch(() => {});
       this.#closed = new ConnectionError("connection closed");
+      await this.#writer.send(encode(Messages.Goodbye, 0, {})).catch(() => {});
       closeQuietly(this.#conn);
     }
     await this.closedPromise;

@@ -35,19 +35,27 @@ export async function runShell(context: CommandContext, report: FailureReporter)
     if (terminal) shell.prompt();
   };
   if (terminal) await context.print(`Connected to ${context.host}. Type help for commands.\n`);
+  let leaving = false;
+  let lost = false;
+  let busy = false;
+  // The server may close an idle session (shutdown, idle timeout): leave at once.
+  context.connection.closedPromise.then(() => {
+    lost = true;
+    if (leaving || busy) return; // A running command reports it itself.
+    report("connection", context.connection.closedReason);
+    shell.close();
+  });
   prompt();
-  let code: number = EXIT.OK;
   for await (const line of shell) {
+    busy = true;
     const outcome = await runLine(context, line, report);
-    if (outcome === "exit") break;
-    if (context.connection.closed) {
-      code = EXIT.CONNECTION;
-      break;
-    }
+    busy = false;
+    if (outcome === "exit" || lost) break;
     prompt();
   }
+  leaving = true;
   shell.close();
-  return code;
+  return lost || context.connection.closed ? EXIT.CONNECTION : EXIT.OK;
 }
 
 async function runLine(context: CommandContext, line: string, report: FailureReporter) {

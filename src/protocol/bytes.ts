@@ -25,6 +25,7 @@ export class ByteWriter {
     this.#view.setUint32(5, id);
   }
 
+  /** Makes room for `bytes` more bytes and returns where they go. May replace the buffer. */
   #reserve(bytes: number): number {
     const at = this.#length;
     const needed = at + bytes;
@@ -39,17 +40,20 @@ export class ByteWriter {
   }
 
   u8(value: number): this {
-    this.#view.setUint8(this.#reserve(1), value);
+    const at = this.#reserve(1);
+    this.#view.setUint8(at, value);
     return this;
   }
 
   u16(value: number): this {
-    this.#view.setUint16(this.#reserve(2), value);
+    const at = this.#reserve(2);
+    this.#view.setUint16(at, value);
     return this;
   }
 
   u32(value: number): this {
-    this.#view.setUint32(this.#reserve(4), value);
+    const at = this.#reserve(4);
+    this.#view.setUint32(at, value);
     return this;
   }
 
@@ -57,12 +61,14 @@ export class ByteWriter {
     if (!Number.isSafeInteger(value) || value < 0) {
       throw new RangeError(`cannot encode ${value} as u64: not a safe non-negative integer`);
     }
-    this.#view.setBigUint64(this.#reserve(8), BigInt(value));
+    const at = this.#reserve(8);
+    this.#view.setBigUint64(at, BigInt(value));
     return this;
   }
 
   bytes(value: Uint8Array): this {
-    this.#buffer.set(value, this.#reserve(value.length));
+    const at = this.#reserve(value.length); // May replace #buffer: reserve first.
+    this.#buffer.set(value, at);
     return this;
   }
 

@@ -16,7 +16,6 @@ import { DeadlineError } from "./deadline.ts";
 export function describeError(error: unknown): { code: number; message: string } {
   if (error instanceof StorageError) return { code: error.code, message: error.message };
   if (error instanceof DeadlineError) return { code: STATUS.TIMEOUT, message: error.message };
-  if (error instanceof RangeError) return { code: STATUS.BAD_REQUEST, message: error.message };
   serverLog.error("unexpected error: {error}", { error: String(error) });
   return { code: STATUS.IO_ERROR, message: "internal server error (see the server log)" };
 }
