@@ -42,10 +42,11 @@ export const LOG_FILES = {
 /** Configures the process-wide loggers for a server. Call {@link closeLogging} before exit. */
 export async function setupServerLogging(options: ServerLoggingOptions): Promise<void> {
   await Deno.mkdir(options.logDir, { recursive: true, mode: 0o750 });
-  const file = (name: string) =>
+  // Audit records are written as they happen; the other logs are buffered briefly.
+  const file = (name: string, bufferSize = 4096) =>
     getFileSink(join(options.logDir, name), {
       formatter: jsonLinesFormatter,
-      bufferSize: 4096,
+      bufferSize,
       flushInterval: 500,
     });
   const stderr = getStreamSink(Deno.stderr.writable, {
@@ -56,7 +57,7 @@ export async function setupServerLogging(options: ServerLoggingOptions): Promise
     sinks: {
       stderr,
       events: file(LOG_FILES.events),
-      audit: file(LOG_FILES.audit),
+      audit: file(LOG_FILES.audit, 0),
       performance: file(LOG_FILES.performance),
     },
     loggers: [

@@ -10,6 +10,9 @@ import { FRAME_HEADER_SIZE, MAX_FRAME_SIZE } from "./constants.ts";
 import type { Frame } from "./messages.ts";
 import { ProtocolError } from "./protocol_error.ts";
 
+/** Starting buffer size; it grows to fit the largest frame seen (at most the limit + 4). */
+const INITIAL_BUFFER_SIZE = 64 * 1024;
+
 /** Anything with `read` like `Deno.Conn`. */
 export interface ByteSource {
   read(buffer: Uint8Array): Promise<number | null>;
@@ -32,7 +35,7 @@ export class FrameReader {
   constructor(source: ByteSource, options: FrameReaderOptions = {}) {
     this.#source = source;
     this.#maxFrameSize = options.maxFrameSize ?? MAX_FRAME_SIZE;
-    this.#buffer = new Uint8Array(Math.min(this.#maxFrameSize + 4, 2 * 1024 * 1024) + 64 * 1024);
+    this.#buffer = new Uint8Array(INITIAL_BUFFER_SIZE);
   }
 
   /**
@@ -66,7 +69,14 @@ export class FrameReader {
   /** Ensures `count` buffered bytes; false on end of stream before the first byte. */
   async #fill(count: number): Promise<boolean> {
     if (this.#end - this.#start >= count) return true;
-    if (this.#start + count > this.#buffer.length) {
+    if (count > this.#buffer.length) {
+      // Grow, keeping some read-ahead room; `count` is already bounded by the frame limit.
+      const grown = new Uint8Array(count + INITIAL_BUFFER_SIZE);
+      grown.set(this.#buffer.subarray(this.#start, this.#end));
+      this.#buffer = grown;
+      this.#end -= this.#start;
+      this.#start = 0;
+    } else if (this.#start + count > this.#buffer.length) {
       this.#buffer.copyWithin(0, this.#start, this.#end);
       this.#end -= this.#start;
       this.#start = 0;

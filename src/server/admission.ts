@@ -47,6 +47,7 @@ export class Admission {
    * the wait (the connection went away), removing us from the queue.
    */
   acquire(onPosition: PositionListener, signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#active < this.#maxActive && this.#queue.length === 0) {
       this.#active++;
       return Promise.resolve(this.#releaser());

@@ -31,7 +31,10 @@ Deno.test("one-shot commands: put, ls, stat, cat, get, mkdir, mv, rm, rmdir", as
   await t.step("ls and list show the name; ls -l shows type, size and time", async () => {
     assert.equal((await run("ls")).stdout, "report.pdf\n");
     assert.equal((await run("list")).stdout, "report.pdf\n");
-    assert.match((await run("ls", "-l")).stdout, /^- +5000 +\d{4}-\d\d-\d\d \d\d:\d\d +report\.pdf\n$/);
+    assert.match(
+      (await run("ls", "-l")).stdout,
+      /^- +5000 +\d{4}-\d\d-\d\d \d\d:\d\d +report\.pdf\n$/,
+    );
   });
   await t.step("stat prints path, type, size and mtime", async () => {
     const { stdout } = await run("stat", "report.pdf");
@@ -39,20 +42,26 @@ Deno.test("one-shot commands: put, ls, stat, cat, get, mkdir, mv, rm, rmdir", as
   });
   await t.step("cat shows the first 1024 bytes; -n chooses; preview is an alias", async () => {
     assert.deepEqual((await run("cat", "report.pdf")).stdoutBytes, content.subarray(0, 1024));
-    assert.deepEqual((await run("cat", "-n", "10", "report.pdf")).stdoutBytes, content.subarray(0, 10));
+    assert.deepEqual(
+      (await run("cat", "-n", "10", "report.pdf")).stdoutBytes,
+      content.subarray(0, 10),
+    );
     assert.deepEqual((await run("preview", "-a", "report.pdf")).stdoutBytes, content);
   });
-  await t.step("get downloads byte-identical, keeps mtime, refuses to overwrite without -f", async () => {
-    assert.equal((await run("get", "report.pdf", "copy.pdf")).code, 0);
-    assert.equal(await sha256File(join(local, "copy.pdf")), sha256(content));
-    const remote = await Deno.stat(join(server.storageDir, "alice", "report.pdf"));
-    const copy = await Deno.stat(join(local, "copy.pdf"));
-    assert.equal(copy.mtime?.getTime(), remote.mtime?.getTime());
-    const again = await run("download", "report.pdf", "copy.pdf");
-    assert.equal(again.code, 1);
-    assert.match(again.stderr, /already exists locally/);
-    assert.equal((await run("get", "-f", "report.pdf", "copy.pdf")).code, 0);
-  });
+  await t.step(
+    "get downloads byte-identical, keeps mtime, refuses to overwrite without -f",
+    async () => {
+      assert.equal((await run("get", "report.pdf", "copy.pdf")).code, 0);
+      assert.equal(await sha256File(join(local, "copy.pdf")), sha256(content));
+      const remote = await Deno.stat(join(server.storageDir, "alice", "report.pdf"));
+      const copy = await Deno.stat(join(local, "copy.pdf"));
+      assert.equal(copy.mtime?.getTime(), remote.mtime?.getTime());
+      const again = await run("download", "report.pdf", "copy.pdf");
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /already exists locally/);
+      assert.equal((await run("get", "-f", "report.pdf", "copy.pdf")).code, 0);
+    },
+  );
   await t.step("mkdir -p, mv into a directory, cd and pwd", async () => {
     assert.equal((await run("mkdir", "-p", "docs/2026")).code, 0);
     assert.equal((await run("mkdir", "docs")).code, 1);
@@ -64,17 +73,20 @@ Deno.test("one-shot commands: put, ls, stat, cat, get, mkdir, mv, rm, rmdir", as
     assert.equal(cdFile.code, 1);
     assert.match(cdFile.stderr, /not a directory/);
   });
-  await t.step("rmdir refuses a non-empty directory; rm refuses a directory without -r", async () => {
-    const rmdir = await run("rmdir", "docs");
-    assert.equal(rmdir.code, 1);
-    assert.match(rmdir.stderr, /^dfos: rmdir: .*not empty/i);
-    assert.equal((await run("rm", "docs")).code, 1);
-    assert.equal((await run("rm", "docs/2026/report.pdf")).code, 0);
-    assert.equal((await run("rmdir", "docs/2026")).code, 0);
-    assert.equal((await run("mkdir", "docs/x")).code, 0);
-    assert.equal((await run("delete", "-r", "docs")).code, 0);
-    assert.equal((await run("ls")).stdout, "");
-  });
+  await t.step(
+    "rmdir refuses a non-empty directory; rm refuses a directory without -r",
+    async () => {
+      const rmdir = await run("rmdir", "docs");
+      assert.equal(rmdir.code, 1);
+      assert.match(rmdir.stderr, /^dfos: rmdir: .*not empty/i);
+      assert.equal((await run("rm", "docs")).code, 1);
+      assert.equal((await run("rm", "docs/2026/report.pdf")).code, 0);
+      assert.equal((await run("rmdir", "docs/2026")).code, 0);
+      assert.equal((await run("mkdir", "docs/x")).code, 0);
+      assert.equal((await run("delete", "-r", "docs")).code, 0);
+      assert.equal((await run("ls")).stdout, "");
+    },
+  );
   await t.step("get of a missing file fails with exit 1 and one line", async () => {
     const result = await run("get", "missing.txt");
     assert.equal(result.code, 1);

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runClient, spawnClient, startServer, waitFor } from "../helpers/processes.ts";
+import { readAudit, runClient, spawnClient, startServer, waitFor } from "../helpers/processes.ts";
 import { sha256File, writeLargeFile } from "../helpers/files.ts";
 
 const BIG = 512 * 1024 * 1024;
@@ -42,11 +42,11 @@ Deno.test("a client killed with SIGKILL mid-upload leaves no visible file; the s
   const again = await runClient(server, ["put", "big.bin"], { cwd: local });
   assert.equal(again.code, 0, again.stderr);
   assert.equal(await sha256File(join(root, "big.bin")), await sha256File(source));
-  const audit = await Deno.readTextFile(join(server.logDir, "audit.log"));
-  const writes = audit.trim().split("\n").map((line) => JSON.parse(line).properties)
+  const writes = (await readAudit(server))
     .filter((event) => event.event === "Write" && event.result === "ok");
   assert.equal(writes.length, 1);
-  assert.ok(writes[0].bytes <= BIG - partial, `resumed: sent ${writes[0].bytes} after ${partial}`);
+  const sent = writes[0].bytes as number;
+  assert.ok(sent <= BIG - partial, `resumed: sent ${sent} after ${partial}`);
   assert.equal(await partialSize(root), undefined, "the partial is gone after the commit");
   await Deno.remove(local, { recursive: true });
 });

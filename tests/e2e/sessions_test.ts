@@ -20,13 +20,20 @@ Deno.test("10 clients upload at once with the right hashes; an 11th waits, then 
   const shells = Array.from({ length: 10 }, () => spawnClient(server, [], { cwd: local }));
   await Promise.all(shells.map((shell, index) => shell.send(`put file-${index}.bin`)));
   const root = join(server.storageDir, "alice");
-  await waitFor(async () => {
-    for (let index = 0; index < 10; index++) {
-      const exists = await Deno.stat(join(root, `file-${index}.bin`)).then(() => true, () => false);
-      if (!exists) return false;
-    }
-    return true;
-  }, 60_000, "all 10 uploads");
+  await waitFor(
+    async () => {
+      for (let index = 0; index < 10; index++) {
+        const exists = await Deno.stat(join(root, `file-${index}.bin`)).then(
+          () => true,
+          () => false,
+        );
+        if (!exists) return false;
+      }
+      return true;
+    },
+    60_000,
+    "all 10 uploads",
+  );
   for (let index = 0; index < 10; index++) {
     assert.equal(await sha256File(join(root, `file-${index}.bin`)), hashes[index]);
   }
@@ -38,7 +45,10 @@ Deno.test("10 clients upload at once with the right hashes; an 11th waits, then 
   assert.equal(await shells[0].finish(), 0);
   assert.equal(await eleventh.finish(), 0, eleventh.stderr());
   assert.match(eleventh.stdout(), /file-0\.bin\n(.|\n)*file-9\.bin\n/);
-  assert.match(eleventh.stderr(), /^dfos: server busy: waiting for a free slot \(position 1 of 1\)\n$/);
+  assert.match(
+    eleventh.stderr(),
+    /^dfos: server busy: waiting for a free slot \(position 1 of 1\)\n$/,
+  );
   for (const shell of shells.slice(1)) {
     await shell.send("exit");
     assert.equal(await shell.finish(), 0, shell.stderr());
@@ -53,7 +63,10 @@ Deno.test("past the queue bound a client is told the server is busy (exit 4)", a
   await waitFor(() => holder.stdout().includes("/"), 15_000, "the first session");
   const refused = await runClient(server, ["ls"], { user: "bob" });
   assert.equal(refused.code, 4);
-  assert.match(refused.stderr, /^dfos: bob@127\.0\.0\.1:\d+: server busy: 0 connections already waiting\n$/);
+  assert.match(
+    refused.stderr,
+    /^dfos: bob@127\.0\.0\.1:\d+: server busy: 0 connections already waiting\n$/,
+  );
   await holder.send("exit");
   assert.equal(await holder.finish(), 0);
 });

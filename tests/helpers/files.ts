@@ -73,6 +73,8 @@ export async function snapshotTree(root: string, relative = ""): Promise<Map<str
 /** Lists names in a directory that look like partial or hidden files. */
 export async function hiddenNames(dir: string): Promise<string[]> {
   const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) if (entry.name.startsWith(".")) names.push(entry.name);
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.name.startsWith(".")) names.push(entry.name);
+  }
   return names;
 }

@@ -119,7 +119,12 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
-function clientCommand(server: { port: number }, args: string[], options: ClientOptions, stdin: "piped" | "null") {
+function clientCommand(
+  server: { port: number },
+  args: string[],
+  options: ClientOptions,
+  stdin: "piped" | "null",
+) {
   const user = options.user ?? "alice";
   const password = options.password ?? USERS[user as UserName] ?? "";
   return dfosCommand(
@@ -148,7 +153,12 @@ export async function runClient(
   }
   const { code, stdout, stderr } = await child.output();
   const decoder = new TextDecoder();
-  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr), stdoutBytes: stdout };
+  return {
+    code,
+    stdout: decoder.decode(stdout),
+    stderr: decoder.decode(stderr),
+    stdoutBytes: stdout,
+  };
 }
 
 /** A client left running with stdin open: an interactive shell fed by the test. */
@@ -163,7 +173,11 @@ export interface ShellClient {
 }
 
 /** Starts `dfos client …` with stdin kept open. */
-export function spawnClient(server: { port: number }, args: string[], options: ClientOptions = {}): ShellClient {
+export function spawnClient(
+  server: { port: number },
+  args: string[],
+  options: ClientOptions = {},
+): ShellClient {
   const child = clientCommand(server, args, options, "piped").spawn();
   const writer = child.stdin.getWriter();
   const out = collectText(child.stdout);
@@ -202,7 +216,16 @@ export async function waitFor<T>(
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** The audit records a server has written so far (complete lines only). */
+export async function readAudit(server: { logDir: string }): Promise<Record<string, unknown>[]> {
+  const text = await Deno.readTextFile(join(server.logDir, "audit.log")).catch(() => "");
+  return text.split("\n").filter((line) => line.endsWith("}"))
+    .map((line) => JSON.parse(line).properties);
 }

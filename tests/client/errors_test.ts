@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import {
+  ConnectionError,
+  EXIT,
+  exitCodeFor,
+  LocalError,
+  localError,
+  reasonOf,
+  RemoteError,
+  UsageError,
+} from "../../src/client/errors.ts";
+import { STATUS, type StatusName } from "../../src/protocol/status.ts";
+
+const CONNECTION_STATUSES: StatusName[] = [
+  "SERVER_BUSY",
+  "SESSION_LIMIT",
+  "SHUTTING_DOWN",
+  "PROTOCOL_ERROR",
+  "UNSUPPORTED_VERSION",
+  "TIMEOUT",
+];
+
+Deno.test("the exit codes are the documented numbers", () => {
+  assert.deepEqual(EXIT, { OK: 0, FAILED: 1, USAGE: 2, AUTH: 3, CONNECTION: 4 });
+});
+
+Deno.test("AUTH_FAILED exits 3", () => {
+  assert.equal(exitCodeFor(new RemoteError(STATUS.AUTH_FAILED, "denied")), 3);
+});
+
+Deno.test("busy, session limit, shutdown, protocol, version and timeout statuses exit 4", () => {
+  for (const name of CONNECTION_STATUSES) {
+    assert.equal(exitCodeFor(new RemoteError(STATUS[name], name)), 4, name);
+  }
+});
+
+Deno.test("every other status, known or not, exits 1", () => {
+  const others = (Object.keys(STATUS) as StatusName[])
+    .filter((name) => name !== "AUTH_FAILED" && !CONNECTION_STATUSES.includes(name));
+  assert.ok(others.includes("NOT_FOUND") && others.includes("CHECKSUM_MISMATCH"));
+  for (const name of others) {
+    assert.equal(exitCodeFor(new RemoteError(STATUS[name], name)), 1, name);
+  }
+  assert.equal(exitCodeFor(new RemoteError(999, "from a newer server")), 1);
+});
+
+Deno.test("ConnectionError exits 4, UsageError 2, anything else 1", () => {
+  assert.equal(exitCodeFor(new ConnectionError("refused")), 4);
+  assert.equal(exitCodeFor(new UsageError("usage: ls")), 2);
+  assert.equal(exitCodeFor(new LocalError("x: no such local file")), 1);
+  assert.equal(exitCodeFor(new Error("boom")), 1);
+  assert.equal(exitCodeFor("a string"), 1);
+  assert.equal(exitCodeFor(undefined), 1);
+});
+
+Deno.test("RemoteError names its status, including codes this build does not know", () => {
+  const error = new RemoteError(STATUS.NOT_FOUND, "no such file");
+  assert.equal(error.status, "NOT_FOUND");
+  assert.equal(error.message, "no such file");
+  assert.equal(error.name, "RemoteError");
+  assert.equal(new RemoteError(999, "?").status, "UNKNOWN_999");
+});
+
+Deno.test("reasonOf gives an error's message or the thrown value as text", () => {
+  assert.equal(reasonOf(new Error("disk full")), "disk full");
+  assert.equal(reasonOf("plain"), "plain");
+  assert.equal(reasonOf(42), "42");
+});
+
+Deno.test("localError turns filesystem errors into one-line LocalErrors", () => {
+  const cases: [Error, string][] = [
+    [new Deno.errors.NotFound("x"), "a.txt: no such local file or directory"],
+    [new Deno.errors.AlreadyExists("x"), "a.txt: already exists locally"],
+    [new Deno.errors.PermissionDenied("x"), "a.txt: permission denied"],
+    [new Deno.errors.IsADirectory("x"), "a.txt: is a directory"],
+  ];
+  for (const [error, message] of cases) {
+    const local = localError(error, "a.txt");
+    assert.ok(local instanceof LocalError);
+    assert.equal(local.message, message);
+  }
+  const other = new Error("odd");
+  assert.equal(localError(other, "a.txt"), other);
+});

@@ -1,0 +1,119 @@
+/**
+ * Representative values of every message in `Messages`, for round-trip and
+ * mutation tests. The type makes a new message without samples a compile error.
+ *
+ * @module
+ */
+
+import {
+  MAGIC,
+  MAX_CREDENTIAL_BYTES,
+  MAX_PATH_BYTES,
+  MAX_TEXT_BYTES,
+  PROTOCOL_VERSION,
+} from "../../src/protocol/constants.ts";
+import { type MessageOf, Messages, type WireEntry } from "../../src/protocol/messages.ts";
+
+/** Largest u64 this implementation carries. */
+export const MAX_U64 = Number.MAX_SAFE_INTEGER;
+
+/** A path of exactly the path limit, in two-byte characters. */
+export const LONGEST_PATH = "é".repeat(MAX_PATH_BYTES / 2);
+/** A credential of exactly the credential limit. */
+export const LONGEST_CREDENTIAL = "p".repeat(MAX_CREDENTIAL_BYTES);
+/** A free-text field of exactly the text limit, in four-byte characters. */
+export const LONGEST_TEXT = "😀".repeat(MAX_TEXT_BYTES / 4);
+
+const digest = Uint8Array.from({ length: 32 }, (_, index) => index * 7);
+
+const entries: WireEntry[] = [
+  { name: "notes.txt", kind: "file", size: 0, mtimeMs: 0 },
+  { name: "photos", kind: "directory", size: 4096, mtimeMs: 1_700_000_000_000 },
+  { name: "link", kind: "other", size: MAX_U64, mtimeMs: MAX_U64 - 1 },
+  { name: "ünïcødé 文件 😀", kind: "file", size: 2 ** 32, mtimeMs: 2 ** 32 + 1 },
+  { name: LONGEST_PATH, kind: "file", size: 1, mtimeMs: 1 },
+];
+
+/** Samples per message name. */
+export type MessageSamples = {
+  [K in keyof typeof Messages]: MessageOf<(typeof Messages)[K]>[];
+};
+
+/** At least one sample per message, with empty, longest and unicode values. */
+export const SAMPLES: MessageSamples = {
+  Hello: [
+    { magic: MAGIC, version: PROTOCOL_VERSION, software: "dfos 0.1.0", capabilities: [] },
+    {
+      magic: 0xffffffff,
+      version: 0xffff,
+      software: LONGEST_TEXT,
+      capabilities: Array.from({ length: 64 }, (_, i) => `cap-${i}`.padEnd(64, "x")),
+    },
+    { magic: 0, version: 0, software: "", capabilities: [""] },
+  ],
+  Welcome: [
+    {
+      version: 1,
+      serverName: "dfos-server",
+      capabilities: ["list", "read", "write"],
+      maxFrameSize: 0xffffffff,
+      chunkSize: 256 * 1024,
+    },
+    { version: 0, serverName: "", capabilities: [], maxFrameSize: 0, chunkSize: 0 },
+  ],
+  Queued: [{ position: 1, waiting: 1 }, { position: 0, waiting: 0xffffffff }],
+  Auth: [
+    { user: "alice", password: "s3cr:et" },
+    { user: "", password: "" },
+    { user: LONGEST_CREDENTIAL, password: LONGEST_CREDENTIAL },
+    { user: "bob", password: "pässwörd 🔑" },
+  ],
+  AuthOk: [{ sessionId: "a".repeat(64), cwd: "/" }, { sessionId: "", cwd: LONGEST_PATH }],
+  Notice: [{ code: 0, message: "" }, { code: 0xffff, message: LONGEST_TEXT }],
+  Goodbye: [{}],
+  List: [{ path: "" }, { path: "/docs/ñ" }, { path: LONGEST_PATH }],
+  Stat: [{ path: "report.pdf" }],
+  Mkdir: [{ path: "a/b/c", parents: true }, { path: "x", parents: false }],
+  Rmdir: [{ path: "old" }],
+  Remove: [{ path: "tmp", recursive: true }, { path: "", recursive: false }],
+  Rename: [
+    { from: "a", to: "b", overwrite: false },
+    { from: LONGEST_PATH, to: LONGEST_PATH, overwrite: true },
+  ],
+  Chdir: [{ path: ".." }],
+  Read: [
+    { path: "big.iso", offset: 0, length: 0, ifSize: 0, ifMtimeMs: 0 },
+    { path: "f", offset: MAX_U64, length: MAX_U64 - 1, ifSize: 2 ** 52, ifMtimeMs: 2 ** 40 },
+  ],
+  Write: [
+    { path: "up.bin", size: 10, mtimeMs: 1_700_000_000_123, overwrite: true, resume: false },
+    { path: "", size: MAX_U64, mtimeMs: 0, overwrite: false, resume: true },
+  ],
+  DataEnd: [{ sha256: digest }, { sha256: new Uint8Array(32) }],
+  Cancel: [{}],
+  Ok: [{}],
+  Error: [{ code: 1, message: "no such file" }, { code: 0xffff, message: "" }],
+  Listing: [
+    { entries: [], more: false },
+    { entries, more: true },
+    {
+      entries: Array.from({ length: 4096 }, (_, i) => ({
+        name: `f${i}`,
+        kind: "file" as const,
+        size: i,
+        mtimeMs: i,
+      })),
+      more: false,
+    },
+  ],
+  Attributes: [
+    { path: "/", entry: { name: "", kind: "directory", size: 0, mtimeMs: 0 } },
+    { path: "/a/link", entry: entries[2] },
+  ],
+  WorkingDirectory: [{ path: "/" }, { path: LONGEST_PATH }],
+  ReadInfo: [
+    { size: 0, mtimeMs: 0, offset: 0, length: 0 },
+    { size: MAX_U64, mtimeMs: MAX_U64, offset: MAX_U64, length: MAX_U64 },
+  ],
+  WriteReady: [{ offset: 0 }, { offset: MAX_U64 }],
+};
