@@ -22,6 +22,10 @@ export const ENVIRONMENT_VARIABLES = [
   "XDG_CONFIG_HOME",
   "USER",
   "LOGNAME",
+  // Read by commander to decide on colored help.
+  "NO_COLOR",
+  "FORCE_COLOR",
+  "CLICOLOR_FORCE",
 ] as const;
 
 /** The permission flags, in the order they appear in deno.json. */

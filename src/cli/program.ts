@@ -20,13 +20,14 @@ export async function main(args: string[]): Promise<number> {
     .description("DFOS: move and sync files between machines you control")
     .version(VERSION, "-V, --version")
     .enablePositionalOptions()
-    .exitOverride()
-    .configureOutput({
-      outputError: (text, write) => write(`dfos: ${text.replace(/^error: /, "")}`),
-    })
     .addCommand(serverCommand(setExit))
     .addCommand(clientCommand(setExit));
-  for (const command of program.commands) command.exitOverride();
+  // addCommand() does not pass settings down: give every command the same ones.
+  for (const command of [program, ...program.commands]) {
+    command.exitOverride().configureOutput({
+      outputError: (text, write) => write(`dfos: ${text.replace(/^error: /, "")}`),
+    });
+  }
   try {
     await program.parseAsync(args, { from: "user" });
   } catch (error) {

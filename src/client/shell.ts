@@ -32,7 +32,8 @@ export async function runShell(context: CommandContext, report: FailureReporter)
   });
   const prompt = () => {
     shell.setPrompt(`${context.user}@${context.host}:${context.cwd}> `);
-    if (terminal) shell.prompt();
+    // Keep the cursor where it is: the user may have typed ahead while a command ran.
+    if (terminal) shell.prompt(true);
   };
   if (terminal) await context.print(`Connected to ${context.host}. Type help for commands.\n`);
   let leaving = false;

@@ -1,5 +1,5 @@
 /**
- * Protocol constants (PROTOCOL.md §2–§3): version, magic, limits and the
+ * Protocol constants (PROTOCOL.md §2, §3 and §10): version, magic, limits and the
  * message type table. Shared by client and server; no I/O here.
  *
  * @module

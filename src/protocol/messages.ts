@@ -13,6 +13,7 @@ import { ByteReader, ByteWriter } from "./bytes.ts";
 import {
   FRAME_HEADER_SIZE,
   MAX_CREDENTIAL_BYTES,
+  MAX_LISTING_ENTRIES,
   MAX_PATH_BYTES,
   MAX_TEXT_BYTES,
   MESSAGE_TYPE,
@@ -168,7 +169,7 @@ export const Messages = {
 
   Ok: message("Ok", {}),
   Error: message("Error", { code: u16, message: text(MAX_TEXT_BYTES) }),
-  Listing: message("Listing", { entries: list(entry, 4096), more: bool }),
+  Listing: message("Listing", { entries: list(entry, MAX_LISTING_ENTRIES), more: bool }),
   Attributes: message("Attributes", { path, entry }),
   WorkingDirectory: message("WorkingDirectory", { path }),
   ReadInfo: message("ReadInfo", { size: u64, mtimeMs: u64, offset: u64, length: u64 }),

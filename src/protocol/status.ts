@@ -19,7 +19,7 @@ export const STATUS = {
   NOT_EMPTY: 5,
   /** The path leaves the user's root, is reserved, or the OS refused access. */
   PERMISSION_DENIED: 6,
-  /** The path is malformed: NUL or control characters, backslash, too long. */
+  /** The path is malformed: NUL or control characters, backslash, a component over 255 bytes. */
   INVALID_PATH: 7,
   /** The bytes received do not match the SHA-256 the sender announced. */
   CHECKSUM_MISMATCH: 8,
@@ -47,7 +47,7 @@ export const STATUS = {
   TOO_LARGE: 19,
   /** A request's arguments are out of range or inconsistent. */
   BAD_REQUEST: 20,
-  /** A deadline passed (login, idle session). */
+  /** A deadline passed: handshake or login too slow, or the session idle too long. */
   TIMEOUT: 21,
 } as const;
 

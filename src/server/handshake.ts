@@ -1,5 +1,5 @@
 /**
- * Connection set-up, PROTOCOL.md §4: `Hello`/`Welcome`, waiting for a slot
+ * Connection set-up, PROTOCOL.md §5.1: `Hello`/`Welcome`, waiting for a slot
  * (with `Queued` position reports), then `Auth`. Runs under deadlines so a
  * client that never finishes the handshake cannot hold a connection.
  *
@@ -11,6 +11,7 @@ import { DEFAULT_CHUNK_SIZE } from "../protocol/constants.ts";
 import { decode, encode, type Frame, messageName, Messages } from "../protocol/messages.ts";
 import type { FrameReader } from "../protocol/frame_reader.ts";
 import type { FrameWriter } from "../protocol/frame_writer.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
 import { STATUS } from "../protocol/status.ts";
 import type { Authenticator } from "../auth/authenticator.ts";
 import { auditLog, serverLog } from "../log/logging.ts";
@@ -82,30 +83,32 @@ export async function admitClient(link: Link, env: HandshakeEnvironment): Promis
     return { user, release };
   } catch (error) {
     release?.();
-    if (error instanceof Refusal) {
-      await link.writer.send(
-        encode(Messages.Error, 0, { code: error.code, message: error.message }),
-      )
-        .catch(() => {});
-    } else if (!(error instanceof DeadlineError)) {
-      serverLog.debug("handshake with {remote} ended: {error}", {
-        remote: link.remote,
-        error: String(error),
-      });
-    } else {
-      serverLog.info("closing {remote}: {error}", { remote: link.remote, error: error.message });
+    const refusal = asRefusal(error);
+    if (refusal) {
+      const reply = encode(Messages.Error, 0, { code: refusal.code, message: refusal.message });
+      await link.writer.send(reply).catch(() => {});
     }
+    serverLog[error instanceof Refusal ? "debug" : "info"](
+      "handshake with {remote} ended: {error}",
+      {
+        remote: link.remote,
+        error: error instanceof Error ? error.message : String(error),
+      },
+    );
     return null;
   }
 }
 
+/** The `Error` to send before closing, if the failure deserves one. */
+function asRefusal(error: unknown): Refusal | undefined {
+  if (error instanceof Refusal) return error;
+  if (error instanceof ProtocolError) return new Refusal(STATUS.PROTOCOL_ERROR, error.message);
+  if (error instanceof DeadlineError) return new Refusal(STATUS.TIMEOUT, error.message);
+  return undefined; // The peer went away: nobody to tell.
+}
+
 async function greet(link: Link, env: HandshakeEnvironment): Promise<boolean> {
-  const frame = await withDeadline(
-    link.reader.next(),
-    env.config.loginTimeoutMs,
-    "handshake",
-    link.close,
-  );
+  const frame = await withDeadline(link.reader.next(), env.config.loginTimeoutMs, "handshake");
   if (!frame) return false;
   if (frame.type !== Messages.Hello.type) {
     throw new Refusal(STATUS.PROTOCOL_ERROR, `expected Hello, got ${messageName(frame.type)}`);
@@ -166,7 +169,7 @@ async function login(
   env: HandshakeEnvironment,
   firstFrame: Promise<Frame | null>,
 ): Promise<string> {
-  const frame = await withDeadline(firstFrame, env.config.loginTimeoutMs, "login", link.close);
+  const frame = await withDeadline(firstFrame, env.config.loginTimeoutMs, "login");
   if (!frame) throw new Error("client left before logging in");
   if (frame.type !== Messages.Auth.type) {
     throw new Refusal(STATUS.PROTOCOL_ERROR, `expected Auth, got ${messageName(frame.type)}`);

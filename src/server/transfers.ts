@@ -1,5 +1,5 @@
 /**
- * Downloads (`Read`) and uploads (`Write` + `Data`… + `DataEnd`), PROTOCOL.md §5.5.
+ * Downloads (`Read`, PROTOCOL.md §5.4) and uploads (`Write` + `Data`… + `DataEnd`, §5.5).
  * A download streams from the file straight into reused frame buffers,
  * reading the next chunk while the previous one is being sent. An upload's
  * bytes go to the storage's partial file and become visible only on a
@@ -126,6 +126,7 @@ export class TransferRegistry {
       this.#report("Write", state, "ok");
       await context.send(encode(Messages.Ok, frame.id, {}));
     } catch (error) {
+      await state.upload.abort(true).catch(() => {}); // Closes it; a short upload stays resumable.
       this.#report("Write", state, describeError(error).message);
       await context.send(errorFrame(frame.id, error));
     } finally {

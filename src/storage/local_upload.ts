@@ -46,6 +46,12 @@ export function partialFileName(virtualPath: string, size: number, mtimeMs: numb
 }
 
 /**
+ * Partial files with an upload in progress in this process. Two uploads of
+ * the same (path, size, mtime) would share one partial; the second is refused.
+ */
+const ACTIVE_PARTIALS = new Set<string>();
+
+/**
  * An {@link Upload} backed by a partial file. Calls to `write` must not
  * overlap. `commit` and `abort` may be called more than once: later calls
  * do nothing (a second `commit` returns the first one's result).
@@ -70,6 +76,22 @@ export class LocalUpload implements Upload {
 
   /** Opens (creating or resuming) the partial file and seeds the running hash. */
   static async open(options: LocalUploadOptions): Promise<LocalUpload> {
+    if (ACTIVE_PARTIALS.has(options.partialPath)) {
+      throw new StorageError(
+        STATUS.EXISTS,
+        `${options.virtualPath}: another upload of this file is in progress`,
+      );
+    }
+    ACTIVE_PARTIALS.add(options.partialPath);
+    try {
+      return await LocalUpload.#open(options);
+    } catch (error) {
+      ACTIVE_PARTIALS.delete(options.partialPath);
+      throw error;
+    }
+  }
+
+  static async #open(options: LocalUploadOptions): Promise<LocalUpload> {
     let file: Deno.FsFile;
     try {
       file = await Deno.open(options.partialPath, {
@@ -173,6 +195,7 @@ export class LocalUpload implements Upload {
     if (this.#fileClosed) return;
     this.#fileClosed = true;
     this.#file.close();
+    ACTIVE_PARTIALS.delete(this.#options.partialPath);
   }
 }
 

@@ -1,0 +1,191 @@
+/**
+ * The server against bad input on the wire: broken frames, slow or wrong
+ * handshakes, and path attacks. After each, the server must still serve and
+ * nothing outside the user's root may have been read or written.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ClientConnection } from "../../src/client/connection.ts";
+import { RemoteError } from "../../src/client/errors.ts";
+import { MAGIC, PROTOCOL_VERSION } from "../../src/protocol/constants.ts";
+import { FrameReader } from "../../src/protocol/frame_reader.ts";
+import { decode, encode, Messages } from "../../src/protocol/messages.ts";
+import { STATUS, statusName } from "../../src/protocol/status.ts";
+import { runClient, startServer, type TestServer, USERS } from "../helpers/processes.ts";
+
+/** Sends raw bytes on a fresh connection; returns the first reply's status (or "closed"). */
+async function sendRaw(server: TestServer, bytes: Uint8Array, hello = false): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    const reader = new FrameReader(conn);
+    if (hello) {
+      await conn.write(encode(Messages.Hello, 0, helloValue()));
+      await reader.next();
+    }
+    await conn.write(bytes).catch(() => {});
+    const frame = await reader.next().catch(() => null);
+    if (!frame) return "closed";
+    assert.equal(frame.id, 0);
+    const status = statusName(decode(Messages.Error, frame).code);
+    assert.equal(await reader.next().catch(() => null), null, "the server closes after refusing");
+    return status;
+  } finally {
+    conn.close();
+  }
+}
+
+function helloValue(version = PROTOCOL_VERSION) {
+  return { magic: MAGIC, version, software: "test", capabilities: [] };
+}
+
+async function stillServes(server: TestServer): Promise<void> {
+  const result = await runClient(server, ["pwd"], { user: "bob" });
+  assert.equal(result.code, 0, `server still serves: ${result.stderr}`);
+}
+
+Deno.test("broken handshakes are refused with a status and the server keeps serving", async (t) => {
+  await using server = await startServer(["--login-timeout=1"]);
+  const hello = encode(Messages.Hello, 0, helloValue());
+  const cases: [string, Uint8Array, string][] = [
+    [
+      "plain garbage",
+      new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+      "PROTOCOL_ERROR",
+    ],
+    [
+      "a length over the limit",
+      new Uint8Array([0x7f, 0xff, 0xff, 0xff, 1, 0, 0, 0, 0]),
+      "PROTOCOL_ERROR",
+    ],
+    ["a length under the header", new Uint8Array([0, 0, 0, 2, 1, 0]), "PROTOCOL_ERROR"],
+    [
+      "Auth before Hello",
+      encode(Messages.Auth, 0, { user: "alice", password: "x" }),
+      "PROTOCOL_ERROR",
+    ],
+    ["a wrong magic", encode(Messages.Hello, 0, { ...helloValue(), magic: 1 }), "PROTOCOL_ERROR"],
+    ["a future version", encode(Messages.Hello, 0, helloValue(99)), "UNSUPPORTED_VERSION"],
+    ["Hello with trailing bytes", new Uint8Array([...patchLength(hello, 1), 0]), "PROTOCOL_ERROR"],
+    ["a truncated Hello, then silence", hello.subarray(0, hello.length - 3), "TIMEOUT"],
+    ["nothing at all", new Uint8Array(), "TIMEOUT"],
+  ];
+  for (const [name, bytes, expected] of cases) {
+    await t.step(name, async () => {
+      assert.equal(await sendRaw(server, bytes), expected);
+      await stillServes(server);
+    });
+  }
+  await t.step("a connection closed mid-frame is dropped quietly", async () => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    await conn.write(hello.subarray(0, 6));
+    conn.close();
+    await stillServes(server);
+  });
+});
+
+/** A copy of `frame` whose length field claims `extra` more bytes. */
+function patchLength(frame: Uint8Array, extra: number): Uint8Array {
+  const copy = frame.slice();
+  new DataView(copy.buffer).setUint32(0, frame.length - 4 + extra);
+  return copy;
+}
+
+Deno.test("a broken frame after login ends that session with PROTOCOL_ERROR only", async () => {
+  await using server = await startServer();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const reader = new FrameReader(conn);
+  await conn.write(encode(Messages.Hello, 0, helloValue()));
+  await reader.next();
+  await conn.write(encode(Messages.Auth, 0, { user: "alice", password: USERS.alice }));
+  assert.equal((await reader.next())?.type, Messages.AuthOk.type);
+  await conn.write(encode(Messages.Welcome, 7, {
+    version: 1,
+    serverName: "x",
+    capabilities: [],
+    maxFrameSize: 1,
+    chunkSize: 1,
+  }));
+  const reply = await reader.next();
+  assert.equal(reply?.id, 0);
+  assert.equal(decode(Messages.Error, reply!).code, STATUS.PROTOCOL_ERROR);
+  assert.equal(await reader.next().catch(() => null), null);
+  conn.close();
+  assert.equal((await runClient(server, ["pwd"])).code, 0, "alice may log in again at once");
+});
+
+Deno.test("path attacks are refused or stay inside the user's root", async (t) => {
+  await using server = await startServer();
+  const outside = join(server.dir, "outside");
+  await Deno.mkdir(outside);
+  await Deno.writeTextFile(join(outside, "secret.txt"), "not yours");
+  const connection = await ClientConnection.open({
+    host: "127.0.0.1",
+    port: server.port,
+    user: "alice",
+    password: USERS.alice,
+  });
+  const root = join(server.storageDir, "alice");
+  await Deno.symlink(outside, join(root, "escape"));
+  const status = (promise: Promise<unknown>) =>
+    promise.then(
+      () => "ok",
+      (error) => error instanceof RemoteError ? error.status : String(error),
+    );
+  try {
+    const refused: [string, string][] = [
+      ["a\u0000b", "INVALID_PATH"],
+      ["line\nbreak", "INVALID_PATH"],
+      ["tab\there", "INVALID_PATH"],
+      ["..\\..\\outside", "INVALID_PATH"],
+      ["x".repeat(256), "INVALID_PATH"],
+      ["/.dfos/partial", "PERMISSION_DENIED"],
+      ["escape/secret.txt", "PERMISSION_DENIED"],
+      ["escape", "PERMISSION_DENIED"],
+      ["/escape/../escape/secret.txt", "PERMISSION_DENIED"],
+    ];
+    for (const [path, expected] of refused) {
+      await t.step(`${JSON.stringify(path.slice(0, 40))} → ${expected}`, async () => {
+        assert.equal(await status(connection.stat(path)), expected);
+        assert.equal(await status(connection.list(path)), expected);
+        assert.equal(await status(connection.remove(path, true)), expected);
+        assert.equal(await status(connection.mkdir(`${path}/new`, true)), expected);
+      });
+    }
+    const clamped = [
+      "../../../outside/secret.txt",
+      "/../outside/secret.txt",
+      "a/../../outside/secret.txt",
+      "./../outside/secret.txt",
+      "%2e%2e/outside/secret.txt",
+      "\uff0e\uff0e/outside/secret.txt",
+    ];
+    for (const path of clamped) {
+      await t.step(`${path} stays inside (NOT_FOUND)`, async () => {
+        assert.equal(await status(connection.stat(path)), "NOT_FOUND");
+      });
+    }
+    await t.step("renames cannot move files out through .. or the planted link", async () => {
+      await connection.mkdir("/inside", false);
+      assert.equal(await status(connection.rename("/inside", "../../moved", false)), "ok");
+      assert.deepEqual((await connection.list("/")).map((entry) => entry.name), [
+        "escape",
+        "moved",
+      ]);
+      assert.equal(
+        await status(connection.rename("/moved", "/escape/moved", false)),
+        "PERMISSION_DENIED",
+      );
+    });
+  } finally {
+    await connection.close();
+  }
+  assert.deepEqual([...Deno.readDirSync(outside)].map((entry) => entry.name), ["secret.txt"]);
+  assert.equal(await Deno.readTextFile(join(outside, "secret.txt")), "not yours");
+  assert.deepEqual([...Deno.readDirSync(server.dir)].map((entry) => entry.name).sort(), [
+    "logs",
+    "outside",
+    "storage",
+    "users.txt",
+  ]);
+});
