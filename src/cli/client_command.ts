@@ -15,6 +15,11 @@ import { runShell } from "../client/shell.ts";
 import { DEFAULT_PORT } from "../protocol/constants.ts";
 import { port, seconds } from "./options.ts";
 import { readPassword } from "./password.ts";
+import { askToTrust } from "./trust_prompt.ts";
+import { UsageError } from "../client/errors.ts";
+import type { TrustMode } from "../transport/client_transport.ts";
+import { parseFingerprint } from "../transport/certificate.ts";
+import { defaultKnownHostsPath } from "../transport/known_hosts.ts";
 
 const encoder = new TextEncoder();
 
@@ -34,12 +39,25 @@ export function clientCommand(onExit: (code: number) => void): Command {
     .option("--password-file <file>", "read the password from the first line of FILE")
     .option("--timeout <seconds>", "limit for connecting and logging in", seconds, 15_000)
     .option("-q, --quiet", "no progress bars")
+    .option("--known-hosts <file>", "servers trusted so far (default: ~/.config/dfos/known_hosts)")
+    .option("--accept-new-host", "trust and remember a server seen for the first time")
+    .option(
+      "--fingerprint <SHA256:hex>",
+      "trust the server only if its certificate has this fingerprint",
+    )
+    .option("--ca <file>", "trust certificates this CA (PEM) issued for --host, instead of pinning")
+    .option("--insecure-no-tls", "plain TCP without encryption (the server must agree)")
     .passThroughOptions()
     .addHelpText("after", "\nRun `dfos client ... help` for the command list.")
     .action(async (words: string[], options) => onExit(await runClient(words, options)));
 }
 
 interface ClientFlags {
+  knownHosts?: string;
+  acceptNewHost?: boolean;
+  fingerprint?: string;
+  ca?: string;
+  insecureNoTls?: boolean;
   host: string;
   port: number;
   user?: string;
@@ -57,15 +75,17 @@ async function runClient(words: string[], flags: ClientFlags): Promise<number> {
   }
   let connection: ClientConnection;
   try {
-    const password = await readPassword({
-      passwordFile: flags.passwordFile,
-      account: `${user}@${flags.host}`,
-    });
+    const source = { passwordFile: flags.passwordFile, account: `${user}@${flags.host}` };
+    // Without a file or DFOS_PASSWORD, ask on the terminal, after the server is trusted.
+    const prompted = flags.passwordFile === undefined && !Deno.env.get("DFOS_PASSWORD") &&
+      Deno.stdin.isTerminal();
+    const password = prompted ? () => readPassword(source) : await readPassword(source);
     connection = await ClientConnection.open({
       host: flags.host,
       port: flags.port,
       user,
       password,
+      trust: await trustFrom(flags),
       timeoutMs: flags.timeout,
       onQueued: (position, waiting) =>
         console.error(
@@ -88,6 +108,42 @@ async function runClient(words: string[], flags: ClientFlags): Promise<number> {
   } finally {
     await connection.close();
   }
+}
+
+/** The trust mode the flags ask for. */
+async function trustFrom(flags: ClientFlags): Promise<TrustMode> {
+  const modes = [flags.insecureNoTls, flags.ca !== undefined, flags.fingerprint !== undefined]
+    .filter(Boolean).length;
+  if (modes > 1) {
+    throw new UsageError("--insecure-no-tls, --ca and --fingerprint exclude each other");
+  }
+  if (flags.insecureNoTls) {
+    console.error(
+      "dfos: warning: TLS is off (--insecure-no-tls): password and files travel in clear",
+    );
+    return { kind: "insecure" };
+  }
+  if (flags.ca !== undefined) {
+    const caPem = await Deno.readTextFile(flags.ca).catch((error) => {
+      throw new UsageError(`cannot read CA file ${flags.ca}: ${error.message}`);
+    });
+    return { kind: "ca", caPem };
+  }
+  let expectedFingerprint: string | undefined;
+  try {
+    expectedFingerprint = flags.fingerprint === undefined
+      ? undefined
+      : parseFingerprint(flags.fingerprint);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  return {
+    kind: "pinned",
+    knownHostsPath: flags.knownHosts ?? defaultKnownHostsPath(),
+    acceptNewHost: flags.acceptNewHost ?? false,
+    expectedFingerprint,
+    prompt: Deno.stdin.isTerminal() ? askToTrust : undefined,
+  };
 }
 
 function commandContext(

@@ -8,7 +8,12 @@
 import { Command } from "commander";
 import { closeLogging, serverLog, setupServerLogging } from "../log/logging.ts";
 import { startServer } from "../server/server.ts";
-import { DEFAULT_SERVER_CONFIG as DEFAULTS, type ServerConfig } from "../server/server_config.ts";
+import {
+  DEFAULT_SERVER_CONFIG as DEFAULTS,
+  type ServerConfig,
+  type ServerTls,
+} from "../server/server_config.ts";
+import { dirname, join } from "node:path";
 import { integerIn, port, seconds } from "./options.ts";
 
 /** Builds the `server` subcommand; `onExit` receives the exit code. */
@@ -78,10 +83,36 @@ export function serverCommand(onExit: (code: number) => void): Command {
       seconds,
       DEFAULTS.partialMaxAgeMs,
     )
+    .option(
+      "--state-dir <dir>",
+      "folder for the TLS key and certificate (default: server_state beside the storage)",
+    )
+    .option("--tls-cert <file>", "certificate (PEM) to use instead of the self-signed one")
+    .option("--tls-key <file>", "private key (PEM) of --tls-cert")
+    .option("--insecure-no-tls", "serve plain TCP without encryption (clients must agree)")
     .option("--no-fsync", "do not sync uploads to disk before renaming them into place")
     .option("-q, --quiet", "no log lines on stderr (files only)")
     .option("-v, --verbose", "debug lines on stderr")
-    .action(async (options) => onExit(await runServer(toConfig(options), options)));
+    .action(async (options, command: Command) => {
+      if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) {
+        command.error("--tls-cert and --tls-key go together", { exitCode: 2 });
+      }
+      onExit(await runServer(toConfig(options), options));
+    });
+}
+
+function tlsFrom(options: Record<string, unknown>): ServerTls {
+  if (options.insecureNoTls) return { kind: "insecure" };
+  if (options.tlsCert) {
+    return {
+      kind: "files",
+      certFile: options.tlsCert as string,
+      keyFile: options.tlsKey as string,
+    };
+  }
+  const stateDir = (options.stateDir as string | undefined) ??
+    join(dirname(options.storage as string), "server_state");
+  return { kind: "state", stateDir };
 }
 
 function toConfig(options: Record<string, unknown>): ServerConfig {
@@ -102,6 +133,7 @@ function toConfig(options: Record<string, unknown>): ServerConfig {
     performanceIntervalMs: options.perfInterval as number,
     partialMaxAgeMs: options.partialMaxAge as number,
     fsync: options.fsync as boolean,
+    tls: tlsFrom(options),
   };
 }
 

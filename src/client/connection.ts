@@ -26,13 +26,18 @@ import {
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { ConnectionError, RemoteError } from "./errors.ts";
 import { withTimeout } from "./timeout.ts";
+import { openTransport, type TrustMode } from "../transport/client_transport.ts";
+import { defaultKnownHostsPath } from "../transport/known_hosts.ts";
 
 /** Options of {@link ClientConnection.open}. */
 export interface ConnectOptions {
   host: string;
   port: number;
   user: string;
-  password: string;
+  /** The password, or a function asked for it once the server is trusted. */
+  password: string | (() => Promise<string>);
+  /** Whom to trust; default: TLS pinned through the default known-hosts file. */
+  trust?: TrustMode;
   /** Limit for connecting and logging in, ms (queue time excluded). Default 15000. */
   timeoutMs?: number;
   /** Limit for waiting in the server's queue, ms. Default 600000. */
@@ -81,11 +86,14 @@ export class ClientConnection {
   /** Connects, greets, waits in the queue if the server says so, and logs in. */
   static async open(options: ConnectOptions): Promise<ClientConnection> {
     const timeoutMs = options.timeoutMs ?? 15_000;
-    const link = await connectAndGreet(options.host, options.port, timeoutMs);
+    const trust = options.trust ?? { kind: "pinned", knownHostsPath: defaultKnownHostsPath() };
+    const conn = await openTransport(options.host, options.port, trust, timeoutMs);
+    const link = await greet(conn, timeoutMs);
     try {
-      await link.writer.send(
-        encode(Messages.Auth, 0, { user: options.user, password: options.password }),
-      );
+      const password = typeof options.password === "string"
+        ? options.password
+        : await options.password();
+      await link.writer.send(encode(Messages.Auth, 0, { user: options.user, password }));
       const authOk = await awaitLogin(link, options, timeoutMs);
       return new ClientConnection(link, authOk.sessionId, options.onNotice ?? (() => {}));
     } catch (error) {
@@ -252,18 +260,7 @@ function decodeWelcome(frame: Frame) {
   return decode(Messages.Welcome, frame);
 }
 
-async function connectAndGreet(host: string, port: number, timeoutMs: number): Promise<OpenedLink> {
-  let conn: Deno.TcpConn;
-  try {
-    conn = await withTimeout(
-      Deno.connect({ hostname: host, port }),
-      timeoutMs,
-      `connecting to ${host}:${port}`,
-    );
-  } catch (error) {
-    throw new ConnectionError(`cannot connect to ${host}:${port}: ${errorText(error)}`);
-  }
-  conn.setNoDelay(true);
+async function greet(conn: Deno.Conn, timeoutMs: number): Promise<OpenedLink> {
   const reader = new FrameReader(conn);
   const writer = new FrameWriter(conn);
   try {
@@ -314,6 +311,9 @@ function toRemoteError(frame: Frame): RemoteError {
 function asConnectionError(error: unknown): Error {
   if (error instanceof RemoteError || error instanceof ConnectionError) return error;
   if (error instanceof ProtocolError) {
+    if (error.message.includes("speaks TLS")) {
+      return new ConnectionError("the server speaks TLS: connect without --insecure-no-tls");
+    }
     return new ConnectionError(`the server's reply is not DFOS protocol: ${error.message}`);
   }
   return new ConnectionError(errorText(error));

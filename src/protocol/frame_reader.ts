@@ -18,6 +18,15 @@ export interface ByteSource {
   read(buffer: Uint8Array): Promise<number | null>;
 }
 
+/**
+ * A TLS record header: content type 20–23, then version major 3 (minor 0–4).
+ * As a frame length it would be over 335 MB, far above any frame limit, so
+ * a DFOS frame never looks like this.
+ */
+function looksLikeTls(header: Uint8Array): boolean {
+  return header[0] >= 0x14 && header[0] <= 0x17 && header[1] === 0x03 && header[2] <= 0x04;
+}
+
 /** Options of {@link FrameReader}. */
 export interface FrameReaderOptions {
   /** Largest length field accepted. Default {@link MAX_FRAME_SIZE}. */
@@ -47,6 +56,9 @@ export class FrameReader {
     if (!(await this.#fill(4))) return null;
     const view = new DataView(this.#buffer.buffer, this.#start, 4);
     const length = view.getUint32(0);
+    if (looksLikeTls(this.#buffer.subarray(this.#start, this.#start + 3))) {
+      throw new ProtocolError("the peer speaks TLS: got a TLS record where a DFOS frame belongs");
+    }
     if (length < FRAME_HEADER_SIZE - 4) {
       throw new ProtocolError(`frame length ${length} is shorter than a frame header`);
     }

@@ -17,6 +17,7 @@ import { Admission } from "./admission.ts";
 import { admitClient, type HandshakeEnvironment, type Link, UserSessions } from "./handshake.ts";
 import { ServerMetrics, startPerformanceSampler } from "./metrics.ts";
 import type { ServerConfig } from "./server_config.ts";
+import { loadServerIdentity } from "../transport/server_identity.ts";
 import { ServerSession } from "./session.ts";
 
 /** A server that is listening. */
@@ -24,6 +25,8 @@ export interface RunningServer {
   /** The bound port (useful with port 0). */
   readonly port: number;
   readonly metrics: ServerMetrics;
+  /** "SHA256:<hex>" of the TLS certificate, or undefined without TLS. */
+  readonly fingerprint: string | undefined;
   /** Starts a graceful shutdown; resolves when everything is closed. */
   shutdown(): Promise<void>;
   /** Resolves when the server has stopped. */
@@ -41,7 +44,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     }
   });
   const userCount = await authenticator.load();
-  const listener = Deno.listen({ hostname: config.host, port: config.port });
+  const { listener, fingerprint } = await listen(config);
   const server = new Server(config, listener, authenticator);
   const port = (listener.addr as Deno.NetAddr).port;
   serverLog.info("listening on {host}:{port}, storage {storage}, {users} users", {
@@ -52,10 +55,29 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
   return {
     port,
+    fingerprint,
     metrics: server.metrics,
     shutdown: () => server.shutdown(),
     finished: server.finished,
   };
+}
+
+/** Binds the port: TLS unless the configuration says insecure. */
+async function listen(config: ServerConfig) {
+  const address = { hostname: config.host, port: config.port };
+  if (config.tls.kind === "insecure") {
+    serverLog.warn(
+      "TLS is OFF (--insecure-no-tls): passwords and files cross the network in clear",
+    );
+    return { listener: Deno.listen(address) as Deno.Listener, fingerprint: undefined };
+  }
+  const identity = await loadServerIdentity(config.tls);
+  if (identity.created) serverLog.info("created a new self-signed TLS certificate");
+  serverLog.info("TLS certificate fingerprint {fingerprint}", {
+    fingerprint: identity.fingerprint,
+  });
+  const listener = Deno.listenTls({ ...address, cert: identity.certPem, key: identity.keyPem });
+  return { listener: listener as Deno.Listener, fingerprint: identity.fingerprint };
 }
 
 class Server {

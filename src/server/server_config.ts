@@ -5,6 +5,10 @@
  */
 
 import { DEFAULT_PORT } from "../protocol/constants.ts";
+import type { IdentitySource } from "../transport/server_identity.ts";
+
+/** Transport security: TLS with an identity, or plain TCP only when asked for by name. */
+export type ServerTls = IdentitySource | { kind: "insecure" };
 
 /** Server settings. Every field has a documented default in {@link DEFAULT_SERVER_CONFIG}. */
 export interface ServerConfig {
@@ -40,6 +44,8 @@ export interface ServerConfig {
   serverName: string;
   /** Sync file data before an upload is renamed into place. */
   fsync: boolean;
+  /** TLS identity (default: self-signed, kept in `./server_state`). */
+  tls: ServerTls;
 }
 
 /** The defaults, as documented in the README. */
@@ -60,4 +66,5 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   partialMaxAgeMs: 7 * 24 * 3600_000,
   serverName: "dfos",
   fsync: true,
+  tls: { kind: "state", stateDir: "./server_state" },
 };

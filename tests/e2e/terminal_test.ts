@@ -22,7 +22,7 @@ async function tmux(...args: string[]): Promise<string> {
 }
 
 Deno.test({
-  name: "on a terminal the shell hides the password, completes paths and shows progress",
+  name: "on a terminal: trust question, hidden password, path completion, progress bar",
   ignore: !(await hasTmux),
   async fn() {
     await using server = await startServer();
@@ -30,7 +30,8 @@ Deno.test({
     await Deno.writeTextFile(join(local, "holiday-photos.txt"), "sunny\n");
     const session = `dfos-test-${server.port}`;
     const command = [Deno.execPath(), "run", "--quiet", ...PERMISSION_FLAGS, MAIN, "client"]
-      .concat([`--port=${server.port}`, "--user=alice"]).map((word) => `'${word}'`).join(" ");
+      .concat([`--port=${server.port}`, "--user=alice", `--known-hosts=${local}/known_hosts`])
+      .map((word) => `'${word}'`).join(" ");
     await tmux("new-session", "-d", "-s", session, "-x", "150", "-y", "40", "-c", local, command);
     const screen = () => tmux("capture-pane", "-p", "-t", session);
     const type = (...keys: string[]) => tmux("send-keys", "-t", session, ...keys);
@@ -40,6 +41,9 @@ Deno.test({
           Promise.reject(new Error(`${error.message}; screen:\n${await screen()}`))
         );
     try {
+      await expectScreen((text) => text.includes("(yes/no)?"), "first-contact question", 20_000);
+      assert.ok((await screen()).includes(server.fingerprint!), "the fingerprint is shown");
+      await type("yes", "Enter");
       await expectScreen((text) => text.includes("password:"), "password prompt", 20_000);
       await type(USERS.alice, "Enter");
       await expectScreen((text) => text.includes("alice@127.0.0.1:/>"), "prompt", 20_000);
@@ -61,6 +65,8 @@ Deno.test({
       await waitFor(async () => !(await tmux("ls")).includes(session), 10_000, "exit").catch(
         () => {},
       );
+      const remembered = await Deno.readTextFile(join(local, "known_hosts"));
+      assert.ok(remembered.startsWith(`127.0.0.1:${server.port} ${server.fingerprint} `));
     } finally {
       await tmux("kill-session", "-t", session).catch(() => {});
       await Deno.remove(local, { recursive: true });

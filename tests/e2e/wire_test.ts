@@ -12,23 +12,34 @@ import { MAGIC, PROTOCOL_VERSION } from "../../src/protocol/constants.ts";
 import { FrameReader } from "../../src/protocol/frame_reader.ts";
 import { decode, encode, Messages } from "../../src/protocol/messages.ts";
 import { STATUS, statusName } from "../../src/protocol/status.ts";
-import { runClient, startServer, type TestServer, USERS } from "../helpers/processes.ts";
+import {
+  connectRaw,
+  runClient,
+  startServer,
+  type TestServer,
+  USERS,
+  within,
+} from "../helpers/processes.ts";
 
 /** Sends raw bytes on a fresh connection; returns the first reply's status (or "closed"). */
 async function sendRaw(server: TestServer, bytes: Uint8Array, hello = false): Promise<string> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const conn = await connectRaw(server);
   try {
     const reader = new FrameReader(conn);
     if (hello) {
       await conn.write(encode(Messages.Hello, 0, helloValue()));
-      await reader.next();
+      await within(reader.next(), 10_000, "server reply");
     }
     await conn.write(bytes).catch(() => {});
-    const frame = await reader.next().catch(() => null);
+    const frame = await within(reader.next(), 10_000, "server reply").catch(() => null);
     if (!frame) return "closed";
     assert.equal(frame.id, 0);
     const status = statusName(decode(Messages.Error, frame).code);
-    assert.equal(await reader.next().catch(() => null), null, "the server closes after refusing");
+    assert.equal(
+      await within(reader.next(), 10_000, "server reply").catch(() => null),
+      null,
+      "the server closes after refusing",
+    );
     return status;
   } finally {
     conn.close();
@@ -77,7 +88,7 @@ Deno.test("broken handshakes are refused with a status and the server keeps serv
     });
   }
   await t.step("a connection closed mid-frame is dropped quietly", async () => {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    const conn = await connectRaw(server);
     await conn.write(hello.subarray(0, 6));
     conn.close();
     await stillServes(server);
@@ -93,12 +104,12 @@ function patchLength(frame: Uint8Array, extra: number): Uint8Array {
 
 Deno.test("a broken frame after login ends that session with PROTOCOL_ERROR only", async () => {
   await using server = await startServer();
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const conn = await connectRaw(server);
   const reader = new FrameReader(conn);
   await conn.write(encode(Messages.Hello, 0, helloValue()));
-  await reader.next();
+  await within(reader.next(), 10_000, "server reply");
   await conn.write(encode(Messages.Auth, 0, { user: "alice", password: USERS.alice }));
-  assert.equal((await reader.next())?.type, Messages.AuthOk.type);
+  assert.equal((await within(reader.next(), 10_000, "server reply"))?.type, Messages.AuthOk.type);
   await conn.write(encode(Messages.Welcome, 7, {
     version: 1,
     serverName: "x",
@@ -106,10 +117,10 @@ Deno.test("a broken frame after login ends that session with PROTOCOL_ERROR only
     maxFrameSize: 1,
     chunkSize: 1,
   }));
-  const reply = await reader.next();
+  const reply = await within(reader.next(), 10_000, "server reply");
   assert.equal(reply?.id, 0);
   assert.equal(decode(Messages.Error, reply!).code, STATUS.PROTOCOL_ERROR);
-  assert.equal(await reader.next().catch(() => null), null);
+  assert.equal(await within(reader.next(), 10_000, "server reply").catch(() => null), null);
   conn.close();
   assert.equal((await runClient(server, ["pwd"])).code, 0, "alice may log in again at once");
 });
@@ -124,6 +135,7 @@ Deno.test("path attacks are refused or stay inside the user's root", async (t) =
     port: server.port,
     user: "alice",
     password: USERS.alice,
+    trust: { kind: "pinned", knownHostsPath: server.knownHosts },
   });
   const root = join(server.storageDir, "alice");
   await Deno.symlink(outside, join(root, "escape"));
@@ -183,8 +195,10 @@ Deno.test("path attacks are refused or stay inside the user's root", async (t) =
   assert.deepEqual([...Deno.readDirSync(outside)].map((entry) => entry.name), ["secret.txt"]);
   assert.equal(await Deno.readTextFile(join(outside, "secret.txt")), "not yours");
   assert.deepEqual([...Deno.readDirSync(server.dir)].map((entry) => entry.name).sort(), [
+    "known_hosts",
     "logs",
     "outside",
+    "server_state",
     "storage",
     "users.txt",
   ]);

@@ -8,6 +8,8 @@
 
 import { join } from "node:path";
 import { PERMISSION_FLAGS } from "../../src/cli/permissions.ts";
+import { pemToDer, SERVER_CERT_NAME } from "../../src/transport/certificate.ts";
+import { KnownHosts } from "../../src/transport/known_hosts.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -37,6 +39,12 @@ export interface TestServer extends AsyncDisposable {
   dir: string;
   storageDir: string;
   logDir: string;
+  /** A known-hosts file that trusts this server (empty when it runs without TLS). */
+  knownHosts: string;
+  /** "SHA256:<hex>" the server printed, or undefined without TLS. */
+  fingerprint: string | undefined;
+  /** The extra flags it was started with. */
+  args: string[];
   child: Deno.ChildProcess;
   /** Everything the server printed on stderr so far. */
   output(): string;
@@ -64,12 +72,25 @@ export async function startServer(args: string[] = [], dir?: string): Promise<Te
     ...args,
   ], { stdout: "null" }).spawn();
   const log = collectText(child.stderr);
-  const port = await waitFor(() => log.text().match(/listening on .*:(\d+)/)?.[1], 20_000)
+  let exited = false;
+  child.status.then(() => exited = true);
+  const port = await waitFor(
+    () => exited || log.text().match(/listening on .*:(\d+)/)?.[1],
+    20_000,
+    "the server to listen",
+  ).then((found) => typeof found === "string" ? found : Promise.reject(new Error("it exited")))
     .catch(async (error) => {
-      child.kill("SIGKILL");
+      if (!exited) child.kill("SIGKILL");
       await child.status;
+      await log.done;
       throw new Error(`server did not start: ${error.message}\n${log.text()}`);
     });
+  const fingerprint = log.text().match(/fingerprint "?(SHA256:[0-9a-f]{64})/)?.[1];
+  const knownHosts = join(dir, "known_hosts");
+  if (fingerprint) {
+    const certPem = await Deno.readTextFile(certificatePath(dir, args));
+    await (await KnownHosts.load(knownHosts)).add(`127.0.0.1:${port}`, pemToDer(certPem));
+  }
   let exit: Promise<number> | undefined;
   const stop = (signal: Deno.Signal = "SIGTERM", timeoutMs = 20_000) => {
     exit ??= (async () => {
@@ -90,6 +111,9 @@ export async function startServer(args: string[] = [], dir?: string): Promise<Te
     dir,
     storageDir,
     logDir,
+    knownHosts,
+    fingerprint,
+    args,
     child,
     output: log.text,
     stop,
@@ -98,6 +122,12 @@ export async function startServer(args: string[] = [], dir?: string): Promise<Te
       await Deno.remove(dir!, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** Where a test server's certificate is: the --tls-cert given, else its state folder. */
+function certificatePath(dir: string, args: string[]): string {
+  const given = args.find((arg) => arg.startsWith("--tls-cert="));
+  return given ? given.slice("--tls-cert=".length) : join(dir, "server_state", "tls_cert.pem");
 }
 
 /** What a finished client run printed and returned. */
@@ -119,16 +149,24 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
+/** What a client needs to know of a server: its port, and how to trust it. */
+export interface ServerAddress {
+  port: number;
+  knownHosts?: string;
+}
+
 function clientCommand(
-  server: { port: number },
+  server: ServerAddress,
   args: string[],
   options: ClientOptions,
   stdin: "piped" | "null",
 ) {
   const user = options.user ?? "alice";
   const password = options.password ?? USERS[user as UserName] ?? "";
+  const trust = server.knownHosts ? [`--known-hosts=${server.knownHosts}`] : [];
   return dfosCommand(
-    ["client", "--host=127.0.0.1", `--port=${server.port}`, `--user=${user}`, "--quiet", ...args],
+    ["client", "--host=127.0.0.1", `--port=${server.port}`, `--user=${user}`, "--quiet", ...trust]
+      .concat(args),
     {
       stdin,
       cwd: options.cwd,
@@ -140,7 +178,7 @@ function clientCommand(
 
 /** Runs `dfos client … ARGS` to completion. */
 export async function runClient(
-  server: { port: number },
+  server: ServerAddress,
   args: string[],
   options: ClientOptions = {},
 ): Promise<ClientResult> {
@@ -174,7 +212,7 @@ export interface ShellClient {
 
 /** Starts `dfos client …` with stdin kept open. */
 export function spawnClient(
-  server: { port: number },
+  server: ServerAddress,
   args: string[],
   options: ClientOptions = {},
 ): ShellClient {
@@ -221,6 +259,26 @@ export async function waitFor<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * A raw connection to a test server, TLS-pinned to its certificate (plain TCP
+ * if it runs without TLS), for tests that speak the protocol by hand.
+ */
+export async function connectRaw(server: TestServer): Promise<Deno.Conn> {
+  const tcp = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  if (!server.fingerprint) return tcp;
+  const certPem = await Deno.readTextFile(certificatePath(server.dir, server.args));
+  return await Deno.startTls(tcp, { hostname: SERVER_CERT_NAME, caCerts: [certPem] });
+}
+
+/** `promise`, or a rejection after `ms`: no test waits unbounded on a peer. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 /** The audit records a server has written so far (complete lines only). */
