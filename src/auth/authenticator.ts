@@ -1,39 +1,85 @@
 /**
  * Checks logins against the users file. The file is re-read when it changes,
- * so users can be added without a restart. Comparisons are constant-time and
- * an unknown user costs the same work as a known one.
+ * so users can be added without a restart. Every login costs one scrypt
+ * computation, whether the user is unknown, has a hash or still has a legacy
+ * plaintext password, so the time taken does not tell which. After a
+ * successful login a plaintext (or too weakly hashed) password is replaced by
+ * a fresh hash in the file.
  *
  * @module
  */
 
-import { createHash, timingSafeEqual } from "node:crypto";
-import { parseUsersFile, type UsersFileProblem } from "./users_file.ts";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import {
+  DEFAULT_SCRYPT_PARAMS,
+  hashPassword,
+  isHashed,
+  needsRehash,
+  type ScryptParams,
+  verifyPassword,
+} from "./password_hash.ts";
+import { parseUsersFile, setUser, updateUsersFile, type UsersFileProblem } from "./users_file.ts";
 
-/** Called once per load with the lines that were skipped. */
+/** Called with the lines that were skipped when a load finds a different set of them. */
 export type ProblemReporter = (path: string, problems: UsersFileProblem[]) => void;
+
+/** What happened when a user's secret was to be upgraded after a login (never the secret itself). */
+export type RehashOutcome =
+  | { user: string; result: "rehashed" }
+  /** The user's line was edited meanwhile; it was left alone. */
+  | { user: string; result: "changed" }
+  | { user: string; result: "failed"; reason: string };
+
+/** Options of {@link Authenticator}. */
+export interface AuthenticatorOptions {
+  /** Cost of the hashes written on upgrade, and the minimum accepted without upgrade. Default: {@link DEFAULT_SCRYPT_PARAMS}. */
+  scryptParams?: ScryptParams;
+  /** Told about each upgrade of a stored secret. Default: nothing. */
+  onRehash?: (outcome: RehashOutcome) => void;
+}
 
 /** Verifies user names and passwords. */
 export class Authenticator {
   #path: string;
   #report: ProblemReporter;
-  #loadedMtime = -1;
+  #params: ScryptParams;
+  #onRehash: (outcome: RehashOutcome) => void;
+  #loadedVersion = "";
+  #reportedProblems = "[]";
   #secrets = new Map<string, string>();
+  #dummyHash: Promise<string> | undefined;
 
-  constructor(path: string, report: ProblemReporter) {
+  constructor(path: string, report: ProblemReporter, options: AuthenticatorOptions = {}) {
     this.#path = path;
     this.#report = report;
+    this.#params = options.scryptParams ?? DEFAULT_SCRYPT_PARAMS;
+    this.#onRehash = options.onRehash ?? (() => {});
   }
 
-  /** Reads the file now; fails if it cannot be read at all. */
+  /** Reads the file now unless it is unchanged; fails if it cannot be read at all. Resolves to the number of users. */
   async load(): Promise<number> {
+    await this.#ensureDummyHash();
     const info = await Deno.stat(this.#path);
-    const mtime = info.mtime?.getTime() ?? 0;
-    if (mtime === this.#loadedMtime) return this.#secrets.size;
+    const version = `${info.mtime?.getTime() ?? 0}:${info.ino ?? 0}:${info.size}`;
+    if (version === this.#loadedVersion) return this.#secrets.size;
     const parsed = parseUsersFile(await Deno.readTextFile(this.#path));
-    if (parsed.problems.length > 0) this.#report(this.#path, parsed.problems);
+    this.#reportProblems(parsed.problems);
     this.#secrets = new Map([...parsed.users].map(([name, user]) => [name, user.secret]));
-    this.#loadedMtime = mtime;
+    this.#loadedVersion = version;
     return this.#secrets.size;
+  }
+
+  /** Reports skipped lines unless they are the ones already reported (e.g. after a rehash). */
+  #reportProblems(problems: UsersFileProblem[]): void {
+    const key = JSON.stringify(problems);
+    if (key === this.#reportedProblems) return;
+    this.#reportedProblems = key;
+    if (problems.length > 0) this.#report(this.#path, problems);
+  }
+
+  /** Names of the users whose password is still stored in plaintext, in file order. */
+  legacyUsers(): string[] {
+    return [...this.#secrets].filter(([, secret]) => !isHashed(secret)).map(([name]) => name);
   }
 
   /** True when `user` exists and `password` is theirs. */
@@ -44,8 +90,40 @@ export class Authenticator {
       // Keep serving with the users we had if the file is briefly unreadable.
     }
     const secret = this.#secrets.get(user);
-    const matches = constantTimeEqual(secret ?? "\u0000unknown-user", password);
-    return secret !== undefined && matches;
+    const matches = await this.#matches(secret, password);
+    if (matches && secret !== undefined && needsRehash(secret, this.#params)) {
+      await this.#rehash(user, secret, password);
+    }
+    return matches;
+  }
+
+  /** Costs one scrypt computation in every case. */
+  async #matches(secret: string | undefined, password: string): Promise<boolean> {
+    if (secret !== undefined && isHashed(secret)) return await verifyPassword(secret, password);
+    await verifyPassword(await this.#ensureDummyHash(), password);
+    return secret !== undefined && constantTimeEqual(secret, password);
+  }
+
+  /** A hash of a random password with the configured cost, made once. */
+  #ensureDummyHash(): Promise<string> {
+    this.#dummyHash ??= hashPassword(randomBytes(18).toString("base64"), this.#params);
+    return this.#dummyHash;
+  }
+
+  /** Replaces `user`'s line with a fresh hash unless someone changed it since it was loaded. */
+  async #rehash(user: string, loadedSecret: string, password: string): Promise<void> {
+    try {
+      const fresh = await hashPassword(password, this.#params);
+      const written = await updateUsersFile(this.#path, (text) => {
+        const current = parseUsersFile(text).users.get(user);
+        return current?.secret === loadedSecret ? setUser(text, user, fresh) : undefined;
+      });
+      if (written) this.#secrets.set(user, fresh);
+      this.#onRehash({ user, result: written ? "rehashed" : "changed" });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.#onRehash({ user, result: "failed", reason });
+    }
   }
 }
 

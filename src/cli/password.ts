@@ -3,6 +3,9 @@
  * `DFOS_PASSWORD`, then a prompt without echo on a terminal; otherwise a
  * clear usage error. The password is never echoed or logged.
  *
+ * A new password (`dfos user add`/`passwd`) is typed twice on a terminal, or
+ * read from the first line of stdin for scripts.
+ *
  * @module
  */
 
@@ -37,6 +40,41 @@ export async function readPassword(source: PasswordSource): Promise<string> {
   throw new UsageError(
     "no password: use --password-file FILE, set DFOS_PASSWORD, or run on a terminal to be asked",
   );
+}
+
+/**
+ * Reads a new password: on a terminal it is asked for twice without echo and
+ * both must match; otherwise it is the first line of stdin. Throws a
+ * {@link UsageError} when it is empty or the two entries differ.
+ */
+export async function readNewPassword(account: string): Promise<string> {
+  let password: string;
+  if (Deno.stdin.isTerminal()) {
+    password = await promptHidden(`new password for ${account}: `);
+    const repeated = await promptHidden(`repeat the new password for ${account}: `);
+    if (repeated !== password) throw new UsageError("the two passwords do not match");
+  } else {
+    password = await readFirstLine(Deno.stdin.readable);
+  }
+  if (password === "") throw new UsageError("empty password refused");
+  return password;
+}
+
+/** The text of `stream` up to its first line break (or its end), without the CR of a CRLF. */
+async function readFirstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  const reader = stream.getReader();
+  try {
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return text.split("\n")[0].replace(/\r$/, "");
 }
 
 /** Reads one line from the terminal with echo off. Ctrl-C or Ctrl-D cancel. */

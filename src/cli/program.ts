@@ -1,5 +1,5 @@
 /**
- * The `dfos` command line: `server` and `client` subcommands. Usage errors
+ * The `dfos` command line: `server`, `client` and `user` subcommands. Usage errors
  * exit 2 with a `dfos: …` line; help and version exit 0.
  *
  * @module
@@ -8,6 +8,7 @@
 import { Command, CommanderError } from "commander";
 import { clientCommand } from "./client_command.ts";
 import { serverCommand } from "./server_command.ts";
+import { userCommand } from "./user_command.ts";
 import { VERSION } from "./version.ts";
 
 /** Runs the command line `args`; resolves to the process exit code. */
@@ -21,9 +22,10 @@ export async function main(args: string[]): Promise<number> {
     .version(VERSION, "-V, --version")
     .enablePositionalOptions()
     .addCommand(serverCommand(setExit))
-    .addCommand(clientCommand(setExit));
+    .addCommand(clientCommand(setExit))
+    .addCommand(userCommand(setExit));
   // addCommand() does not pass settings down: give every command the same ones.
-  for (const command of [program, ...program.commands]) {
+  for (const command of withSubcommands(program)) {
     command.exitOverride().configureOutput({
       outputError: (text, write) => write(`dfos: ${text.replace(/^error: /, "")}`),
     });
@@ -39,4 +41,9 @@ export async function main(args: string[]): Promise<number> {
     throw error;
   }
   return exitCode;
+}
+
+/** `command` and all its subcommands, however deeply nested. */
+function withSubcommands(command: Command): Command[] {
+  return [command, ...command.commands.flatMap(withSubcommands)];
 }
