@@ -13,7 +13,7 @@ import { runCommand } from "../client/commands.ts";
 import { EXIT, exitCodeFor, reasonOf } from "../client/errors.ts";
 import { runShell } from "../client/shell.ts";
 import { DEFAULT_PORT } from "../protocol/constants.ts";
-import { port, seconds } from "./options.ts";
+import { port, secondsOption } from "./options.ts";
 import { readPassword } from "./password.ts";
 import { askToTrust } from "./trust_prompt.ts";
 import { UsageError } from "../client/errors.ts";
@@ -37,7 +37,7 @@ export function clientCommand(onExit: (code: number) => void): Command {
     .option("--port <port>", "server port", port, DEFAULT_PORT)
     .option("-u, --user <name>", "user name (default: $DFOS_USER, then your login name)")
     .option("--password-file <file>", "read the password from the first line of FILE")
-    .option("--timeout <seconds>", "limit for connecting and logging in", seconds, 15_000)
+    .addOption(secondsOption("--timeout <seconds>", "limit for connecting and logging in", 15_000))
     .option("-q, --quiet", "no progress bars")
     .option("--known-hosts <file>", "servers trusted so far (default: ~/.config/dfos/known_hosts)")
     .option("--accept-new-host", "trust and remember a server seen for the first time")

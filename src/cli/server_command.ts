@@ -14,7 +14,8 @@ import {
   type ServerTls,
 } from "../server/server_config.ts";
 import { dirname, join } from "node:path";
-import { integerIn, port, seconds } from "./options.ts";
+import { byteSize, integerIn, port, secondsOption } from "./options.ts";
+import { DEFAULT_LOGIN_GUARD as LOGIN } from "../server/login_guard.ts";
 
 /** Builds the `server` subcommand; `onExit` receives the exit code. */
 export function serverCommand(onExit: (code: number) => void): Command {
@@ -47,41 +48,47 @@ export function serverCommand(onExit: (code: number) => void): Command {
       integerIn(1, 10_000),
       DEFAULTS.maxSessionsPerUser,
     )
-    .option(
-      "--shutdown-grace <seconds>",
-      "time running transfers get to finish on shutdown",
-      seconds,
-      DEFAULTS.shutdownGraceMs,
+    .addOption(
+      secondsOption(
+        "--shutdown-grace <seconds>",
+        "time running transfers get to finish on shutdown",
+        DEFAULTS.shutdownGraceMs,
+      ),
     )
-    .option(
-      "--login-timeout <seconds>",
-      "time to complete handshake and login",
-      seconds,
-      DEFAULTS.loginTimeoutMs,
+    .addOption(
+      secondsOption(
+        "--login-timeout <seconds>",
+        "time to complete handshake and login",
+        DEFAULTS.loginTimeoutMs,
+      ),
     )
-    .option(
-      "--idle-timeout <seconds>",
-      "close sessions idle this long",
-      seconds,
-      DEFAULTS.idleTimeoutMs,
+    .addOption(
+      secondsOption(
+        "--idle-timeout <seconds>",
+        "close sessions idle this long",
+        DEFAULTS.idleTimeoutMs,
+      ),
     )
-    .option(
-      "--queue-timeout <seconds>",
-      "longest wait for a slot",
-      seconds,
-      DEFAULTS.queueTimeoutMs,
+    .addOption(
+      secondsOption(
+        "--queue-timeout <seconds>",
+        "longest wait for a slot",
+        DEFAULTS.queueTimeoutMs,
+      ),
     )
-    .option(
-      "--perf-interval <seconds>",
-      "interval of the performance log",
-      seconds,
-      DEFAULTS.performanceIntervalMs,
+    .addOption(
+      secondsOption(
+        "--perf-interval <seconds>",
+        "interval of the performance log",
+        DEFAULTS.performanceIntervalMs,
+      ),
     )
-    .option(
-      "--partial-max-age <seconds>",
-      "delete partial uploads untouched this long",
-      seconds,
-      DEFAULTS.partialMaxAgeMs,
+    .addOption(
+      secondsOption(
+        "--partial-max-age <seconds>",
+        "delete partial uploads untouched this long",
+        DEFAULTS.partialMaxAgeMs,
+      ),
     )
     .option(
       "--state-dir <dir>",
@@ -90,6 +97,31 @@ export function serverCommand(onExit: (code: number) => void): Command {
     .option("--tls-cert <file>", "certificate (PEM) to use instead of the self-signed one")
     .option("--tls-key <file>", "private key (PEM) of --tls-cert")
     .option("--insecure-no-tls", "serve plain TCP without encryption (clients must agree)")
+    .option("--quota <size>", "bytes each user may store, e.g. 10G (default: unlimited)", byteSize)
+    .option(
+      "--max-file-size <size>",
+      "largest file accepted, e.g. 2G (default: unlimited)",
+      byteSize,
+    )
+    .option(
+      "--max-login-failures <n>",
+      "failed logins for one user before a lockout",
+      integerIn(1, 1_000_000),
+      LOGIN.maxFailuresPerUser,
+    )
+    .option(
+      "--max-login-failures-per-address <n>",
+      "failed logins from one address before a lockout",
+      integerIn(1, 1_000_000),
+      LOGIN.maxFailuresPerAddress,
+    )
+    .addOption(secondsOption("--lockout <seconds>", "how long a lockout lasts", LOGIN.lockoutMs))
+    .option(
+      "--max-unauthenticated <n>",
+      "connections that may be logging in at once",
+      integerIn(1, 100_000),
+      DEFAULTS.maxUnauthenticated,
+    )
     .option("--no-fsync", "do not sync uploads to disk before renaming them into place")
     .option("-q, --quiet", "no log lines on stderr (files only)")
     .option("-v, --verbose", "debug lines on stderr")
@@ -134,6 +166,15 @@ function toConfig(options: Record<string, unknown>): ServerConfig {
     partialMaxAgeMs: options.partialMaxAge as number,
     fsync: options.fsync as boolean,
     tls: tlsFrom(options),
+    quotaBytes: options.quota as number | undefined,
+    maxFileBytes: options.maxFileSize as number | undefined,
+    maxUnauthenticated: options.maxUnauthenticated as number,
+    loginGuard: {
+      ...LOGIN,
+      maxFailuresPerUser: options.maxLoginFailures as number,
+      maxFailuresPerAddress: options.maxLoginFailuresPerAddress as number,
+      lockoutMs: options.lockout as number,
+    },
   };
 }
 

@@ -20,6 +20,7 @@ import { DeadlineError, withDeadline } from "./deadline.ts";
 import { serverCapabilities } from "./handlers.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { ServerConfig } from "./server_config.ts";
+import type { LoginGuard } from "./login_guard.ts";
 
 /** One accepted connection and its framing. */
 export interface Link {
@@ -28,12 +29,17 @@ export interface Link {
   writer: FrameWriter;
   /** "address:port" of the peer, for logs. */
   remote: string;
+  /** The peer's address without the port: what failed logins are counted by. */
+  address: string;
   close(): void;
 }
 
 /** Shared server state the handshake needs. */
 export interface HandshakeEnvironment {
   config: ServerConfig;
+  guard: LoginGuard;
+  /** Connections between accept and login, not counting time in the queue. */
+  unauthenticated: { count: number };
   admission: Admission;
   authenticator: Authenticator;
   metrics: ServerMetrics;
@@ -65,25 +71,36 @@ export class UserSessions {
   }
 }
 
-/** A refusal to send before closing: status and message. */
+/** A refusal to send before closing: status, message, and how long to make the peer wait. */
 class Refusal extends Error {
-  constructor(readonly code: number, message: string) {
+  constructor(readonly code: number, message: string, readonly delayMs = 0) {
     super(message);
   }
 }
 
 /** Runs the handshake; resolves to the admitted user, or null when the connection should close. */
 export async function admitClient(link: Link, env: HandshakeEnvironment): Promise<Admitted | null> {
+  const gate = env.unauthenticated;
+  if (gate.count >= env.config.maxUnauthenticated) {
+    serverLog.warn("refusing {remote}: {count} connections are already logging in", {
+      remote: link.remote,
+      count: gate.count,
+    });
+    return null;
+  }
   let release: (() => void) | undefined;
+  gate.count++;
   try {
     if (!(await greet(link, env))) return null;
     const firstFrame = link.reader.next();
-    release = await waitForSlot(link, env, firstFrame);
+    gate.count--; // Time in the queue is bounded by the queue itself.
+    release = await waitForSlot(link, env, firstFrame).finally(() => gate.count++);
     const user = await login(link, env, firstFrame);
     return { user, release };
   } catch (error) {
     release?.();
     const refusal = asRefusal(error);
+    if (refusal?.delayMs) await new Promise((resolve) => setTimeout(resolve, refusal.delayMs));
     if (refusal) {
       const reply = encode(Messages.Error, 0, { code: refusal.code, message: refusal.message });
       await link.writer.send(reply).catch(() => {});
@@ -96,6 +113,8 @@ export async function admitClient(link: Link, env: HandshakeEnvironment): Promis
       },
     );
     return null;
+  } finally {
+    gate.count--;
   }
 }
 
@@ -164,6 +183,51 @@ async function waitForSlot(
   }
 }
 
+/** Refuses locked-out names and addresses, and wrong passwords (after a growing delay). */
+async function checkPassword(
+  link: Link,
+  env: HandshakeEnvironment,
+  user: string,
+  password: string,
+) {
+  const audit = (result: string, delayMs?: number) =>
+    auditLog.warn("login", { event: "login", user, remote: link.remote, result, delayMs });
+  const lockout = env.guard.check(user, link.address);
+  if (lockout) {
+    audit(`refused: ${lockout.scope} locked out`);
+    const who = lockout.scope === "user" ? "for this user" : "from your address";
+    const seconds = Math.ceil(lockout.retryAfterMs / 1000);
+    throw new Refusal(
+      STATUS.AUTH_FAILED,
+      `too many failed logins ${who}; try again in ${seconds} s`,
+    );
+  }
+  if (await env.authenticator.verify(user, password)) {
+    env.guard.recordSuccess(user);
+    return;
+  }
+  const verdict = env.guard.recordFailure(user, link.address);
+  audit("failed", verdict.delayMs);
+  serverLog.warn("failed login for {user} from {remote}", { user, remote: link.remote });
+  if (verdict.lockedOut) {
+    const { scope, retryAfterMs } = verdict.lockedOut;
+    const subject = scope === "user" ? user : link.address;
+    auditLog.warn("lockout", {
+      event: "lockout",
+      scope,
+      user,
+      remote: link.remote,
+      durationMs: retryAfterMs,
+    });
+    serverLog.warn("locked out {scope} {subject} for {seconds} s", {
+      scope,
+      subject,
+      seconds: retryAfterMs / 1000,
+    });
+  }
+  throw new Refusal(STATUS.AUTH_FAILED, "wrong user name or password", verdict.delayMs);
+}
+
 async function login(
   link: Link,
   env: HandshakeEnvironment,
@@ -175,11 +239,7 @@ async function login(
     throw new Refusal(STATUS.PROTOCOL_ERROR, `expected Auth, got ${messageName(frame.type)}`);
   }
   const { user, password } = decode(Messages.Auth, frame);
-  if (!(await env.authenticator.verify(user, password))) {
-    auditLog.warn("login", { event: "login", user, remote: link.remote, result: "failed" });
-    serverLog.warn("failed login for {user} from {remote}", { user, remote: link.remote });
-    throw new Refusal(STATUS.AUTH_FAILED, "wrong user name or password");
-  }
+  await checkPassword(link, env, user, password);
   if (!env.userSessions.tryOpen(user, env.config.maxSessionsPerUser)) {
     auditLog.warn("login", { event: "login", user, remote: link.remote, result: "session limit" });
     throw new Refusal(

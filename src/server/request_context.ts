@@ -10,6 +10,7 @@ import type { Frame } from "../protocol/messages.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { TransferRegistry } from "./transfers.ts";
+import type { QuotaLedger } from "./quota.ts";
 
 /** The session state a handler may use. */
 export interface RequestContext {
@@ -18,6 +19,8 @@ export interface RequestContext {
   readonly storage: Storage;
   readonly metrics: ServerMetrics;
   readonly transfers: TransferRegistry;
+  /** Quota and file-size limits, shared by all sessions. */
+  readonly quota: QuotaLedger;
   /** Working directory, a virtual absolute path. */
   cwd: string;
   /** Resolves a client path against `cwd` inside the user's root (may throw INVALID_PATH). */

@@ -19,6 +19,8 @@ import { ServerMetrics, startPerformanceSampler } from "./metrics.ts";
 import type { ServerConfig } from "./server_config.ts";
 import { loadServerIdentity } from "../transport/server_identity.ts";
 import { ServerSession } from "./session.ts";
+import { LoginGuard } from "./login_guard.ts";
+import { QuotaLedger } from "./quota.ts";
 
 /** A server that is listening. */
 export interface RunningServer {
@@ -42,8 +44,20 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     for (const problem of problems) {
       serverLog.warn("{path}:{line}: {reason}; line skipped", { path, ...problem });
     }
+  }, {
+    onRehash: (outcome) =>
+      outcome.result === "failed"
+        ? serverLog.warn("could not store a password hash for {user}: {reason}", { ...outcome })
+        : serverLog.info("password of {user}: {result}", { ...outcome }),
   });
   const userCount = await authenticator.load();
+  const legacy = authenticator.legacyUsers();
+  if (legacy.length > 0) {
+    serverLog.warn(
+      "{count} users still have plaintext passwords ({users}); each is hashed at its next login, or run `dfos user migrate`",
+      { count: legacy.length, users: legacy.join(", ") },
+    );
+  }
   const { listener, fingerprint } = await listen(config);
   const server = new Server(config, listener, authenticator);
   const port = (listener.addr as Deno.NetAddr).port;
@@ -82,6 +96,7 @@ async function listen(config: ServerConfig) {
 
 class Server {
   readonly metrics = new ServerMetrics();
+  #quota: QuotaLedger;
   readonly finished: Promise<void>;
   #config: ServerConfig;
   #listener: Deno.Listener;
@@ -95,12 +110,18 @@ class Server {
   constructor(config: ServerConfig, listener: Deno.Listener, authenticator: Authenticator) {
     this.#config = config;
     this.#listener = listener;
+    this.#quota = new QuotaLedger({
+      quotaBytes: config.quotaBytes,
+      maxFileBytes: config.maxFileBytes,
+    });
     this.#environment = {
       config,
       admission: new Admission(config.maxClients, config.maxQueue),
       authenticator,
       metrics: this.metrics,
       userSessions: new UserSessions(),
+      guard: new LoginGuard(config.loginGuard),
+      unauthenticated: { count: 0 },
       shutdown: this.#shutdown.signal,
     };
     const stopSampler = startPerformanceSampler(this.metrics, config.performanceIntervalMs);
@@ -152,6 +173,7 @@ class Server {
       sessionId,
       storage,
       metrics: this.metrics,
+      quota: this.#quota,
       idleTimeoutMs: this.#config.idleTimeoutMs,
     });
     await link.writer.send(encode(Messages.AuthOk, 0, { sessionId, cwd: "/" }));
@@ -188,6 +210,7 @@ class Server {
       reader: new FrameReader(conn),
       writer: new FrameWriter(conn),
       remote: `${address.hostname}:${address.port}`,
+      address: address.hostname,
       close: () => {
         if (closed) return;
         closed = true;

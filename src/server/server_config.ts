@@ -6,6 +6,7 @@
 
 import { DEFAULT_PORT } from "../protocol/constants.ts";
 import type { IdentitySource } from "../transport/server_identity.ts";
+import { DEFAULT_LOGIN_GUARD, type LoginGuardOptions } from "./login_guard.ts";
 
 /** Transport security: TLS with an identity, or plain TCP only when asked for by name. */
 export type ServerTls = IdentitySource | { kind: "insecure" };
@@ -46,6 +47,14 @@ export interface ServerConfig {
   fsync: boolean;
   /** TLS identity (default: self-signed, kept in `./server_state`). */
   tls: ServerTls;
+  /** Failed-login limits. */
+  loginGuard: LoginGuardOptions;
+  /** Connections that may be between accept and login at once (queue time not counted). */
+  maxUnauthenticated: number;
+  /** Bytes one user may store (undefined: unlimited). */
+  quotaBytes?: number;
+  /** Bytes one file may have (undefined: unlimited). */
+  maxFileBytes?: number;
 }
 
 /** The defaults, as documented in the README. */
@@ -67,4 +76,6 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   serverName: "dfos",
   fsync: true,
   tls: { kind: "state", stateDir: "./server_state" },
+  loginGuard: DEFAULT_LOGIN_GUARD,
+  maxUnauthenticated: 64,
 };

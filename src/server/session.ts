@@ -7,7 +7,8 @@
  * @module
  */
 
-import { MESSAGE_TYPE } from "../protocol/constants.ts";
+import { MAX_PATH_BYTES, MESSAGE_TYPE } from "../protocol/constants.ts";
+import { ByteReader } from "../protocol/bytes.ts";
 import { encode, type Frame, messageName, Messages } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { STATUS } from "../protocol/status.ts";
@@ -20,6 +21,7 @@ import type { Link } from "./handshake.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { AuditDetail, RequestContext } from "./request_context.ts";
 import { TransferRegistry } from "./transfers.ts";
+import type { QuotaLedger } from "./quota.ts";
 
 const TRANSFER_FRAMES = new Set<number>([
   MESSAGE_TYPE.Data,
@@ -27,12 +29,22 @@ const TRANSFER_FRAMES = new Set<number>([
   MESSAGE_TYPE.Cancel,
 ]);
 
+/** Every request begins with a path (PROTOCOL.md §5.2); read it leniently, for the audit log. */
+function requestedPath(frame: Frame): string | undefined {
+  try {
+    return new ByteReader(frame.payload).string(MAX_PATH_BYTES);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Options of {@link ServerSession}. */
 export interface SessionOptions {
   user: string;
   sessionId: string;
   storage: Storage;
   metrics: ServerMetrics;
+  quota: QuotaLedger;
   idleTimeoutMs: number;
 }
 
@@ -43,6 +55,7 @@ export class ServerSession implements RequestContext {
   readonly storage: Storage;
   readonly metrics: ServerMetrics;
   readonly transfers: TransferRegistry;
+  readonly quota: QuotaLedger;
   cwd = "/";
   #link: Link;
   #idleTimeoutMs: number;
@@ -55,6 +68,7 @@ export class ServerSession implements RequestContext {
     this.sessionId = options.sessionId;
     this.storage = options.storage;
     this.metrics = options.metrics;
+    this.quota = options.quota;
     this.#idleTimeoutMs = options.idleTimeoutMs;
     this.transfers = new TransferRegistry((operation, detail, result) =>
       this.#audit(operation, detail, result)
@@ -118,12 +132,18 @@ export class ServerSession implements RequestContext {
       }));
       return true;
     }
+    const started = performance.now();
+    const durationMs = () => Math.round(performance.now() - started);
     try {
       const detail = await handler.handle(this, frame);
-      if (handler.writes && !detail?.deferred) this.#audit(handler.name, detail ?? {}, "ok");
+      if (handler.writes && !detail?.deferred) {
+        this.#audit(handler.name, { ...detail, durationMs: durationMs() }, "ok");
+      }
     } catch (error) {
       if (error instanceof ProtocolError) throw error;
-      this.#audit(handler.name, {}, describeError(error).message);
+      // The path as sent: a refused path never resolved, and the audit should show what was tried.
+      const path = requestedPath(frame);
+      this.#audit(handler.name, { path, durationMs: durationMs() }, describeError(error).message);
       await this.send(errorFrame(frame.id, error));
     }
     return true;

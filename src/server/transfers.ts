@@ -15,6 +15,7 @@ import { ProtocolError } from "../protocol/protocol_error.ts";
 import { STATUS } from "../protocol/status.ts";
 import { type ReadHandle, StorageError, type Upload } from "../storage/storage.ts";
 import { describeError, errorFrame } from "./error_reply.ts";
+import type { Reservation } from "./quota.ts";
 import type { AuditDetail, RequestContext } from "./request_context.ts";
 
 /** Downloads one session runs at once; further `Read`s wait (backpressure). */
@@ -40,6 +41,8 @@ interface TransferProgress {
 
 interface ActiveUpload extends TransferProgress {
   upload: Upload;
+  /** Quota held for the bytes still to come. */
+  reservation: Reservation;
 }
 
 /** The transfers running on one session. */
@@ -74,8 +77,7 @@ export class TransferRegistry {
   /** Aborts everything: uploads keep their partial for a later resume. */
   async closeAll(): Promise<void> {
     for (const { controller } of this.#downloads.values()) controller.abort();
-    const uploads = [...this.#uploads.values()];
-    this.#uploads.clear();
+    const uploads = [...this.#uploads.keys()].map((id) => this.#take(id)!);
     await Promise.allSettled(uploads.map(({ upload }) => upload.abort(true)));
     await Promise.allSettled([...this.#downloads.values()].map(({ done }) => done));
   }
@@ -93,10 +95,19 @@ export class TransferRegistry {
     this.#downloads.set(id, { controller, done });
   }
 
-  addUpload(id: number, upload: Upload, path: string): void {
+  addUpload(id: number, upload: Upload, path: string, reservation: Reservation): void {
     if (this.#uploads.has(id)) throw new ProtocolError(`request id ${id} is already in use`);
     this.#discarding.delete(id);
-    this.#uploads.set(id, { upload, path, startedAt: performance.now(), received: 0 });
+    this.#uploads.set(id, { upload, path, startedAt: performance.now(), received: 0, reservation });
+  }
+
+  /** Removes an upload from the running set, ending its quota reservation. */
+  #take(id: number): ActiveUpload | undefined {
+    const state = this.#uploads.get(id);
+    if (!state) return undefined;
+    this.#uploads.delete(id);
+    state.reservation(state.received);
+    return state;
   }
 
   async #receive(context: RequestContext, frame: Frame): Promise<void> {
@@ -117,9 +128,8 @@ export class TransferRegistry {
   async #finishUpload(context: RequestContext, frame: Frame): Promise<void> {
     const { sha256 } = decode(Messages.DataEnd, frame);
     if (this.#discarding.delete(frame.id)) return;
-    const state = this.#uploads.get(frame.id);
+    const state = this.#take(frame.id);
     if (!state) throw new ProtocolError(`DataEnd for request ${frame.id}, which is not an upload`);
-    this.#uploads.delete(frame.id);
     try {
       await state.upload.commit(toHex(sha256));
       context.metrics.transfersCompleted++;
@@ -144,7 +154,7 @@ export class TransferRegistry {
   }
 
   async #failUpload(context: RequestContext, id: number, state: ActiveUpload, error: unknown) {
-    this.#uploads.delete(id);
+    this.#take(id);
     this.#remember(id);
     await state.upload.abort(true).catch(() => {});
     this.#report("Write", state, describeError(error).message);
@@ -291,13 +301,26 @@ async function streamChunks(
 export async function handleWrite(context: RequestContext, frame: Frame): Promise<AuditDetail> {
   const request = decode(Messages.Write, frame);
   const path = context.resolve(request.path);
+  context.quota.checkFileSize(path, request.size);
   const upload = await context.storage.beginUpload(path, {
     size: request.size,
     mtimeMs: request.mtimeMs,
     overwrite: request.overwrite,
     resume: request.resume,
   });
-  context.transfers.addUpload(frame.id, upload, path);
+  let reservation: Reservation;
+  try {
+    reservation = await context.quota.reserve(
+      context.user,
+      context.storage,
+      path,
+      request.size - upload.offset,
+    );
+  } catch (error) {
+    await upload.abort(upload.offset > 0); // Keep only a partial that holds earlier bytes.
+    throw error;
+  }
+  context.transfers.addUpload(frame.id, upload, path, reservation);
   await context.send(encode(Messages.WriteReady, frame.id, { offset: upload.offset }));
   return { path, deferred: true };
 }
