@@ -14,7 +14,7 @@
 
 import { ConnectionError } from "../client/errors.ts";
 import { withTimeout } from "../client/timeout.ts";
-import { certificateNames, derToPem, fingerprint } from "./certificate.ts";
+import { derToPem, fingerprint } from "./certificate.ts";
 import { fetchServerCertificate } from "./certificate_probe.ts";
 import { hostAddress, type KnownHost, KnownHosts } from "./known_hosts.ts";
 
@@ -70,8 +70,9 @@ export async function openTransport(
     throw identityChanged(address, known, printed, knownHosts.path);
   }
   if (!known) await decideOnNewHost(address, printed, trust);
-  if (!known && !trust.expectedFingerprint) await knownHosts.add(address, presented);
-  return await startTls(host, port, pinnedName(presented, host), derToPem(presented), timeoutMs);
+  const name = await pinnedName(presented, host);
+  if (!known && !trust.expectedFingerprint) await knownHosts.add(address, presented, name);
+  return await startTls(host, port, name, derToPem(presented), timeoutMs);
 }
 
 async function decideOnNewHost(
@@ -101,7 +102,8 @@ async function connectPinned(
   timeoutMs: number,
 ): Promise<Deno.Conn> {
   try {
-    return await startTls(host, port, pinnedName(known.der, host), derToPem(known.der), timeoutMs);
+    const name = known.name ?? await pinnedName(known.der, host);
+    return await startTls(host, port, name, derToPem(known.der), timeoutMs);
   } catch (error) {
     if (!(error instanceof TlsVerificationError)) throw error;
     const printed = fingerprint(await probe(host, port, timeoutMs));
@@ -125,7 +127,8 @@ function identityChanged(address: string, known: KnownHost, printed: string, pat
 }
 
 /** The name to verify in a pinned certificate: its first DNS name, else the address typed. */
-function pinnedName(der: Uint8Array, host: string): string {
+async function pinnedName(der: Uint8Array, host: string): Promise<string> {
+  const { certificateNames } = await import("./certificate_x509.ts");
   return certificateNames(der)[0] ?? host;
 }
 

@@ -1,8 +1,9 @@
 /**
  * The client's known-hosts file, as SSH keeps one: each line maps a server
  * address to the certificate it presented the first time, so a later change
- * is noticed. A line is `<host>:<port> SHA256:<hex> <base64 DER>`; `#`
- * comments and blank lines are allowed.
+ * is noticed. A line is `<host>:<port> SHA256:<hex> <base64 DER> <name>`,
+ * where name is the one to verify in the certificate; `#` comments and
+ * blank lines are allowed.
  *
  * @module
  */
@@ -16,6 +17,8 @@ export interface KnownHost {
   address: string;
   fingerprint: string;
   der: Uint8Array;
+  /** The name to verify in the certificate (absent on lines written by older versions). */
+  name?: string;
   /** 1-based line number, for messages. */
   line: number;
 }
@@ -56,10 +59,13 @@ export class KnownHosts {
     return this.#hosts.find((host) => host.address === address);
   }
 
-  /** Remembers `der` for `address` (appends one line; creates the file with mode 0600). */
-  async add(address: string, der: Uint8Array): Promise<void> {
+  /**
+   * Remembers `der` for `address`, and the `name` to verify in it (appends
+   * one line; creates the file with mode 0600).
+   */
+  async add(address: string, der: Uint8Array, name: string): Promise<void> {
     await Deno.mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const line = `${address} ${fingerprint(der)} ${encodeBase64(der)}\n`;
+    const line = `${address} ${fingerprint(der)} ${encodeBase64(der)} ${name}\n`;
     await Deno.writeTextFile(this.path, line, { append: true, create: true, mode: 0o600 });
   }
 }
@@ -67,12 +73,12 @@ export class KnownHosts {
 function parseKnownHosts(text: string): KnownHost[] {
   const hosts: KnownHost[] = [];
   text.split("\n").forEach((raw, index) => {
-    const [address, print, encoded] = raw.trim().split(/\s+/);
+    const [address, print, encoded, name] = raw.trim().split(/\s+/);
     if (!address || address.startsWith("#") || !encoded) return;
     try {
       const der = Uint8Array.from(atob(encoded), (char) => char.charCodeAt(0));
       if (fingerprint(der) !== print) return; // A damaged line proves nothing.
-      hosts.push({ address, fingerprint: print, der, line: index + 1 });
+      hosts.push({ address, fingerprint: print, der, name, line: index + 1 });
     } catch {
       // Not base64: ignore the line.
     }

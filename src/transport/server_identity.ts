@@ -7,12 +7,8 @@
  */
 
 import { join } from "node:path";
-import {
-  type CertifiedKey,
-  createSelfSignedCertificate,
-  fingerprint,
-  pemToDer,
-} from "./certificate.ts";
+import { fingerprint, pemToDer } from "./certificate.ts";
+import type { CertifiedKey } from "./certificate_x509.ts";
 
 /** The server's certificate and key, and the certificate's fingerprint. */
 export interface ServerIdentity extends CertifiedKey {
@@ -43,6 +39,7 @@ export async function loadServerIdentity(source: IdentitySource): Promise<Server
   if (existing) {
     return { ...existing, fingerprint: fingerprint(pemToDer(existing.certPem)), created: false };
   }
+  const { createSelfSignedCertificate } = await import("./certificate_x509.ts");
   const pair = await createSelfSignedCertificate();
   await writePrivate(keyPath, pair.keyPem);
   await writePrivate(certPath, pair.certPem);

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { PERMISSION_FLAGS } from "../../src/cli/permissions.ts";
 import { pemToDer, SERVER_CERT_NAME } from "../../src/transport/certificate.ts";
 import { KnownHosts } from "../../src/transport/known_hosts.ts";
+import { certificateNames } from "../../src/transport/certificate_x509.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -89,7 +90,9 @@ export async function startServer(args: string[] = [], dir?: string): Promise<Te
   const knownHosts = join(dir, "known_hosts");
   if (fingerprint) {
     const certPem = await Deno.readTextFile(certificatePath(dir, args));
-    await (await KnownHosts.load(knownHosts)).add(`127.0.0.1:${port}`, pemToDer(certPem));
+    const der = pemToDer(certPem);
+    const name = certificateNames(der)[0] ?? "127.0.0.1";
+    await (await KnownHosts.load(knownHosts)).add(`127.0.0.1:${port}`, der, name);
   }
   let exit: Promise<number> | undefined;
   const stop = (signal: Deno.Signal = "SIGTERM", timeoutMs = 20_000) => {
