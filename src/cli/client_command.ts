@@ -13,7 +13,8 @@ import { runCommand } from "../client/commands.ts";
 import { EXIT, exitCodeFor, reasonOf } from "../client/errors.ts";
 import { runShell } from "../client/shell.ts";
 import { DEFAULT_PORT } from "../protocol/constants.ts";
-import { port, secondsOption } from "./options.ts";
+import { byteSize, port, secondsOption } from "./options.ts";
+import { RateLimiter } from "../shared/rate_limiter.ts";
 import { readPassword } from "./password.ts";
 import { askToTrust } from "./trust_prompt.ts";
 import { UsageError } from "../client/errors.ts";
@@ -47,12 +48,18 @@ export function clientCommand(onExit: (code: number) => void): Command {
     )
     .option("--ca <file>", "trust certificates this CA (PEM) issued for --host, instead of pinning")
     .option("--insecure-no-tls", "plain TCP without encryption (the server must agree)")
+    .option(
+      "--limit-rate <rate>",
+      "transfer at most RATE bytes per second, e.g. 500K, 50M",
+      byteSize,
+    )
     .passThroughOptions()
     .addHelpText("after", "\nRun `dfos client ... help` for the command list.")
     .action(async (words: string[], options) => onExit(await runClient(words, options)));
 }
 
 interface ClientFlags {
+  limitRate?: number;
   knownHosts?: string;
   acceptNewHost?: boolean;
   fingerprint?: string;
@@ -162,6 +169,7 @@ function commandContext(
     host: flags.host,
     cwd: "/",
     quiet: flags.quiet ?? false,
+    limiter: flags.limitRate ? new RateLimiter(flags.limitRate) : undefined,
     print: (text) => writeOut(encoder.encode(text)),
     write: writeOut,
     warn: (text) => console.error(`dfos: ${text}`),

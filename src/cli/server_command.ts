@@ -122,6 +122,16 @@ export function serverCommand(onExit: (code: number) => void): Command {
       integerIn(1, 100_000),
       DEFAULTS.maxUnauthenticated,
     )
+    .option(
+      "--user-rate-limit <rate>",
+      "bytes per second per user, e.g. 50M (default: unlimited)",
+      byteSize,
+    )
+    .option(
+      "--user-request-rate <n>",
+      "requests per second per user (default: unlimited)",
+      integerIn(1, 1_000_000),
+    )
     .option("--no-fsync", "do not sync uploads to disk before renaming them into place")
     .option("-q, --quiet", "no log lines on stderr (files only)")
     .option("-v, --verbose", "debug lines on stderr")
@@ -168,6 +178,8 @@ function toConfig(options: Record<string, unknown>): ServerConfig {
     tls: tlsFrom(options),
     quotaBytes: options.quota as number | undefined,
     maxFileBytes: options.maxFileSize as number | undefined,
+    userBytesPerSecond: options.userRateLimit as number | undefined,
+    userRequestsPerSecond: options.userRequestRate as number | undefined,
     maxUnauthenticated: options.maxUnauthenticated as number,
     loginGuard: {
       ...LOGIN,
@@ -180,6 +192,13 @@ function toConfig(options: Record<string, unknown>): ServerConfig {
 
 async function runServer(config: ServerConfig, flags: { quiet?: boolean; verbose?: boolean }) {
   await setupServerLogging({ logDir: config.logDir, quiet: flags.quiet, verbose: flags.verbose });
+  // A server must outlive a bug in one session: log a stray rejection instead of exiting.
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    serverLog.error("unhandled rejection (a bug; the server keeps running): {error}", {
+      error: String(event.reason?.stack ?? event.reason),
+    });
+  });
   let server;
   try {
     server = await startServer(config);

@@ -6,6 +6,7 @@
 
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import type { ClientConnection } from "./connection.ts";
+import type { RateLimiter } from "../shared/rate_limiter.ts";
 import { UsageError } from "./errors.ts";
 
 /** What a command can use. */
@@ -17,6 +18,8 @@ export interface CommandContext {
   cwd: string;
   /** No progress bars or summaries. */
   quiet: boolean;
+  /** Paces transfers (`--limit-rate`). */
+  limiter?: RateLimiter;
   /** Writes text to standard output. */
   print(text: string): Promise<void>;
   /** Writes raw bytes to standard output. */

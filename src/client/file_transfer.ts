@@ -18,6 +18,7 @@ import { STATUS } from "../protocol/status.ts";
 import type { ClientConnection } from "./connection.ts";
 import { LocalError, localError, RemoteError } from "./errors.ts";
 import type { Progress } from "./progress.ts";
+import type { RateLimiter } from "../shared/rate_limiter.ts";
 
 /** Options of {@link downloadFile} and {@link uploadFile}. */
 export interface FileTransferOptions {
@@ -26,6 +27,10 @@ export interface FileTransferOptions {
   /** Continue an earlier interrupted attempt. Default true. */
   resume?: boolean;
   progress: Progress;
+  /** Told where the transfer starts when it continues earlier bytes. */
+  onResume?: (offset: number) => void;
+  /** Paces the bytes moved (shared by every file of one command). */
+  limiter?: RateLimiter;
 }
 
 /** What a transfer did. */
@@ -45,8 +50,52 @@ export function partialPathFor(localPath: string): string {
   return join(dirname(localPath), `.${basename(localPath)}.dfos-part`);
 }
 
-/** Downloads `remotePath` to `localPath`. */
-export async function downloadFile(
+/** Downloads `remotePath` to `localPath`; a resumed attempt that fails verification starts over once. */
+export function downloadFile(
+  connection: ClientConnection,
+  remotePath: string,
+  localPath: string,
+  options: FileTransferOptions,
+): Promise<TransferResult> {
+  return startOverOnMismatch(
+    options,
+    (attempt) => downloadOnce(connection, remotePath, localPath, attempt),
+  );
+}
+
+/** Uploads `localPath` to `remotePath`; a resumed attempt that fails verification starts over once. */
+export function uploadFile(
+  connection: ClientConnection,
+  localPath: string,
+  remotePath: string,
+  options: FileTransferOptions,
+): Promise<TransferResult> {
+  return startOverOnMismatch(
+    options,
+    (attempt) => uploadOnce(connection, localPath, remotePath, attempt),
+  );
+}
+
+/**
+ * Runs `transfer`; if it resumed from earlier bytes and the whole file then
+ * failed its SHA-256 check, the source changed without its size or mtime
+ * changing: the partial is gone by now, so run it once more from zero.
+ */
+async function startOverOnMismatch(
+  options: FileTransferOptions,
+  transfer: (options: FileTransferOptions) => Promise<TransferResult>,
+): Promise<TransferResult> {
+  const progress = { resumedFrom: 0 };
+  try {
+    return await transfer({ ...options, onResume: (offset) => progress.resumedFrom = offset });
+  } catch (error) {
+    const mismatch = error instanceof RemoteError && error.code === STATUS.CHECKSUM_MISMATCH;
+    if (!mismatch || progress.resumedFrom === 0 || options.resume === false) throw error;
+    return await transfer({ ...options, resume: false });
+  }
+}
+
+async function downloadOnce(
   connection: ClientConnection,
   remotePath: string,
   localPath: string,
@@ -58,7 +107,7 @@ export async function downloadFile(
   const meta = options.resume === false ? undefined : await readMeta(metaPath, partialPath);
   const file = await Deno.open(partialPath, { read: true, write: true, create: true, mode: 0o600 })
     .catch((error) => Promise.reject(localError(error, partialPath)));
-  const receiver = new DownloadReceiver(file, partialPath, metaPath, options.progress);
+  const receiver = new DownloadReceiver(file, partialPath, metaPath, options);
   try {
     await connection.exchange(Messages.Read, {
       path: remotePath,
@@ -88,12 +137,21 @@ class DownloadReceiver {
   #partialPath: string;
   #metaPath: string;
   #progress: Progress;
+  #onResume?: (offset: number) => void;
+  #limiter?: RateLimiter;
 
-  constructor(file: Deno.FsFile, partialPath: string, metaPath: string, progress: Progress) {
+  constructor(
+    file: Deno.FsFile,
+    partialPath: string,
+    metaPath: string,
+    options: FileTransferOptions,
+  ) {
     this.#file = file;
     this.#partialPath = partialPath;
     this.#metaPath = metaPath;
-    this.#progress = progress;
+    this.#progress = options.progress;
+    this.#onResume = options.onResume;
+    this.#limiter = options.limiter;
   }
 
   async accept(frame: Frame): Promise<boolean> {
@@ -103,6 +161,8 @@ class DownloadReceiver {
         return false;
       case MESSAGE_TYPE.Data:
         await writeAll(this.#file, frame.payload);
+        // Waiting here stops reading, and TCP flow control slows the sender.
+        await this.#limiter?.take(frame.payload.length);
         this.#hash.update(frame.payload);
         this.received += frame.payload.length;
         this.#progress.advance(frame.payload.length);
@@ -122,6 +182,7 @@ class DownloadReceiver {
   async #start(info: { size: number; mtimeMs: number; offset: number; length: number }) {
     this.mtimeMs = info.mtimeMs;
     this.resumedFrom = info.offset;
+    if (info.offset > 0) this.#onResume?.(info.offset);
     await this.#file.truncate(info.offset);
     await hashFile(this.#file, info.offset, this.#hash);
     await this.#file.seek(info.offset, Deno.SeekMode.Start);
@@ -167,8 +228,7 @@ async function refuseExisting(localPath: string, force: boolean): Promise<void> 
   }
 }
 
-/** Uploads `localPath` to `remotePath`. */
-export async function uploadFile(
+async function uploadOnce(
   connection: ClientConnection,
   localPath: string,
   remotePath: string,
@@ -179,7 +239,7 @@ export async function uploadFile(
   try {
     const info = await file.stat();
     if (!info.isFile) throw new LocalError(`${localPath}: not a regular file`);
-    const sender = new UploadSender(connection, file, info.size, options.progress);
+    const sender = new UploadSender(connection, file, info.size, options);
     const request = {
       path: remotePath,
       size: info.size,
@@ -208,18 +268,28 @@ class UploadSender {
   #file: Deno.FsFile;
   #size: number;
   #progress: Progress;
+  #onResume?: (offset: number) => void;
+  #limiter?: RateLimiter;
   #stopped = false;
 
-  constructor(connection: ClientConnection, file: Deno.FsFile, size: number, progress: Progress) {
+  constructor(
+    connection: ClientConnection,
+    file: Deno.FsFile,
+    size: number,
+    options: FileTransferOptions,
+  ) {
     this.#connection = connection;
     this.#file = file;
     this.#size = size;
-    this.#progress = progress;
+    this.#progress = options.progress;
+    this.#onResume = options.onResume;
+    this.#limiter = options.limiter;
   }
 
   accept(frame: Frame, id: number): boolean {
     if (frame.type === MESSAGE_TYPE.WriteReady) {
       this.offset = decode(Messages.WriteReady, frame).offset;
+      if (this.offset > 0) this.#onResume?.(this.offset);
       this.#progress.grow(this.#size, 1);
       this.#progress.advance(this.offset);
       this.sending = this.#send(id).catch((error) => {
@@ -255,8 +325,10 @@ class UploadSender {
       );
       if (read < want) throw new LocalError("the local file shrank while it was being uploaded");
       hash.update(buffer.subarray(FRAME_HEADER_SIZE, FRAME_HEADER_SIZE + read));
+      await this.#limiter?.take(read);
       await inFlight;
       inFlight = this.#connection.sendFrame(writeDataHeader(buffer, id, read));
+      inFlight.catch(() => {}); // Awaited next turn; a failure meanwhile must not go unhandled.
       position += read;
       this.#progress.advance(read);
     }

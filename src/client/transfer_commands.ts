@@ -39,11 +39,16 @@ const get: Command = {
         const result = await downloadTree(context.connection, info.path, local, {
           force: values.force,
           progress,
+          limiter: context.limiter,
         });
         progress.stop();
         return reportTree(context, "get", result);
       }
-      await downloadFile(context.connection, info.path, local, { force: values.force, progress });
+      await downloadFile(context.connection, info.path, local, {
+        force: values.force,
+        progress,
+        limiter: context.limiter,
+      });
     } finally {
       progress.stop();
     }
@@ -70,11 +75,16 @@ const put: Command = {
         const result = await uploadTree(context.connection, local, remote, {
           force: values.force,
           progress,
+          limiter: context.limiter,
         });
         progress.stop();
         return reportTree(context, "put", result);
       }
-      await uploadFile(context.connection, local, remote, { force: values.force, progress });
+      await uploadFile(context.connection, local, remote, {
+        force: values.force,
+        progress,
+        limiter: context.limiter,
+      });
     } finally {
       progress.stop();
     }

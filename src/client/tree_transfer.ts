@@ -13,6 +13,7 @@ import type { ClientConnection } from "./connection.ts";
 import { localError } from "./errors.ts";
 import { downloadFile, type TransferResult, uploadFile } from "./file_transfer.ts";
 import type { Progress } from "./progress.ts";
+import type { RateLimiter } from "../shared/rate_limiter.ts";
 
 /** Files moved at once on one connection. */
 export const DEFAULT_WINDOW = 16;
@@ -20,6 +21,8 @@ export const DEFAULT_WINDOW = 16;
 /** Options of {@link uploadTree} and {@link downloadTree}. */
 export interface TreeTransferOptions {
   force?: boolean;
+  /** Paces all files together. */
+  limiter?: RateLimiter;
   progress: Progress;
   /** Files in flight at once. Default {@link DEFAULT_WINDOW}. */
   window?: number;
@@ -60,6 +63,7 @@ export async function uploadTree(
       uploadFile(connection, join(localDir, file), posix.join(remoteDir, file), {
         force: options.force,
         progress,
+        limiter: options.limiter,
       }),
   );
 }
@@ -83,6 +87,7 @@ export async function downloadTree(
       downloadFile(connection, posix.join(remoteDir, file), join(localDir, file), {
         force: options.force,
         progress,
+        limiter: options.limiter,
       }),
   );
 }

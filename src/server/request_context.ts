@@ -11,6 +11,7 @@ import type { Storage } from "../storage/storage.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { TransferRegistry } from "./transfers.ts";
 import type { QuotaLedger } from "./quota.ts";
+import type { UserPacers } from "./user_limits.ts";
 
 /** The session state a handler may use. */
 export interface RequestContext {
@@ -21,6 +22,8 @@ export interface RequestContext {
   readonly transfers: TransferRegistry;
   /** Quota and file-size limits, shared by all sessions. */
   readonly quota: QuotaLedger;
+  /** This user's bandwidth and request pacing, shared by the user's sessions. */
+  readonly pacers: UserPacers;
   /** Working directory, a virtual absolute path. */
   cwd: string;
   /** Resolves a client path against `cwd` inside the user's root (may throw INVALID_PATH). */

@@ -21,6 +21,7 @@ import { loadServerIdentity } from "../transport/server_identity.ts";
 import { ServerSession } from "./session.ts";
 import { LoginGuard } from "./login_guard.ts";
 import { QuotaLedger } from "./quota.ts";
+import { UserLimits } from "./user_limits.ts";
 
 /** A server that is listening. */
 export interface RunningServer {
@@ -97,6 +98,7 @@ async function listen(config: ServerConfig) {
 class Server {
   readonly metrics = new ServerMetrics();
   #quota: QuotaLedger;
+  #userLimits: UserLimits;
   readonly finished: Promise<void>;
   #config: ServerConfig;
   #listener: Deno.Listener;
@@ -110,6 +112,10 @@ class Server {
   constructor(config: ServerConfig, listener: Deno.Listener, authenticator: Authenticator) {
     this.#config = config;
     this.#listener = listener;
+    this.#userLimits = new UserLimits({
+      bytesPerSecond: config.userBytesPerSecond,
+      requestsPerSecond: config.userRequestsPerSecond,
+    });
     this.#quota = new QuotaLedger({
       quotaBytes: config.quotaBytes,
       maxFileBytes: config.maxFileBytes,
@@ -174,6 +180,7 @@ class Server {
       storage,
       metrics: this.metrics,
       quota: this.#quota,
+      pacers: this.#userLimits.for(user),
       idleTimeoutMs: this.#config.idleTimeoutMs,
     });
     await link.writer.send(encode(Messages.AuthOk, 0, { sessionId, cwd: "/" }));

@@ -55,6 +55,10 @@ export interface ServerConfig {
   quotaBytes?: number;
   /** Bytes one file may have (undefined: unlimited). */
   maxFileBytes?: number;
+  /** Bytes per second one user may move, all sessions together (undefined: unlimited). */
+  userBytesPerSecond?: number;
+  /** Requests per second one user may make (undefined: unlimited). */
+  userRequestsPerSecond?: number;
 }
 
 /** The defaults, as documented in the README. */

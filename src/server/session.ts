@@ -22,6 +22,7 @@ import type { ServerMetrics } from "./metrics.ts";
 import type { AuditDetail, RequestContext } from "./request_context.ts";
 import { TransferRegistry } from "./transfers.ts";
 import type { QuotaLedger } from "./quota.ts";
+import type { UserPacers } from "./user_limits.ts";
 
 const TRANSFER_FRAMES = new Set<number>([
   MESSAGE_TYPE.Data,
@@ -45,6 +46,7 @@ export interface SessionOptions {
   storage: Storage;
   metrics: ServerMetrics;
   quota: QuotaLedger;
+  pacers: UserPacers;
   idleTimeoutMs: number;
 }
 
@@ -56,6 +58,7 @@ export class ServerSession implements RequestContext {
   readonly metrics: ServerMetrics;
   readonly transfers: TransferRegistry;
   readonly quota: QuotaLedger;
+  readonly pacers: UserPacers;
   cwd = "/";
   #link: Link;
   #idleTimeoutMs: number;
@@ -69,6 +72,7 @@ export class ServerSession implements RequestContext {
     this.storage = options.storage;
     this.metrics = options.metrics;
     this.quota = options.quota;
+    this.pacers = options.pacers;
     this.#idleTimeoutMs = options.idleTimeoutMs;
     this.transfers = new TransferRegistry((operation, detail, result) =>
       this.#audit(operation, detail, result)
@@ -132,6 +136,7 @@ export class ServerSession implements RequestContext {
       }));
       return true;
     }
+    await this.pacers.requests?.take(1);
     const started = performance.now();
     const durationMs = () => Math.round(performance.now() - started);
     try {

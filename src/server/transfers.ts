@@ -120,6 +120,8 @@ export class TransferRegistry {
       await state.upload.write(frame.payload);
       state.received += frame.payload.length;
       context.metrics.bytesIn += frame.payload.length;
+      // Waiting here stops reading this connection; TCP flow control slows the client.
+      await context.pacers.bandwidth?.take(frame.payload.length);
     } catch (error) {
       await this.#failUpload(context, frame.id, state, error);
     }
@@ -288,8 +290,10 @@ async function streamChunks(
     const read = await handle.read(payload, position);
     if (read === null) throw new StorageError(STATUS.IO_ERROR, "file shrank while being read");
     hash.update(payload.subarray(0, read));
+    await context.pacers.bandwidth?.take(read);
     await inFlight;
     inFlight = context.send(writeDataHeader(buffer, id, read));
+    inFlight.catch(() => {}); // Awaited next turn; a failure meanwhile must not go unhandled.
     position += read;
     context.metrics.bytesOut += read;
   }
