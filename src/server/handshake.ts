@@ -50,6 +50,8 @@ export interface HandshakeEnvironment {
 /** A logged-in client, holding a slot until `release`. */
 export interface Admitted {
   user: string;
+  /** What the client said it supports in `Hello`. */
+  capabilities: string[];
   release(): void;
 }
 
@@ -91,19 +93,22 @@ export async function admitClient(link: Link, env: HandshakeEnvironment): Promis
   let release: (() => void) | undefined;
   gate.count++;
   try {
-    if (!(await greet(link, env))) return null;
+    const capabilities = await greet(link, env);
+    if (!capabilities) return null;
     const firstFrame = link.reader.next();
     gate.count--; // Time in the queue is bounded by the queue itself.
     release = await waitForSlot(link, env, firstFrame).finally(() => gate.count++);
     const user = await login(link, env, firstFrame);
-    return { user, release };
+    return { user, release, capabilities };
   } catch (error) {
     release?.();
     const refusal = asRefusal(error);
     if (refusal?.delayMs) await new Promise((resolve) => setTimeout(resolve, refusal.delayMs));
     if (refusal) {
       const reply = encode(Messages.Error, 0, { code: refusal.code, message: refusal.message });
-      await link.writer.send(reply).catch(() => {});
+      // Bounded: a peer that never finished TLS would hold this write (and its slot) forever.
+      await withDeadline(link.writer.send(reply), REFUSAL_WRITE_MS, "sending a refusal")
+        .catch(() => {});
     }
     serverLog[error instanceof Refusal ? "debug" : "info"](
       "handshake with {remote} ended: {error}",
@@ -118,6 +123,9 @@ export async function admitClient(link: Link, env: HandshakeEnvironment): Promis
   }
 }
 
+/** How long a refusal may take to send before the connection is just closed. */
+const REFUSAL_WRITE_MS = 2_000;
+
 /** The `Error` to send before closing, if the failure deserves one. */
 function asRefusal(error: unknown): Refusal | undefined {
   if (error instanceof Refusal) return error;
@@ -126,9 +134,10 @@ function asRefusal(error: unknown): Refusal | undefined {
   return undefined; // The peer went away: nobody to tell.
 }
 
-async function greet(link: Link, env: HandshakeEnvironment): Promise<boolean> {
+/** Reads `Hello`, answers `Welcome`; resolves to the client's capabilities, or null if it left. */
+async function greet(link: Link, env: HandshakeEnvironment): Promise<string[] | null> {
   const frame = await withDeadline(link.reader.next(), env.config.loginTimeoutMs, "handshake");
-  if (!frame) return false;
+  if (!frame) return null;
   if (frame.type !== Messages.Hello.type) {
     throw new Refusal(STATUS.PROTOCOL_ERROR, `expected Hello, got ${messageName(frame.type)}`);
   }
@@ -148,7 +157,7 @@ async function greet(link: Link, env: HandshakeEnvironment): Promise<boolean> {
     maxFrameSize: MAX_FRAME_SIZE,
     chunkSize: DEFAULT_CHUNK_SIZE,
   }));
-  return true;
+  return hello.capabilities;
 }
 
 async function waitForSlot(

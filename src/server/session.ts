@@ -9,7 +9,7 @@
 
 import { MAX_PATH_BYTES, MESSAGE_TYPE } from "../protocol/constants.ts";
 import { ByteReader } from "../protocol/bytes.ts";
-import { encode, type Frame, messageName, Messages } from "../protocol/messages.ts";
+import { decode, encode, type Frame, messageName, Messages } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { STATUS } from "../protocol/status.ts";
 import { resolveVirtualPath } from "../storage/virtual_path.ts";
@@ -25,6 +25,7 @@ import type { QuotaLedger } from "./quota.ts";
 import type { UserPacers } from "./user_limits.ts";
 
 const TRANSFER_FRAMES = new Set<number>([
+  MESSAGE_TYPE.DataZstd,
   MESSAGE_TYPE.Data,
   MESSAGE_TYPE.DataEnd,
   MESSAGE_TYPE.Cancel,
@@ -47,6 +48,7 @@ export interface SessionOptions {
   metrics: ServerMetrics;
   quota: QuotaLedger;
   pacers: UserPacers;
+  compress: boolean;
   idleTimeoutMs: number;
 }
 
@@ -59,6 +61,7 @@ export class ServerSession implements RequestContext {
   readonly transfers: TransferRegistry;
   readonly quota: QuotaLedger;
   readonly pacers: UserPacers;
+  readonly compress: boolean;
   cwd = "/";
   #link: Link;
   #idleTimeoutMs: number;
@@ -73,6 +76,7 @@ export class ServerSession implements RequestContext {
     this.metrics = options.metrics;
     this.quota = options.quota;
     this.pacers = options.pacers;
+    this.compress = options.compress;
     this.#idleTimeoutMs = options.idleTimeoutMs;
     this.transfers = new TransferRegistry((operation, detail, result) =>
       this.#audit(operation, detail, result)
@@ -126,7 +130,13 @@ export class ServerSession implements RequestContext {
       await this.transfers.route(this, frame);
       return true;
     }
-    if (frame.type === Messages.Goodbye.type) return false;
+    if (frame.type === Messages.Goodbye.type) {
+      decode(Messages.Goodbye, frame); // Trailing bytes are a broken frame, even here.
+      return false;
+    }
+    if (frame.id === 0) {
+      throw new ProtocolError("request id 0 is reserved for the connection itself");
+    }
     const handler = REQUEST_HANDLERS.get(frame.type);
     if (!handler) throw new ProtocolError(`unexpected ${messageName(frame.type)} after login`);
     if (this.#draining) {

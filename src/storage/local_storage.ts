@@ -260,7 +260,8 @@ export class LocalStorage implements Storage {
   async #listedEntry(real: string, entry: Deno.DirEntry): Promise<EntryInfo | null> {
     try {
       if (entry.isSymlink) {
-        const resolved = await realPathIfPresent(real, entry.name);
+        // A link that loops points nowhere, like a dangling one: list it, as "other".
+        const resolved = await realPathIfPresent(real, entry.name).catch(() => null);
         if (resolved === null || !this.#confinement.contains(resolved)) {
           const link = await Deno.lstat(real);
           return { name: entry.name, kind: "other", size: 0, mtimeMs: link.mtime?.getTime() ?? 0 };
