@@ -49,6 +49,10 @@ export function clientCommand(onExit: (code: number) => void): Command {
     .option("--ca <file>", "trust certificates this CA (PEM) issued for --host, instead of pinning")
     .option("--insecure-no-tls", "plain TCP without encryption (the server must agree)")
     .option(
+      "-C, --compress",
+      "compress transfers with zstd (skipped for data that does not shrink)",
+    )
+    .option(
       "--limit-rate <rate>",
       "transfer at most RATE bytes per second, e.g. 500K, 50M",
       byteSize,
@@ -59,6 +63,7 @@ export function clientCommand(onExit: (code: number) => void): Command {
 }
 
 interface ClientFlags {
+  compress?: boolean;
   limitRate?: number;
   knownHosts?: string;
   acceptNewHost?: boolean;
@@ -93,6 +98,7 @@ async function runClient(words: string[], flags: ClientFlags): Promise<number> {
       user,
       password,
       trust: await trustFrom(flags),
+      compress: flags.compress ?? false,
       timeoutMs: flags.timeout,
       onQueued: (position, waiting) =>
         console.error(

@@ -26,6 +26,7 @@ import {
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { ConnectionError, RemoteError } from "./errors.ts";
 import { withTimeout } from "./timeout.ts";
+import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
 import { openTransport, type TrustMode } from "../transport/client_transport.ts";
 import { defaultKnownHostsPath } from "../transport/known_hosts.ts";
 
@@ -38,6 +39,8 @@ export interface ConnectOptions {
   password: string | (() => Promise<string>);
   /** Whom to trust; default: TLS pinned through the default known-hosts file. */
   trust?: TrustMode;
+  /** Offer zstd compression of transfers (used if the server supports it). Default false. */
+  compress?: boolean;
   /** Limit for connecting and logging in, ms (queue time excluded). Default 15000. */
   timeoutMs?: number;
   /** Limit for waiting in the server's queue, ms. Default 600000. */
@@ -61,6 +64,8 @@ export class ClientConnection {
   readonly serverName: string;
   readonly capabilities: readonly string[];
   readonly chunkSize: number;
+  /** Both ends agreed to compress transfer chunks with zstd. */
+  readonly compress: boolean;
   readonly sessionId: string;
   #conn: Deno.Conn;
   #reader: FrameReader;
@@ -78,6 +83,7 @@ export class ClientConnection {
     this.serverName = link.welcome.serverName;
     this.capabilities = link.welcome.capabilities;
     this.chunkSize = Math.min(link.welcome.chunkSize, DEFAULT_CHUNK_SIZE) || DEFAULT_CHUNK_SIZE;
+    this.compress = link.compress && link.welcome.capabilities.includes(ZSTD_CAPABILITY);
     this.sessionId = sessionId;
     this.#onNotice = onNotice;
     this.closedPromise = this.#readLoop();
@@ -88,7 +94,7 @@ export class ClientConnection {
     const timeoutMs = options.timeoutMs ?? 15_000;
     const trust = options.trust ?? { kind: "pinned", knownHostsPath: defaultKnownHostsPath() };
     const conn = await openTransport(options.host, options.port, trust, timeoutMs);
-    const link = await greet(conn, timeoutMs);
+    const link = await greet(conn, timeoutMs, options.compress ?? false);
     try {
       const password = typeof options.password === "string"
         ? options.password
@@ -254,13 +260,15 @@ interface OpenedLink {
   reader: FrameReader;
   writer: FrameWriter;
   welcome: ReturnType<typeof decodeWelcome>;
+  /** Whether we offered compression. */
+  compress: boolean;
 }
 
 function decodeWelcome(frame: Frame) {
   return decode(Messages.Welcome, frame);
 }
 
-async function greet(conn: Deno.Conn, timeoutMs: number): Promise<OpenedLink> {
+async function greet(conn: Deno.Conn, timeoutMs: number, compress: boolean): Promise<OpenedLink> {
   const reader = new FrameReader(conn);
   const writer = new FrameWriter(conn);
   try {
@@ -268,12 +276,12 @@ async function greet(conn: Deno.Conn, timeoutMs: number): Promise<OpenedLink> {
       magic: MAGIC,
       version: PROTOCOL_VERSION,
       software: `dfos-client`,
-      capabilities: ["resume", "sha256"],
+      capabilities: ["resume", "sha256", ...(compress ? [ZSTD_CAPABILITY] : [])],
     }));
     const frame = await withTimeout(reader.next(), timeoutMs, "waiting for the server's greeting");
     if (!frame) throw new ConnectionError("the server closed the connection during the handshake");
     throwIfError(frame);
-    return { conn, reader, writer, welcome: decodeWelcome(frame) };
+    return { conn, reader, writer, welcome: decodeWelcome(frame), compress };
   } catch (error) {
     closeQuietly(conn);
     throw asConnectionError(error);

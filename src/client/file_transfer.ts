@@ -13,11 +13,12 @@
 import { createHash, type Hash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { FRAME_HEADER_SIZE, MESSAGE_TYPE } from "../protocol/constants.ts";
-import { decode, encode, type Frame, Messages, writeDataHeader } from "../protocol/messages.ts";
+import { decode, encode, type Frame, Messages } from "../protocol/messages.ts";
 import { STATUS } from "../protocol/status.ts";
 import type { ClientConnection } from "./connection.ts";
 import { LocalError, localError, RemoteError } from "./errors.ts";
 import type { Progress } from "./progress.ts";
+import { ChunkCompressor, decompressChunk, frameChunk } from "../protocol/compression.ts";
 import type { RateLimiter } from "../shared/rate_limiter.ts";
 
 /** Options of {@link downloadFile} and {@link uploadFile}. */
@@ -160,13 +161,16 @@ class DownloadReceiver {
         await this.#start(decode(Messages.ReadInfo, frame));
         return false;
       case MESSAGE_TYPE.Data:
-        await writeAll(this.#file, frame.payload);
+      case MESSAGE_TYPE.DataZstd: {
+        const bytes = chunkBytes(frame);
+        await writeAll(this.#file, bytes);
         // Waiting here stops reading, and TCP flow control slows the sender.
         await this.#limiter?.take(frame.payload.length);
-        this.#hash.update(frame.payload);
-        this.received += frame.payload.length;
-        this.#progress.advance(frame.payload.length);
+        this.#hash.update(bytes);
+        this.received += bytes.length;
+        this.#progress.advance(bytes.length);
         return false;
+      }
       case MESSAGE_TYPE.DataEnd:
         await this.#finish(decode(Messages.DataEnd, frame).sha256);
         return true;
@@ -313,6 +317,7 @@ class UploadSender {
     await hashFile(this.#file, this.offset, hash);
     const chunk = this.#connection.chunkSize;
     const buffers = [0, 1].map(() => new Uint8Array(FRAME_HEADER_SIZE + chunk));
+    const compressor = this.#connection.compress ? new ChunkCompressor() : undefined;
     let inFlight: Promise<void> = Promise.resolve();
     let position = this.offset;
     await this.#file.seek(position, Deno.SeekMode.Start);
@@ -327,7 +332,7 @@ class UploadSender {
       hash.update(buffer.subarray(FRAME_HEADER_SIZE, FRAME_HEADER_SIZE + read));
       await this.#limiter?.take(read);
       await inFlight;
-      inFlight = this.#connection.sendFrame(writeDataHeader(buffer, id, read));
+      inFlight = this.#connection.sendFrame(frameChunk(buffer, id, read, compressor));
       inFlight.catch(() => {}); // Awaited next turn; a failure meanwhile must not go unhandled.
       position += read;
       this.#progress.advance(read);
@@ -337,6 +342,11 @@ class UploadSender {
       await this.#connection.sendFrame(encode(Messages.DataEnd, id, { sha256: hash.digest() }));
     }
   }
+}
+
+/** The file bytes a `Data` or `DataZstd` frame carries. */
+function chunkBytes(frame: Frame): Uint8Array {
+  return frame.type === MESSAGE_TYPE.DataZstd ? decompressChunk(frame.payload) : frame.payload;
 }
 
 /** Feeds bytes [0, `end`) of `file` to `hash`. */
@@ -387,10 +397,11 @@ export async function readRemote(
     { path: remotePath, offset: 0, length, ifSize: 0, ifMtimeMs: 0 },
     async (frame) => {
       if (frame.type === MESSAGE_TYPE.ReadInfo) return false;
-      if (frame.type === MESSAGE_TYPE.Data) {
-        hash.update(frame.payload);
-        received += frame.payload.length;
-        await write(frame.payload);
+      if (frame.type === MESSAGE_TYPE.Data || frame.type === MESSAGE_TYPE.DataZstd) {
+        const bytes = chunkBytes(frame);
+        hash.update(bytes);
+        received += bytes.length;
+        await write(bytes);
         return false;
       }
       if (frame.type === MESSAGE_TYPE.DataEnd) {

@@ -64,6 +64,7 @@ export const MESSAGE_TYPE = {
   Data: 0x30,
   DataEnd: 0x31,
   Cancel: 0x32,
+  DataZstd: 0x33,
 
   Ok: 0x80,
   Error: 0x81,

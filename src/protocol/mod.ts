@@ -10,4 +10,5 @@ export * from "./status.ts";
 export * from "./messages.ts";
 export * from "./frame_reader.ts";
 export * from "./frame_writer.ts";
+export * from "./compression.ts";
 export { ProtocolError } from "./protocol_error.ts";

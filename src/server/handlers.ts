@@ -9,6 +9,7 @@
 import { MAX_LISTING_ENTRIES, MESSAGE_TYPE } from "../protocol/constants.ts";
 import { decode, encode, type Frame, Messages, type WireEntry } from "../protocol/messages.ts";
 import { STATUS } from "../protocol/status.ts";
+import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
 import { type EntryInfo, StorageError } from "../storage/storage.ts";
 import type { RequestContext, RequestHandler } from "./request_context.ts";
 import { handleRead, handleWrite } from "./transfers.ts";
@@ -115,7 +116,7 @@ export const REQUEST_HANDLERS: ReadonlyMap<number, RequestHandler> = new Map(
 );
 
 /** Features beyond the request names, advertised in `Welcome`. */
-const FEATURES = ["resume", "sha256"];
+const FEATURES = ["resume", "sha256", ZSTD_CAPABILITY];
 
 /** The capability list for `Welcome`: every request this server handles, plus features. */
 export function serverCapabilities(): string[] {

@@ -24,6 +24,8 @@ export interface RequestContext {
   readonly quota: QuotaLedger;
   /** This user's bandwidth and request pacing, shared by the user's sessions. */
   readonly pacers: UserPacers;
+  /** Both ends support zstd and the client asked for it: compress download chunks. */
+  readonly compress: boolean;
   /** Working directory, a virtual absolute path. */
   cwd: string;
   /** Resolves a client path against `cwd` inside the user's root (may throw INVALID_PATH). */

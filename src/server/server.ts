@@ -22,6 +22,7 @@ import { ServerSession } from "./session.ts";
 import { LoginGuard } from "./login_guard.ts";
 import { QuotaLedger } from "./quota.ts";
 import { UserLimits } from "./user_limits.ts";
+import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
 
 /** A server that is listening. */
 export interface RunningServer {
@@ -158,7 +159,7 @@ class Server {
       const admitted = await admitClient(link, this.#environment);
       if (!admitted) return;
       try {
-        await this.#runSession(link, admitted.user);
+        await this.#runSession(link, admitted.user, admitted.capabilities);
       } finally {
         this.#environment.userSessions.close(admitted.user);
         admitted.release();
@@ -169,7 +170,7 @@ class Server {
     }
   }
 
-  async #runSession(link: Link, user: string): Promise<void> {
+  async #runSession(link: Link, user: string, capabilities: string[]): Promise<void> {
     const storage = await LocalStorage.open(join(this.#config.storageDir, user), {
       fsync: this.#config.fsync,
     });
@@ -181,6 +182,7 @@ class Server {
       metrics: this.metrics,
       quota: this.#quota,
       pacers: this.#userLimits.for(user),
+      compress: capabilities.includes(ZSTD_CAPABILITY),
       idleTimeoutMs: this.#config.idleTimeoutMs,
     });
     await link.writer.send(encode(Messages.AuthOk, 0, { sessionId, cwd: "/" }));

@@ -10,8 +10,10 @@
 
 import { createHash } from "node:crypto";
 import { DEFAULT_CHUNK_SIZE, FRAME_HEADER_SIZE } from "../protocol/constants.ts";
-import { decode, encode, type Frame, Messages, writeDataHeader } from "../protocol/messages.ts";
+import { decode, encode, type Frame, Messages } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
+import { ChunkCompressor, decompressChunk, frameChunk } from "../protocol/compression.ts";
+import { MESSAGE_TYPE } from "../protocol/constants.ts";
 import { STATUS } from "../protocol/status.ts";
 import { type ReadHandle, StorageError, type Upload } from "../storage/storage.ts";
 import { describeError, errorFrame } from "./error_reply.ts";
@@ -116,9 +118,15 @@ export class TransferRegistry {
       if (this.#discarding.has(frame.id)) return;
       throw new ProtocolError(`Data for request ${frame.id}, which is not an upload in progress`);
     }
+    // A payload that does not inflate, or compression nobody agreed to, is a broken frame.
+    const compressed = frame.type === MESSAGE_TYPE.DataZstd;
+    if (compressed && !context.compress) {
+      throw new ProtocolError("DataZstd without agreeing on zstd");
+    }
+    const bytes = compressed ? decompressChunk(frame.payload) : frame.payload;
     try {
-      await state.upload.write(frame.payload);
-      state.received += frame.payload.length;
+      await state.upload.write(bytes);
+      state.received += bytes.length;
       context.metrics.bytesIn += frame.payload.length;
       // Waiting here stops reading this connection; TCP flow control slows the client.
       await context.pacers.bandwidth?.take(frame.payload.length);
@@ -280,6 +288,7 @@ async function streamChunks(
   hash: ReturnType<typeof createHash>,
 ): Promise<number> {
   const buffers = [0, 1].map(() => new Uint8Array(FRAME_HEADER_SIZE + DEFAULT_CHUNK_SIZE));
+  const compressor = context.compress ? new ChunkCompressor() : undefined;
   let inFlight: Promise<void> = Promise.resolve();
   let position = range.offset;
   for (let turn = 0; position < range.end; turn ^= 1) {
@@ -290,12 +299,13 @@ async function streamChunks(
     const read = await handle.read(payload, position);
     if (read === null) throw new StorageError(STATUS.IO_ERROR, "file shrank while being read");
     hash.update(payload.subarray(0, read));
-    await context.pacers.bandwidth?.take(read);
+    const frame = frameChunk(buffer, id, read, compressor);
+    await context.pacers.bandwidth?.take(frame.length);
     await inFlight;
-    inFlight = context.send(writeDataHeader(buffer, id, read));
+    inFlight = context.send(frame);
     inFlight.catch(() => {}); // Awaited next turn; a failure meanwhile must not go unhandled.
     position += read;
-    context.metrics.bytesOut += read;
+    context.metrics.bytesOut += frame.length;
   }
   await inFlight;
   return position - range.offset;
