@@ -6,17 +6,14 @@
 
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { Mulberry32 } from "./random.ts";
 
 /** Pseudo-random bytes from a fixed seed (mulberry32), so failures reproduce. */
 export function seededBytes(length: number, seed = 1): Uint8Array {
+  const generator = new Mulberry32(seed);
   const bytes = new Uint8Array(length);
-  let state = seed >>> 0;
   for (let index = 0; index < length; index += 4) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const value = (t ^ (t >>> 14)) >>> 0;
+    const value = generator.next();
     for (let byte = 0; byte < 4 && index + byte < length; byte++) {
       bytes[index + byte] = (value >>> (byte * 8)) & 0xff;
     }

@@ -6,6 +6,9 @@
 
 import type { ByteSource } from "../../src/protocol/frame_reader.ts";
 import type { Frame } from "../../src/protocol/messages.ts";
+import { concatBytes, Mulberry32 } from "../helpers/random.ts";
+
+export { concatBytes };
 
 /**
  * Hands out `data` at most `chunkSize` bytes per read, then ends. Counts
@@ -37,17 +40,6 @@ export class ChunkedSource implements ByteSource {
   }
 }
 
-/** The concatenation of `parts`. */
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const joined = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
-}
-
 /** Splits one complete encoded frame into the {@link Frame} a reader would return. */
 export function frameOf(bytes: Uint8Array): Frame {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -71,14 +63,8 @@ export function lengthField(length: number): Uint8Array {
   return bytes;
 }
 
-/** Deterministic PRNG (mulberry32) so random tests are repeatable. */
+/** Deterministic PRNG (mulberry32) as floats in [0, 1), so random tests are repeatable. */
 export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = new Mulberry32(seed);
+  return () => generator.next() / 4294967296;
 }
