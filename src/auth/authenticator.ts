@@ -19,6 +19,10 @@ import {
   verifyPassword,
 } from "./password_hash.ts";
 import { parseUsersFile, setUser, updateUsersFile, type UsersFileProblem } from "./users_file.ts";
+import { Semaphore } from "../shared/semaphore.ts";
+
+/** Password checks running at once, process-wide: one per core, at most four. */
+const SCRYPT_SLOTS = new Semaphore(Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)));
 
 /** Called with the lines that were skipped when a load finds a different set of them. */
 export type ProblemReporter = (path: string, problems: UsersFileProblem[]) => void;
@@ -90,11 +94,15 @@ export class Authenticator {
       // Keep serving with the users we had if the file is briefly unreadable.
     }
     const secret = this.#secrets.get(user);
-    const matches = await this.#matches(secret, password);
-    if (matches && secret !== undefined && needsRehash(secret, this.#params)) {
-      await this.#rehash(user, secret, password);
-    }
-    return matches;
+    // Each scrypt run takes 32 MiB and a core: bound how many run at once, so a crowd
+    // of logins (or of attackers) queues instead of exhausting memory.
+    return await SCRYPT_SLOTS.run(async () => {
+      const matches = await this.#matches(secret, password);
+      if (matches && secret !== undefined && needsRehash(secret, this.#params)) {
+        await this.#rehash(user, secret, password);
+      }
+      return matches;
+    });
   }
 
   /** Costs one scrypt computation in every case. */
