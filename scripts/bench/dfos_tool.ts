@@ -1,0 +1,149 @@
+/**
+ * DFOS as a {@link BenchTool}: the real CLI (`deno run <PERMISSION_FLAGS>
+ * main.ts`) against a real `dfos server` on 127.0.0.1 with TLS and default
+ * settings (fsync on), a fresh server per run so its peak RSS (`VmHWM`) is
+ * that run's. Only the limits a concurrent workload needs are raised.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { PERMISSION_FLAGS } from "../../src/cli/permissions.ts";
+import { pemToDer, SERVER_CERT_NAME } from "../../src/transport/certificate.ts";
+import { KnownHosts } from "../../src/transport/known_hosts.ts";
+import {
+  type CommandLine,
+  cpuSeconds,
+  peakRssBytes,
+  runText,
+  startBackground,
+  timeCommands,
+  waitForOutput,
+} from "./processes.ts";
+import type { BenchTool, Measurement, RunPaths, Unit, Workload } from "./workloads.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const USER = "bench";
+const PASSWORD = "bench-password-not-secret";
+
+/** The command that runs dfos exactly like the binary and the tests do. */
+function dfos(args: string[], env: Record<string, string> = {}): CommandLine {
+  return {
+    program: Deno.execPath(),
+    args: ["run", "--quiet", ...PERMISSION_FLAGS, MAIN, ...args],
+    env,
+  };
+}
+
+/** Creates the users file (`dfos user add`, a scrypt hash) and warms Deno's module cache. */
+export async function createDfosTool(workDir: string): Promise<BenchTool> {
+  const usersFile = join(workDir, "dfos_users.txt");
+  await runText(dfos(["user", "add", USER, `--users=${usersFile}`]), `${PASSWORD}\n`);
+  const stateDir = join(workDir, "dfos_state");
+  await Deno.mkdir(stateDir, { recursive: true });
+  return new DfosTool(usersFile, stateDir);
+}
+
+/** Flags beyond the defaults, for the server and for each client. */
+export interface LimitFlags {
+  server: string[];
+  client: string[];
+}
+
+/**
+ * The flags a workload needs beyond the defaults: for the concurrent
+ * workload, room for every client at once on the server, and login
+ * deadlines on both sides long enough for a burst of 100 logins (each a
+ * scrypt check) on a small machine — the defaults (10 s on the server,
+ * 15 s in the client) are not; see BENCHMARKS.md.
+ */
+export function limitFlags(workload: Workload): LimitFlags {
+  if (!workload.concurrent) return { server: [], client: [] };
+  const clients = workload.units.length;
+  return {
+    server: [
+      `--max-clients=${Math.max(10, clients)}`,
+      `--max-sessions-per-user=${clients}`,
+      `--max-unauthenticated=${Math.max(64, clients)}`,
+      "--login-timeout=120",
+    ],
+    client: ["--timeout=120"],
+  };
+}
+
+class DfosTool implements BenchTool {
+  readonly name = "DFOS";
+  #usersFile: string;
+  #stateDir: string;
+
+  constructor(usersFile: string, stateDir: string) {
+    this.#usersFile = usersFile;
+    this.#stateDir = stateDir;
+  }
+
+  remoteDir(runDir: string): string {
+    return join(runDir, "storage", USER);
+  }
+
+  async run(workload: Workload, paths: RunPaths): Promise<Measurement> {
+    const server = startBackground(dfos([
+      "server",
+      "--host=127.0.0.1",
+      "--port=0",
+      `--storage=${join(paths.runDir, "storage")}`,
+      `--users=${this.#usersFile}`,
+      `--log-dir=${join(paths.runDir, "logs")}`,
+      `--state-dir=${this.#stateDir}`,
+      ...limitFlags(workload).server,
+    ]));
+    try {
+      const port = Number(
+        await waitForOutput(server, /listening on .*:(\d+)/, 30_000, "the DFOS server listened"),
+      );
+      const knownHosts = join(paths.runDir, "known_hosts");
+      const certPem = await Deno.readTextFile(join(this.#stateDir, "tls_cert.pem"));
+      await (await KnownHosts.load(knownHosts)).add(
+        `127.0.0.1:${port}`,
+        pemToDer(certPem),
+        SERVER_CERT_NAME,
+      );
+      const clients = workload.units.map((unit) =>
+        this.#client(port, knownHosts, [
+          ...limitFlags(workload).client,
+          ...transferArgs(workload, unit, paths),
+        ])
+      );
+      const seconds = await timeCommands(clients);
+      return {
+        seconds,
+        serverPeakRssBytes: await peakRssBytes(server.pid),
+        serverCpuSeconds: await cpuSeconds(server.pid),
+      };
+    } catch (error) {
+      const log = server.output().trim().split("\n").slice(-5).join("\n");
+      throw new Error(`${error instanceof Error ? error.message : error}\nserver said:\n${log}`);
+    } finally {
+      await server.stop();
+    }
+  }
+
+  #client(port: number, knownHosts: string, args: string[]): CommandLine {
+    return dfos([
+      "client",
+      "--host=127.0.0.1",
+      `--port=${port}`,
+      `--user=${USER}`,
+      `--known-hosts=${knownHosts}`,
+      "--quiet",
+      ...args,
+    ], { DFOS_PASSWORD: PASSWORD });
+  }
+}
+
+/** `put [-r] LOCAL NAME` or `get [-r] NAME LOCAL` for one unit. */
+function transferArgs(workload: Workload, unit: Unit, paths: RunPaths): string[] {
+  const recursive = unit.kind === "tree" ? ["-r"] : [];
+  return workload.direction === "upload"
+    ? ["put", ...recursive, join(paths.dataDir, unit.name), unit.name]
+    : ["get", ...recursive, unit.name, join(paths.localDir, unit.name)];
+}

@@ -1,0 +1,76 @@
+/**
+ * The benchmark's command line.
+ *
+ * @module
+ */
+
+import { Command, InvalidArgumentError } from "commander";
+import { WORKLOAD_IDS, type WorkloadId } from "./workloads.ts";
+
+/** Tools the benchmark knows, by the name `--tools` takes. */
+export const TOOL_KEYS = ["dfos", "ceiling", "scp", "sftp", "rsync"] as const;
+export type ToolKey = typeof TOOL_KEYS[number];
+
+/** What to run. */
+export interface BenchOptions {
+  /** Size of the big file (A, B) in MiB. Default 1024. */
+  sizeMib: number;
+  /** Number of 4 KiB files (C, D). Default 2000. */
+  smallFiles: number;
+  /** Concurrent clients (E). Default 100. */
+  clients: number;
+  /** Workloads to run. Default all. */
+  only: WorkloadId[];
+  /** Tools to run. Default all. */
+  tools: ToolKey[];
+  /** Runs per workload and tool; the median is reported. Default 1. */
+  repeat: number;
+  /** Install openssh-server, openssh-client and rsync with apt-get if missing. Default true. */
+  install: boolean;
+  /** Where the JSON results go. Default bench-results.json in a new temp folder. */
+  out?: string;
+}
+
+function positive(max: number) {
+  return (value: string) => {
+    const number = Number(value);
+    if (!/^\d+$/.test(value) || number < 1 || number > max) {
+      throw new InvalidArgumentError(`expected a whole number from 1 to ${max}`);
+    }
+    return number;
+  };
+}
+
+function listOf<T extends string>(allowed: readonly T[], upper: boolean) {
+  return (value: string): T[] => {
+    const items = value.split(",").map((item) => item.trim()).filter(Boolean)
+      .map((item) => upper ? item.toUpperCase() : item.toLowerCase());
+    const unknown = items.filter((item) => !allowed.includes(item as T));
+    if (unknown.length > 0 || items.length === 0) {
+      throw new InvalidArgumentError(`expected a comma-separated list of ${allowed.join(", ")}`);
+    }
+    return allowed.filter((item) => items.includes(item));
+  };
+}
+
+/** Parses the benchmark's arguments (exits with usage on a bad one). */
+export function parseBenchOptions(args: string[]): BenchOptions {
+  const program = new Command("bench")
+    .description(
+      "DFOS benchmark on loopback: DFOS vs a bare TLS socket, scp, sftp and rsync (files on tmpfs)",
+    )
+    .option("--size-mib <n>", "size of the big file for A and B, in MiB", positive(1 << 20), 1024)
+    .option("--small-files <n>", "number of 4 KiB files for C and D", positive(1_000_000), 2000)
+    .option("--clients <n>", "concurrent clients for E, 10 MiB each", positive(1000), 100)
+    .option("--only <list>", "workloads to run, e.g. A,B", listOf(WORKLOAD_IDS, true), [
+      ...WORKLOAD_IDS,
+    ])
+    .option("--tools <list>", `tools to run (${TOOL_KEYS.join(",")})`, listOf(TOOL_KEYS, false), [
+      ...TOOL_KEYS,
+    ])
+    .option("--repeat <n>", "runs per workload and tool; the median is reported", positive(100), 1)
+    .option("--no-install", "do not apt-get install openssh-server, openssh-client, rsync")
+    .option("--out <file>", "where to write the JSON results")
+    .parse(args, { from: "user" });
+  return program.opts<BenchOptions>();
+}

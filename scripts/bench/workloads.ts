@@ -1,0 +1,91 @@
+/**
+ * What the benchmark measures: the five workloads (A–E) and the one
+ * interface every tool under test implements.
+ *
+ * Every workload moves "units": top-level names in the data folder, each a
+ * file or a directory tree. An upload copies `dataDir/NAME` to the tool's
+ * remote folder as `remoteDir/NAME`; a download copies `remoteDir/NAME`
+ * (put there beforehand, untimed) to `localDir/NAME`. Units of a concurrent
+ * workload are moved by separate processes started together.
+ *
+ * @module
+ */
+
+/** A workload's letter. */
+export type WorkloadId = "A" | "B" | "C" | "D" | "E";
+
+/** All workload letters, in order. */
+export const WORKLOAD_IDS: readonly WorkloadId[] = ["A", "B", "C", "D", "E"];
+
+/** One file of the data set, with the facts a copy is verified against. */
+export interface FileEntry {
+  /** Path relative to the data folder, e.g. `tree/d03/f00123.bin`. */
+  path: string;
+  size: number;
+  /** SHA-256, lowercase hex. */
+  sha256: string;
+}
+
+/** A top-level name moved as a whole: one file, or a directory tree (`-r`). */
+export interface Unit {
+  name: string;
+  kind: "file" | "tree";
+  /** Every file in the unit (one for a file unit). */
+  files: FileEntry[];
+}
+
+/** One workload of the table. */
+export interface Workload {
+  id: WorkloadId;
+  /** E.g. "1 GiB file upload". */
+  title: string;
+  direction: "upload" | "download";
+  /** Units moved; one process per unit when `concurrent`, else one unit. */
+  units: Unit[];
+  concurrent: boolean;
+}
+
+/** Folders of one measured run. */
+export interface RunPaths {
+  /** The source data set (read-only). */
+  dataDir: string;
+  /** Scratch space of this run; removed afterwards. */
+  runDir: string;
+  /** The tool's server side: uploads land here, downloads come from here. */
+  remoteDir: string;
+  /** Where downloads land. */
+  localDir: string;
+}
+
+/** What one run of a tool measured. */
+export interface Measurement {
+  /** Wall time of the client process(es): first start to last exit. */
+  seconds: number;
+  /** Peak resident set size of the server process, when the tool has one of its own. */
+  serverPeakRssBytes?: number;
+  /** CPU seconds (user + system) the server process used during the run. */
+  serverCpuSeconds?: number;
+}
+
+/** A tool under test: DFOS, the bare TLS ceiling, scp, sftp or rsync. */
+export interface BenchTool {
+  readonly name: string;
+  /** The remote folder for a run in `runDir` (created by the harness). */
+  remoteDir(runDir: string): string;
+  /** Moves the workload's units, timed; the harness verifies the copy afterwards. */
+  run(workload: Workload, paths: RunPaths): Promise<Measurement>;
+}
+
+/** A tool that could not be set up, and why ("not installed", …). */
+export interface UnavailableTool {
+  readonly name: string;
+  readonly unavailable: string;
+}
+
+/** Total bytes a workload moves. */
+export function workloadBytes(workload: Workload): number {
+  return workload.units.reduce(
+    (sum, unit) => sum + unit.files.reduce((total, file) => total + file.size, 0),
+    0,
+  );
+}
