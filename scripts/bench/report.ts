@@ -173,10 +173,13 @@ export function formatMegabytes(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
-/** A Markdown table with aligned columns (numbers right-aligned). */
+/**
+ * A Markdown table with aligned columns (numbers right-aligned), laid out
+ * the way `deno fmt` lays out Markdown, so it can be pasted unchanged.
+ */
 function markdown(rows: string[][]): string {
   const widths = rows[0].map((_, column) =>
-    Math.max(3, ...rows.map((row) => [...row[column]].length))
+    Math.max(1, ...rows.map((row) => [...row[column]].length))
   );
   const numeric = rows[0].map((_, column) =>
     rows.slice(1).some((row) => /^[\d.]+( MB|×)?$/.test(row[column]))
@@ -186,11 +189,8 @@ function markdown(rows: string[][]): string {
     return numeric[column] ? fill + text : text + fill;
   };
   const line = (row: string[]) => `| ${row.map(pad).join(" | ")} |`;
-  const rule = `|${
-    widths.map((width, column) =>
-      numeric[column] ? `${"-".repeat(width + 1)}:` : "-".repeat(width + 2)
-    )
-      .join("|")
-  }|`;
-  return [line(rows[0]), rule, ...rows.slice(1).map(line)].join("\n");
+  const rule = widths.map((width, column) =>
+    numeric[column] ? `${"-".repeat(Math.max(1, width - 1))}:` : "-".repeat(width)
+  );
+  return [rows[0], rule, ...rows.slice(1)].map(line).join("\n");
 }

@@ -9,8 +9,8 @@
  * Both sides move 256 KiB at a time, like the DFOS client and server: the
  * sender reads 256 KiB from the file and writes it to the socket; the
  * receiver fills 256 KiB from the socket (TLS hands over about one 16 KiB
- * record per read) and writes it to the file. The loops are sequential: file
- * and socket I/O do not overlap.
+ * record per read) and writes it to the file. With two buffers on each side,
+ * the file I/O of one chunk overlaps the socket I/O of the next, as in DFOS.
  *
  * @module
  */
