@@ -12,7 +12,7 @@
 
 import { createHash, type Hash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
-import { FRAME_HEADER_SIZE, MESSAGE_TYPE } from "../protocol/constants.ts";
+import { FRAME_HEADER_SIZE, MAX_WHOLE_FILE_SIZE, MESSAGE_TYPE } from "../protocol/constants.ts";
 import { decode, encode, type Frame, Messages } from "../protocol/messages.ts";
 import { STATUS } from "../protocol/status.ts";
 import type { ClientConnection } from "./connection.ts";
@@ -102,12 +102,16 @@ async function downloadOnce(
   localPath: string,
   options: FileTransferOptions,
 ): Promise<TransferResult> {
-  await refuseExisting(localPath, options.force ?? false);
+  refuseExisting(localPath, options.force ?? false);
   const partialPath = partialPathFor(localPath);
   const metaPath = `${partialPath}.json`;
-  const meta = options.resume === false ? undefined : await readMeta(metaPath, partialPath);
-  const file = await Deno.open(partialPath, { read: true, write: true, create: true, mode: 0o600 })
-    .catch((error) => Promise.reject(localError(error, partialPath)));
+  const meta = options.resume === false ? undefined : readMeta(metaPath, partialPath);
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(partialPath, { read: true, write: true, create: true, mode: 0o600 });
+  } catch (error) {
+    throw localError(error, partialPath);
+  }
   const receiver = new DownloadReceiver(file, partialPath, metaPath, options);
   try {
     await connection.exchange(Messages.Read, {
@@ -120,11 +124,13 @@ async function downloadOnce(
   } finally {
     file.close();
   }
-  await Deno.rename(partialPath, localPath).catch((error) =>
-    Promise.reject(localError(error, localPath))
-  );
-  await Deno.utime(localPath, new Date(), new Date(receiver.mtimeMs));
-  await Deno.remove(metaPath).catch(() => {});
+  try {
+    Deno.renameSync(partialPath, localPath);
+    Deno.utimeSync(localPath, new Date(), new Date(receiver.mtimeMs));
+  } catch (error) {
+    throw localError(error, localPath);
+  }
+  if (meta || receiver.wroteMeta) removeQuietly(metaPath);
   return { bytes: receiver.received, resumedFrom: receiver.resumedFrom };
 }
 
@@ -133,6 +139,8 @@ class DownloadReceiver {
   received = 0;
   resumedFrom = 0;
   mtimeMs = 0;
+  /** Whether `.dfos-part.json` was written (only for files worth resuming). */
+  wroteMeta = false;
   #hash: Hash = createHash("sha256");
   #file: Deno.FsFile;
   #partialPath: string;
@@ -187,11 +195,15 @@ class DownloadReceiver {
     this.mtimeMs = info.mtimeMs;
     this.resumedFrom = info.offset;
     if (info.offset > 0) this.#onResume?.(info.offset);
-    await this.#file.truncate(info.offset);
+    this.#file.truncateSync(info.offset);
     await hashFile(this.#file, info.offset, this.#hash);
-    await this.#file.seek(info.offset, Deno.SeekMode.Start);
-    const meta: PartialMeta = { size: info.size, mtimeMs: info.mtimeMs };
-    await Deno.writeTextFile(this.#metaPath, JSON.stringify(meta), { mode: 0o600 });
+    this.#file.seekSync(info.offset, Deno.SeekMode.Start);
+    // A file that fits one request is simply fetched again: no resume record.
+    if (info.size > MAX_WHOLE_FILE_SIZE) {
+      const meta: PartialMeta = { size: info.size, mtimeMs: info.mtimeMs };
+      Deno.writeTextFileSync(this.#metaPath, JSON.stringify(meta), { mode: 0o600 });
+      this.wroteMeta = true;
+    }
     this.#progress.grow(info.length + info.offset, 1);
     this.#progress.advance(info.offset);
   }
@@ -199,8 +211,8 @@ class DownloadReceiver {
   async #finish(expected: Uint8Array) {
     const actual = this.#hash.digest();
     if (!equalBytes(actual, expected)) {
-      await Deno.remove(this.#partialPath).catch(() => {});
-      await Deno.remove(this.#metaPath).catch(() => {});
+      removeQuietly(this.#partialPath);
+      removeQuietly(this.#metaPath);
       throw new RemoteError(
         STATUS.CHECKSUM_MISMATCH,
         "downloaded bytes do not match the server's SHA-256",
@@ -211,10 +223,10 @@ class DownloadReceiver {
   }
 }
 
-async function readMeta(metaPath: string, partialPath: string) {
+function readMeta(metaPath: string, partialPath: string) {
   try {
-    const meta = JSON.parse(await Deno.readTextFile(metaPath)) as PartialMeta;
-    const offset = (await Deno.stat(partialPath)).size;
+    const meta = JSON.parse(Deno.readTextFileSync(metaPath)) as PartialMeta;
+    const offset = Deno.statSync(partialPath).size;
     if (!Number.isSafeInteger(meta.size) || !Number.isSafeInteger(meta.mtimeMs)) return undefined;
     return offset <= meta.size ? { ...meta, offset } : undefined;
   } catch {
@@ -222,9 +234,9 @@ async function readMeta(metaPath: string, partialPath: string) {
   }
 }
 
-async function refuseExisting(localPath: string, force: boolean): Promise<void> {
+function refuseExisting(localPath: string, force: boolean): void {
   try {
-    const info = await Deno.stat(localPath);
+    const info = Deno.statSync(localPath);
     if (info.isDirectory) throw new LocalError(`${localPath}: is a directory`);
     if (!force) throw new LocalError(`${localPath}: already exists locally (use -f to replace it)`);
   } catch (error) {
@@ -238,12 +250,15 @@ async function uploadOnce(
   remotePath: string,
   options: FileTransferOptions,
 ): Promise<TransferResult> {
-  const file = await Deno.open(localPath, { read: true })
-    .catch((error) => Promise.reject(localError(error, localPath)));
+  let file: Deno.FsFile;
   try {
-    const info = await file.stat();
+    file = Deno.openSync(localPath, { read: true });
+  } catch (error) {
+    throw localError(error, localPath);
+  }
+  try {
+    const info = file.statSync();
     if (!info.isFile) throw new LocalError(`${localPath}: not a regular file`);
-    const sender = new UploadSender(connection, file, info.size, options);
     const request = {
       path: remotePath,
       size: info.size,
@@ -251,6 +266,10 @@ async function uploadOnce(
       overwrite: options.force ?? false,
       resume: options.resume ?? true,
     };
+    if (info.size <= MAX_WHOLE_FILE_SIZE && connection.capabilities.includes("WriteFile")) {
+      return await uploadWhole(connection, file, request, options);
+    }
+    const sender = new UploadSender(connection, file, info.size, options);
     try {
       await connection.exchange(Messages.Write, request, (frame, id) => sender.accept(frame, id));
     } catch (error) {
@@ -262,6 +281,36 @@ async function uploadOnce(
   } finally {
     file.close();
   }
+}
+
+/**
+ * A small file in one `WriteFile` request: no round trip before the bytes,
+ * no partial; the server stores it whole or not at all.
+ */
+async function uploadWhole(
+  connection: ClientConnection,
+  file: Deno.FsFile,
+  request: { path: string; size: number; mtimeMs: number; overwrite: boolean },
+  options: FileTransferOptions,
+): Promise<TransferResult> {
+  const content = new Uint8Array(request.size);
+  for (let filled = 0; filled < content.length;) {
+    const read = file.readSync(content.subarray(filled));
+    if (read === null) throw new LocalError("the local file shrank while it was being uploaded");
+    filled += read;
+  }
+  options.progress.grow(request.size, 1);
+  await options.limiter?.take(request.size);
+  await connection.call(Messages.WriteFile, {
+    path: request.path,
+    mtimeMs: request.mtimeMs,
+    overwrite: request.overwrite,
+    sha256: createHash("sha256").update(content).digest(),
+    content,
+  });
+  options.progress.advance(request.size);
+  options.progress.fileDone();
+  return { bytes: request.size, resumedFrom: 0 };
 }
 
 /** Handles the reply frames of one `Write` and streams the bytes. */
@@ -374,6 +423,12 @@ async function readFull(file: Deno.FsFile, buffer: Uint8Array): Promise<number> 
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   for (let offset = 0; offset < bytes.length;) offset += await file.write(bytes.subarray(offset));
+}
+
+function removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch { /* Already gone. */ }
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -156,7 +156,7 @@ async function walkLocal(root: string): Promise<TreeListing> {
       const path = dir === "" ? entry.name : `${dir}/${entry.name}`;
       if (entry.isDirectory) tree.directories.push(path);
       else if (entry.isFile) {
-        tree.files.push({ path, size: (await Deno.stat(join(root, path))).size });
+        tree.files.push({ path, size: Deno.statSync(join(root, path)).size });
       } else tree.skipped.push(path);
     }
   }

@@ -26,6 +26,12 @@ export const MAX_FRAME_SIZE = MAX_CHUNK_SIZE + 64 * 1024;
 /** Payload size of `Data` frames this build sends by default (256 KiB). */
 export const DEFAULT_CHUNK_SIZE = 256 * 1024;
 
+/**
+ * Largest file sent whole in one `WriteFile` request (256 KiB). Larger files
+ * go through `Write` and `Data`, which can resume.
+ */
+export const MAX_WHOLE_FILE_SIZE = DEFAULT_CHUNK_SIZE;
+
 /** Longest path, in UTF-8 bytes, a request may carry. */
 export const MAX_PATH_BYTES = 4096;
 
@@ -60,6 +66,7 @@ export const MESSAGE_TYPE = {
   Chdir: 0x16,
   Read: 0x20,
   Write: 0x21,
+  WriteFile: 0x22,
 
   Data: 0x30,
   DataEnd: 0x31,

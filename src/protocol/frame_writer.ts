@@ -27,6 +27,7 @@ export class FrameWriter {
   #queue: Pending[] = [];
   #flushing = false;
   #failure: unknown = undefined;
+  #queuedBytes = 0;
 
   constructor(sink: ByteSink) {
     this.#sink = sink;
@@ -40,20 +41,28 @@ export class FrameWriter {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       this.#queue.push({ frame, resolve, reject });
+      this.#queuedBytes += frame.length;
       if (!this.#flushing) this.#flush();
     });
+  }
+
+  /** Bytes of frames waiting for their turn (not counting a write in flight). */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
   }
 
   async #flush(): Promise<void> {
     this.#flushing = true;
     while (this.#queue.length > 0) {
       const batch = this.#takeBatch();
+      for (const item of batch) this.#queuedBytes -= item.frame.length;
       try {
         await writeAll(this.#sink, joinFrames(batch));
         for (const item of batch) item.resolve();
       } catch (error) {
         this.#failure = error;
         for (const item of [...batch, ...this.#queue.splice(0)]) item.reject(error);
+        this.#queuedBytes = 0;
       }
     }
     this.#flushing = false;

@@ -16,6 +16,7 @@ import {
   MAX_LISTING_ENTRIES,
   MAX_PATH_BYTES,
   MAX_TEXT_BYTES,
+  MAX_WHOLE_FILE_SIZE,
   MESSAGE_TYPE,
   type MessageName,
 } from "./constants.ts";
@@ -73,6 +74,23 @@ const sha256: FieldCodec<Uint8Array> = {
   },
   read: (r) => r.bytes(32).slice(),
 };
+
+/** A u32 byte count, at most `maxBytes`, then that many bytes (a view into the frame). */
+function blob(maxBytes: number): FieldCodec<Uint8Array> {
+  return {
+    write: (w, v) => {
+      if (v.length > maxBytes) throw new RangeError(`${v.length} bytes > ${maxBytes}`);
+      w.u32(v.length).bytes(v);
+    },
+    read: (r) => {
+      const length = r.u32();
+      if (length > maxBytes) {
+        throw new ProtocolError(`byte field of ${length} bytes exceeds the limit of ${maxBytes}`);
+      }
+      return r.bytes(length);
+    },
+  };
+}
 
 /** Entry kinds on the wire (PROTOCOL.md §5.3). */
 export const ENTRY_KIND = { file: 1, directory: 2, other: 3 } as const;
@@ -163,6 +181,13 @@ export const Messages = {
   Chdir: message("Chdir", { path }),
   Read: message("Read", { path, offset: u64, length: u64, ifSize: u64, ifMtimeMs: u64 }),
   Write: message("Write", { path, size: u64, mtimeMs: u64, overwrite: bool, resume: bool }),
+  WriteFile: message("WriteFile", {
+    path,
+    mtimeMs: u64,
+    overwrite: bool,
+    sha256,
+    content: blob(MAX_WHOLE_FILE_SIZE),
+  }),
 
   DataEnd: message("DataEnd", { sha256 }),
   Cancel: message("Cancel", {}),

@@ -12,7 +12,7 @@ import { STATUS } from "../protocol/status.ts";
 import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
 import { type EntryInfo, StorageError } from "../storage/storage.ts";
 import type { RequestContext, RequestHandler } from "./request_context.ts";
-import { handleRead, handleWrite } from "./transfers.ts";
+import { handleRead, handleWrite, handleWriteFile } from "./transfers.ts";
 
 /** Listing frames stay well under the frame limit. */
 const LISTING_FRAME_BUDGET = 512 * 1024;
@@ -108,6 +108,7 @@ const TABLE: RequestHandler[] = [
   { name: "Rename", writes: true, handle: handleRename },
   { name: "Read", writes: false, handle: handleRead },
   { name: "Write", writes: true, handle: handleWrite },
+  { name: "WriteFile", auditAs: "Write", writes: true, handle: handleWriteFile },
 ];
 
 /** Handlers keyed by type byte. */

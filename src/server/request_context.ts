@@ -30,8 +30,14 @@ export interface RequestContext {
   cwd: string;
   /** Resolves a client path against `cwd` inside the user's root (may throw INVALID_PATH). */
   resolve(path: string): string;
-  /** Queues one frame to the client. */
+  /** Queues one frame to the client; resolves once it is written. */
   send(frame: Uint8Array): Promise<void>;
+  /**
+   * Queues a final reply without waiting for it to be written, so the next
+   * request can start; waits only while many replies are backed up (a
+   * client that does not read). A failed write ends the session anyway.
+   */
+  reply(frame: Uint8Array): Promise<void>;
 }
 
 /** What the audit log records about a completed request, beyond user and result. */
@@ -46,6 +52,8 @@ export interface AuditDetail {
 /** One entry of the dispatch table: decode, check, act, reply. */
 export interface RequestHandler {
   name: MessageName;
+  /** The event name in the audit log, when not `name` (one name for every way to upload). */
+  auditAs?: string;
   /** Whether the request changes storage (drives the audit log and the capability list). */
   writes: boolean;
   handle(context: RequestContext, frame: Frame): Promise<AuditDetail | void>;

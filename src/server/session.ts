@@ -31,6 +31,9 @@ const TRANSFER_FRAMES = new Set<number>([
   MESSAGE_TYPE.Cancel,
 ]);
 
+/** Replies queued beyond this many bytes make the session wait for the client to read. */
+const MAX_UNWRITTEN_REPLY_BYTES = 256 * 1024;
+
 /** Every request begins with a path (PROTOCOL.md §5.2); read it leniently, for the audit log. */
 function requestedPath(frame: Frame): string | undefined {
   try {
@@ -89,6 +92,12 @@ export class ServerSession implements RequestContext {
 
   send(frame: Uint8Array): Promise<void> {
     return this.#link.writer.send(frame);
+  }
+
+  async reply(frame: Uint8Array): Promise<void> {
+    const written = this.#link.writer.send(frame);
+    if (this.#link.writer.queuedBytes > MAX_UNWRITTEN_REPLY_BYTES) await written;
+    else written.catch(() => {}); // The read loop sees a broken connection too.
   }
 
   /** Reads and serves frames until the client leaves, the session times out or breaks. */
@@ -152,13 +161,14 @@ export class ServerSession implements RequestContext {
     try {
       const detail = await handler.handle(this, frame);
       if (handler.writes && !detail?.deferred) {
-        this.#audit(handler.name, { ...detail, durationMs: durationMs() }, "ok");
+        this.#audit(handler.auditAs ?? handler.name, { ...detail, durationMs: durationMs() }, "ok");
       }
     } catch (error) {
       if (error instanceof ProtocolError) throw error;
       // The path as sent: a refused path never resolved, and the audit should show what was tried.
       const path = requestedPath(frame);
-      this.#audit(handler.name, { path, durationMs: durationMs() }, describeError(error).message);
+      const event = handler.auditAs ?? handler.name;
+      this.#audit(event, { path, durationMs: durationMs() }, describeError(error).message);
       await this.send(errorFrame(frame.id, error));
     }
     return true;

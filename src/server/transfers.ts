@@ -218,12 +218,17 @@ export async function handleRead(context: RequestContext, frame: Frame): Promise
       );
     }
     const end = request.length === 0 ? handle.size : Math.min(handle.size, offset + request.length);
-    await context.send(encode(Messages.ReadInfo, frame.id, {
+    const info = encode(Messages.ReadInfo, frame.id, {
       size: handle.size,
       mtimeMs: handle.mtimeMs,
       offset,
       length: end - offset,
-    }));
+    });
+    if (end <= DEFAULT_CHUNK_SIZE) {
+      await sendWhole(context, frame.id, path, handle, { info, offset, end });
+      return { path, deferred: true };
+    }
+    await context.send(info);
     await context.transfers.startDownload(
       frame.id,
       (signal) => streamDownload(context, frame.id, path, handle, { offset, end, signal }),
@@ -233,6 +238,48 @@ export async function handleRead(context: RequestContext, frame: Frame): Promise
     throw error;
   }
   return { path, deferred: true };
+}
+
+/**
+ * A range of a small file (it ends within the first chunk): read in one
+ * call, answered with `ReadInfo`, one `Data` and `DataEnd` queued together
+ * so they leave in one write, without a background stream.
+ */
+async function sendWhole(
+  context: RequestContext,
+  id: number,
+  path: string,
+  handle: ReadHandle,
+  range: { info: Uint8Array; offset: number; end: number },
+): Promise<void> {
+  const startedAt = performance.now();
+  try {
+    // [0, end): the prefix before `offset` (a resumed download) counts in the digest.
+    const buffer = new Uint8Array(FRAME_HEADER_SIZE + range.end);
+    const bytes = buffer.subarray(FRAME_HEADER_SIZE);
+    for (let filled = 0; filled < range.end;) {
+      const read = await handle.read(bytes.subarray(filled), filled);
+      if (read === null) throw new StorageError(STATUS.IO_ERROR, "file shrank while being read");
+      filled += read;
+    }
+    const sha256 = createHash("sha256").update(bytes).digest();
+    // The Data frame's header goes just before the range, over bytes already hashed.
+    const data = frameChunk(
+      buffer.subarray(range.offset),
+      id,
+      range.end - range.offset,
+      context.compress ? new ChunkCompressor() : undefined,
+    );
+    await context.pacers.bandwidth?.take(data.length);
+    context.metrics.bytesOut += data.length;
+    await context.reply(range.info);
+    if (range.end > range.offset) await context.reply(data);
+    await context.reply(encode(Messages.DataEnd, id, { sha256 }));
+    context.metrics.transfersCompleted++;
+    context.transfers.reportDownload(path, range.end - range.offset, startedAt, "ok");
+  } finally {
+    handle.close();
+  }
 }
 
 interface StreamRange {
@@ -287,13 +334,17 @@ async function streamChunks(
   range: StreamRange,
   hash: ReturnType<typeof createHash>,
 ): Promise<number> {
-  const buffers = [0, 1].map(() => new Uint8Array(FRAME_HEADER_SIZE + DEFAULT_CHUNK_SIZE));
+  // A range that fits one chunk (most small files) needs one buffer of its own size.
+  const length = range.end - range.offset;
+  const buffers = (length > DEFAULT_CHUNK_SIZE ? [0, 1] : [0]).map(() =>
+    new Uint8Array(FRAME_HEADER_SIZE + Math.min(DEFAULT_CHUNK_SIZE, length))
+  );
   const compressor = context.compress ? new ChunkCompressor() : undefined;
   let inFlight: Promise<void> = Promise.resolve();
   let position = range.offset;
   for (let turn = 0; position < range.end; turn ^= 1) {
     if (range.signal.aborted) throw cancelled();
-    const buffer = buffers[turn];
+    const buffer = buffers[turn % buffers.length];
     const want = Math.min(DEFAULT_CHUNK_SIZE, range.end - position);
     const payload = buffer.subarray(FRAME_HEADER_SIZE, FRAME_HEADER_SIZE + want);
     const read = await handle.read(payload, position);
@@ -337,4 +388,33 @@ export async function handleWrite(context: RequestContext, frame: Frame): Promis
   context.transfers.addUpload(frame.id, upload, path, reservation);
   await context.send(encode(Messages.WriteReady, frame.id, { offset: upload.offset }));
   return { path, deferred: true };
+}
+
+/**
+ * `WriteFile`: a small file whole in one frame (PROTOCOL.md §5.5), stored
+ * and synced before the reply. No partial, nothing to resume.
+ */
+export async function handleWriteFile(context: RequestContext, frame: Frame): Promise<AuditDetail> {
+  const request = decode(Messages.WriteFile, frame);
+  const path = context.resolve(request.path);
+  const size = request.content.length;
+  context.quota.checkFileSize(path, size);
+  // The frame is already here; waiting still slows this user's next ones.
+  await context.pacers.bandwidth?.take(frame.payload.length);
+  const reservation = await context.quota.reserve(context.user, context.storage, path, size);
+  let stored = 0;
+  try {
+    await context.storage.writeFile(path, request.content, {
+      mtimeMs: request.mtimeMs,
+      overwrite: request.overwrite,
+      sha256Hex: toHex(request.sha256),
+    });
+    stored = size;
+  } finally {
+    reservation(stored);
+  }
+  context.metrics.bytesIn += frame.payload.length;
+  context.metrics.transfersCompleted++;
+  await context.reply(encode(Messages.Ok, frame.id, {}));
+  return { path, bytes: size };
 }

@@ -8,9 +8,16 @@
  * stay inside are followed. The check and the operation are separate system
  * calls, so the root must not be writable by anyone racing the server.
  *
+ * Metadata calls (stat, realpath, open, rename) are synchronous: on a local
+ * filesystem they take microseconds, several times less than a round trip
+ * through Deno's thread pool, and a small file costs a handful of them.
+ * Calls that can take long (reading and writing data, fsync, directory
+ * listings, recursive removal) stay asynchronous.
+ *
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { STATUS } from "../protocol/status.ts";
 import { isNotFound, toStorageError } from "./fs_errors.ts";
@@ -25,6 +32,7 @@ import {
   StorageError,
   type Upload,
   type UploadOptions,
+  type WholeFileOptions,
 } from "./storage.ts";
 import {
   RESERVED_NAME,
@@ -72,22 +80,24 @@ export class LocalStorage implements Storage {
   }
 
   /** Describes a file or directory, following symlinks that stay inside the root. */
-  async stat(path: string): Promise<EntryInfo> {
-    const target = await this.#locate(path);
-    return toEntryInfo(virtualBaseName(target.virtual), await fsCall(Deno.stat, target));
+  stat(path: string): Promise<EntryInfo> {
+    return settle(() => {
+      const target = this.#locate(path);
+      return toEntryInfo(virtualBaseName(target.virtual), fsCall(Deno.statSync, target));
+    });
   }
 
   /** Entries of a directory, sorted by name; `.dfos` is hidden at the root. */
   async list(path: string): Promise<EntryInfo[]> {
-    const directory = await this.#locate(path);
-    if (!(await fsCall(Deno.stat, directory)).isDirectory) {
+    const directory = this.#locate(path);
+    if (!fsCall(Deno.statSync, directory).isDirectory) {
       throw new StorageError(STATUS.NOT_A_DIRECTORY, `${directory.virtual}: not a directory`);
     }
     const entries: EntryInfo[] = [];
     try {
       for await (const entry of Deno.readDir(directory.real)) {
         if (directory.virtual === "/" && entry.name === RESERVED_NAME) continue;
-        const info = await this.#listedEntry(join(directory.real, entry.name), entry);
+        const info = this.#listedEntry(join(directory.real, entry.name), entry);
         if (info) entries.push(info);
       }
     } catch (error) {
@@ -97,34 +107,34 @@ export class LocalStorage implements Storage {
   }
 
   /** Creates a directory; with `parents`, also missing parents, and an existing one is fine. */
-  async mkdir(path: string, options: { parents?: boolean } = {}): Promise<void> {
-    const target = await this.#locate(path);
-    const parents = options.parents ?? false;
-    if (target.virtual === "/") {
-      if (parents) return;
-      throw new StorageError(STATUS.EXISTS, "/: already exists");
-    }
-    try {
-      await Deno.mkdir(target.real, { recursive: parents, mode: 0o700 });
-    } catch (error) {
-      throw toStorageError(error, target.virtual);
-    }
+  mkdir(path: string, options: { parents?: boolean } = {}): Promise<void> {
+    return settle(() => {
+      const target = this.#locate(path);
+      const parents = options.parents ?? false;
+      if (target.virtual === "/") {
+        if (parents) return;
+        throw new StorageError(STATUS.EXISTS, "/: already exists");
+      }
+      fsCall((real) => Deno.mkdirSync(real, { recursive: parents, mode: 0o700 }), target);
+    });
   }
 
   /** Removes an empty directory (not a symlink to one). */
-  async rmdir(path: string): Promise<void> {
-    const target = await this.#locateRemovable(path);
-    if (!(await fsCall(Deno.lstat, target)).isDirectory) {
-      throw new StorageError(STATUS.NOT_A_DIRECTORY, `${target.virtual}: not a directory`);
-    }
-    await fsCall(Deno.remove, target);
+  rmdir(path: string): Promise<void> {
+    return settle(() => {
+      const target = this.#locateRemovable(path);
+      if (!fsCall(Deno.lstatSync, target).isDirectory) {
+        throw new StorageError(STATUS.NOT_A_DIRECTORY, `${target.virtual}: not a directory`);
+      }
+      fsCall(Deno.removeSync, target);
+    });
   }
 
   /** Removes a file or symlink, or with `recursive` a whole directory (not following symlinks). */
   async remove(path: string, options: { recursive?: boolean } = {}): Promise<void> {
-    const target = await this.#locateRemovable(path);
+    const target = this.#locateRemovable(path);
     const recursive = options.recursive ?? false;
-    if ((await fsCall(Deno.lstat, target)).isDirectory && !recursive) {
+    if (fsCall(Deno.lstatSync, target).isDirectory && !recursive) {
       throw new StorageError(
         STATUS.IS_A_DIRECTORY,
         `${target.virtual}: is a directory; remove it recursively or with rmdir`,
@@ -138,10 +148,14 @@ export class LocalStorage implements Storage {
   }
 
   /** Moves `from` to `to`; EXISTS if `to` exists unless `overwrite`. */
-  async rename(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
-    const source = await this.#locateRemovable(from);
-    const destination = await this.#locateRemovable(to);
-    await fsCall(Deno.lstat, source);
+  rename(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
+    return settle(() => this.#renameNow(from, to, options.overwrite ?? false));
+  }
+
+  #renameNow(from: string, to: string, overwrite: boolean): void {
+    const source = this.#locateRemovable(from);
+    const destination = this.#locateRemovable(to);
+    fsCall(Deno.lstatSync, source);
     if (destination.virtual.startsWith(source.virtual + "/")) {
       throw new StorageError(
         STATUS.BAD_REQUEST,
@@ -149,39 +163,104 @@ export class LocalStorage implements Storage {
       );
     }
     if (source.virtual === destination.virtual) return;
-    await this.#requireParentDirectory(destination);
-    if (!options.overwrite && (await this.#kindIfExists(destination)) !== null) {
+    this.#requireParentDirectory(destination);
+    if (!overwrite && this.#kindIfExists(destination) !== null) {
       throw new StorageError(STATUS.EXISTS, `${destination.virtual}: already exists`);
     }
     try {
-      await Deno.rename(source.real, destination.real);
+      Deno.renameSync(source.real, destination.real);
     } catch (error) {
       throw toStorageError(error, destination.virtual);
     }
   }
 
   /** Opens a regular file for reading at any position. */
-  async openRead(path: string): Promise<ReadHandle> {
-    const target = await this.#locate(path);
-    requireRegularFile(target, await fsCall(Deno.stat, target));
-    const file = await fsCall((real) => Deno.open(real, { read: true }), target);
-    try {
-      const info = await file.stat();
-      requireRegularFile(target, info);
-      return new LocalReadHandle(file, target.virtual, info);
-    } catch (error) {
-      file.close();
-      throw toStorageError(error, target.virtual);
+  openRead(path: string): Promise<ReadHandle> {
+    return settle(() => {
+      const target = this.#locate(path);
+      // Checked before opening: opening a FIFO for reading would block.
+      requireRegularFile(target, fsCall(Deno.statSync, target));
+      const file = fsCall((real) => Deno.openSync(real, { read: true }), target);
+      try {
+        const info = file.statSync();
+        requireRegularFile(target, info);
+        return new LocalReadHandle(file, target.virtual, info);
+      } catch (error) {
+        file.close();
+        throw toStorageError(error, target.virtual);
+      }
+    });
+  }
+
+  /**
+   * Writes a small file whole: verifies its SHA-256, writes it to a fresh
+   * file under `.dfos/partial` (synced), then puts it under its name in one
+   * step. Without `overwrite` that step is a hard link, which fails if the
+   * name exists, so no check-then-act race; with it, a rename. A failure
+   * leaves nothing behind; there is nothing to resume.
+   */
+  async writeFile(path: string, content: Uint8Array, options: WholeFileOptions): Promise<void> {
+    const virtual = resolveVirtualPath("/", path);
+    if (virtual === "/") throw new StorageError(STATUS.IS_A_DIRECTORY, "/: is a directory");
+    const target = { virtual, real: this.#root + virtual };
+    // The name itself is judged when the file is put in place; its folder must be inside.
+    this.#confinement.confine(dirname(target.real), virtualParent(virtual));
+    validateUploadOptions(virtual, { size: content.length, mtimeMs: options.mtimeMs });
+    if (createHash("sha256").update(content).digest("hex") !== options.sha256Hex.toLowerCase()) {
+      throw new StorageError(
+        STATUS.CHECKSUM_MISMATCH,
+        `${virtual}: the bytes received do not match the announced SHA-256`,
+      );
     }
+    const temporary = join(this.#ensurePartialDirectory(), `whole-${crypto.randomUUID()}`);
+    try {
+      await writeNewFile(temporary, content, options.mtimeMs, this.#fsync);
+      this.#putInPlace(temporary, target, options.overwrite ?? false);
+    } catch (error) {
+      removeQuietly(temporary);
+      throw this.#explainPlacement(error, target);
+    }
+  }
+
+  /** Moves the finished file `temporary` to `target`: a rename, or a no-clobber link. */
+  #putInPlace(temporary: string, target: Location, overwrite: boolean): void {
+    if (overwrite) {
+      this.#checkUploadTarget(this.#locate(target.virtual), true);
+      return Deno.renameSync(temporary, target.real);
+    }
+    try {
+      Deno.linkSync(temporary, target.real);
+    } catch (error) {
+      if (!linkUnsupported(error)) throw error;
+      // A filesystem without hard links: check, then rename, with no await in between.
+      if (this.#kindIfExists(target) !== null) throw new Deno.errors.AlreadyExists();
+      return Deno.renameSync(temporary, target.real);
+    }
+    Deno.removeSync(temporary);
+  }
+
+  /**
+   * Names a failed no-clobber link as {@link #checkUploadTarget} would: a
+   * link leading outside, a directory, or simply an existing name.
+   */
+  #explainPlacement(error: unknown, target: Location): StorageError {
+    if (error instanceof Deno.errors.AlreadyExists) {
+      try {
+        this.#checkUploadTarget(this.#locate(target.virtual), false);
+      } catch (refusal) {
+        return toStorageError(refusal, target.virtual);
+      }
+    }
+    return toStorageError(error, target.virtual);
   }
 
   /** Starts (or resumes) an upload into a partial file under `.dfos/partial`. */
   async beginUpload(path: string, options: UploadOptions): Promise<Upload> {
-    const target = await this.#locate(path);
+    const target = this.#locate(path);
     validateUploadOptions(target.virtual, options);
     const overwrite = options.overwrite ?? false;
-    await this.#checkUploadTarget(target, overwrite);
-    const partialDirectory = await this.#ensurePartialDirectory();
+    this.#checkUploadTarget(target, overwrite);
+    const partialDirectory = this.#ensurePartialDirectory();
     return await LocalUpload.open({
       virtualPath: target.virtual,
       targetPath: target.real,
@@ -193,13 +272,13 @@ export class LocalStorage implements Storage {
       mtimeMs: options.mtimeMs,
       resume: options.resume ?? true,
       fsync: this.#fsync,
-      beforeCommit: async () => await this.#checkUploadTarget(await this.#locate(path), overwrite),
+      beforeCommit: () => this.#checkUploadTarget(this.#locate(path), overwrite),
     });
   }
 
   /** Deletes partial uploads whose mtime is older than `maxAgeMs`; resolves to how many. */
   async cleanupPartials(maxAgeMs: number): Promise<number> {
-    const directory = await this.#existingPartialDirectory();
+    const directory = this.#existingPartialDirectory();
     if (directory === null) return 0;
     const cutoff = Date.now() - maxAgeMs;
     let removed = 0;
@@ -234,16 +313,16 @@ export class LocalStorage implements Storage {
   }
 
   /** Normalises and validates `path`, maps it under the root and confines it. */
-  async #locate(path: string): Promise<Location> {
+  #locate(path: string): Location {
     const virtual = resolveVirtualPath("/", path);
     const location = { virtual, real: virtual === "/" ? this.#root : this.#root + virtual };
-    await this.#confinement.confine(location.real, virtual);
+    this.#confinement.confine(location.real, virtual);
     return location;
   }
 
   /** Like {@link #locate}, but refuses the root itself (remove, rmdir, rename). */
-  async #locateRemovable(path: string): Promise<Location> {
-    const location = await this.#locate(path);
+  #locateRemovable(path: string): Location {
+    const location = this.#locate(path);
     if (location.virtual === "/") {
       throw new StorageError(
         STATUS.PERMISSION_DENIED,
@@ -257,17 +336,17 @@ export class LocalStorage implements Storage {
    * The entry for one name in a listing; a symlink leading outside is shown,
    * unfollowed, as "other". Null if the name vanished meanwhile.
    */
-  async #listedEntry(real: string, entry: Deno.DirEntry): Promise<EntryInfo | null> {
+  #listedEntry(real: string, entry: Deno.DirEntry): EntryInfo | null {
     try {
       if (entry.isSymlink) {
         // A link that loops points nowhere, like a dangling one: list it, as "other".
-        const resolved = await realPathIfPresent(real, entry.name).catch(() => null);
+        const resolved = realPathOrNull(real, entry.name);
         if (resolved === null || !this.#confinement.contains(resolved)) {
-          const link = await Deno.lstat(real);
+          const link = Deno.lstatSync(real);
           return { name: entry.name, kind: "other", size: 0, mtimeMs: link.mtime?.getTime() ?? 0 };
         }
       }
-      return toEntryInfo(entry.name, await Deno.stat(real));
+      return toEntryInfo(entry.name, Deno.statSync(real));
     } catch (error) {
       if (isNotFound(error)) return null;
       throw error;
@@ -275,12 +354,12 @@ export class LocalStorage implements Storage {
   }
 
   /** Refuses uploads onto directories, existing names (unless `overwrite`), non-directories. */
-  async #checkUploadTarget(target: Location, overwrite: boolean): Promise<void> {
+  #checkUploadTarget(target: Location, overwrite: boolean): void {
     if (target.virtual === "/") {
       throw new StorageError(STATUS.IS_A_DIRECTORY, "/: is a directory");
     }
-    await this.#requireParentDirectory(target);
-    const kind = await this.#kindIfExists(target);
+    this.#requireParentDirectory(target);
+    const kind = this.#kindIfExists(target);
     if (kind === "directory") {
       throw new StorageError(STATUS.IS_A_DIRECTORY, `${target.virtual}: is a directory`);
     }
@@ -289,18 +368,18 @@ export class LocalStorage implements Storage {
     }
   }
 
-  async #requireParentDirectory(target: Location): Promise<void> {
+  #requireParentDirectory(target: Location): void {
     const parent = { virtual: virtualParent(target.virtual), real: dirname(target.real) };
-    if (!(await fsCall(Deno.stat, parent)).isDirectory) {
+    if (!fsCall(Deno.statSync, parent).isDirectory) {
       throw new StorageError(STATUS.NOT_A_DIRECTORY, `${parent.virtual}: not a directory`);
     }
   }
 
   /** The kind of what `target` names (a dangling symlink is "other"), or null if nothing. */
-  async #kindIfExists(target: Location): Promise<EntryKind | null> {
-    for (const statCall of [Deno.stat, Deno.lstat]) {
+  #kindIfExists(target: Location): EntryKind | null {
+    for (const statCall of [Deno.statSync, Deno.lstatSync]) {
       try {
-        return kindOf(await statCall(target.real));
+        return kindOf(statCall(target.real));
       } catch (error) {
         if (!isNotFound(error) && !(error instanceof Deno.errors.NotADirectory)) {
           throw toStorageError(error, target.virtual);
@@ -311,17 +390,17 @@ export class LocalStorage implements Storage {
   }
 
   /** `<root>/.dfos/partial`, created (mode 0o700) if missing. */
-  async #ensurePartialDirectory(): Promise<string> {
-    const location = await this.#partialLocation();
-    await fsCall((real) => Deno.mkdir(real, { recursive: true, mode: 0o700 }), location);
+  #ensurePartialDirectory(): string {
+    const location = this.#partialLocation();
+    fsCall((real) => Deno.mkdirSync(real, { recursive: true, mode: 0o700 }), location);
     return location.real;
   }
 
   /** `<root>/.dfos/partial`, or null when no upload ever created it. */
-  async #existingPartialDirectory(): Promise<string | null> {
-    const location = await this.#partialLocation();
+  #existingPartialDirectory(): string | null {
+    const location = this.#partialLocation();
     try {
-      await Deno.lstat(location.real);
+      Deno.lstatSync(location.real);
       return location.real;
     } catch (error) {
       if (isNotFound(error)) return null;
@@ -329,20 +408,70 @@ export class LocalStorage implements Storage {
     }
   }
 
-  async #partialLocation(): Promise<Location> {
+  #partialLocation(): Location {
     const location = {
       virtual: `/${RESERVED_NAME}/partial`,
       real: join(this.#root, RESERVED_NAME, "partial"),
     };
-    await this.#confinement.confine(location.real, location.virtual);
+    this.#confinement.confine(location.real, location.virtual);
     return location;
   }
 }
 
-/** Runs a filesystem call on `location.real`, mapping any failure to a StorageError. */
-async function fsCall<T>(call: (real: string) => Promise<T>, location: Location): Promise<T> {
+/** Runs synchronous work behind an asynchronous interface: its result or its exception as a promise. */
+function settle<T>(work: () => T): Promise<T> {
   try {
-    return await call(location.real);
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** Creates `real` (it must not exist) holding `content`, with `mtimeMs`; synced if `fsync`. */
+async function writeNewFile(
+  real: string,
+  content: Uint8Array,
+  mtimeMs: number,
+  fsync: boolean,
+): Promise<void> {
+  const file = Deno.openSync(real, { write: true, createNew: true, mode: 0o600 });
+  try {
+    for (let written = 0; written < content.length;) {
+      written += file.writeSync(content.subarray(written));
+    }
+    file.utimeSync(new Date(), new Date(mtimeMs));
+    if (fsync) await file.syncData();
+  } finally {
+    file.close();
+  }
+}
+
+/** Whether a failed `link` means the filesystem has no hard links (so rename instead). */
+function linkUnsupported(error: unknown): boolean {
+  if (error instanceof Deno.errors.PermissionDenied) return true;
+  const code = (error as { code?: string }).code;
+  return code === "ENOTSUP" || code === "EOPNOTSUPP";
+}
+
+function removeQuietly(real: string): void {
+  try {
+    Deno.removeSync(real);
+  } catch { /* Never created, or already moved. */ }
+}
+
+/** `realPathIfPresent` that also maps a failure (a symlink loop, say) to null. */
+function realPathOrNull(real: string, virtualPath: string): string | null {
+  try {
+    return realPathIfPresent(real, virtualPath);
+  } catch {
+    return null;
+  }
+}
+
+/** Runs a synchronous filesystem call on `location.real`, mapping any failure to a StorageError. */
+function fsCall<T>(call: (real: string) => T, location: Location): T {
+  try {
+    return call(location.real);
   } catch (error) {
     throw toStorageError(error, location.virtual);
   }

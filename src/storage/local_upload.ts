@@ -28,8 +28,12 @@ export interface LocalUploadOptions {
   resume: boolean;
   /** Call `syncData` before the commit rename. */
   fsync: boolean;
-  /** Checks run again just before the rename (confinement, EXISTS); throws to refuse. */
-  beforeCommit(): Promise<void>;
+  /**
+   * Checks run again just before the rename (confinement, EXISTS); throws to
+   * refuse. Synchronous, so nothing else in this process runs between it and
+   * the rename.
+   */
+  beforeCommit(): void;
 }
 
 /**
@@ -172,9 +176,9 @@ export class LocalUpload implements Upload {
     try {
       if (fsync) await this.#file.syncData();
       this.#closeFile();
-      await this.#options.beforeCommit();
-      await Deno.rename(partialPath, targetPath);
-      await Deno.utime(targetPath, new Date(), new Date(mtimeMs));
+      this.#options.beforeCommit();
+      Deno.renameSync(partialPath, targetPath);
+      Deno.utimeSync(targetPath, new Date(), new Date(mtimeMs));
     } catch (error) {
       this.#closeFile();
       throw toStorageError(error, virtualPath);

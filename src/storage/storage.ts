@@ -48,6 +48,16 @@ export interface UploadOptions {
   resume?: boolean;
 }
 
+/** Options of {@link Storage.writeFile}. */
+export interface WholeFileOptions {
+  /** Modification time to give the file. */
+  mtimeMs: number;
+  /** Replace an existing file of the same name. Default false: EXISTS. */
+  overwrite?: boolean;
+  /** SHA-256 (hex) the content must have; CHECKSUM_MISMATCH otherwise. */
+  sha256Hex: string;
+}
+
 /**
  * An upload in progress. Bytes go to a hidden partial file; the real name
  * only ever holds a complete, verified file.
@@ -81,6 +91,12 @@ export interface Storage {
   rename(from: string, to: string, options?: { overwrite?: boolean }): Promise<void>;
   openRead(path: string): Promise<ReadHandle>;
   beginUpload(path: string, options: UploadOptions): Promise<Upload>;
+  /**
+   * Stores a small file in one step, with the same checks and guarantees as
+   * a committed upload (the name shows the old file or the whole new one),
+   * but nothing to resume: a failure leaves nothing behind.
+   */
+  writeFile(path: string, content: Uint8Array, options: WholeFileOptions): Promise<void>;
   /** Deletes partial uploads untouched for longer than `maxAgeMs`; resolves to how many. */
   cleanupPartials(maxAgeMs: number): Promise<number>;
   /** Bytes used by the user's files, partial uploads included. */

@@ -10,6 +10,7 @@ import {
   MAX_CREDENTIAL_BYTES,
   MAX_PATH_BYTES,
   MAX_TEXT_BYTES,
+  MAX_WHOLE_FILE_SIZE,
   PROTOCOL_VERSION,
 } from "../../src/protocol/constants.ts";
 import { type MessageOf, Messages, type WireEntry } from "../../src/protocol/messages.ts";
@@ -25,6 +26,7 @@ export const LONGEST_CREDENTIAL = "p".repeat(MAX_CREDENTIAL_BYTES);
 export const LONGEST_TEXT = "😀".repeat(MAX_TEXT_BYTES / 4);
 
 const digest = Uint8Array.from({ length: 32 }, (_, index) => index * 7);
+const content = new TextEncoder().encode("hello, 世界\n");
 
 const entries: WireEntry[] = [
   { name: "notes.txt", kind: "file", size: 0, mtimeMs: 0 },
@@ -88,6 +90,17 @@ export const SAMPLES: MessageSamples = {
   Write: [
     { path: "up.bin", size: 10, mtimeMs: 1_700_000_000_123, overwrite: true, resume: false },
     { path: "", size: MAX_U64, mtimeMs: 0, overwrite: false, resume: true },
+  ],
+  WriteFile: [
+    { path: "small.txt", mtimeMs: 1_700_000_000_123, overwrite: false, sha256: digest, content },
+    {
+      path: LONGEST_PATH,
+      mtimeMs: MAX_U64,
+      overwrite: true,
+      sha256: new Uint8Array(32),
+      content: new Uint8Array(MAX_WHOLE_FILE_SIZE).fill(0xa5),
+    },
+    { path: "", mtimeMs: 0, overwrite: false, sha256: digest, content: new Uint8Array(0) },
   ],
   DataEnd: [{ sha256: digest }, { sha256: new Uint8Array(32) }],
   Cancel: [{}],

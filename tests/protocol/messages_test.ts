@@ -4,6 +4,7 @@ import {
   FRAME_HEADER_SIZE,
   MAX_CREDENTIAL_BYTES,
   MAX_PATH_BYTES,
+  MAX_WHOLE_FILE_SIZE,
   MESSAGE_TYPE,
 } from "../../src/protocol/constants.ts";
 import { FrameReader } from "../../src/protocol/frame_reader.ts";
@@ -203,6 +204,36 @@ Deno.test("decode refuses a list count over its limit without reading the items"
   assertProtocolError(() => decode(Messages.Listing, huge), /exceeds 4096/);
   const hello = rawFrame(Messages.Hello, (w) => w.u32(0).u16(1).string("", 10).u32(65));
   assertProtocolError(() => decode(Messages.Hello, hello), /65 items exceeds 64/);
+});
+
+Deno.test("a WriteFile's content is a u32 count, refused over the whole-file limit before reading", () => {
+  const tooBig = rawFrame(Messages.WriteFile, (w) => {
+    w.string("f", 10).u64(0).u8(0).bytes(new Uint8Array(32)).u32(MAX_WHOLE_FILE_SIZE + 1);
+  });
+  assertProtocolError(
+    () => decode(Messages.WriteFile, tooBig),
+    new RegExp(`${MAX_WHOLE_FILE_SIZE + 1} bytes exceeds the limit of ${MAX_WHOLE_FILE_SIZE}`),
+  );
+  const content = new Uint8Array([1, 2, 3]);
+  const frame = frameOf(encode(Messages.WriteFile, 7, {
+    path: "f",
+    mtimeMs: 5,
+    overwrite: true,
+    sha256: new Uint8Array(32),
+    content,
+  }));
+  assert.deepEqual(frame.payload.subarray(-7), Uint8Array.of(0, 0, 0, 3, 1, 2, 3));
+  assert.throws(
+    () =>
+      encode(Messages.WriteFile, 1, {
+        path: "f",
+        mtimeMs: 0,
+        overwrite: false,
+        sha256: new Uint8Array(32),
+        content: new Uint8Array(MAX_WHOLE_FILE_SIZE + 1),
+      }),
+    RangeError,
+  );
 });
 
 Deno.test("encode refuses a string over its limit, counting UTF-8 bytes", () => {

@@ -78,6 +78,7 @@ Deno.test("a symlink inside the root pointing outside is refused for every opera
     await putFile(storage, "/a.txt", "a");
     const before = await outsideSnapshot(outside);
     const upload = { size: 1, mtimeMs: TEST_MTIME_MS, overwrite: true };
+    const whole = { mtimeMs: TEST_MTIME_MS, sha256Hex: sha256Hex(bytesOf("x")) };
     const attempts: Array<() => Promise<unknown>> = [
       () => storage.stat("/escape"),
       () => storage.stat("/escape/secret.txt"),
@@ -96,6 +97,11 @@ Deno.test("a symlink inside the root pointing outside is refused for every opera
       () => storage.rename("/escape/secret.txt", "/stolen.txt"),
       () => storage.rename("/secret-link", "/stolen.txt"),
       () => storage.rename("/a.txt", "/escape/secret.txt", { overwrite: true }),
+      ...[false, true].flatMap((overwrite) =>
+        ["/escape/new.txt", "/escape/secret.txt", "/secret-link"].map((path) => () =>
+          storage.writeFile(path, bytesOf("x"), { ...whole, overwrite })
+        )
+      ),
     ];
     for (const attempt of attempts) {
       const error = await assertStatus(attempt, "PERMISSION_DENIED");
@@ -117,6 +123,15 @@ Deno.test("a dangling symlink pointing outside is refused for mkdir and uploads"
       putFile(storage, "/dangling-file", "x", { overwrite: true }),
       "PERMISSION_DENIED",
     );
+    const whole = { mtimeMs: TEST_MTIME_MS, sha256Hex: sha256Hex(bytesOf("x")) };
+    for (const overwrite of [false, true]) {
+      for (const path of ["/dangling/x.txt", "/dangling-file"]) {
+        await assertStatus(
+          storage.writeFile(path, bytesOf("x"), { ...whole, overwrite }),
+          "PERMISSION_DENIED",
+        );
+      }
+    }
     assert.deepEqual((await outsideSnapshot(outside)).length, 2);
   });
 });

@@ -10,6 +10,7 @@ import type { Storage } from "../../src/storage/storage.ts";
 import { registerNamespaceContract } from "./storage_contract_namespace.ts";
 import { registerPathContract } from "./storage_contract_paths.ts";
 import { registerUploadContract } from "./storage_contract_upload.ts";
+import { registerWholeFileContract } from "./storage_contract_whole_file.ts";
 
 /** A fresh, empty storage plus the few hooks the contract needs from its backend. */
 export interface StorageFixture {
@@ -52,4 +53,5 @@ export function runStorageContract(backendName: string, makeFixture: StorageFixt
   registerNamespaceContract(define);
   registerPathContract(define);
   registerUploadContract(define);
+  registerWholeFileContract(define);
 }
