@@ -192,6 +192,10 @@ export class ClientConnection {
     await this.call(Messages.Rename, { from, to, overwrite });
   }
 
+  async setMtime(path: string, mtimeMs: number): Promise<void> {
+    await this.call(Messages.SetMtime, { path, mtimeMs });
+  }
+
   /** Says goodbye and closes. Safe to call twice. */
   async close(): Promise<void> {
     if (!this.#closed) {

@@ -1,6 +1,7 @@
 /**
  * `put -r` and `get -r`: whole directory trees, with relative paths, empty
- * folders and file mtimes. Many files are in flight on the one connection at
+ * folders, and the mtimes of files and folders (folders last, once nothing
+ * more is written into them). Many files are in flight on the one connection at
  * once (a window of {@link DEFAULT_WINDOW}), so small files cost no round trip
  * each. A file that fails is reported and the rest carry on.
  *
@@ -41,6 +42,8 @@ export interface TreeResult {
 interface TreeListing {
   /** Relative directory paths, parents before children ("" is the top). */
   directories: string[];
+  /** Modification time of each directory, by relative path. */
+  directoryMtimes: Map<string, number>;
   files: { path: string; size: number }[];
   skipped: string[];
 }
@@ -56,7 +59,7 @@ export async function uploadTree(
   for (const level of byDepth(tree.directories)) {
     await Promise.all(level.map((dir) => connection.mkdir(posix.join(remoteDir, dir), true)));
   }
-  return await transferFiles(
+  const result = await transferFiles(
     tree,
     options,
     (file, progress) =>
@@ -66,6 +69,14 @@ export async function uploadTree(
         limiter: options.limiter,
       }),
   );
+  if (connection.capabilities.includes("SetMtime")) {
+    await setDirectoryMtimes(
+      tree,
+      result,
+      (dir, mtimeMs) => connection.setMtime(posix.join(remoteDir, dir), mtimeMs),
+    );
+  }
+  return result;
 }
 
 /** Copies the remote directory `remoteDir` to `localDir` (created if missing). */
@@ -80,7 +91,7 @@ export async function downloadTree(
     await Deno.mkdir(join(localDir, dir), { recursive: true })
       .catch((error) => Promise.reject(localError(error, join(localDir, dir))));
   }
-  return await transferFiles(
+  const result = await transferFiles(
     tree,
     options,
     (file, progress) =>
@@ -90,6 +101,35 @@ export async function downloadTree(
         limiter: options.limiter,
       }),
   );
+  await setDirectoryMtimes(tree, result, (dir, mtimeMs) => {
+    const path = join(localDir, dir);
+    try {
+      Deno.utimeSync(path, new Date(), new Date(mtimeMs));
+    } catch (error) {
+      throw localError(error, path);
+    }
+    return Promise.resolve();
+  });
+  return result;
+}
+
+/**
+ * Gives every directory of the tree its source's mtime, all at once (setting
+ * a folder's time does not change its parent's), after the last file: a file
+ * created in a folder would change the folder's time again.
+ */
+async function setDirectoryMtimes(
+  tree: TreeListing,
+  result: TreeResult,
+  setMtime: (dir: string, mtimeMs: number) => Promise<void>,
+): Promise<void> {
+  await Promise.all(tree.directories.map(async (dir) => {
+    try {
+      await setMtime(dir, tree.directoryMtimes.get(dir)!);
+    } catch (error) {
+      result.failures.push({ path: dir === "" ? "." : dir, error });
+    }
+  }));
 }
 
 async function transferFiles(
@@ -134,6 +174,14 @@ export async function runPool<T>(items: T[], limit: number, work: (item: T) => P
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+function newListing(): TreeListing {
+  return { directories: [""], directoryMtimes: new Map(), files: [], skipped: [] };
+}
+
+function mtimeOf(info: Deno.FileInfo): number {
+  return Math.floor(info.mtime?.getTime() ?? Date.now());
+}
+
 function byDepth(directories: string[]): string[][] {
   const levels: string[][] = [];
   for (const dir of directories) {
@@ -144,11 +192,12 @@ function byDepth(directories: string[]): string[][] {
 }
 
 async function walkLocal(root: string): Promise<TreeListing> {
-  const tree: TreeListing = { directories: [""], files: [], skipped: [] };
+  const tree = newListing();
   const info = await Deno.stat(root).catch((error) => Promise.reject(localError(error, root)));
   if (!info.isDirectory) throw localError(new Deno.errors.NotADirectory(), root);
   for (let index = 0; index < tree.directories.length; index++) {
     const dir = tree.directories[index];
+    tree.directoryMtimes.set(dir, mtimeOf(Deno.statSync(join(root, dir))));
     const entries = [];
     for await (const entry of Deno.readDir(join(root, dir))) entries.push(entry);
     entries.sort((a, b) => a.name < b.name ? -1 : 1);
@@ -164,7 +213,8 @@ async function walkLocal(root: string): Promise<TreeListing> {
 }
 
 async function walkRemote(connection: ClientConnection, root: string): Promise<TreeListing> {
-  const tree: TreeListing = { directories: [""], files: [], skipped: [] };
+  const tree = newListing();
+  tree.directoryMtimes.set("", (await connection.stat(root)).entry.mtimeMs);
   let level = [""];
   while (level.length > 0) {
     const listings = await Promise.all(level.map((dir) => connection.list(posix.join(root, dir))));
@@ -172,8 +222,10 @@ async function walkRemote(connection: ClientConnection, root: string): Promise<T
     listings.forEach((entries, index) => {
       for (const entry of entries) {
         const path = level[index] === "" ? entry.name : `${level[index]}/${entry.name}`;
-        if (entry.kind === "directory") nextLevel.push(path);
-        else if (entry.kind === "file") tree.files.push({ path, size: entry.size });
+        if (entry.kind === "directory") {
+          nextLevel.push(path);
+          tree.directoryMtimes.set(path, entry.mtimeMs);
+        } else if (entry.kind === "file") tree.files.push({ path, size: entry.size });
         else tree.skipped.push(path);
       }
     });

@@ -64,6 +64,7 @@ export const MESSAGE_TYPE = {
   Remove: 0x14,
   Rename: 0x15,
   Chdir: 0x16,
+  SetMtime: 0x17,
   Read: 0x20,
   Write: 0x21,
   WriteFile: 0x22,

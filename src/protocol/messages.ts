@@ -179,6 +179,7 @@ export const Messages = {
   Remove: message("Remove", { path, recursive: bool }),
   Rename: message("Rename", { from: path, to: path, overwrite: bool }),
   Chdir: message("Chdir", { path }),
+  SetMtime: message("SetMtime", { path, mtimeMs: u64 }),
   Read: message("Read", { path, offset: u64, length: u64, ifSize: u64, ifMtimeMs: u64 }),
   Write: message("Write", { path, size: u64, mtimeMs: u64, overwrite: bool, resume: bool }),
   WriteFile: message("WriteFile", {

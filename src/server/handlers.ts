@@ -86,6 +86,14 @@ async function handleRename(context: RequestContext, frame: Frame) {
   return { path: source, to: target };
 }
 
+async function handleSetMtime(context: RequestContext, frame: Frame) {
+  const { path, mtimeMs } = decode(Messages.SetMtime, frame);
+  const target = context.resolve(path);
+  await context.storage.setMtime(target, mtimeMs);
+  await context.reply(encode(Messages.Ok, frame.id, {}));
+  return { path: target };
+}
+
 async function handleChdir(context: RequestContext, frame: Frame) {
   const { path } = decode(Messages.Chdir, frame);
   const target = context.resolve(path);
@@ -106,6 +114,7 @@ const TABLE: RequestHandler[] = [
   { name: "Rmdir", writes: true, handle: handleRmdir },
   { name: "Remove", writes: true, handle: handleRemove },
   { name: "Rename", writes: true, handle: handleRename },
+  { name: "SetMtime", writes: true, handle: handleSetMtime },
   { name: "Read", writes: false, handle: handleRead },
   { name: "Write", writes: true, handle: handleWrite },
   { name: "WriteFile", auditAs: "Write", writes: true, handle: handleWriteFile },

@@ -147,6 +147,15 @@ export class LocalStorage implements Storage {
     }
   }
 
+  /** Sets the modification time of a file or directory, following links that stay inside. */
+  setMtime(path: string, mtimeMs: number): Promise<void> {
+    return settle(() => {
+      const target = this.#locate(path);
+      validateUploadOptions(target.virtual, { size: 0, mtimeMs });
+      fsCall((real) => Deno.utimeSync(real, new Date(), new Date(mtimeMs)), target);
+    });
+  }
+
   /** Moves `from` to `to`; EXISTS if `to` exists unless `overwrite`. */
   rename(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
     return settle(() => this.#renameNow(from, to, options.overwrite ?? false));

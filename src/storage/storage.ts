@@ -87,6 +87,8 @@ export interface Storage {
   rmdir(path: string): Promise<void>;
   /** Removes a file, or with `recursive` a directory and everything under it. */
   remove(path: string, options?: { recursive?: boolean }): Promise<void>;
+  /** Sets the modification time of a file or directory (trees keep their folders' times). */
+  setMtime(path: string, mtimeMs: number): Promise<void>;
   /** Moves or renames; fails with EXISTS if `to` exists unless `overwrite`. */
   rename(from: string, to: string, options?: { overwrite?: boolean }): Promise<void>;
   openRead(path: string): Promise<ReadHandle>;

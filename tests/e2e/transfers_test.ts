@@ -83,9 +83,16 @@ async function makeTree(root: string): Promise<void> {
     const when = new Date(Date.UTC(2024, 0, 1 + (index % 28), 12, 0, index % 60));
     await Deno.utime(join(root, path), when, when);
   }
+  // Folders last (writing a file changes its folder's time), each its own time, deepest first.
+  const folders = ["docs/2026/empty", "docs/2026", "docs/many", "docs", "empty-top"];
+  folders.push("with space/ünïcode", "with space", "");
+  for (const [index, folder] of folders.entries()) {
+    const when = new Date(Date.UTC(2023, 5, 1 + index, 8, 30, index));
+    await Deno.utime(join(root, folder), when, when);
+  }
 }
 
-Deno.test("put -r and get -r round-trip a tree: paths, sizes, contents, mtimes, empty folders", async () => {
+Deno.test("put -r and get -r round-trip a tree: paths, sizes, contents, mtimes of files and folders, empty folders", async () => {
   await using server = await startServer();
   const local = await Deno.makeTempDir({ prefix: "dfos-local-" });
   await makeTree(join(local, "tree"));
@@ -117,7 +124,7 @@ Deno.test("put -r reports files that fail and still copies the rest", async () =
   assert.match(put.stderr, /^dfos: put: a\.txt: .*already exists/m);
   assert.match(put.stderr, /^dfos: put: 1 of 204 files failed$/m);
   const copied = await snapshotTree(join(server.storageDir, "alice", "copy", "tree"));
-  assert.equal(copied.size, 204 + 7, "every file and all 7 folders arrived");
+  assert.equal(copied.size, 204 + 8, "every file and all 8 folders (the top one too) arrived");
   assert.equal(
     await Deno.readTextFile(join(server.storageDir, "alice/copy/tree/a.txt")),
     "already there",

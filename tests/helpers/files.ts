@@ -50,18 +50,22 @@ export function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-/** Every entry below `root`: relative path → "dir" or "size:sha256:mtimeSeconds". */
+/**
+ * `root` and every entry below it: relative path ("." for `root`) →
+ * "dir:mtimeSeconds" or "size:sha256:mtimeSeconds".
+ */
 export async function snapshotTree(root: string, relative = ""): Promise<Map<string, string>> {
   const result = new Map<string, string>();
+  const seconds = (info: Deno.FileInfo) => Math.floor((info.mtime?.getTime() ?? 0) / 1000);
+  if (relative === "") result.set(".", `dir:${seconds(await Deno.stat(root))}`);
   for await (const entry of Deno.readDir(join(root, relative))) {
     const path = relative ? `${relative}/${entry.name}` : entry.name;
+    const info = await Deno.stat(join(root, path));
     if (entry.isDirectory) {
-      result.set(path, "dir");
+      result.set(path, `dir:${seconds(info)}`);
       for (const [key, value] of await snapshotTree(root, path)) result.set(key, value);
     } else {
-      const info = await Deno.stat(join(root, path));
-      const mtime = Math.floor((info.mtime?.getTime() ?? 0) / 1000);
-      result.set(path, `${info.size}:${await sha256File(join(root, path))}:${mtime}`);
+      result.set(path, `${info.size}:${await sha256File(join(root, path))}:${seconds(info)}`);
     }
   }
   return result;

@@ -83,6 +83,7 @@ export const SAMPLES: MessageSamples = {
     { from: LONGEST_PATH, to: LONGEST_PATH, overwrite: true },
   ],
   Chdir: [{ path: ".." }],
+  SetMtime: [{ path: "photos", mtimeMs: 1_700_000_000_123 }, { path: "", mtimeMs: MAX_U64 }],
   Read: [
     { path: "big.iso", offset: 0, length: 0, ifSize: 0, ifMtimeMs: 0 },
     { path: "f", offset: MAX_U64, length: MAX_U64 - 1, ifSize: 2 ** 52, ifMtimeMs: 2 ** 40 },

@@ -97,6 +97,8 @@ Deno.test("a symlink inside the root pointing outside is refused for every opera
       () => storage.rename("/escape/secret.txt", "/stolen.txt"),
       () => storage.rename("/secret-link", "/stolen.txt"),
       () => storage.rename("/a.txt", "/escape/secret.txt", { overwrite: true }),
+      () => storage.setMtime("/escape", 0),
+      () => storage.setMtime("/secret-link", 0),
       ...[false, true].flatMap((overwrite) =>
         ["/escape/new.txt", "/escape/secret.txt", "/secret-link"].map((path) => () =>
           storage.writeFile(path, bytesOf("x"), { ...whole, overwrite })

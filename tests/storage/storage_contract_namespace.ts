@@ -1,6 +1,6 @@
 /**
  * Contract tests for the namespace operations: stat, list, mkdir, rmdir,
- * remove, rename and openRead, each with its success and its error codes.
+ * remove, rename, setMtime and openRead, each with its success and its error codes.
  *
  * @module
  */
@@ -22,6 +22,7 @@ export function registerNamespaceContract(define: DefineContractTest): void {
   registerMkdirAndRmdir(define);
   registerRemove(define);
   registerRename(define);
+  registerSetMtime(define);
   registerOpenRead(define);
 }
 
@@ -232,6 +233,28 @@ function registerRename(define: DefineContractTest): void {
     await storage.mkdir("/docs");
     await assertStatus(storage.rename("/", "/docs/root"), "PERMISSION_DENIED");
     await assertStatus(storage.rename("/docs", "/", { overwrite: true }), "PERMISSION_DENIED");
+  });
+}
+
+function registerSetMtime(define: DefineContractTest): void {
+  define("setMtime sets the time of files and folders, the root included", async (storage) => {
+    await storage.mkdir("/d");
+    await putFile(storage, "/d/f", "f");
+    for (const [path, mtimeMs] of [["/d/f", 1_000], ["/d", 2_000], ["/", 3_000]] as const) {
+      await storage.setMtime(path, mtimeMs);
+      assert.equal((await storage.stat(path)).mtimeMs, mtimeMs, path);
+    }
+    assert.equal((await storage.stat("/d/f")).mtimeMs, 1_000, "a later change elsewhere kept it");
+  });
+
+  define("setMtime refuses a missing path and a negative or fractional time", async (storage) => {
+    await assertStatus(storage.setMtime("/missing", 1), "NOT_FOUND");
+    await storage.mkdir("/d");
+    const before = (await storage.stat("/d")).mtimeMs;
+    for (const mtimeMs of [-1, 0.5]) {
+      await assertStatus(storage.setMtime("/d", mtimeMs), "BAD_REQUEST");
+    }
+    assert.equal((await storage.stat("/d")).mtimeMs, before);
   });
 }
 
