@@ -78,6 +78,13 @@ export class FrameReader {
     };
   }
 
+  /** Whether the next frame is already buffered whole, so {@link next} will not wait for the peer. */
+  get hasBufferedFrame(): boolean {
+    const available = this.#end - this.#start;
+    if (available < 4) return false;
+    return available >= 4 + new DataView(this.#buffer.buffer, this.#start, 4).getUint32(0);
+  }
+
   /** Ensures `count` buffered bytes; false on end of stream before the first byte. */
   async #fill(count: number): Promise<boolean> {
     if (this.#end - this.#start >= count) return true;

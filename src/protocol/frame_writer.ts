@@ -4,6 +4,14 @@
  * {@link COALESCE_LIMIT} bytes), so pipelined small requests cost one
  * syscall and one TLS record instead of one each.
  *
+ * A writer can also be *corked*: frames queued with {@link FrameWriter.post}
+ * then wait until it is uncorked (or a {@link FrameWriter.send} flushes),
+ * so the replies to a burst of pipelined requests leave in one write. That
+ * matters beyond syscalls: a server socket with Nagle's algorithm on (Deno
+ * offers no way to turn it off for TLS connections it accepts) holds a
+ * second small write until the first is acknowledged, and a client that is
+ * waiting for replies acknowledges late (delayed ACK, 40 ms on Linux).
+ *
  * @module
  */
 
@@ -28,6 +36,8 @@ export class FrameWriter {
   #flushing = false;
   #failure: unknown = undefined;
   #queuedBytes = 0;
+  #corked = false;
+  #onEmpty: (() => void)[] = [];
 
   constructor(sink: ByteSink) {
     this.#sink = sink;
@@ -38,11 +48,41 @@ export class FrameWriter {
    * change `frame` before then. Rejects if the stream failed.
    */
   send(frame: Uint8Array): Promise<void> {
+    return this.#enqueue(frame, true);
+  }
+
+  /**
+   * Like {@link send}, but while the writer is corked the frame waits for
+   * {@link uncork} (or a later `send`) before it is written.
+   */
+  post(frame: Uint8Array): Promise<void> {
+    return this.#enqueue(frame, !this.#corked);
+  }
+
+  /** Uncorks, and resolves once every frame queued so far has been written (or failed). */
+  flushed(): Promise<void> {
+    this.uncork();
+    if (!this.#flushing) return Promise.resolve();
+    return new Promise((resolve) => this.#onEmpty.push(resolve));
+  }
+
+  /** Makes {@link post} hold frames back until {@link uncork}. */
+  cork(): void {
+    this.#corked = true;
+  }
+
+  /** Writes everything held back, and lets later posts go at once. */
+  uncork(): void {
+    this.#corked = false;
+    if (!this.#flushing && this.#queue.length > 0) this.#flush();
+  }
+
+  #enqueue(frame: Uint8Array, flush: boolean): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       this.#queue.push({ frame, resolve, reject });
       this.#queuedBytes += frame.length;
-      if (!this.#flushing) this.#flush();
+      if (flush && !this.#flushing) this.#flush();
     });
   }
 
@@ -66,6 +106,7 @@ export class FrameWriter {
       }
     }
     this.#flushing = false;
+    for (const resolve of this.#onEmpty.splice(0)) resolve();
   }
 
   #takeBatch(): Pending[] {

@@ -22,7 +22,7 @@ async function handleList(context: RequestContext, frame: Frame) {
   const target = context.resolve(path);
   const entries = await context.storage.list(target);
   for (const [batch, more] of listingBatches(entries)) {
-    await context.send(encode(Messages.Listing, frame.id, { entries: batch, more }));
+    await context.reply(encode(Messages.Listing, frame.id, { entries: batch, more }));
   }
   return { path: target };
 }
@@ -49,7 +49,7 @@ async function handleStat(context: RequestContext, frame: Frame) {
   const { path } = decode(Messages.Stat, frame);
   const target = context.resolve(path);
   const entry = await context.storage.stat(target);
-  await context.send(encode(Messages.Attributes, frame.id, { path: target, entry }));
+  await context.reply(encode(Messages.Attributes, frame.id, { path: target, entry }));
   return { path: target };
 }
 
@@ -57,7 +57,7 @@ async function handleMkdir(context: RequestContext, frame: Frame) {
   const { path, parents } = decode(Messages.Mkdir, frame);
   const target = context.resolve(path);
   await context.storage.mkdir(target, { parents });
-  await context.send(encode(Messages.Ok, frame.id, {}));
+  await context.reply(encode(Messages.Ok, frame.id, {}));
   return { path: target };
 }
 
@@ -65,7 +65,7 @@ async function handleRmdir(context: RequestContext, frame: Frame) {
   const { path } = decode(Messages.Rmdir, frame);
   const target = context.resolve(path);
   await context.storage.rmdir(target);
-  await context.send(encode(Messages.Ok, frame.id, {}));
+  await context.reply(encode(Messages.Ok, frame.id, {}));
   return { path: target };
 }
 
@@ -73,7 +73,7 @@ async function handleRemove(context: RequestContext, frame: Frame) {
   const { path, recursive } = decode(Messages.Remove, frame);
   const target = context.resolve(path);
   await context.storage.remove(target, { recursive });
-  await context.send(encode(Messages.Ok, frame.id, {}));
+  await context.reply(encode(Messages.Ok, frame.id, {}));
   return { path: target };
 }
 
@@ -82,7 +82,7 @@ async function handleRename(context: RequestContext, frame: Frame) {
   const source = context.resolve(from);
   const target = context.resolve(to);
   await context.storage.rename(source, target, { overwrite });
-  await context.send(encode(Messages.Ok, frame.id, {}));
+  await context.reply(encode(Messages.Ok, frame.id, {}));
   return { path: source, to: target };
 }
 
@@ -102,7 +102,7 @@ async function handleChdir(context: RequestContext, frame: Frame) {
     throw new StorageError(STATUS.NOT_A_DIRECTORY, `${target} is not a directory`);
   }
   context.cwd = target;
-  await context.send(encode(Messages.WorkingDirectory, frame.id, { path: target }));
+  await context.reply(encode(Messages.WorkingDirectory, frame.id, { path: target }));
   return { path: target };
 }
 

@@ -31,6 +31,9 @@ const TRANSFER_FRAMES = new Set<number>([
   MESSAGE_TYPE.Cancel,
 ]);
 
+/** How long a closing session waits for its last replies to be written. */
+const CLOSE_FLUSH_MS = 5_000;
+
 /** Replies queued beyond this many bytes make the session wait for the client to read. */
 const MAX_UNWRITTEN_REPLY_BYTES = 256 * 1024;
 
@@ -95,9 +98,11 @@ export class ServerSession implements RequestContext {
   }
 
   async reply(frame: Uint8Array): Promise<void> {
-    const written = this.#link.writer.send(frame);
-    if (this.#link.writer.queuedBytes > MAX_UNWRITTEN_REPLY_BYTES) await written;
-    else written.catch(() => {}); // The read loop sees a broken connection too.
+    const written = this.#link.writer.post(frame);
+    if (this.#link.writer.queuedBytes > MAX_UNWRITTEN_REPLY_BYTES) {
+      this.#link.writer.uncork();
+      await written;
+    } else written.catch(() => {}); // The read loop sees a broken connection too.
   }
 
   /** Reads and serves frames until the client leaves, the session times out or breaks. */
@@ -105,8 +110,11 @@ export class ServerSession implements RequestContext {
     this.#armIdleTimer();
     try {
       for (;;) {
+        // Replies to requests already here leave together, once none is left to serve.
+        if (!this.#link.reader.hasBufferedFrame) this.#link.writer.uncork();
         const frame = await this.#link.reader.next();
         if (!frame) break;
+        this.#link.writer.cork();
         this.#armIdleTimer();
         if (!(await this.#dispatch(frame))) break;
       }
@@ -115,6 +123,7 @@ export class ServerSession implements RequestContext {
     } finally {
       clearTimeout(this.#idleTimer);
       await this.transfers.closeAll();
+      await this.#repliesWritten();
       this.#link.close();
     }
   }
@@ -130,8 +139,21 @@ export class ServerSession implements RequestContext {
       code: STATUS.SHUTTING_DOWN,
       message: "server is shutting down; running transfers may finish",
     })).catch(() => {});
-    this.transfers.onIdle = () => this.#link.close();
-    if (this.transfers.active === 0) this.#link.close();
+    this.transfers.onIdle = () => this.#closeAfterReplies();
+    if (this.transfers.active === 0) this.#closeAfterReplies();
+  }
+
+  /** Closes once queued replies (a last upload's `Ok`, say) are written. */
+  #closeAfterReplies(): void {
+    this.#repliesWritten().finally(() => this.#link.close());
+  }
+
+  /** Resolves when every queued reply is written, or after {@link CLOSE_FLUSH_MS}. */
+  async #repliesWritten(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, CLOSE_FLUSH_MS));
+    await Promise.race([this.#link.writer.flushed(), timeout]);
+    clearTimeout(timer);
   }
 
   async #dispatch(frame: Frame): Promise<boolean> {
@@ -149,7 +171,7 @@ export class ServerSession implements RequestContext {
     const handler = REQUEST_HANDLERS.get(frame.type);
     if (!handler) throw new ProtocolError(`unexpected ${messageName(frame.type)} after login`);
     if (this.#draining) {
-      await this.send(encode(Messages.Error, frame.id, {
+      await this.reply(encode(Messages.Error, frame.id, {
         code: STATUS.SHUTTING_DOWN,
         message: "server is shutting down",
       }));
@@ -169,7 +191,7 @@ export class ServerSession implements RequestContext {
       const path = requestedPath(frame);
       const event = handler.auditAs ?? handler.name;
       this.#audit(event, { path, durationMs: durationMs() }, describeError(error).message);
-      await this.send(errorFrame(frame.id, error));
+      await this.reply(errorFrame(frame.id, error));
     }
     return true;
   }

@@ -144,11 +144,11 @@ export class TransferRegistry {
       await state.upload.commit(toHex(sha256));
       context.metrics.transfersCompleted++;
       this.#report("Write", state, "ok");
-      await context.send(encode(Messages.Ok, frame.id, {}));
+      await context.reply(encode(Messages.Ok, frame.id, {}));
     } catch (error) {
       await state.upload.abort(true).catch(() => {}); // Closes it; a short upload stays resumable.
       this.#report("Write", state, describeError(error).message);
-      await context.send(errorFrame(frame.id, error));
+      await context.reply(errorFrame(frame.id, error));
     } finally {
       this.#settle();
     }
@@ -169,7 +169,7 @@ export class TransferRegistry {
     await state.upload.abort(true).catch(() => {});
     this.#report("Write", state, describeError(error).message);
     this.#settle();
-    await context.send(errorFrame(id, error));
+    await context.reply(errorFrame(id, error));
   }
 
   #remember(id: number): void {
@@ -228,7 +228,7 @@ export async function handleRead(context: RequestContext, frame: Frame): Promise
       await sendWhole(context, frame.id, path, handle, { info, offset, end });
       return { path, deferred: true };
     }
-    await context.send(info);
+    await context.reply(info);
     await context.transfers.startDownload(
       frame.id,
       (signal) => streamDownload(context, frame.id, path, handle, { offset, end, signal }),
@@ -386,7 +386,7 @@ export async function handleWrite(context: RequestContext, frame: Frame): Promis
     throw error;
   }
   context.transfers.addUpload(frame.id, upload, path, reservation);
-  await context.send(encode(Messages.WriteReady, frame.id, { offset: upload.offset }));
+  await context.reply(encode(Messages.WriteReady, frame.id, { offset: upload.offset }));
   return { path, deferred: true };
 }
 

@@ -10,6 +10,7 @@ import { ClientConnection } from "../../src/client/connection.ts";
 import { RemoteError } from "../../src/client/errors.ts";
 import { MAGIC, PROTOCOL_VERSION } from "../../src/protocol/constants.ts";
 import { FrameReader } from "../../src/protocol/frame_reader.ts";
+import { ChunkedSource, concatBytes } from "../protocol/memory_streams.ts";
 import { decode, encode, Messages } from "../../src/protocol/messages.ts";
 import { STATUS, statusName } from "../../src/protocol/status.ts";
 import {
@@ -123,6 +124,34 @@ Deno.test("a broken frame after login ends that session with PROTOCOL_ERROR only
   assert.equal(await within(reader.next(), 10_000, "server reply").catch(() => null), null);
   conn.close();
   assert.equal((await runClient(server, ["pwd"])).code, 0, "alice may log in again at once");
+});
+
+Deno.test("replies to a burst of pipelined requests leave in one write, not one each", async () => {
+  // The server's TLS socket keeps Nagle's algorithm on (Deno cannot turn it off), so a second
+  // small write would wait for the client's delayed ACK: 40 ms per burst on Linux.
+  await using server = await startServer();
+  const conn = await connectRaw(server);
+  try {
+    const reader = new FrameReader(conn);
+    await conn.write(encode(Messages.Hello, 0, helloValue()));
+    await within(reader.next(), 10_000, "Welcome");
+    await conn.write(encode(Messages.Auth, 0, { user: "alice", password: USERS.alice }));
+    assert.equal((await within(reader.next(), 10_000, "AuthOk"))?.type, Messages.AuthOk.type);
+    const burst = Array.from(
+      { length: 16 },
+      (_, index) => encode(Messages.Stat, index + 1, { path: "/" }),
+    );
+    await conn.write(concatBytes(...burst));
+    // Read raw bytes: the first TLS record must hold all 16 Attributes replies.
+    const buffer = new Uint8Array(64 * 1024);
+    const first = await within(conn.read(buffer), 10_000, "the replies");
+    const replies = new FrameReader(new ChunkedSource(buffer.slice(0, first ?? 0)));
+    const ids: number[] = [];
+    for (let frame = await replies.next(); frame; frame = await replies.next()) ids.push(frame.id);
+    assert.deepEqual(ids, burst.map((_, index) => index + 1));
+  } finally {
+    conn.close();
+  }
 });
 
 Deno.test("path attacks are refused or stay inside the user's root", async (t) => {

@@ -173,3 +173,29 @@ Deno.test("a failure part-way through a short-written frame rejects its send", a
   await assert.rejects(writer.send(frameOfSize(1, 9)), /broken pipe/);
   assert.equal(calls, 3);
 });
+
+Deno.test("a corked writer holds posted frames until uncork, and send flushes them first", async () => {
+  const sink = new GatedSink({ auto: true });
+  const writer = new FrameWriter(sink);
+  writer.cork();
+  const posted = [writer.post(header(1, 1, 0)), writer.post(header(2, 2, 0))];
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(sink.writes.length, 0, "nothing written while corked");
+  assert.equal(writer.queuedBytes, 18);
+  writer.uncork();
+  await Promise.all(posted);
+  assert.equal(sink.writes.length, 1, "both posted frames left in one write");
+  assert.equal(writer.queuedBytes, 0);
+
+  writer.cork();
+  const third = writer.post(header(3, 3, 0));
+  const fourth = writer.send(header(4, 4, 0));
+  await Promise.all([third, fourth]);
+  assert.equal(sink.writes.length, 2, "send wrote the held frame and itself together");
+  assert.deepEqual(sink.writes[1], concatBytes(header(3, 3, 0), header(4, 4, 0)));
+  const fifth = writer.post(header(5, 5, 0));
+  await writer.flushed();
+  await fifth;
+  assert.equal(sink.writes.length, 3, "flushed() uncorks and waits for the write");
+  await writer.flushed(); // Nothing queued: resolves at once.
+});
