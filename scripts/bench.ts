@@ -1,6 +1,6 @@
 /**
  * DFOS benchmark: moves the same files with DFOS, a bare Deno TLS socket
- * (the ceiling), scp, sftp and rsync, all on 127.0.0.1 with files on tmpfs,
+ * (the ceiling, also with SHA-256 on both ends), scp, sftp and rsync, all on 127.0.0.1 with files on tmpfs,
  * verifies every copy by SHA-256, and prints one table with the ratios and
  * the targets met or missed. See BENCHMARKS.md.
  *
@@ -27,7 +27,7 @@ import {
   type ToolResult,
 } from "./bench/report.ts";
 import { findOpenSshPrograms, startSshd, toolVersions } from "./bench/sshd.ts";
-import { createTlsCeiling } from "./bench/tls_ceiling_tool.ts";
+import { ceilingName, createTlsCeiling } from "./bench/tls_ceiling_tool.ts";
 import {
   type BenchTool,
   type UnavailableTool,
@@ -39,7 +39,8 @@ type Tool = BenchTool | UnavailableTool;
 
 const TOOL_NAMES: Record<ToolKey, string> = {
   dfos: "DFOS",
-  ceiling: "bare TLS socket",
+  ceiling: ceilingName(false),
+  "ceiling-sha256": ceilingName(true),
   scp: "scp",
   sftp: "sftp",
   rsync: "rsync",
@@ -73,6 +74,7 @@ async function setUpTools(
   };
   await attempt("dfos", () => createDfosTool(workDir));
   await attempt("ceiling", () => createTlsCeiling(workDir));
+  await attempt("ceiling-sha256", () => createTlsCeiling(workDir, true));
   const sshKeys: ToolKey[] = ["scp", "sftp", "rsync"];
   if (!sshKeys.some(wanted)) return tools;
   const { programs, notes } = await findOpenSshPrograms(options.install);
@@ -112,6 +114,7 @@ async function measure(
     bytes: workloadBytes(workload),
     runs: [],
     serverCpuSeconds: [],
+    clientCpuSeconds: [],
   };
   if ("unavailable" in tool) return { ...result, status: tool.unavailable };
   for (let run = 1; run <= repeat; run++) {
@@ -121,12 +124,18 @@ async function measure(
       if (measurement.serverCpuSeconds !== undefined) {
         result.serverCpuSeconds.push(measurement.serverCpuSeconds);
       }
+      if (measurement.clientCpuSeconds !== undefined) {
+        result.clientCpuSeconds.push(measurement.clientCpuSeconds);
+      }
       const rss = measurement.serverPeakRssBytes;
       if (rss !== undefined) {
         result.serverPeakRssBytes = Math.max(result.serverPeakRssBytes ?? 0, rss);
       }
       console.error(
         `  ${workload.id} ${tool.name} run ${run}/${repeat}: ${measurement.seconds.toFixed(3)} s` +
+          (measurement.clientCpuSeconds === undefined
+            ? ""
+            : `, client CPU ${measurement.clientCpuSeconds.toFixed(2)} s`) +
           (measurement.serverCpuSeconds === undefined
             ? ""
             : `, server CPU ${measurement.serverCpuSeconds.toFixed(2)} s`),

@@ -12,6 +12,7 @@ import { PERMISSION_FLAGS } from "../../src/cli/permissions.ts";
 import { pemToDer, SERVER_CERT_NAME } from "../../src/transport/certificate.ts";
 import { KnownHosts } from "../../src/transport/known_hosts.ts";
 import {
+  childrenCpuSeconds,
   type CommandLine,
   cpuSeconds,
   peakRssBytes,
@@ -113,9 +114,11 @@ class DfosTool implements BenchTool {
           ...transferArgs(workload, unit, paths),
         ])
       );
+      const cpuBefore = await childrenCpuSeconds();
       const seconds = await timeCommands(clients);
       return {
         seconds,
+        clientCpuSeconds: await childrenCpuSeconds() - cpuBefore,
         serverPeakRssBytes: await peakRssBytes(server.pid),
         serverCpuSeconds: await cpuSeconds(server.pid),
       };

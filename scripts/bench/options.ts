@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { WORKLOAD_IDS, type WorkloadId } from "./workloads.ts";
 
 /** Tools the benchmark knows, by the name `--tools` takes. */
-export const TOOL_KEYS = ["dfos", "ceiling", "scp", "sftp", "rsync"] as const;
+export const TOOL_KEYS = ["dfos", "ceiling", "ceiling-sha256", "scp", "sftp", "rsync"] as const;
 export type ToolKey = typeof TOOL_KEYS[number];
 
 /** What to run. */

@@ -229,6 +229,17 @@ export async function cpuSeconds(pid: number): Promise<number | undefined> {
   return Number.isFinite(ticks) ? ticks / CLOCK_TICKS_PER_SECOND : undefined;
 }
 
+/**
+ * User + system CPU seconds of this process's children that have exited and
+ * been waited for (`cutime` + `cstime`); the difference across a
+ * {@link timeCommands} call is the CPU its commands used.
+ */
+export async function childrenCpuSeconds(): Promise<number> {
+  const stat = await Deno.readTextFile("/proc/self/stat");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND;
+}
+
 /** Linux's USER_HZ, 100 on every architecture Deno runs on. */
 const CLOCK_TICKS_PER_SECOND = 100;
 

@@ -24,6 +24,8 @@ export interface ToolResult {
   serverPeakRssBytes?: number;
   /** Server CPU seconds (user + system) of every repetition, when measured. */
   serverCpuSeconds: number[];
+  /** Client CPU seconds (user + system, all client processes) of every repetition, when measured. */
+  clientCpuSeconds: number[];
 }
 
 /** A target from the project's goals, checked against this run. */
@@ -77,6 +79,7 @@ export function resultsTable(results: ToolResult[]): string {
     "MB/s",
     "MiB/s",
     "server peak RSS",
+    "CPU s client + server",
     "DFOS ÷ tool",
     "note",
   ];
@@ -94,11 +97,20 @@ export function resultsTable(results: ToolResult[]): string {
       rate === undefined ? "—" : (rate / 1e6).toFixed(1),
       rate === undefined ? "—" : (rate / 2 ** 20).toFixed(1),
       result.serverPeakRssBytes === undefined ? "" : formatMegabytes(result.serverPeakRssBytes),
+      cpuCell(result),
       ratio === undefined ? "" : `${ratio.toFixed(2)}×`,
       noteFor(results, result),
     ];
   });
   return markdown([header, ...rows]);
+}
+
+/** Median client and server CPU seconds, "1.23 + 2.34", where both were measured. */
+function cpuCell(result: ToolResult): string {
+  if (result.clientCpuSeconds.length === 0 || result.serverCpuSeconds.length === 0) return "";
+  return `${median(result.clientCpuSeconds).toFixed(2)} + ${
+    median(result.serverCpuSeconds).toFixed(2)
+  }`;
 }
 
 function noteFor(results: ToolResult[], result: ToolResult): string {

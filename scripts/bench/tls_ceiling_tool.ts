@@ -3,6 +3,8 @@
  * and tls_client.ts run as separate Deno processes, one server per run and
  * one client process per unit, moving the same bytes file to file with
  * 256 KiB reads and nothing else (no protocol, no hashing, no fsync).
+ * Its "+ SHA-256" variant also hashes every byte on both ends and checks the
+ * digest, as DFOS must: the ceiling for a verified copy.
  *
  * @module
  */
@@ -11,6 +13,7 @@ import { join } from "node:path";
 import { SERVER_CERT_NAME } from "../../src/transport/certificate.ts";
 import { createSelfSignedCertificate } from "../../src/transport/certificate_x509.ts";
 import {
+  childrenCpuSeconds,
   type CommandLine,
   cpuSeconds,
   peakRssBytes,
@@ -26,17 +29,26 @@ const SERVER_SCRIPT = new URL("./tls_server.ts", import.meta.url).pathname;
 const CLIENT_SCRIPT = new URL("./tls_client.ts", import.meta.url).pathname;
 const PERMISSIONS = ["--allow-net=127.0.0.1", "--allow-read", "--allow-write"];
 
-/** Creates the certificate the ceiling serves and warms Deno's module cache. */
-export async function createTlsCeiling(workDir: string): Promise<BenchTool> {
+/** The ceiling's name in the results, with or without end-to-end SHA-256. */
+export function ceilingName(sha256: boolean): string {
+  return sha256 ? "bare TLS socket + SHA-256" : "bare TLS socket";
+}
+
+/**
+ * Creates the certificate the ceiling serves and warms Deno's module cache;
+ * with `sha256`, the variant that hashes and verifies every file.
+ */
+export async function createTlsCeiling(workDir: string, sha256 = false): Promise<BenchTool> {
   const { certPem, keyPem } = await createSelfSignedCertificate("DFOS benchmark ceiling");
-  const cert = join(workDir, "ceiling_cert.pem");
-  const key = join(workDir, "ceiling_key.pem");
+  const prefix = sha256 ? "ceiling_sha256" : "ceiling";
+  const cert = join(workDir, `${prefix}_cert.pem`);
+  const key = join(workDir, `${prefix}_key.pem`);
   await Deno.writeTextFile(cert, certPem);
   await Deno.writeTextFile(key, keyPem, { mode: 0o600 });
   for (const script of [SERVER_SCRIPT, CLIENT_SCRIPT]) {
     await runText(denoRun(script, ["--help"]));
   }
-  return new TlsCeiling(cert, key);
+  return new TlsCeiling(cert, key, sha256);
 }
 
 function denoRun(script: string, args: string[]): CommandLine {
@@ -44,13 +56,16 @@ function denoRun(script: string, args: string[]): CommandLine {
 }
 
 class TlsCeiling implements BenchTool {
-  readonly name = "bare TLS socket";
+  readonly name: string;
   #cert: string;
   #key: string;
+  #sha256: boolean;
 
-  constructor(cert: string, key: string) {
+  constructor(cert: string, key: string, sha256: boolean) {
+    this.name = ceilingName(sha256);
     this.#cert = cert;
     this.#key = key;
+    this.#sha256 = sha256;
   }
 
   remoteDir(runDir: string): string {
@@ -87,11 +102,14 @@ class TlsCeiling implements BenchTool {
           `--op=${op}`,
           `--group=${group}`,
           `--root=${root}`,
+          ...(this.#sha256 ? ["--sha256"] : []),
         ])
       );
+      const cpuBefore = await childrenCpuSeconds();
       const seconds = await timeCommands(clients);
       return {
         seconds,
+        clientCpuSeconds: await childrenCpuSeconds() - cpuBefore,
         serverPeakRssBytes: await peakRssBytes(server.pid),
         serverCpuSeconds: await cpuSeconds(server.pid),
       };

@@ -2,7 +2,8 @@
  * The bare-TLS ceiling's client: `Deno.connect` + `Deno.startTls` pinned to
  * the server's certificate (as DFOS's client does), then one group of the
  * manifest up (`--op put`, reading under `--root`) or down (`--op get`,
- * writing under `--root`). See tls_stream.ts for the wire format.
+ * writing under `--root`); `--sha256` hashes every byte on both ends and
+ * checks each file's digest. See tls_stream.ts for the wire format.
  *
  * ```sh
  * deno run --allow-net=127.0.0.1 --allow-read --allow-write scripts/bench/tls_client.ts \
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
       op: { type: "string" },
       group: { type: "string", default: "0" },
       root: { type: "string" },
+      sha256: { type: "boolean", default: false },
       help: { type: "boolean" },
     },
   });
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
     !values.root
   ) {
     console.log(
-      "usage: tls_client.ts --port N --ca PEM --name HOST --manifest JSON --op put|get --group N --root DIR",
+      "usage: tls_client.ts --port N --ca PEM --name HOST --manifest JSON --op put|get --group N --root DIR [--sha256]",
     );
     return;
   }
@@ -57,12 +59,13 @@ async function main(): Promise<void> {
     caCerts: [await Deno.readTextFile(values.ca)],
   });
   await conn.handshake();
-  await writeAll(conn, encodeRequest(op, group));
+  const sha256 = values.sha256;
+  await writeAll(conn, encodeRequest({ op, group, sha256 }));
   if (op === "put") {
-    await sendFiles(conn, values.root, files);
+    await sendFiles(conn, values.root, files, sha256);
     await readFull(conn, new Uint8Array(1));
   } else {
-    await receiveFiles(conn, values.root, files);
+    await receiveFiles(conn, values.root, files, sha256);
   }
   conn.close();
 }

@@ -27,14 +27,14 @@ async function serve(conn: Deno.Conn, manifest: Manifest, root: string): Promise
   try {
     const request = new Uint8Array(REQUEST_BYTES);
     await readFull(conn, request);
-    const { op, group } = decodeRequest(request);
+    const { op, group, sha256 } = decodeRequest(request);
     const files = manifest.groups[group];
     if (!files) throw new Error(`no group ${group}`);
     if (op === "put") {
-      await receiveFiles(conn, root, files);
+      await receiveFiles(conn, root, files, sha256);
       await writeAll(conn, new Uint8Array([1]));
     } else {
-      await sendFiles(conn, root, files);
+      await sendFiles(conn, root, files, sha256);
     }
   } catch (error) {
     console.error(`tls_server: ${error instanceof Error ? error.message : error}`);

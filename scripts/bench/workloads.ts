@@ -65,6 +65,8 @@ export interface Measurement {
   serverPeakRssBytes?: number;
   /** CPU seconds (user + system) the server process used during the run. */
   serverCpuSeconds?: number;
+  /** CPU seconds (user + system) the client process(es) used, start to exit. */
+  clientCpuSeconds?: number;
 }
 
 /** A tool under test: DFOS, the bare TLS ceiling, scp, sftp or rsync. */
