@@ -135,7 +135,7 @@ export class ClientConnection {
         },
         fail: reject,
       });
-      this.#writer.send(encode(spec, id, value)).catch((error) => {
+      this.#writer.post(encode(spec, id, value)).catch((error) => {
         this.#pending.delete(id);
         reject(this.#lost(error));
       });
@@ -210,8 +210,11 @@ export class ClientConnection {
     let ending: Error = new ConnectionError("connection closed by the server");
     try {
       for (;;) {
+        // Requests issued while replies already here are handled leave together, in one write.
+        if (!this.#reader.hasBufferedFrame) this.#writer.uncork();
         const frame = await this.#reader.next();
         if (!frame) break;
+        this.#writer.cork();
         if (frame.id === 0) {
           const fatal = this.#onConnectionFrame(frame);
           if (fatal) {

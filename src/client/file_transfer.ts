@@ -171,7 +171,8 @@ class DownloadReceiver {
       case MESSAGE_TYPE.Data:
       case MESSAGE_TYPE.DataZstd: {
         const bytes = chunkBytes(frame);
-        await writeAll(this.#file, bytes);
+        // Synchronous: the next frame is not read before this write is done anyway.
+        writeAllSync(this.#file, bytes);
         // Waiting here stops reading, and TCP flow control slows the sender.
         await this.#limiter?.take(frame.payload.length);
         this.#hash.update(bytes);
@@ -421,8 +422,8 @@ async function readFull(file: Deno.FsFile, buffer: Uint8Array): Promise<number> 
   return filled;
 }
 
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  for (let offset = 0; offset < bytes.length;) offset += await file.write(bytes.subarray(offset));
+function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
+  for (let offset = 0; offset < bytes.length;) offset += file.writeSync(bytes.subarray(offset));
 }
 
 function removeQuietly(path: string): void {
