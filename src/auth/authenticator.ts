@@ -112,13 +112,16 @@ export class Authenticator {
     password: string,
     onPosition?: CheckPositionListener,
   ): Promise<boolean> {
-    try {
-      await this.load();
-    } catch {
-      // Keep serving with the users we had if the file is briefly unreadable.
-    }
-    const secret = this.#secrets.get(user);
     return await this.#checks.run(async () => {
+      // Looked up when the check runs, not when it was queued: a login that waited behind
+      // another one of the same legacy user sees the hash that login stored, not the
+      // plaintext, and does not hash and write the file once more.
+      try {
+        await this.load();
+      } catch {
+        // Keep serving with the users we had if the file is briefly unreadable.
+      }
+      const secret = this.#secrets.get(user);
       const matches = await this.#matches(secret, password);
       if (matches && secret !== undefined && needsRehash(secret, this.#params)) {
         await this.#rehash(user, secret, password);
