@@ -102,7 +102,9 @@ async function runClient(words: string[], flags: ClientFlags): Promise<number> {
       timeoutMs: flags.timeout,
       onQueued: (position, waiting) =>
         console.error(
-          `dfos: server busy: waiting for a free slot (position ${position} of ${waiting})`,
+          position === 0
+            ? "dfos: server busy: checking the password"
+            : `dfos: server busy: waiting for a free slot (position ${position} of ${waiting})`,
         ),
       onNotice: (message) => console.error(`dfos: server: ${message}`),
     });
