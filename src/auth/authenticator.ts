@@ -27,7 +27,7 @@ export { CheckQueueBusyError } from "./check_queue.ts";
 export const DEFAULT_CHECK_SLOTS = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 
 /** Longest a login waits for its password check by default, ms. */
-export const DEFAULT_MAX_CHECK_WAIT_MS = 30_000;
+export const DEFAULT_MAX_CHECK_WAIT_MS = 60_000;
 
 /** Called with the lines that were skipped when a load finds a different set of them. */
 export type ProblemReporter = (path: string, problems: UsersFileProblem[]) => void;
