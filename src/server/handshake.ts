@@ -265,12 +265,13 @@ const LOGIN_PROGRESS_EVERY_MS = 5_000;
  * Tells a peer that its login is in progress while its password check waits
  * its turn or runs: quick logins stay silent; a slower one gets `Queued` after
  * {@link LOGIN_PROGRESS_AFTER_MS} and every {@link LOGIN_PROGRESS_EVERY_MS}
- * after that, with its place among the waiting checks (0 once its check
- * runs), so the client knows to keep waiting.
+ * after that, so the client knows to keep waiting. Position 0 tells it apart
+ * from a place in the slot queue; `waiting` carries the login's place in line
+ * for a check (0 once its check runs).
  */
 class LoginProgress {
   #link: Link;
-  #report = { position: 0, waiting: 0 };
+  #place = 0;
   #timer: ReturnType<typeof setTimeout>;
 
   constructor(link: Link) {
@@ -278,8 +279,8 @@ class LoginProgress {
     this.#timer = setTimeout(this.#send, LOGIN_PROGRESS_AFTER_MS);
   }
 
-  readonly onPosition: CheckPositionListener = (position, waiting) => {
-    this.#report = { position, waiting };
+  readonly onPosition: CheckPositionListener = (position) => {
+    this.#place = position;
   };
 
   stop(): void {
@@ -287,7 +288,8 @@ class LoginProgress {
   }
 
   #send = () => {
-    this.#link.writer.send(encode(Messages.Queued, 0, this.#report)).catch(() => {});
+    const report = { position: 0, waiting: this.#place };
+    this.#link.writer.send(encode(Messages.Queued, 0, report)).catch(() => {});
     this.#timer = setTimeout(this.#send, LOGIN_PROGRESS_EVERY_MS);
   };
 }

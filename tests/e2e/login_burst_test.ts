@@ -18,7 +18,13 @@ import {
   readToEnd,
   sendQuietly,
 } from "../helpers/hostile.ts";
-import { readAudit, startServer, type TestServer, USERS } from "../helpers/processes.ts";
+import {
+  dfosCommand,
+  readAudit,
+  startServer,
+  type TestServer,
+  USERS,
+} from "../helpers/processes.ts";
 
 /** Logs in as alice with the real client; resolves to how long it took and whether it heard `Queued`. */
 async function clientLogin(server: TestServer, timeoutMs: number) {
@@ -84,6 +90,16 @@ Deno.test("100 logins at once all get in although their password checks queue pa
       return { what, ending, cutAfterMs: performance.now() - started };
     })
   );
+  // And the CLI, with the same short --timeout and without --quiet, so it says that it waits.
+  const cli = dfosCommand([
+    "client",
+    "--host=127.0.0.1",
+    `--port=${server.port}`,
+    "--user=bob",
+    `--known-hosts=${server.knownHosts}`,
+    `--timeout=${clientTimeoutMs / 1000}`,
+    "pwd",
+  ], { env: { DFOS_PASSWORD: USERS.bob }, signal: AbortSignal.timeout(120_000) }).output();
   const started = performance.now();
   const settled = await Promise.allSettled(
     Array.from({ length: logins }, () => clientLogin(server, clientTimeoutMs)),
@@ -106,6 +122,18 @@ Deno.test("100 logins at once all get in although their password checks queue pa
     assert.ok(
       done.some((login) => login.heard.length > 0),
       "some logins waited longer than --login-timeout for their check, and were told so",
+    );
+    assert.ok(
+      done.every((login) => login.heard.every((position) => position === 0)),
+      "position 0: a report on the password check, not a place in the slot queue",
+    );
+    const { code, stdout, stderr } = await cli;
+    const cliErr = new TextDecoder().decode(stderr);
+    assert.equal(code, 0, cliErr);
+    assert.equal(new TextDecoder().decode(stdout), "/\n");
+    assert.match(
+      cliErr,
+      /^(dfos: server busy: (waiting for the password check \(place \d+ in line\)|checking the password)\n)+$/,
     );
     // Everyone is served, not only logged in.
     const roots = await Promise.all(done.map((login) => login.connection.stat("/")));
