@@ -15,7 +15,7 @@
 import { join } from "node:path";
 import { createWorkloads, stageUnits, verifyCopy } from "./bench/dataset.ts";
 import { CLIENT_FILE_BYTES, SMALL_FILE_BYTES } from "./bench/dataset.ts";
-import { createDfosTool, limitFlags } from "./bench/dfos_tool.ts";
+import { createDfosTool, type LimitFlags, limitFlags } from "./bench/dfos_tool.ts";
 import { createWorkspace, type MachineFacts, machineFacts } from "./bench/machine.ts";
 import { createOpenSshTools } from "./bench/openssh_tools.ts";
 import { type BenchOptions, parseBenchOptions, type ToolKey } from "./bench/options.ts";
@@ -182,13 +182,15 @@ function describeMachine(facts: MachineFacts, options: BenchOptions, workloads: 
     `ssh cipher negotiated: ${facts.sshCipher ?? "n/a"}`,
     `files: ${facts.workspace}`,
     `network: 127.0.0.1 only; DFOS server with TLS and fsync on (defaults)` +
-    (concurrent
-      ? `; for E: server ${limitFlags(concurrent).server.join(" ")}, ` +
-        `clients ${limitFlags(concurrent).client.join(" ")}`
-      : ""),
+    (concurrent ? `; for E: ${describeFlags(limitFlags(concurrent))}` : ""),
     `runs: ${options.repeat} per workload and tool (median shown); ` +
     `times are wall time of the client process(es); MB = 10^6 bytes, MiB = 2^20 bytes`,
   ].join("\n");
+}
+
+function describeFlags(flags: LimitFlags): string {
+  const client = flags.client.length > 0 ? flags.client.join(" ") : "default flags";
+  return `server ${flags.server.join(" ")}, clients ${client}`;
 }
 
 async function main(): Promise<void> {

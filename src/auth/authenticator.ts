@@ -19,10 +19,15 @@ import {
   verifyPassword,
 } from "./password_hash.ts";
 import { parseUsersFile, setUser, updateUsersFile, type UsersFileProblem } from "./users_file.ts";
-import { Semaphore } from "../shared/semaphore.ts";
+import { type CheckPositionListener, CheckQueue } from "./check_queue.ts";
 
-/** Password checks running at once, process-wide: one per core, at most four. */
-const SCRYPT_SLOTS = new Semaphore(Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)));
+export { CheckQueueBusyError } from "./check_queue.ts";
+
+/** Password checks that run at once by default: one per core, at most four. */
+export const DEFAULT_CHECK_SLOTS = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+
+/** Longest a login waits for its password check by default, ms. */
+export const DEFAULT_MAX_CHECK_WAIT_MS = 60_000;
 
 /** Called with the lines that were skipped when a load finds a different set of them. */
 export type ProblemReporter = (path: string, problems: UsersFileProblem[]) => void;
@@ -40,6 +45,10 @@ export interface AuthenticatorOptions {
   scryptParams?: ScryptParams;
   /** Told about each upgrade of a stored secret. Default: nothing. */
   onRehash?: (outcome: RehashOutcome) => void;
+  /** Password checks run at once. Default: {@link DEFAULT_CHECK_SLOTS}. */
+  checkSlots?: number;
+  /** Longest a check waits for its turn before it is refused as busy, ms. Default: {@link DEFAULT_MAX_CHECK_WAIT_MS}. */
+  maxCheckWaitMs?: number;
 }
 
 /** Verifies user names and passwords. */
@@ -52,12 +61,19 @@ export class Authenticator {
   #reportedProblems = "[]";
   #secrets = new Map<string, string>();
   #dummyHash: Promise<string> | undefined;
+  #checks: CheckQueue;
 
   constructor(path: string, report: ProblemReporter, options: AuthenticatorOptions = {}) {
     this.#path = path;
     this.#report = report;
     this.#params = options.scryptParams ?? DEFAULT_SCRYPT_PARAMS;
     this.#onRehash = options.onRehash ?? (() => {});
+    // Each scrypt run takes 32 MiB and a core: a crowd of logins (or of attackers)
+    // queues instead of exhausting memory, and is refused as busy past the wait bound.
+    this.#checks = new CheckQueue({
+      slots: options.checkSlots ?? DEFAULT_CHECK_SLOTS,
+      maxWaitMs: options.maxCheckWaitMs ?? DEFAULT_MAX_CHECK_WAIT_MS,
+    });
   }
 
   /** Reads the file now unless it is unchanged; fails if it cannot be read at all. Resolves to the number of users. */
@@ -86,23 +102,32 @@ export class Authenticator {
     return [...this.#secrets].filter(([, secret]) => !isHashed(secret)).map(([name]) => name);
   }
 
-  /** True when `user` exists and `password` is theirs. */
-  async verify(user: string, password: string): Promise<boolean> {
-    try {
-      await this.load();
-    } catch {
-      // Keep serving with the users we had if the file is briefly unreadable.
-    }
-    const secret = this.#secrets.get(user);
-    // Each scrypt run takes 32 MiB and a core: bound how many run at once, so a crowd
-    // of logins (or of attackers) queues instead of exhausting memory.
-    return await SCRYPT_SLOTS.run(async () => {
+  /**
+   * True when `user` exists and `password` is theirs. The check waits its turn
+   * behind other checks (`onPosition` hears its place while it waits) and
+   * rejects with {@link CheckQueueBusyError} if that wait would be too long.
+   */
+  async verify(
+    user: string,
+    password: string,
+    onPosition?: CheckPositionListener,
+  ): Promise<boolean> {
+    return await this.#checks.run(async () => {
+      // Looked up when the check runs, not when it was queued: a login that waited behind
+      // another one of the same legacy user sees the hash that login stored, not the
+      // plaintext, and does not hash and write the file once more.
+      try {
+        await this.load();
+      } catch {
+        // Keep serving with the users we had if the file is briefly unreadable.
+      }
+      const secret = this.#secrets.get(user);
       const matches = await this.#matches(secret, password);
       if (matches && secret !== undefined && needsRehash(secret, this.#params)) {
         await this.#rehash(user, secret, password);
       }
       return matches;
-    });
+    }, onPosition);
   }
 
   /** Costs one scrypt computation in every case. */
@@ -114,7 +139,13 @@ export class Authenticator {
 
   /** A hash of a random password with the configured cost, made once. */
   #ensureDummyHash(): Promise<string> {
-    this.#dummyHash ??= hashPassword(randomBytes(18).toString("base64"), this.#params);
+    this.#dummyHash ??= (async () => {
+      const started = performance.now();
+      const hash = await hashPassword(randomBytes(18).toString("base64"), this.#params);
+      // As costly as a check: tells the check queue early what one costs on this machine.
+      this.#checks.observe(performance.now() - started);
+      return hash;
+    })();
     return this.#dummyHash;
   }
 

@@ -100,10 +100,20 @@ async function runClient(words: string[], flags: ClientFlags): Promise<number> {
       trust: await trustFrom(flags),
       compress: flags.compress ?? false,
       timeoutMs: flags.timeout,
-      onQueued: (position, waiting) =>
-        console.error(
-          `dfos: server busy: waiting for a free slot (position ${position} of ${waiting})`,
-        ),
+      onQueued: (position, waiting) => {
+        if (position > 0) {
+          console.error(
+            `dfos: server busy: waiting for a free slot (position ${position} of ${waiting})`,
+          );
+        } else if (!flags.quiet) {
+          // A slow login, not a refusal: shown like progress, so --quiet leaves it out.
+          console.error(
+            waiting > 0
+              ? `dfos: server busy: waiting for the password check (place ${waiting} in line)`
+              : "dfos: server busy: checking the password",
+          );
+        }
+      },
       onNotice: (message) => console.error(`dfos: server: ${message}`),
     });
   } catch (error) {

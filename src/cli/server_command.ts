@@ -58,7 +58,7 @@ export function serverCommand(onExit: (code: number) => void): Command {
     .addOption(
       secondsOption(
         "--login-timeout <seconds>",
-        "time to complete handshake and login",
+        "time a client has to send Hello (after connecting) and Auth (after getting a slot)",
         DEFAULTS.loginTimeoutMs,
       ),
     )
@@ -74,6 +74,13 @@ export function serverCommand(onExit: (code: number) => void): Command {
         "--queue-timeout <seconds>",
         "longest wait for a slot",
         DEFAULTS.queueTimeoutMs,
+      ),
+    )
+    .addOption(
+      secondsOption(
+        "--max-check-wait <seconds>",
+        'longest a login waits for its password check; past it "server busy"',
+        DEFAULTS.maxCheckWaitMs,
       ),
     )
     .addOption(
@@ -172,6 +179,7 @@ function toConfig(options: Record<string, unknown>): ServerConfig {
     loginTimeoutMs: options.loginTimeout as number,
     idleTimeoutMs: options.idleTimeout as number,
     queueTimeoutMs: options.queueTimeout as number,
+    maxCheckWaitMs: options.maxCheckWait as number,
     performanceIntervalMs: options.perfInterval as number,
     partialMaxAgeMs: options.partialMaxAge as number,
     fsync: options.fsync as boolean,

@@ -45,7 +45,12 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Limit for waiting in the server's queue, ms. Default 600000. */
   queueTimeoutMs?: number;
-  /** Told when the server queues us, and whenever our place changes. */
+  /**
+   * Told when the server queues us for a slot, and whenever our place changes
+   * (`position` ≥ 1 of `waiting`); and, with `position` 0, that the server is
+   * still working on our login (`waiting`: our place in line for the password
+   * check, 0 while it runs).
+   */
   onQueued?: (position: number, waiting: number) => void;
   /** Told of server notices (e.g. shutting down). */
   onNotice?: (message: string) => void;

@@ -27,7 +27,7 @@ export const STATUS = {
   AUTH_FAILED: 9,
   /** The user already has the maximum number of open sessions. */
   SESSION_LIMIT: 10,
-  /** Every slot and every queue place is taken. */
+  /** Every slot and every queue place is taken, or a login would wait too long for its password check. */
   SERVER_BUSY: 11,
   /** A malformed or unexpected frame; the connection is closed after this reply. */
   PROTOCOL_ERROR: 12,

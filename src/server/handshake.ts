@@ -1,7 +1,9 @@
 /**
  * Connection set-up, PROTOCOL.md §5.1: `Hello`/`Welcome`, waiting for a slot
- * (with `Queued` position reports), then `Auth`. Runs under deadlines so a
- * client that never finishes the handshake cannot hold a connection.
+ * (with `Queued` position reports), then `Auth` and its password check.
+ * What the peer must send runs under deadlines, so a client that never
+ * finishes the handshake cannot hold a connection; what the server makes it
+ * wait for (a slot, a password check) has bounds of its own instead.
  *
  * @module
  */
@@ -13,7 +15,8 @@ import type { FrameReader } from "../protocol/frame_reader.ts";
 import type { FrameWriter } from "../protocol/frame_writer.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { STATUS } from "../protocol/status.ts";
-import type { Authenticator } from "../auth/authenticator.ts";
+import { type Authenticator, CheckQueueBusyError } from "../auth/authenticator.ts";
+import type { CheckPositionListener } from "../auth/check_queue.ts";
 import { auditLog, serverLog } from "../log/logging.ts";
 import { type Admission, QueueFullError } from "./admission.ts";
 import { DeadlineError, withDeadline } from "./deadline.ts";
@@ -201,8 +204,9 @@ async function checkPassword(
 ) {
   const audit = (result: string, delayMs?: number) =>
     auditLog.warn("login", { event: "login", user, remote: link.remote, result, delayMs });
-  const lockout = env.guard.check(user, link.address);
-  if (lockout) {
+  const refuseIfLockedOut = () => {
+    const lockout = env.guard.check(user, link.address);
+    if (!lockout) return;
     audit(`refused: ${lockout.scope} locked out`);
     const who = lockout.scope === "user" ? "for this user" : "from your address";
     const seconds = Math.ceil(lockout.retryAfterMs / 1000);
@@ -210,8 +214,23 @@ async function checkPassword(
       STATUS.AUTH_FAILED,
       `too many failed logins ${who}; try again in ${seconds} s`,
     );
+  };
+  refuseIfLockedOut();
+  let matches: boolean;
+  const progress = new LoginProgress(link);
+  try {
+    matches = await env.authenticator.verify(user, password, progress.onPosition);
+  } catch (error) {
+    if (!(error instanceof CheckQueueBusyError)) throw error;
+    // Not a failed login: nothing was checked, and the same happens to every user.
+    audit("refused: server busy");
+    throw new Refusal(STATUS.SERVER_BUSY, error.message);
+  } finally {
+    progress.stop();
   }
-  if (await env.authenticator.verify(user, password)) {
+  if (matches) {
+    // Guesses that were waiting for their check when a lockout began are refused too.
+    refuseIfLockedOut();
     env.guard.recordSuccess(user);
     return;
   }
@@ -237,11 +256,51 @@ async function checkPassword(
   throw new Refusal(STATUS.AUTH_FAILED, "wrong user name or password", verdict.delayMs);
 }
 
+/** After how long a peer whose `Auth` the server is still working on hears so (`Queued`). */
+const LOGIN_PROGRESS_AFTER_MS = 1_000;
+/** How often it hears so again until it is answered. */
+const LOGIN_PROGRESS_EVERY_MS = 5_000;
+
+/**
+ * Tells a peer that its login is in progress while its password check waits
+ * its turn or runs: quick logins stay silent; a slower one gets `Queued` after
+ * {@link LOGIN_PROGRESS_AFTER_MS} and every {@link LOGIN_PROGRESS_EVERY_MS}
+ * after that, so the client knows to keep waiting. Position 0 tells it apart
+ * from a place in the slot queue; `waiting` carries the login's place in line
+ * for a check (0 once its check runs).
+ */
+class LoginProgress {
+  #link: Link;
+  #place = 0;
+  #timer: ReturnType<typeof setTimeout>;
+
+  constructor(link: Link) {
+    this.#link = link;
+    this.#timer = setTimeout(this.#send, LOGIN_PROGRESS_AFTER_MS);
+  }
+
+  readonly onPosition: CheckPositionListener = (position) => {
+    this.#place = position;
+  };
+
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+
+  #send = () => {
+    const report = { position: 0, waiting: this.#place };
+    this.#link.writer.send(encode(Messages.Queued, 0, report)).catch(() => {});
+    this.#timer = setTimeout(this.#send, LOGIN_PROGRESS_EVERY_MS);
+  };
+}
+
 async function login(
   link: Link,
   env: HandshakeEnvironment,
   firstFrame: Promise<Frame | null>,
 ): Promise<string> {
+  // The deadline covers what the peer has to send. Once its Auth is here, the wait for
+  // a password check is the server's doing: the check queue bounds it (--max-check-wait).
   const frame = await withDeadline(firstFrame, env.config.loginTimeoutMs, "login");
   if (!frame) throw new Error("client left before logging in");
   if (frame.type !== Messages.Auth.type) {

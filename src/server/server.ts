@@ -47,6 +47,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       serverLog.warn("{path}:{line}: {reason}; line skipped", { path, ...problem });
     }
   }, {
+    maxCheckWaitMs: config.maxCheckWaitMs,
     onRehash: (outcome) =>
       outcome.result === "failed"
         ? serverLog.warn("could not store a password hash for {user}: {reason}", { ...outcome })

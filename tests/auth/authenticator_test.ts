@@ -170,6 +170,16 @@ Deno.test("a legacy user's line is rehashed in place after a successful login", 
   });
 });
 
+Deno.test("logins of a legacy user queued together rehash once: each check reads the secret when it runs", async () => {
+  await withUsersFile("alice:alice-plain\n", async ({ auth, rehashes }) => {
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => auth.verify("alice", "alice-plain")),
+    );
+    assert.deepEqual(results, [true, true, true, true, true, true]);
+    assert.deepEqual(rehashes, [{ user: "alice", result: "rehashed" }]);
+  }, { scryptParams: FAST, checkSlots: 1 });
+});
+
 Deno.test("a failed login of a legacy user leaves the file untouched", async () => {
   const text = "alice:alice-plain\n";
   await withUsersFile(text, async ({ path, auth, rehashes }) => {
