@@ -60,7 +60,7 @@ export async function createWorkloads(
     workloads.push(workload("C", `${title} upload`, "upload", [tree]));
     workloads.push(workload("D", `${title} download`, "download", [tree]));
   }
-  if (wants("E")) {
+  if (wants("E", "E1")) {
     const units: Unit[] = [];
     for (let index = 1; index <= options.clients; index++) {
       const name = `client-${String(index).padStart(3, "0")}.bin`;
@@ -70,10 +70,13 @@ export async function createWorkloads(
         files: [await writeRandomFile(dataDir, name, CLIENT_FILE_BYTES)],
       });
     }
+    workloads.push(workload("E1", "1 client × 10 MiB upload (E's baseline)", "upload", [units[0]]));
     const title = `${options.clients} clients × 10 MiB upload`;
     workloads.push({ ...workload("E", title, "upload", units), concurrent: true });
   }
-  return workloads.filter((entry) => options.only.includes(entry.id));
+  // E's ratio needs its baseline, measured in the same run.
+  const chosen = (id: WorkloadId) => options.only.includes(id) || (id === "E1" && wants("E"));
+  return workloads.filter((entry) => chosen(entry.id));
 }
 
 function workload(id: WorkloadId, title: string, direction: Workload["direction"], units: Unit[]) {

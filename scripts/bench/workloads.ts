@@ -11,11 +11,14 @@
  * @module
  */
 
-/** A workload's letter. */
-export type WorkloadId = "A" | "B" | "C" | "D" | "E";
+/**
+ * A workload's letter. `E1` is E's baseline: one of E's clients alone, the
+ * same job (start, log in, upload 10 MiB) that E runs 100 times at once.
+ */
+export type WorkloadId = "A" | "B" | "C" | "D" | "E1" | "E";
 
 /** All workload letters, in order. */
-export const WORKLOAD_IDS: readonly WorkloadId[] = ["A", "B", "C", "D", "E"];
+export const WORKLOAD_IDS: readonly WorkloadId[] = ["A", "B", "C", "D", "E1", "E"];
 
 /** One file of the data set, with the facts a copy is verified against. */
 export interface FileEntry {
