@@ -6,10 +6,20 @@
  * successful login a plaintext (or too weakly hashed) password is replaced by
  * a fresh hash in the file.
  *
+ * A password that passed its scrypt check is remembered for a short while
+ * (default {@link DEFAULT_LOGIN_CACHE_MS}), so a burst of logins with it (a
+ * script starting many transfers) costs one check, not one each: what is
+ * kept is an HMAC of user, stored hash and password under a key that exists
+ * only in this process, never the password. Logins that arrive while that
+ * check runs wait for its answer instead of starting their own. Only a
+ * correct password can hit: an unknown user or a wrong password always
+ * costs a full check, so timing still tells nothing about which user names
+ * exist. A changed password (a new stored hash) no longer matches.
+ *
  * @module
  */
 
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import {
   DEFAULT_SCRYPT_PARAMS,
   hashPassword,
@@ -28,6 +38,12 @@ export const DEFAULT_CHECK_SLOTS = Math.max(1, Math.min(4, navigator.hardwareCon
 
 /** Longest a login waits for its password check by default, ms. */
 export const DEFAULT_MAX_CHECK_WAIT_MS = 60_000;
+
+/** How long a password that passed its check is remembered by default, ms. */
+export const DEFAULT_LOGIN_CACHE_MS = 60_000;
+
+/** Most passwords remembered at once; the oldest goes first. */
+const LOGIN_CACHE_ENTRIES = 1024;
 
 /** Called with the lines that were skipped when a load finds a different set of them. */
 export type ProblemReporter = (path: string, problems: UsersFileProblem[]) => void;
@@ -49,6 +65,8 @@ export interface AuthenticatorOptions {
   checkSlots?: number;
   /** Longest a check waits for its turn before it is refused as busy, ms. Default: {@link DEFAULT_MAX_CHECK_WAIT_MS}. */
   maxCheckWaitMs?: number;
+  /** How long a password that passed is remembered, ms; 0: check every login. Default: {@link DEFAULT_LOGIN_CACHE_MS}. */
+  loginCacheMs?: number;
 }
 
 /** Verifies user names and passwords. */
@@ -62,12 +80,20 @@ export class Authenticator {
   #secrets = new Map<string, string>();
   #dummyHash: Promise<string> | undefined;
   #checks: CheckQueue;
+  #cacheMs: number;
+  #cacheKey = randomBytes(32);
+  /** Tag of a verified (user, stored hash, password) → when it expires. */
+  #verified = new Map<string, number>();
+  /** Checks running now, by tag: logins with the same password wait for the same answer. */
+  #running = new Map<string, Promise<boolean>>();
+  #checksRun = 0;
 
   constructor(path: string, report: ProblemReporter, options: AuthenticatorOptions = {}) {
     this.#path = path;
     this.#report = report;
     this.#params = options.scryptParams ?? DEFAULT_SCRYPT_PARAMS;
     this.#onRehash = options.onRehash ?? (() => {});
+    this.#cacheMs = options.loginCacheMs ?? DEFAULT_LOGIN_CACHE_MS;
     // Each scrypt run takes 32 MiB and a core: a crowd of logins (or of attackers)
     // queues instead of exhausting memory, and is refused as busy past the wait bound.
     this.#checks = new CheckQueue({
@@ -97,6 +123,11 @@ export class Authenticator {
     if (problems.length > 0) this.#report(this.#path, problems);
   }
 
+  /** Password checks (scrypt runs for a login) completed so far. */
+  get checksRun(): number {
+    return this.#checksRun;
+  }
+
   /** Names of the users whose password is still stored in plaintext, in file order. */
   legacyUsers(): string[] {
     return [...this.#secrets].filter(([, secret]) => !isHashed(secret)).map(([name]) => name);
@@ -112,6 +143,50 @@ export class Authenticator {
     password: string,
     onPosition?: CheckPositionListener,
   ): Promise<boolean> {
+    const tag = await this.#cacheTag(user, password);
+    if (tag === undefined) return await this.#check(user, password, onPosition);
+    const expires = this.#verified.get(tag);
+    if (expires !== undefined && expires > Date.now()) return true;
+    this.#verified.delete(tag);
+    const running = this.#running.get(tag);
+    if (running) return await running;
+    const check = this.#check(user, password, onPosition).then((matches) => {
+      if (matches) this.#remember(tag);
+      return matches;
+    }).finally(() => this.#running.delete(tag));
+    this.#running.set(tag, check);
+    return await check;
+  }
+
+  /** The cache key of a login, or undefined when it cannot be cached (cache off, unknown or legacy user). */
+  async #cacheTag(user: string, password: string): Promise<string | undefined> {
+    if (this.#cacheMs <= 0) return undefined;
+    try {
+      await this.load();
+    } catch {
+      // Checked (and failed over) by the full path.
+    }
+    const secret = this.#secrets.get(user);
+    if (secret === undefined || !isHashed(secret) || needsRehash(secret, this.#params)) {
+      return undefined;
+    }
+    return createHmac("sha256", this.#cacheKey).update(`${user}\0${secret}\0${password}`)
+      .digest("base64");
+  }
+
+  #remember(tag: string): void {
+    if (this.#verified.size >= LOGIN_CACHE_ENTRIES) {
+      this.#verified.delete(this.#verified.keys().next().value!);
+    }
+    this.#verified.set(tag, Date.now() + this.#cacheMs);
+  }
+
+  /** One scrypt check, in its turn. */
+  async #check(
+    user: string,
+    password: string,
+    onPosition?: CheckPositionListener,
+  ): Promise<boolean> {
     return await this.#checks.run(async () => {
       // Looked up when the check runs, not when it was queued: a login that waited behind
       // another one of the same legacy user sees the hash that login stored, not the
@@ -123,6 +198,7 @@ export class Authenticator {
       }
       const secret = this.#secrets.get(user);
       const matches = await this.#matches(secret, password);
+      this.#checksRun++;
       if (matches && secret !== undefined && needsRehash(secret, this.#params)) {
         await this.#rehash(user, secret, password);
       }

@@ -85,6 +85,14 @@ export function serverCommand(onExit: (code: number) => void): Command {
     )
     .addOption(
       secondsOption(
+        "--login-cache <seconds>",
+        "remember a password that passed its check this long (an HMAC, never the password)",
+        DEFAULTS.loginCacheMs,
+      ),
+    )
+    .option("--no-login-cache", "check every login's password with scrypt")
+    .addOption(
+      secondsOption(
         "--perf-interval <seconds>",
         "interval of the performance log",
         DEFAULTS.performanceIntervalMs,
@@ -180,6 +188,7 @@ function toConfig(options: Record<string, unknown>): ServerConfig {
     idleTimeoutMs: options.idleTimeout as number,
     queueTimeoutMs: options.queueTimeout as number,
     maxCheckWaitMs: options.maxCheckWait as number,
+    loginCacheMs: options.loginCache === false ? 0 : options.loginCache as number,
     performanceIntervalMs: options.perfInterval as number,
     partialMaxAgeMs: options.partialMaxAge as number,
     fsync: options.fsync as boolean,

@@ -48,6 +48,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     }
   }, {
     maxCheckWaitMs: config.maxCheckWaitMs,
+    loginCacheMs: config.loginCacheMs,
     onRehash: (outcome) =>
       outcome.result === "failed"
         ? serverLog.warn("could not store a password hash for {user}: {reason}", { ...outcome })

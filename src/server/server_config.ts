@@ -7,7 +7,7 @@
 import { DEFAULT_PORT } from "../protocol/constants.ts";
 import type { IdentitySource } from "../transport/server_identity.ts";
 import { DEFAULT_LOGIN_GUARD, type LoginGuardOptions } from "./login_guard.ts";
-import { DEFAULT_MAX_CHECK_WAIT_MS } from "../auth/authenticator.ts";
+import { DEFAULT_LOGIN_CACHE_MS, DEFAULT_MAX_CHECK_WAIT_MS } from "../auth/authenticator.ts";
 
 /** Transport security: TLS with an identity, or plain TCP only when asked for by name. */
 export type ServerTls = IdentitySource | { kind: "insecure" };
@@ -44,6 +44,8 @@ export interface ServerConfig {
   queueTimeoutMs: number;
   /** Longest a received `Auth` may wait for its password check before "server busy", ms. */
   maxCheckWaitMs: number;
+  /** How long a password that passed its check is remembered, ms; 0: check every login. */
+  loginCacheMs: number;
   /** Interval of the performance log, ms. */
   performanceIntervalMs: number;
   /** Partial uploads untouched this long are deleted, ms. */
@@ -90,6 +92,7 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   idleTimeoutMs: 600_000,
   queueTimeoutMs: 600_000,
   maxCheckWaitMs: DEFAULT_MAX_CHECK_WAIT_MS,
+  loginCacheMs: DEFAULT_LOGIN_CACHE_MS,
   performanceIntervalMs: 5_000,
   partialMaxAgeMs: 7 * 24 * 3600_000,
   serverName: "dfos",

@@ -270,3 +270,52 @@ Deno.test("an unknown user costs about as much as a known user's wrong password"
     }
   }, {});
 });
+
+Deno.test("a burst of logins with the right password costs one check, later ones none while remembered", async () => {
+  const hash = await hashPassword("right", FAST);
+  await withUsersFile(`alice:${hash}\n`, async ({ auth }) => {
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, () => auth.verify("alice", "right")),
+    );
+    assert.deepEqual(new Set(burst), new Set([true]));
+    assert.equal(auth.checksRun, 1, "the burst waited for one check");
+    assert.equal(await auth.verify("alice", "right"), true);
+    assert.equal(auth.checksRun, 1, "remembered");
+  });
+});
+
+Deno.test("wrong passwords and unknown users are never remembered: each costs a check", async () => {
+  const hash = await hashPassword("right", FAST);
+  await withUsersFile(`alice:${hash}\n`, async ({ auth }) => {
+    assert.equal(await auth.verify("alice", "right"), true);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      assert.equal(await auth.verify("alice", "wrong"), false);
+      assert.equal(await auth.verify("mallory", "right"), false);
+    }
+    assert.equal(auth.checksRun, 7);
+    const guesses = await Promise.all(["a", "b", "c"].map((guess) => auth.verify("alice", guess)));
+    assert.deepEqual(guesses, [false, false, false]);
+    assert.equal(auth.checksRun, 10, "different guesses never share a check");
+  });
+});
+
+Deno.test("a changed password is not served from memory, and the cache can be off or expire", async () => {
+  const hash = await hashPassword("old", FAST);
+  await withUsersFile(`alice:${hash}\n`, async ({ auth, path }) => {
+    assert.equal(await auth.verify("alice", "old"), true);
+    await rewrite(path, `alice:${await hashPassword("new", FAST)}\n`, 5);
+    assert.equal(await auth.verify("alice", "old"), false);
+    assert.equal(await auth.verify("alice", "new"), true);
+    assert.equal(auth.checksRun, 3);
+  });
+  await withUsersFile(`alice:${hash}\n`, async ({ auth }) => {
+    for (let login = 0; login < 3; login++) assert.equal(await auth.verify("alice", "old"), true);
+    assert.equal(auth.checksRun, 3, "--no-login-cache: every login is checked");
+  }, { scryptParams: FAST, loginCacheMs: 0 });
+  await withUsersFile(`alice:${hash}\n`, async ({ auth }) => {
+    assert.equal(await auth.verify("alice", "old"), true);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    assert.equal(await auth.verify("alice", "old"), true);
+    assert.equal(auth.checksRun, 2, "checked again once expired");
+  }, { scryptParams: FAST, loginCacheMs: 50 });
+});

@@ -68,7 +68,9 @@ Deno.test("100 logins at once all get in although their password checks queue pa
   const logins = 100;
   const clientTimeoutMs = 2_000;
   // Defaults but for a 1 s login deadline, and room for every login to be a session of alice.
+  // Every login is checked (no --login-cache): the checks must queue for this test.
   await using server = await startServer([
+    "--no-login-cache",
     "--login-timeout=1",
     `--max-clients=${logins + 2}`,
     `--max-sessions-per-user=${logins}`,
@@ -159,6 +161,7 @@ Deno.test("100 logins at once all get in although their password checks queue pa
 Deno.test("logins that could not be checked within --max-check-wait are told at once that the server is busy, which locks nobody out", async () => {
   const logins = 60;
   await using server = await startServer([
+    "--no-login-cache",
     "--max-check-wait=0.5",
     `--max-clients=${logins}`,
     `--max-sessions-per-user=${logins}`,
