@@ -11,7 +11,6 @@ import { ClientConnection } from "../client/connection.ts";
 import type { CommandContext } from "../client/commands.ts";
 import { runCommand } from "../client/commands.ts";
 import { EXIT, exitCodeFor, reasonOf } from "../client/errors.ts";
-import { runShell } from "../client/shell.ts";
 import { DEFAULT_PORT } from "../protocol/constants.ts";
 import { byteSize, port, secondsOption } from "./options.ts";
 import { RateLimiter } from "../shared/rate_limiter.ts";
@@ -122,7 +121,11 @@ async function runClient(words: string[], flags: ClientFlags): Promise<number> {
   }
   const context = commandContext(connection, user, flags);
   try {
-    if (words.length === 0) return await runShell(context, reportFailure);
+    if (words.length === 0) {
+      // Loaded only for the interactive shell (readline and its terminal handling).
+      const { runShell } = await import("../client/shell.ts");
+      return await runShell(context, reportFailure);
+    }
     await runCommand(context, words);
     return EXIT.OK;
   } catch (error) {

@@ -6,8 +6,6 @@
  */
 
 import { Command } from "commander";
-import { closeLogging, serverLog, setupServerLogging } from "../log/logging.ts";
-import { startServer } from "../server/server.ts";
 import {
   DEFAULT_SERVER_CONFIG as DEFAULTS,
   type ServerConfig,
@@ -154,6 +152,7 @@ export function serverCommand(onExit: (code: number) => void): Command {
       if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) {
         command.error("--tls-cert and --tls-key go together", { exitCode: 2 });
       }
+      const { runServer } = await import("./server_run.ts");
       onExit(await runServer(toConfig(options), options));
     });
 }
@@ -205,42 +204,4 @@ function toConfig(options: Record<string, unknown>): ServerConfig {
       lockoutMs: options.lockout as number,
     },
   };
-}
-
-async function runServer(config: ServerConfig, flags: { quiet?: boolean; verbose?: boolean }) {
-  await setupServerLogging({ logDir: config.logDir, quiet: flags.quiet, verbose: flags.verbose });
-  // A server must outlive a bug in one session: log a stray rejection instead of exiting.
-  globalThis.addEventListener("unhandledrejection", (event) => {
-    event.preventDefault();
-    serverLog.error("unhandled rejection (a bug; the server keeps running): {error}", {
-      error: String(event.reason?.stack ?? event.reason),
-    });
-  });
-  let server;
-  try {
-    server = await startServer(config);
-  } catch (error) {
-    serverLog.fatal("cannot start: {error}", { error: describeStartError(error, config) });
-    await closeLogging();
-    return 1;
-  }
-  const stopped = new Promise<void>((resolve) => {
-    const stop = (signal: Deno.Signal) => {
-      serverLog.info("received {signal}", { signal });
-      server.shutdown().then(resolve);
-    };
-    Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
-    Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
-  });
-  await Promise.race([stopped, server.finished]);
-  await closeLogging();
-  return 0;
-}
-
-function describeStartError(error: unknown, config: ServerConfig): string {
-  if (error instanceof Deno.errors.AddrInUse) {
-    return `port ${config.port} on ${config.host} is already in use`;
-  }
-  if (error instanceof Deno.errors.NotFound) return `users file ${config.usersFile} not found`;
-  return error instanceof Error ? error.message : String(error);
 }
