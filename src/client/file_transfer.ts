@@ -121,7 +121,9 @@ async function downloadOnce(
       ifSize: meta?.size ?? 0,
       ifMtimeMs: meta?.mtimeMs ?? 0,
     }, (frame) => receiver.accept(frame));
+    await receiver.synced;
   } finally {
+    await receiver.synced.catch(() => {});
     file.close();
   }
   try {
@@ -141,6 +143,12 @@ class DownloadReceiver {
   mtimeMs = 0;
   /** Whether `.dfos-part.json` was written (only for files worth resuming). */
   wroteMeta = false;
+  /**
+   * The flush of the verified bytes to disk, started at `DataEnd`. Not awaited
+   * there: the connection's read loop goes on to the next file's frames while
+   * the disk works, so the fsyncs of many small files overlap.
+   */
+  synced: Promise<void> = Promise.resolve();
   #hash: Hash = createHash("sha256");
   #file: Deno.FsFile;
   #partialPath: string;
@@ -181,7 +189,7 @@ class DownloadReceiver {
         return false;
       }
       case MESSAGE_TYPE.DataEnd:
-        await this.#finish(decode(Messages.DataEnd, frame).sha256);
+        this.#finish(decode(Messages.DataEnd, frame).sha256);
         return true;
       case MESSAGE_TYPE.Error: {
         const { code, message } = decode(Messages.Error, frame);
@@ -209,7 +217,7 @@ class DownloadReceiver {
     this.#progress.advance(info.offset);
   }
 
-  async #finish(expected: Uint8Array) {
+  #finish(expected: Uint8Array): void {
     const actual = this.#hash.digest();
     if (!equalBytes(actual, expected)) {
       removeQuietly(this.#partialPath);
@@ -219,8 +227,8 @@ class DownloadReceiver {
         "downloaded bytes do not match the server's SHA-256",
       );
     }
-    await this.#file.syncData();
-    this.#progress.fileDone();
+    this.synced = this.#file.syncData().then(() => this.#progress.fileDone());
+    this.synced.catch(() => {}); // Awaited by the download; a failure must not go unhandled first.
   }
 }
 
