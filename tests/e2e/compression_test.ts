@@ -11,6 +11,8 @@ import { startRelay } from "../helpers/relay.ts";
 import { seededBytes, sha256File } from "../helpers/files.ts";
 
 const SIZE = 8 * 1024 * 1024;
+/** Under the whole-file limit (256 KiB). */
+const SMALL = 200 * 1024;
 
 /** Text-like bytes: a log file's worth of repeated, slightly varying lines. */
 function compressible(size: number): Uint8Array {
@@ -42,12 +44,18 @@ Deno.test("--compress shrinks compressible transfers and passes random data thro
   const plainUp = await wire("put", "log.txt", "log-plain.txt");
   const noiseUp = await wire("--compress", "put", "noise.bin");
   const noiseDown = await wire("--compress", "get", "noise.bin", "noise-back.bin");
+  // A small file: uploaded whole (never compressed), downloaded in one reply (compressed).
+  await Deno.writeFile(join(local, "small.txt"), compressible(SMALL));
+  const smallUp = await wire("--compress", "put", "small.txt");
+  const smallDown = await wire("--compress", "get", "small.txt", "small-back.txt");
 
   assert.ok(compressedUp < SIZE / 4, `compressed upload used ${compressedUp} bytes on the wire`);
   assert.ok(compressedDown < SIZE / 4, `compressed download used ${compressedDown} bytes`);
   assert.ok(plainUp > SIZE, "without --compress the bytes go as they are");
   assert.ok(noiseUp > SIZE && noiseUp < SIZE * 1.02, `random data sent as it is: ${noiseUp}`);
   assert.ok(noiseDown > SIZE && noiseDown < SIZE * 1.02, `random data sent as it is: ${noiseDown}`);
+  assert.ok(smallUp > SMALL, `a small upload goes whole, as it is: ${smallUp}`);
+  assert.ok(smallDown < smallUp - SMALL / 2, `a small download is compressed: ${smallDown}`);
 
   const stored = join(server.storageDir, "alice");
   for (
@@ -56,6 +64,8 @@ Deno.test("--compress shrinks compressible transfers and passes random data thro
       [join(local, "log.txt"), join(local, "log-back.txt")],
       [join(local, "noise.bin"), join(stored, "noise.bin")],
       [join(local, "noise.bin"), join(local, "noise-back.bin")],
+      [join(local, "small.txt"), join(stored, "small.txt")],
+      [join(local, "small.txt"), join(local, "small-back.txt")],
     ]
   ) assert.equal(await sha256File(b), await sha256File(a), b);
   await Deno.remove(local, { recursive: true });
