@@ -55,7 +55,8 @@ export async function timeCommands(
   return seconds;
 }
 
-function spawnQuiet(line: CommandLine, signal: AbortSignal): Deno.ChildProcess {
+/** Starts `line` with no stdin and its output piped. */
+function spawnQuiet(line: CommandLine, signal?: AbortSignal): Deno.ChildProcess {
   return new Deno.Command(line.program, {
     args: line.args,
     env: line.env,
@@ -108,14 +109,7 @@ export interface BackgroundProcess {
 
 /** Starts `line` in the background. */
 export function startBackground(line: CommandLine): BackgroundProcess {
-  const child = new Deno.Command(line.program, {
-    args: line.args,
-    env: line.env,
-    cwd: line.cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = spawnQuiet(line);
   let stdout = "";
   let stderr = "";
   const drained = Promise.all([

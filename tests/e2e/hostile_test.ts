@@ -9,14 +9,14 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ClientConnection } from "../../src/client/connection.ts";
+import type { ClientConnection } from "../../src/client/connection.ts";
 import { LocalError, RemoteError } from "../../src/client/errors.ts";
 import { downloadFile, uploadFile } from "../../src/client/file_transfer.ts";
 import { SILENT_PROGRESS } from "../../src/client/progress.ts";
 import { MESSAGE_TYPE } from "../../src/protocol/constants.ts";
 import { decode, encode, type Frame, Messages } from "../../src/protocol/messages.ts";
 import { STATUS } from "../../src/protocol/status.ts";
-import { startServer, USERS } from "../helpers/processes.ts";
+import { openClient, startServer, USERS } from "../helpers/processes.ts";
 import { seededBytes, sha256, sha256File } from "../helpers/files.ts";
 import {
   type Arena,
@@ -162,13 +162,7 @@ async function pathAttacks(arena: Arena, t: Deno.TestContext): Promise<void> {
   const local = await Deno.makeTempDir({ prefix: "dfos-hostile-local-" });
   await Deno.mkdir(join(local, "downloads"));
   await Deno.writeTextFile(join(local, "payload.txt"), "attack payload\n");
-  const connection = await ClientConnection.open({
-    host: "127.0.0.1",
-    port: server.port,
-    user: "alice",
-    password: USERS.alice,
-    trust: { kind: "pinned", knownHostsPath: server.knownHosts },
-  });
+  const connection = await openClient(server);
   try {
     await arena.attack(t, "dot-dot in every position is clamped at alice's root", async () => {
       await connection.mkdir("/d/e", true);
@@ -490,13 +484,7 @@ Deno.test("a symbolic link loop inside a user's root is listed as kind other and
   await Deno.mkdir(root, { recursive: true });
   await Deno.writeTextFile(join(root, "a.txt"), "a");
   await Deno.symlink("loop", join(root, "loop"));
-  const connection = await ClientConnection.open({
-    host: "127.0.0.1",
-    port: server.port,
-    user: "alice",
-    password: USERS.alice,
-    trust: { kind: "pinned", knownHostsPath: server.knownHosts },
-  });
+  const connection = await openClient(server);
   try {
     const listed = await outcome(
       connection.list("/").then((entries) => {

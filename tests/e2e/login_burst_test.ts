@@ -7,7 +7,6 @@
  */
 
 import assert from "node:assert/strict";
-import { ClientConnection } from "../../src/client/connection.ts";
 import { decode, encode, Messages } from "../../src/protocol/messages.ts";
 import { STATUS, statusName } from "../../src/protocol/status.ts";
 import {
@@ -20,6 +19,7 @@ import {
 } from "../helpers/hostile.ts";
 import {
   dfosCommand,
+  openClient,
   readAudit,
   startServer,
   type TestServer,
@@ -30,12 +30,7 @@ import {
 async function clientLogin(server: TestServer, timeoutMs: number) {
   const started = performance.now();
   const heard: number[] = [];
-  const connection = await ClientConnection.open({
-    host: "127.0.0.1",
-    port: server.port,
-    user: "alice",
-    password: USERS.alice,
-    trust: { kind: "pinned", knownHostsPath: server.knownHosts },
+  const connection = await openClient(server, {
     timeoutMs,
     onQueued: (position) => heard.push(position),
   });

@@ -8,26 +8,15 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { ClientConnection } from "../../src/client/connection.ts";
 import { RemoteError } from "../../src/client/errors.ts";
 import { MAX_WHOLE_FILE_SIZE } from "../../src/protocol/constants.ts";
 import { Messages } from "../../src/protocol/messages.ts";
 import { statusName } from "../../src/protocol/status.ts";
-import { readAudit, runClient, startServer, type TestServer, USERS } from "../helpers/processes.ts";
+import { openClient, readAudit, runClient, startServer } from "../helpers/processes.ts";
 import { seededBytes } from "../helpers/files.ts";
 
 function sha256(bytes: Uint8Array): Uint8Array {
   return createHash("sha256").update(bytes).digest();
-}
-
-function open(server: TestServer): Promise<ClientConnection> {
-  return ClientConnection.open({
-    host: "127.0.0.1",
-    port: server.port,
-    user: "alice",
-    password: USERS.alice,
-    trust: { kind: "pinned", knownHostsPath: server.knownHosts },
-  });
 }
 
 /** The status name a request failed with. */
@@ -73,7 +62,7 @@ Deno.test("files up to the whole-file limit and past it round-trip with mtimes a
 
 Deno.test("a WriteFile is refused with the status a Write would get, and leaves nothing", async () => {
   await using server = await startServer(["--quota=15K", "--max-file-size=12K"]);
-  const connection = await open(server);
+  const connection = await openClient(server);
   const root = join(server.storageDir, "alice");
   try {
     const write = (
@@ -123,7 +112,7 @@ Deno.test("a WriteFile is refused with the status a Write would get, and leaves 
 
 Deno.test("many small files pipelined on one connection all arrive, in any order of replies", async () => {
   await using server = await startServer();
-  const connection = await open(server);
+  const connection = await openClient(server);
   try {
     await connection.mkdir("/many", false);
     const files = Array.from({ length: 300 }, (_, index) => seededBytes(100 + index, index));

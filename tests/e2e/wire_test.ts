@@ -6,7 +6,6 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ClientConnection } from "../../src/client/connection.ts";
 import { RemoteError } from "../../src/client/errors.ts";
 import { MAGIC, PROTOCOL_VERSION } from "../../src/protocol/constants.ts";
 import { FrameReader } from "../../src/protocol/frame_reader.ts";
@@ -15,6 +14,7 @@ import { decode, encode, Messages } from "../../src/protocol/messages.ts";
 import { STATUS, statusName } from "../../src/protocol/status.ts";
 import {
   connectRaw,
+  openClient,
   runClient,
   startServer,
   type TestServer,
@@ -159,13 +159,7 @@ Deno.test("path attacks are refused or stay inside the user's root", async (t) =
   const outside = join(server.dir, "outside");
   await Deno.mkdir(outside);
   await Deno.writeTextFile(join(outside, "secret.txt"), "not yours");
-  const connection = await ClientConnection.open({
-    host: "127.0.0.1",
-    port: server.port,
-    user: "alice",
-    password: USERS.alice,
-    trust: { kind: "pinned", knownHostsPath: server.knownHosts },
-  });
+  const connection = await openClient(server);
   const root = join(server.storageDir, "alice");
   await Deno.symlink(outside, join(root, "escape"));
   const status = (promise: Promise<unknown>) =>

@@ -8,6 +8,7 @@
 
 import { join } from "node:path";
 import { PERMISSION_FLAGS } from "../../src/cli/permissions.ts";
+import { ClientConnection, type ConnectOptions } from "../../src/client/connection.ts";
 import { pemToDer, SERVER_CERT_NAME } from "../../src/transport/certificate.ts";
 import { KnownHosts } from "../../src/transport/known_hosts.ts";
 import { certificateNames } from "../../src/transport/certificate_x509.ts";
@@ -262,6 +263,26 @@ export async function waitFor<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * The real client's connection to a test server, logged in as `user` (alice
+ * by default) and trusting it through its known-hosts file; `options` adds
+ * to or overrides those settings.
+ */
+export function openClient(
+  server: TestServer,
+  options: Partial<ConnectOptions> = {},
+): Promise<ClientConnection> {
+  const user = (options.user ?? "alice") as UserName;
+  return ClientConnection.open({
+    host: "127.0.0.1",
+    port: server.port,
+    user,
+    password: USERS[user],
+    trust: { kind: "pinned", knownHostsPath: server.knownHosts },
+    ...options,
+  });
 }
 
 /**
