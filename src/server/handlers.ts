@@ -65,6 +65,7 @@ async function handleRmdir(context: RequestContext, frame: Frame) {
   const { path } = decode(Messages.Rmdir, frame);
   const target = context.resolve(path);
   await context.storage.rmdir(target);
+  context.quota.forget(context.user);
   await context.reply(encode(Messages.Ok, frame.id, {}));
   return { path: target };
 }
@@ -73,6 +74,7 @@ async function handleRemove(context: RequestContext, frame: Frame) {
   const { path, recursive } = decode(Messages.Remove, frame);
   const target = context.resolve(path);
   await context.storage.remove(target, { recursive });
+  context.quota.forget(context.user);
   await context.reply(encode(Messages.Ok, frame.id, {}));
   return { path: target };
 }
@@ -82,6 +84,7 @@ async function handleRename(context: RequestContext, frame: Frame) {
   const source = context.resolve(from);
   const target = context.resolve(to);
   await context.storage.rename(source, target, { overwrite });
+  if (overwrite) context.quota.forget(context.user); // The file it replaced is gone.
   await context.reply(encode(Messages.Ok, frame.id, {}));
   return { path: source, to: target };
 }

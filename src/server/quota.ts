@@ -6,7 +6,8 @@
  *
  * Usage is measured by walking the user's folder (partial uploads
  * included) at most every {@link USAGE_CACHE_MS}; bytes arriving meanwhile
- * are covered by the reservations.
+ * are covered by the reservations, and a request that frees space makes the
+ * next reservation measure again ({@link QuotaLedger.forget}).
  *
  * @module
  */
@@ -20,6 +21,12 @@ export interface QuotaLimits {
   quotaBytes?: number;
   /** Bytes one file may have. */
   maxFileBytes?: number;
+}
+
+/** Options of {@link QuotaLedger}. */
+export interface QuotaLedgerOptions {
+  /** The clock that ages measured usage, ms. Default `Date.now`. */
+  now?: () => number;
 }
 
 /** How long a measured usage is trusted, ms. */
@@ -36,9 +43,11 @@ export class QuotaLedger {
   #limits: QuotaLimits;
   #measured = new Map<string, { bytes: number; at: number }>();
   #reserved = new Map<string, number>();
+  #now: () => number;
 
-  constructor(limits: QuotaLimits) {
+  constructor(limits: QuotaLimits, options: QuotaLedgerOptions = {}) {
     this.#limits = limits;
+    this.#now = options.now ?? Date.now;
   }
 
   get limits(): QuotaLimits {
@@ -81,11 +90,20 @@ export class QuotaLedger {
     };
   }
 
+  /**
+   * Drops `user`'s measured usage after a change the ledger cannot count
+   * (a removal, a rename over a file), so space freed is usable at once.
+   * Uploads need not call it: their bytes are counted as they commit.
+   */
+  forget(user: string): void {
+    this.#measured.delete(user);
+  }
+
   async #usage(user: string, storage: Storage): Promise<number> {
     const cached = this.#measured.get(user);
-    if (cached && Date.now() - cached.at < USAGE_CACHE_MS) return cached.bytes;
+    if (cached && this.#now() - cached.at < USAGE_CACHE_MS) return cached.bytes;
     const bytes = await storage.usage();
-    this.#measured.set(user, { bytes, at: Date.now() });
+    this.#measured.set(user, { bytes, at: this.#now() });
     return bytes;
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { QuotaLedger } from "../../src/server/quota.ts";
+import { QuotaLedger, USAGE_CACHE_MS } from "../../src/server/quota.ts";
 import { STATUS } from "../../src/protocol/status.ts";
 import { type Storage, StorageError } from "../../src/storage/storage.ts";
 
@@ -56,4 +56,37 @@ Deno.test("releasing twice releases once", async () => {
     refusedWith(STATUS.QUOTA_EXCEEDED),
   );
   again(0);
+});
+
+Deno.test("measured usage is trusted for USAGE_CACHE_MS on the ledger's clock, then measured again", async () => {
+  let now = 1_000_000;
+  const ledger = new QuotaLedger({ quotaBytes: 1000 }, { now: () => now });
+  const storage = storageUsing(0);
+  (await ledger.reserve("alice", storage, "/a", 10))(0);
+  now += USAGE_CACHE_MS - 1;
+  (await ledger.reserve("alice", storage, "/b", 10))(0);
+  assert.equal(storage.walks, 1, "still fresh");
+  now += 1;
+  (await ledger.reserve("alice", storage, "/c", 10))(0);
+  assert.equal(storage.walks, 2, "stale: measured again");
+});
+
+Deno.test("space freed is usable at once: forget makes the next reservation measure again", async () => {
+  const ledger = new QuotaLedger({ quotaBytes: 1000 }, { now: () => 0 });
+  let used = 900;
+  const storage = {
+    usage: () => Promise.resolve(used),
+  } as unknown as Storage;
+  await assert.rejects(
+    ledger.reserve("alice", storage, "/big", 500),
+    refusedWith(STATUS.QUOTA_EXCEEDED),
+  );
+  used = 100; // A file was removed.
+  await assert.rejects(
+    ledger.reserve("alice", storage, "/big", 500),
+    refusedWith(STATUS.QUOTA_EXCEEDED),
+    "the cached usage still counts the removed file",
+  );
+  ledger.forget("alice");
+  (await ledger.reserve("alice", storage, "/big", 500))(500);
 });
