@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connectRaw, readAudit, runClient, startServer, waitFor } from "../helpers/processes.ts";
 import { seededBytes } from "../helpers/files.ts";
+import { partialFileSizes } from "../helpers/partials.ts";
 
 Deno.test("wrong passwords meet growing delays, then a lockout; other users keep working", async () => {
   await using server = await startServer(["--max-login-failures=3", "--lockout=60"]);
@@ -96,7 +97,7 @@ Deno.test({
       assert.equal(result.code, 1);
       assert.match(result.stderr, /no space|full/i);
       assert.equal((await runClient(server, ["ls"])).stdout, "", "nothing under the real name");
-      const partials = [...Deno.readDirSync(join(mountPoint, "alice", ".dfos", "partial"))];
+      const partials = await partialFileSizes(join(mountPoint, "alice"));
       assert.equal(partials.length, 1, "the partial is kept for a later resume");
     } finally {
       await new Deno.Command("umount", { args: ["-l", mountPoint] }).output();
