@@ -15,7 +15,7 @@ import {
 import { UsageError } from "./errors.ts";
 import type { WireEntry } from "../protocol/messages.ts";
 import { TRANSFER_COMMANDS } from "./transfer_commands.ts";
-import { formatBytes } from "./progress.ts";
+import { formatBytes } from "../shared/format_bytes.ts";
 
 const ls: Command = {
   name: "ls",

@@ -55,7 +55,7 @@ Deno.test("uploads past the quota or the size limit are refused and leave no fil
   assert.equal(overQuota.code, 1);
   assert.match(
     overQuota.stderr,
-    /^dfos: put: \/b\.bin needs 614400 more bytes, but alice uses \d+ of a 1048576-byte quota\n$/,
+    /^dfos: put: \/b\.bin: quota exceeded: the upload needs 600\.0 KiB, but only \d+\.\d KiB of alice's 1\.0 MiB quota is free\n$/,
   );
   const tooBig = await runClient(server, ["put", "huge.bin"], { cwd: local });
   assert.equal(tooBig.code, 1);
