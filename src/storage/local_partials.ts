@@ -249,18 +249,21 @@ function selector(
 }
 
 /** The refusal when a path or id selected nothing that could be discarded. */
-function nothingDiscarded(selection: PartialSelection, result: DiscardResult): StorageError {
-  const what = selection.kind === "path"
-    ? `${resolveVirtualPath("/", selection.path)}:`
-    : `the partial ${JSON.stringify(selection.kind === "id" ? selection.id.slice(0, 80) : "")}:`;
-  if (result.busy > 0) {
-    return new StorageError(
-      STATUS.EXISTS,
-      `${what} its upload is in progress; stop it before discarding what it holds`,
-    );
+function nothingDiscarded(
+  selection: Exclude<PartialSelection, { kind: "all" }>,
+  result: DiscardResult,
+): StorageError {
+  const busy = result.busy > 0;
+  if (selection.kind === "path") {
+    const path = resolveVirtualPath("/", selection.path);
+    return busy
+      ? new StorageError(STATUS.EXISTS, `${path}: its upload is in progress; stop it first`)
+      : new StorageError(STATUS.NOT_FOUND, `${path}: no unfinished upload of this file`);
   }
-  const missing = selection.kind === "path" ? "no unfinished upload of this file" : "no such id";
-  return new StorageError(STATUS.NOT_FOUND, `${what} ${missing}`);
+  const id = JSON.stringify(selection.id.slice(0, 80));
+  return busy
+    ? new StorageError(STATUS.EXISTS, `the unfinished upload ${id} is being written; stop it first`)
+    : new StorageError(STATUS.NOT_FOUND, `no unfinished upload has the id ${id}`);
 }
 
 /** Whether `path` is `under` or lies below it; an unknown path only counts under "/". */
