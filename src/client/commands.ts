@@ -15,7 +15,8 @@ import {
 import { UsageError } from "./errors.ts";
 import type { WireEntry } from "../protocol/messages.ts";
 import { TRANSFER_COMMANDS } from "./transfer_commands.ts";
-import { formatBytes } from "./progress.ts";
+import { PARTIAL_COMMANDS } from "./partial_commands.ts";
+import { formatBytes } from "../shared/format_bytes.ts";
 
 const ls: Command = {
   name: "ls",
@@ -216,6 +217,7 @@ export const COMMANDS: readonly Command[] = [
   mv,
   stat,
   ...TRANSFER_COMMANDS,
+  ...PARTIAL_COMMANDS,
   lcd,
   lpwd,
   lls,

@@ -19,6 +19,7 @@ import {
   encode,
   type Frame,
   messageName,
+  type MessageOf,
   Messages,
   type MessageSpec,
   type WireEntry,
@@ -199,6 +200,18 @@ export class ClientConnection {
 
   async setMtime(path: string, mtimeMs: number): Promise<void> {
     await this.call(Messages.SetMtime, { path, mtimeMs });
+  }
+
+  /** The user's unfinished uploads at or below `path`, newest first (PROTOCOL.md §5.8). */
+  async listPartials(path: string): Promise<MessageOf<typeof Messages.PartialList>> {
+    return decode(Messages.PartialList, await this.call(Messages.ListPartials, { path }));
+  }
+
+  /** Discards unfinished uploads: those of `path`, the one `id` names, or `all` below `path`. */
+  async discardPartials(
+    request: MessageOf<typeof Messages.DiscardPartials>,
+  ): Promise<MessageOf<typeof Messages.PartialsDiscarded>> {
+    return decode(Messages.PartialsDiscarded, await this.call(Messages.DiscardPartials, request));
   }
 
   /** Says goodbye and closes. Safe to call twice. */

@@ -7,6 +7,7 @@
 
 import cliProgress from "cli-progress";
 import process from "node:process";
+import { formatBytes } from "../shared/format_bytes.ts";
 
 /** What transfers report to. */
 export interface Progress {
@@ -96,16 +97,4 @@ class BarProgress implements Progress {
       files: this.#files > 1 ? ` ${this.#filesDone}/${this.#files} files` : "",
     };
   }
-}
-
-/** "1.5 MiB" style sizes. */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${units[unit]}`;
 }

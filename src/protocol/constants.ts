@@ -44,6 +44,9 @@ export const MAX_TEXT_BYTES = 4096;
 /** Most entries one `Listing` frame carries; longer listings span several frames. */
 export const MAX_LISTING_ENTRIES = 4096;
 
+/** Most partial uploads one `PartialList` carries (PROTOCOL.md §5.8). */
+export const MAX_PARTIALS_LISTED = 1024;
+
 /**
  * Message type bytes. 0x01–0x0f connection set-up, 0x10–0x2f requests,
  * 0x30–0x3f transfer streams (both directions), 0x80–0x8f replies.
@@ -65,6 +68,8 @@ export const MESSAGE_TYPE = {
   Rename: 0x15,
   Chdir: 0x16,
   SetMtime: 0x17,
+  ListPartials: 0x18,
+  DiscardPartials: 0x19,
   Read: 0x20,
   Write: 0x21,
   WriteFile: 0x22,
@@ -81,6 +86,8 @@ export const MESSAGE_TYPE = {
   WorkingDirectory: 0x84,
   ReadInfo: 0x85,
   WriteReady: 0x86,
+  PartialList: 0x87,
+  PartialsDiscarded: 0x88,
 } as const;
 
 /** Name of a message type, e.g. `"Hello"`. */

@@ -14,6 +14,7 @@ import {
   FRAME_HEADER_SIZE,
   MAX_CREDENTIAL_BYTES,
   MAX_LISTING_ENTRIES,
+  MAX_PARTIALS_LISTED,
   MAX_PATH_BYTES,
   MAX_TEXT_BYTES,
   MAX_WHOLE_FILE_SIZE,
@@ -151,6 +152,28 @@ function message<F extends Fields>(name: MessageName, fields: F): MessageSpec<Va
 
 const path = text(MAX_PATH_BYTES);
 
+/** A partial upload as carried by `PartialList` (PROTOCOL.md §5.8). */
+export interface WirePartial {
+  id: string;
+  /** "" when the server does not know it (and then size and mtimeMs are 0). */
+  path: string;
+  size: number;
+  mtimeMs: number;
+  received: number;
+  writtenMs: number;
+  active: boolean;
+}
+
+const partial: FieldCodec<WirePartial> = record({
+  id: path,
+  path,
+  size: u64,
+  mtimeMs: u64,
+  received: u64,
+  writtenMs: u64,
+  active: bool,
+});
+
 /** The message table. Field order here is the order on the wire. */
 export const Messages = {
   Hello: message("Hello", {
@@ -180,6 +203,8 @@ export const Messages = {
   Rename: message("Rename", { from: path, to: path, overwrite: bool }),
   Chdir: message("Chdir", { path }),
   SetMtime: message("SetMtime", { path, mtimeMs: u64 }),
+  ListPartials: message("ListPartials", { path }),
+  DiscardPartials: message("DiscardPartials", { path, id: path, all: bool }),
   Read: message("Read", { path, offset: u64, length: u64, ifSize: u64, ifMtimeMs: u64 }),
   Write: message("Write", { path, size: u64, mtimeMs: u64, overwrite: bool, resume: bool }),
   WriteFile: message("WriteFile", {
@@ -200,6 +225,13 @@ export const Messages = {
   WorkingDirectory: message("WorkingDirectory", { path }),
   ReadInfo: message("ReadInfo", { size: u64, mtimeMs: u64, offset: u64, length: u64 }),
   WriteReady: message("WriteReady", { offset: u64 }),
+  PartialList: message("PartialList", {
+    entries: list(partial, MAX_PARTIALS_LISTED),
+    more: bool,
+    count: u32,
+    bytes: u64,
+  }),
+  PartialsDiscarded: message("PartialsDiscarded", { count: u32, bytes: u64, busy: u32 }),
 } as const;
 
 /** The decoded value of a message spec. */

@@ -13,6 +13,7 @@ import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
 import { type EntryInfo, StorageError } from "../storage/storage.ts";
 import type { RequestContext, RequestHandler } from "./request_context.ts";
 import { handleRead, handleWrite, handleWriteFile } from "./transfers.ts";
+import { handleDiscardPartials, handleListPartials } from "./partial_handlers.ts";
 
 /** Listing frames stay well under the frame limit. */
 const LISTING_FRAME_BUDGET = 512 * 1024;
@@ -121,6 +122,8 @@ const TABLE: RequestHandler[] = [
   { name: "Read", writes: false, handle: handleRead },
   { name: "Write", writes: true, handle: handleWrite },
   { name: "WriteFile", auditAs: "Write", writes: true, handle: handleWriteFile },
+  { name: "ListPartials", writes: false, handle: handleListPartials },
+  { name: "DiscardPartials", writes: true, handle: handleDiscardPartials },
 ];
 
 /** Handlers keyed by type byte. */

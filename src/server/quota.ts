@@ -6,13 +6,16 @@
  *
  * Usage is measured by walking the user's folder (partial uploads
  * included) at most every {@link USAGE_CACHE_MS}; bytes arriving meanwhile
- * are covered by the reservations, and a request that frees space makes the
- * next reservation measure again ({@link QuotaLedger.forget}).
+ * are covered by the reservations, discarded partials are taken off, and
+ * any other request that frees space makes the next reservation measure
+ * again ({@link QuotaLedger.forget}).
+ * A refusal says how much of the usage is partials the user can discard.
  *
  * @module
  */
 
 import { STATUS } from "../protocol/status.ts";
+import { formatBytes } from "../shared/format_bytes.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
 
 /** Limits; undefined means unlimited. */
@@ -72,12 +75,8 @@ export class QuotaLedger {
     const used = await this.#usage(user, storage);
     const reserved = this.#reserved.get(user) ?? 0;
     if (used + reserved + bytes > quota) {
-      throw new StorageError(
-        STATUS.QUOTA_EXCEEDED,
-        `${path} needs ${bytes} more bytes, but ${user} uses ${
-          used + reserved
-        } of a ${quota}-byte quota`,
-      );
+      const partials = await discardableBytes(storage);
+      throw quotaExceeded({ path, user, bytes, used: used + reserved, quota, partials });
     }
     this.#reserved.set(user, reserved + bytes);
     let released = false;
@@ -99,6 +98,12 @@ export class QuotaLedger {
     this.#measured.delete(user);
   }
 
+  /** Takes `bytes` the user freed by discarding partials off the measured usage. */
+  discarded(user: string, bytes: number): void {
+    const measured = this.#measured.get(user);
+    if (measured) measured.bytes = Math.max(0, measured.bytes - bytes);
+  }
+
   async #usage(user: string, storage: Storage): Promise<number> {
     const cached = this.#measured.get(user);
     if (cached && this.#now() - cached.at < USAGE_CACHE_MS) return cached.bytes;
@@ -106,4 +111,49 @@ export class QuotaLedger {
     this.#measured.set(user, { bytes, at: this.#now() });
     return bytes;
   }
+}
+
+/** Bytes of partial uploads no upload is writing now; 0 if they cannot be counted. */
+async function discardableBytes(storage: Storage): Promise<number> {
+  try {
+    const { bytes, bytesInProgress } = await storage.listPartials({ limit: 0 });
+    return bytes - bytesInProgress;
+  } catch {
+    return 0; // The refusal stands; it just says less.
+  }
+}
+
+/** What a refusal for lack of quota tells the user. */
+interface QuotaShortfall {
+  path: string;
+  user: string;
+  /** Bytes the upload still needs. */
+  bytes: number;
+  /** Bytes in use or reserved. */
+  used: number;
+  quota: number;
+  /** Bytes of discardable partials, counted in `used`. */
+  partials: number;
+}
+
+/**
+ * The QUOTA_EXCEEDED error: what the upload needs, what is free, and, if
+ * unfinished uploads take part of the usage, how much and how to free it.
+ */
+function quotaExceeded(shortfall: QuotaShortfall): StorageError {
+  const { path, user, bytes, used, quota } = shortfall;
+  const partials = Math.min(shortfall.partials, used);
+  const free = Math.max(0, quota - used);
+  const hint = partials > 0
+    ? ` (${formatBytes(partials)} of the usage is unfinished uploads: ` +
+      "`partials` lists them, `partials rm` discards them)"
+    : "";
+  // Sizes that round alike ("needs 8.0 MiB, 8.0 MiB free") are given to the byte.
+  const exact = formatBytes(bytes) === formatBytes(free);
+  const size = (count: number) => exact ? `${count} bytes` : formatBytes(count);
+  return new StorageError(
+    STATUS.QUOTA_EXCEEDED,
+    `${path}: quota exceeded: the upload needs ${size(bytes)}, but only ` +
+      `${size(free)} of ${user}'s ${formatBytes(quota)} quota is free${hint}`,
+  );
 }

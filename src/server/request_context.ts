@@ -45,6 +45,10 @@ export interface AuditDetail {
   path?: string;
   to?: string;
   bytes?: number;
+  /** A partial upload named by its id (DiscardPartials). */
+  id?: string;
+  /** How many things the request removed, when it can be several (DiscardPartials). */
+  count?: number;
   /** Set by handlers that start a stream: the audit record is written when it ends. */
   deferred?: boolean;
 }

@@ -21,12 +21,17 @@ import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { STATUS } from "../protocol/status.ts";
 import { isNotFound, toStorageError } from "./fs_errors.ts";
+import { discardPartials, listPartials, sweepPartials } from "./local_partials.ts";
 import { LocalReadHandle } from "./local_read_handle.ts";
 import { LocalUpload, partialFileName } from "./local_upload.ts";
 import { realPathIfPresent, RootConfinement } from "./root_confinement.ts";
 import {
+  type DiscardResult,
   type EntryInfo,
   type EntryKind,
+  type PartialListing,
+  type PartialListOptions,
+  type PartialSelection,
   type ReadHandle,
   type Storage,
   StorageError,
@@ -285,21 +290,19 @@ export class LocalStorage implements Storage {
     });
   }
 
-  /** Deletes partial uploads whose mtime is older than `maxAgeMs`; resolves to how many. */
+  /** Deletes partial uploads last written more than `maxAgeMs` ago (see local_partials.ts). */
   async cleanupPartials(maxAgeMs: number): Promise<number> {
-    const directory = this.#existingPartialDirectory();
-    if (directory === null) return 0;
-    const cutoff = Date.now() - maxAgeMs;
-    let removed = 0;
-    try {
-      for await (const entry of Deno.readDir(directory)) {
-        if (!entry.isFile) continue;
-        if (await removeIfOlder(join(directory, entry.name), cutoff)) removed++;
-      }
-    } catch (error) {
-      throw toStorageError(error, `/${RESERVED_NAME}`);
-    }
-    return removed;
+    return await sweepPartials(this.#existingPartialDirectory(), maxAgeMs);
+  }
+
+  /** The user's partial uploads, newest first (see local_partials.ts). */
+  async listPartials(options?: PartialListOptions): Promise<PartialListing> {
+    return await listPartials(this.#existingPartialDirectory(), options);
+  }
+
+  /** Removes partial uploads with their records (see local_partials.ts). */
+  async discardPartials(selection: PartialSelection): Promise<DiscardResult> {
+    return await discardPartials(this.#existingPartialDirectory(), selection);
   }
 
   /** Sum of the sizes of all files under the root, `.dfos` included; symlinks are not followed. */
@@ -519,18 +522,6 @@ function validateUploadOptions(path: string, options: UploadOptions): void {
         `${path}: ${field} must be a non-negative integer, not ${value}`,
       );
     }
-  }
-}
-
-async function removeIfOlder(real: string, cutoffMs: number): Promise<boolean> {
-  try {
-    const info = await Deno.lstat(real);
-    if ((info.mtime?.getTime() ?? 0) >= cutoffMs) return false;
-    await Deno.remove(real);
-    return true;
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * An upload into {@link LocalStorage}: bytes go to a partial file under the
  * user's `.dfos/partial` folder, hashed as they arrive, and only a complete,
- * verified file is renamed onto the real name.
+ * verified file is renamed onto the real name. Beside the partial, a small
+ * sidecar record says what it is for (see partial_record.ts), so the user can
+ * be shown their partials; the two are created and removed together.
  *
  * @module
  */
@@ -9,6 +11,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { STATUS } from "../protocol/status.ts";
 import { isNotFound, toStorageError } from "./fs_errors.ts";
+import { encodePartialRecord, PARTIAL_RECORD_SUFFIX } from "./partial_record.ts";
 import { StorageError, type Upload } from "./storage.ts";
 
 /** Bytes read at a time when re-hashing a partial that is being resumed. */
@@ -55,6 +58,16 @@ export function partialFileName(virtualPath: string, size: number, mtimeMs: numb
  */
 const ACTIVE_PARTIALS = new Set<string>();
 
+/** Whether an upload in this process is writing the partial file `partialPath` now. */
+export function uploadInProgress(partialPath: string): boolean {
+  return ACTIVE_PARTIALS.has(partialPath);
+}
+
+/** The sidecar record of the partial file `partialPath`. */
+export function partialRecordPath(partialPath: string): string {
+  return partialPath + PARTIAL_RECORD_SUFFIX;
+}
+
 /**
  * An {@link Upload} backed by a partial file. Calls to `write` must not
  * overlap. `commit` and `abort` may be called more than once: later calls
@@ -98,6 +111,7 @@ export class LocalUpload implements Upload {
   static async #open(options: LocalUploadOptions): Promise<LocalUpload> {
     let file: Deno.FsFile;
     try {
+      await writePartialRecord(options);
       file = await Deno.open(options.partialPath, {
         read: true,
         write: true,
@@ -105,6 +119,7 @@ export class LocalUpload implements Upload {
         mode: 0o600,
       });
     } catch (error) {
+      await dropRecordWithoutPartial(options.partialPath);
       throw toStorageError(error, options.virtualPath);
     }
     try {
@@ -160,14 +175,14 @@ export class LocalUpload implements Upload {
     if (this.#state === "closed") return;
     this.#state = "closed";
     this.#closeFile();
-    if (!keepPartial) await removeIfPresent(this.#options.partialPath, this.#options.virtualPath);
+    if (!keepPartial) await removePartial(this.#options);
   }
 
   async #finishCommit(sha256Hex: string): Promise<void> {
     const { partialPath, targetPath, virtualPath, fsync, mtimeMs } = this.#options;
     if (this.#hash.digest("hex") !== sha256Hex.toLowerCase()) {
       this.#closeFile();
-      await removeIfPresent(partialPath, virtualPath);
+      await removePartial(this.#options);
       throw new StorageError(
         STATUS.CHECKSUM_MISMATCH,
         `${virtualPath}: the bytes received do not match the announced SHA-256`,
@@ -183,6 +198,8 @@ export class LocalUpload implements Upload {
       this.#closeFile();
       throw toStorageError(error, virtualPath);
     }
+    // The file is in place; a record left behind by a crash here is swept like a partial.
+    await removeIfPresent(partialRecordPath(partialPath), virtualPath).catch(() => {});
   }
 
   #assertOpen(): void {
@@ -238,6 +255,35 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   while (written < bytes.length) {
     written += await file.write(bytes.subarray(written));
   }
+}
+
+/**
+ * Writes the partial's sidecar record (see partial_record.ts) in one step: a
+ * temporary file renamed over it, so a reader sees the old record or the new.
+ */
+async function writePartialRecord(options: LocalUploadOptions): Promise<void> {
+  const { virtualPath: path, size, mtimeMs, partialPath } = options;
+  const record = partialRecordPath(partialPath);
+  const temporary = `${record}.tmp`;
+  try {
+    await Deno.writeFile(temporary, encodePartialRecord({ path, size, mtimeMs }), { mode: 0o600 });
+    await Deno.rename(temporary, record);
+  } catch (error) {
+    await Deno.remove(temporary).catch(() => {});
+    throw error;
+  }
+}
+
+/** Removes the record of a partial file that could not be created: none outlives its partial. */
+async function dropRecordWithoutPartial(partialPath: string): Promise<void> {
+  const exists = await Deno.lstat(partialPath).then(() => true, () => false);
+  if (!exists) await Deno.remove(partialRecordPath(partialPath)).catch(() => {});
+}
+
+/** Removes a partial file, then its record: a crash in between leaves only a record. */
+async function removePartial(options: LocalUploadOptions): Promise<void> {
+  await removeIfPresent(options.partialPath, options.virtualPath);
+  await removeIfPresent(partialRecordPath(options.partialPath), options.virtualPath);
 }
 
 async function removeIfPresent(realPath: string, virtualPath: string): Promise<void> {

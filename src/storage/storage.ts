@@ -77,6 +77,68 @@ export interface Upload {
   abort(keepPartial: boolean): Promise<void>;
 }
 
+/** One partial upload: an unfinished upload's bytes, kept so that it can resume. */
+export interface PartialInfo {
+  /** Names the partial among the user's partials while it exists (for discarding it). */
+  id: string;
+  /** The path the upload will become; null if unknown (a partial older than its record). */
+  path: string | null;
+  /** The whole file's announced size; null when the path is unknown. */
+  size: number | null;
+  /** The modification time the upload is for, ms; null when the path is unknown. */
+  mtimeMs: number | null;
+  /** Bytes received so far. */
+  received: number;
+  /** When it was last written, ms since the epoch. */
+  writtenMs: number;
+  /** An upload is writing it now: it cannot be discarded. */
+  active: boolean;
+}
+
+/** Options of {@link Storage.listPartials}. */
+export interface PartialListOptions {
+  /** Only partials whose path is this one or lies below it. Default "/": all, unknown paths too. */
+  under?: string;
+  /** At most this many partials, newest first. Default {@link DEFAULT_PARTIALS_LISTED}. */
+  limit?: number;
+}
+
+/** Partials listed by default: a listing is bounded whatever the number kept. */
+export const DEFAULT_PARTIALS_LISTED = 1024;
+
+/** What {@link Storage.listPartials} found. */
+export interface PartialListing {
+  /** The partials selected, most recently written first. */
+  partials: PartialInfo[];
+  /** Further partials were selected but left out by the limit. */
+  more: boolean;
+  /** How many partials the user has in all, whatever the selection. */
+  count: number;
+  /** Bytes they take in all (the part of {@link Storage.usage} that is partials). */
+  bytes: number;
+  /** The part of `bytes` held by partials an upload is writing now. */
+  bytesInProgress: number;
+}
+
+/** Which partials {@link Storage.discardPartials} removes. */
+export type PartialSelection =
+  /** Every partial of this file (one per size and mtime tried); NOT_FOUND if none. */
+  | { kind: "path"; path: string }
+  /** The partial with this id; NOT_FOUND if none. */
+  | { kind: "id"; id: string }
+  /** Every partial at or below `under` ("/": all, unknown paths too); none is no error. */
+  | { kind: "all"; under: string };
+
+/** What {@link Storage.discardPartials} removed. */
+export interface DiscardResult {
+  /** Partials removed. */
+  count: number;
+  /** Bytes freed. */
+  bytes: number;
+  /** Partials selected but kept because an upload is writing them. */
+  busy: number;
+}
+
 /** The operations a storage backend offers for one user's root. */
 export interface Storage {
   stat(path: string): Promise<EntryInfo>;
@@ -101,6 +163,13 @@ export interface Storage {
   writeFile(path: string, content: Uint8Array, options: WholeFileOptions): Promise<void>;
   /** Deletes partial uploads untouched for longer than `maxAgeMs`; resolves to how many. */
   cleanupPartials(maxAgeMs: number): Promise<number>;
+  /** The user's partial uploads, newest first, with what they are for and hold. */
+  listPartials(options?: PartialListOptions): Promise<PartialListing>;
+  /**
+   * Removes partial uploads, except those an upload is writing (EXISTS if
+   * that leaves nothing of a path or id asked for). Resumes start over.
+   */
+  discardPartials(selection: PartialSelection): Promise<DiscardResult>;
   /** Bytes used by the user's files, partial uploads included. */
   usage(): Promise<number>;
 }

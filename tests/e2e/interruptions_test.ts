@@ -7,17 +7,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readAudit, runClient, spawnClient, startServer, waitFor } from "../helpers/processes.ts";
 import { sha256File, writeLargeFile } from "../helpers/files.ts";
+import { partialFileSizes } from "../helpers/partials.ts";
 
 const BIG = 512 * 1024 * 1024;
 
 async function partialSize(root: string): Promise<number | undefined> {
-  try {
-    for await (const entry of Deno.readDir(join(root, ".dfos", "partial"))) {
-      return (await Deno.stat(join(root, ".dfos", "partial", entry.name))).size;
-    }
-  } catch {
-    return undefined;
-  }
+  return (await partialFileSizes(root))[0];
 }
 
 Deno.test("a client killed with SIGKILL mid-upload leaves no visible file; the server keeps serving and the upload resumes", async () => {

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connectRaw, readAudit, runClient, startServer, waitFor } from "../helpers/processes.ts";
 import { seededBytes } from "../helpers/files.ts";
+import { partialFileSizes } from "../helpers/partials.ts";
 
 Deno.test("wrong passwords meet growing delays, then a lockout; other users keep working", async () => {
   await using server = await startServer(["--max-login-failures=3", "--lockout=60"]);
@@ -54,7 +55,7 @@ Deno.test("uploads past the quota or the size limit are refused and leave no fil
   assert.equal(overQuota.code, 1);
   assert.match(
     overQuota.stderr,
-    /^dfos: put: \/b\.bin needs 614400 more bytes, but alice uses \d+ of a 1048576-byte quota\n$/,
+    /^dfos: put: \/b\.bin: quota exceeded: the upload needs 600\.0 KiB, but only \d+\.\d KiB of alice's 1\.0 MiB quota is free\n$/,
   );
   const tooBig = await runClient(server, ["put", "huge.bin"], { cwd: local });
   assert.equal(tooBig.code, 1);
@@ -121,7 +122,7 @@ Deno.test({
       assert.equal(result.code, 1);
       assert.match(result.stderr, /no space|full/i);
       assert.equal((await runClient(server, ["ls"])).stdout, "", "nothing under the real name");
-      const partials = [...Deno.readDirSync(join(mountPoint, "alice", ".dfos", "partial"))];
+      const partials = await partialFileSizes(join(mountPoint, "alice"));
       assert.equal(partials.length, 1, "the partial is kept for a later resume");
     } finally {
       await new Deno.Command("umount", { args: ["-l", mountPoint] }).output();

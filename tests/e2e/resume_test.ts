@@ -17,6 +17,7 @@ import {
 } from "../helpers/processes.ts";
 import { startRelay } from "../helpers/relay.ts";
 import { sha256File, writeLargeFile } from "../helpers/files.ts";
+import { partialFileSizes } from "../helpers/partials.ts";
 
 const SIZE = 24 * 1024 * 1024;
 const SLOW = "--limit-rate=6M"; // About 4 s for SIZE: long enough to interrupt, short enough to wait for.
@@ -26,14 +27,8 @@ async function sizeOf(path: string): Promise<number> {
 }
 
 async function uploadPartialSize(server: TestServer): Promise<number> {
-  const dir = join(server.storageDir, "alice", ".dfos", "partial");
-  let total = 0;
-  try {
-    for await (const entry of Deno.readDir(dir)) total += await sizeOf(join(dir, entry.name));
-  } catch {
-    // No partial folder yet.
-  }
-  return total;
+  const sizes = await partialFileSizes(join(server.storageDir, "alice"));
+  return sizes.reduce((sum, size) => sum + size, 0);
 }
 
 /** Bytes the latest successful transfer of `event` ("Read"/"Write") moved, from the audit log. */

@@ -13,7 +13,12 @@ import {
   MAX_WHOLE_FILE_SIZE,
   PROTOCOL_VERSION,
 } from "../../src/protocol/constants.ts";
-import { type MessageOf, Messages, type WireEntry } from "../../src/protocol/messages.ts";
+import {
+  type MessageOf,
+  Messages,
+  type WireEntry,
+  type WirePartial,
+} from "../../src/protocol/messages.ts";
 
 /** Largest u64 this implementation carries. */
 export const MAX_U64 = Number.MAX_SAFE_INTEGER;
@@ -34,6 +39,28 @@ const entries: WireEntry[] = [
   { name: "link", kind: "other", size: MAX_U64, mtimeMs: MAX_U64 - 1 },
   { name: "ünïcødé 文件 😀", kind: "file", size: 2 ** 32, mtimeMs: 2 ** 32 + 1 },
   { name: LONGEST_PATH, kind: "file", size: 1, mtimeMs: 1 },
+];
+
+const partials: WirePartial[] = [
+  {
+    id: "9f".repeat(32),
+    path: "/photos/ünïcødé.jpg",
+    size: 8 * 1024 * 1024,
+    mtimeMs: 1_700_000_000_123,
+    received: 4 * 1024 * 1024,
+    writtenMs: 1_800_000_000_000,
+    active: false,
+  },
+  { id: "", path: "", size: 0, mtimeMs: 0, received: 0, writtenMs: 0, active: true },
+  {
+    id: LONGEST_PATH,
+    path: LONGEST_PATH,
+    size: MAX_U64,
+    mtimeMs: MAX_U64,
+    received: MAX_U64,
+    writtenMs: MAX_U64,
+    active: true,
+  },
 ];
 
 /** Samples per message name. */
@@ -84,6 +111,12 @@ export const SAMPLES: MessageSamples = {
   ],
   Chdir: [{ path: ".." }],
   SetMtime: [{ path: "photos", mtimeMs: 1_700_000_000_123 }, { path: "", mtimeMs: MAX_U64 }],
+  ListPartials: [{ path: "/" }, { path: LONGEST_PATH }],
+  DiscardPartials: [
+    { path: "big.iso", id: "", all: false },
+    { path: "/", id: "0123abcd".repeat(8), all: false },
+    { path: LONGEST_PATH, id: LONGEST_PATH, all: true },
+  ],
   Read: [
     { path: "big.iso", offset: 0, length: 0, ifSize: 0, ifMtimeMs: 0 },
     { path: "f", offset: MAX_U64, length: MAX_U64 - 1, ifSize: 2 ** 52, ifMtimeMs: 2 ** 40 },
@@ -130,4 +163,19 @@ export const SAMPLES: MessageSamples = {
     { size: MAX_U64, mtimeMs: MAX_U64, offset: MAX_U64, length: MAX_U64 },
   ],
   WriteReady: [{ offset: 0 }, { offset: MAX_U64 }],
+  PartialList: [
+    { entries: [], more: false, count: 0, bytes: 0 },
+    { entries: partials, more: true, count: 0xffffffff, bytes: MAX_U64 },
+    {
+      entries: Array.from({ length: 1024 }, (_, i) => ({ ...partials[0], id: `${i}` })),
+      more: false,
+      count: 1024,
+      bytes: 1024 * 1024,
+    },
+  ],
+  PartialsDiscarded: [{ count: 0, bytes: 0, busy: 0 }, {
+    count: 0xffffffff,
+    bytes: MAX_U64,
+    busy: 0xffffffff,
+  }],
 };

@@ -90,3 +90,53 @@ Deno.test("space freed is usable at once: forget makes the next reservation meas
   ledger.forget("alice");
   (await ledger.reserve("alice", storage, "/big", 500))(500);
 });
+
+/** A storage using `bytes`, of which `partials` are unfinished uploads (`inProgress` being written). */
+function storageWithPartials(bytes: number, partials: number, inProgress = 0): Storage {
+  return {
+    usage: () => Promise.resolve(bytes),
+    listPartials: () =>
+      Promise.resolve({
+        partials: [],
+        more: true,
+        count: 1,
+        bytes: partials,
+        bytesInProgress: inProgress,
+      }),
+  } as unknown as Storage;
+}
+
+async function refusal(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(() => undefined, (error) => error);
+  assert.ok(error instanceof StorageError && error.code === STATUS.QUOTA_EXCEEDED, String(error));
+  return error.message;
+}
+
+Deno.test("a refusal says what is free and how much of the usage is discardable partials", async () => {
+  const MiB = 1024 * 1024;
+  const ledger = new QuotaLedger({ quotaBytes: 10 * MiB });
+  const storage = storageWithPartials(3.9 * MiB, 3.9 * MiB);
+  assert.equal(
+    await refusal(ledger.reserve("alice", storage, "/b.bin", 8 * MiB)),
+    "/b.bin: quota exceeded: the upload needs 8.0 MiB, but only 6.1 MiB of alice's 10.0 MiB " +
+      "quota is free (3.9 MiB of the usage is unfinished uploads: `partials` lists them, " +
+      "`partials rm` discards them)",
+  );
+  const busy = storageWithPartials(3.9 * MiB, 3.9 * MiB, 3.9 * MiB);
+  assert.equal(
+    await refusal(new QuotaLedger({ quotaBytes: 10 * MiB }).reserve("bob", busy, "/b", 8 * MiB)),
+    "/b: quota exceeded: the upload needs 8.0 MiB, but only 6.1 MiB of bob's 10.0 MiB quota is free",
+    "partials being written cannot be discarded, so they are not offered",
+  );
+  const plain = await refusal(ledger.reserve("carol", storageUsing(9 * MiB), "/c", 2 * MiB));
+  assert.doesNotMatch(plain, /unfinished|partials/, "a storage that cannot tell says less");
+});
+
+Deno.test("discarded partials are taken off the measured usage at once", async () => {
+  const ledger = new QuotaLedger({ quotaBytes: 1000 });
+  const storage = storageWithPartials(600, 600);
+  await refusal(ledger.reserve("alice", storage, "/a", 500));
+  ledger.discarded("alice", 600);
+  (await ledger.reserve("alice", storage, "/a", 1000))(0);
+  ledger.discarded("bob", 600); // Never measured: nothing to take off.
+});

@@ -8,6 +8,7 @@
 
 import type { Storage } from "../../src/storage/storage.ts";
 import { registerNamespaceContract } from "./storage_contract_namespace.ts";
+import { registerPartialsContract } from "./storage_contract_partials.ts";
 import { registerPathContract } from "./storage_contract_paths.ts";
 import { registerUploadContract } from "./storage_contract_upload.ts";
 import { registerWholeFileContract } from "./storage_contract_whole_file.ts";
@@ -54,4 +55,5 @@ export function runStorageContract(backendName: string, makeFixture: StorageFixt
   registerPathContract(define);
   registerUploadContract(define);
   registerWholeFileContract(define);
+  registerPartialsContract(define);
 }

