@@ -8,9 +8,9 @@
 import assert from "node:assert/strict";
 import zlib from "node:zlib";
 import { join } from "node:path";
-import { MESSAGE_TYPE } from "../../src/protocol/constants.ts";
-import { encode, Messages } from "../../src/protocol/messages.ts";
-import { STATUS } from "../../src/protocol/status.ts";
+import { MAX_VIRTUAL_PATH_BYTES, MESSAGE_TYPE } from "../../src/protocol/constants.ts";
+import { decode, encode, type Frame, Messages } from "../../src/protocol/messages.ts";
+import { STATUS, statusName } from "../../src/protocol/status.ts";
 import {
   readAudit,
   spawnClient,
@@ -118,3 +118,129 @@ Deno.test("a client dropping its connection mid-download is logged as leaving, n
     await Deno.remove(local, { recursive: true });
   }
 });
+
+/** "/dddd…/dddd…/…" of exactly `bytes` bytes, every name 200 bytes or less. */
+function deepPath(bytes: number): string {
+  let path = "";
+  while (path.length < bytes) path += "/" + "d".repeat(Math.min(200, bytes - path.length - 1));
+  return path.endsWith("/") ? path.slice(0, -1) + "e" : path;
+}
+
+/** One request of each of the 11 types naming `path` (Rename twice: as source, as target). */
+function everyRequest(path: string): [string, Uint8Array][] {
+  const content = new TextEncoder().encode("x");
+  const read = { path, offset: 0, length: 0, ifSize: 0, ifMtimeMs: 0 };
+  return [
+    ["List", encode(Messages.List, 1, { path })],
+    ["Stat", encode(Messages.Stat, 2, { path })],
+    ["Mkdir", encode(Messages.Mkdir, 3, { path, parents: true })],
+    ["Rmdir", encode(Messages.Rmdir, 4, { path })],
+    ["Remove", encode(Messages.Remove, 5, { path, recursive: true })],
+    ["Rename from", encode(Messages.Rename, 6, { from: path, to: "/x", overwrite: true })],
+    ["Rename to", encode(Messages.Rename, 7, { from: "/short.txt", to: path, overwrite: true })],
+    ["Chdir", encode(Messages.Chdir, 8, { path })],
+    ["SetMtime", encode(Messages.SetMtime, 9, { path, mtimeMs: MTIME })],
+    ["Read", encode(Messages.Read, 10, read)],
+    ["Write", write(11, path, 10)],
+    [
+      "WriteFile",
+      encode(Messages.WriteFile, 12, {
+        path,
+        mtimeMs: MTIME,
+        overwrite: true,
+        sha256: digest(content),
+        content,
+      }),
+    ],
+  ];
+}
+
+/** The status and message of each reply, by request name. */
+async function replies(
+  requests: [string, Uint8Array][],
+  send: (bytes: Uint8Array) => Promise<Frame[]>,
+) {
+  const frames = await send(concatBytes(...requests.map(([, bytes]) => bytes)));
+  return requests.map(([name], index) => {
+    const frame = frames.find((candidate) => candidate.id === index + 1);
+    const error = frame?.type === MESSAGE_TYPE.Error ? decode(Messages.Error, frame) : undefined;
+    return `${name}: ${error ? `${statusName(error.code)} ${error.message}` : frame?.type}`;
+  });
+}
+
+Deno.test("a path over 3072 bytes gets INVALID_PATH saying the limit in all 11 request types; paths at the limit work", async () => {
+  await using server = await startServer();
+  const session = await loginRaw(server);
+  const send = async (bytes: Uint8Array, count: number) => {
+    await sendQuietly(session, bytes);
+    const frames: Frame[] = [];
+    while (frames.filter((frame) => frame.type !== MESSAGE_TYPE.Data).length < count) {
+      const frame = await nextFrame(session, 20_000, "the replies");
+      if (frame.type !== MESSAGE_TYPE.ReadInfo) {
+        frames.push({ ...frame, payload: frame.payload.slice() });
+      }
+    }
+    return frames;
+  };
+  try {
+    await send(
+      encode(Messages.WriteFile, 99, {
+        path: "/short.txt",
+        mtimeMs: MTIME,
+        overwrite: true,
+        sha256: digest(new Uint8Array()),
+        content: new Uint8Array(),
+      }),
+      1,
+    );
+    for (const bytes of [MAX_VIRTUAL_PATH_BYTES + 1, 4073, 4096]) {
+      const requests = everyRequest(deepPath(bytes));
+      const got = await replies(requests, (all) => send(all, requests.length));
+      const expected = requests.map(([name]) =>
+        `${name}: INVALID_PATH "/${"d".repeat(79)}…": the path is ${bytes} bytes long; ` +
+        `paths may be at most ${MAX_VIRTUAL_PATH_BYTES} bytes`
+      );
+      assert.deepEqual(got, expected, `a path of ${bytes} bytes`);
+    }
+    // At the limit: a folder is made, a file written, found, listed and read back.
+    const longest = deepPath(MAX_VIRTUAL_PATH_BYTES);
+    const folder = longest.slice(0, longest.lastIndexOf("/"));
+    const content = new TextEncoder().encode("at the limit");
+    const frames = await send(
+      concatBytes(
+        encode(Messages.Mkdir, 1, { path: folder, parents: true }),
+        encode(Messages.WriteFile, 2, {
+          path: longest,
+          mtimeMs: MTIME,
+          overwrite: false,
+          sha256: digest(content),
+          content,
+        }),
+        encode(Messages.Stat, 3, { path: longest }),
+        encode(Messages.Chdir, 4, { path: folder }),
+        encode(Messages.Stat, 5, { path: "n".repeat(100) }), // Relative: resolves past the limit.
+      ),
+      5,
+    );
+    assert.deepEqual(frames.map((frame) => [frame.id, statusOf(frame)]), [
+      [1, "Ok"],
+      [2, "Ok"],
+      [3, "Attributes"],
+      [4, "WorkingDirectory"],
+      [5, "INVALID_PATH"],
+    ]);
+    assert.match(decode(Messages.Error, frames[4]).message, /long once resolved; paths may be/);
+  } finally {
+    session.close();
+  }
+  assert.equal(
+    await Deno.readTextFile(join(server.storageDir, "alice", ...deepPath(3072).split("/"))),
+    "at the limit",
+  );
+  assert.doesNotMatch(server.output(), /\[ERR\]/);
+});
+
+function statusOf(frame: Frame): string {
+  if (frame.type === MESSAGE_TYPE.Error) return statusName(decode(Messages.Error, frame).code);
+  return Object.entries(MESSAGE_TYPE).find(([, type]) => type === frame.type)?.[0] ?? "?";
+}
