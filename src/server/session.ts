@@ -227,6 +227,7 @@ export class ServerSession implements RequestContext {
       );
       return;
     }
+    if (this.#closing) return; // We closed it (idle), and said why.
     const reason = error instanceof ConnectionLost ? error.reason : error;
     serverLog.debug("client {user} left: {error}", { user: this.user, error: String(reason) });
   }

@@ -222,13 +222,27 @@ Deno.test("a request reusing an id in flight ends the connection with Error id 0
   );
 
   await t.step("an id is free again once its transfer's final reply is sent", async () => {
-    await withSession(await loginRaw(server), async (session) => {
-      await sendQuietly(session, concatBytes(read(11, "/small.txt"), read(11, "/small.txt")));
-      const replies: Seen[] = [];
-      while (count(replies, 11, MESSAGE_TYPE.DataEnd) < 2) {
-        replies.push(seen(await nextFrame(session, 20_000, "the second download")));
-      }
-      assert.deepEqual(replies.filter((frame) => frame.id === 0), []);
+    await withSession(await streaming(server, 12), async (session) => {
+      const tooMuch = seededBytes(200, 3);
+      await sendQuietly(
+        session,
+        concatBytes(
+          read(11, "/small.txt"),
+          read(11, "/small.txt"), // After a download answered at once,
+          encode(Messages.Cancel, 12, {}),
+          read(12, "/small.txt"), // after a Cancel of a streaming one,
+          write(13, "/u13.bin", 100),
+          dataFrame(13, tooMuch),
+          write(13, "/u13.bin", 100), // after a failed upload (TOO_LARGE).
+          stat(PROBE_ID),
+        ),
+      );
+      const { frames, served } = await readUntilProbeOrClose(session);
+      assert.ok(served, "the session goes on");
+      assert.deepEqual(frames.filter((frame) => frame.id === 0), []);
+      assert.equal(count(frames, 11, MESSAGE_TYPE.DataEnd), 2);
+      assert.equal(count(frames, 12, MESSAGE_TYPE.DataEnd), 1, "the new download 12 ends");
+      assert.equal(count(frames, 13, MESSAGE_TYPE.WriteReady), 2, "the new upload 13 starts");
     });
   });
 
