@@ -25,7 +25,7 @@ import {
   type WireEntry,
 } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
-import { ConnectionError, RemoteError } from "./errors.ts";
+import { ConnectionError, connectionLostReason, RemoteError } from "./errors.ts";
 import { withTimeout } from "./timeout.ts";
 import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
 import { openTransport, type TrustMode } from "../transport/client_transport.ts";
@@ -274,9 +274,7 @@ export class ClientConnection {
     if (error instanceof ProtocolError) {
       return new ConnectionError(`protocol error: ${error.message}`);
     }
-    return new ConnectionError(
-      `connection lost: ${error instanceof Error ? error.message : error}`,
-    );
+    return new ConnectionError(`connection lost: ${connectionLostReason(error)}`);
   }
 }
 
@@ -349,11 +347,7 @@ function asConnectionError(error: unknown): Error {
     }
     return new ConnectionError(`the server's reply is not DFOS protocol: ${error.message}`);
   }
-  return new ConnectionError(errorText(error));
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return new ConnectionError(connectionLostReason(error));
 }
 
 function closeQuietly(conn: Deno.Conn): void {

@@ -73,6 +73,20 @@ export function exitCodeFor(error: unknown): number {
   return EXIT.FAILED;
 }
 
+/**
+ * How a connection that broke under the client is described: the ordinary
+ * ways (the server closed it, or reset it) in plain words, not in the
+ * runtime's; anything else with its own message.
+ */
+export function connectionLostReason(error: unknown): string {
+  if (error instanceof Deno.errors.UnexpectedEof || error instanceof Deno.errors.BrokenPipe) {
+    return "the server closed the connection";
+  }
+  if (error instanceof Deno.errors.ConnectionReset) return "the connection was reset";
+  if (error instanceof Deno.errors.ConnectionAborted) return "the connection was aborted";
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** The "why" part of `dfos: <what>: <why>`. */
 export function reasonOf(error: unknown): string {
   if (error instanceof Error) return error.message;

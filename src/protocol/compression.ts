@@ -11,6 +11,7 @@ import zlib from "node:zlib";
 import { FRAME_HEADER_SIZE, MAX_CHUNK_SIZE, MESSAGE_TYPE } from "./constants.ts";
 import { ProtocolError } from "./protocol_error.ts";
 import { writeDataHeader } from "./messages.ts";
+import { frameProblem } from "./zstd_frame.ts";
 
 /** The capability both ends list to use compression. */
 export const ZSTD_CAPABILITY = "zstd";
@@ -60,8 +61,15 @@ export class ChunkCompressor {
   }
 }
 
-/** Inflates a `DataZstd` payload; more than one chunk's worth is a protocol error (no bombs). */
+/**
+ * Inflates a `DataZstd` payload. Anything but one complete zstd frame, or
+ * more than one chunk's worth of bytes (no bombs), is a protocol error.
+ */
 export function decompressChunk(payload: Uint8Array): Uint8Array {
+  const problem = frameProblem(payload);
+  if (problem) {
+    throw new ProtocolError(`DataZstd payload is not one complete zstd frame: ${problem}`);
+  }
   try {
     return zlib.zstdDecompressSync(payload, { maxOutputLength: MAX_CHUNK_SIZE });
   } catch (error) {

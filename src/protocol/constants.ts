@@ -32,8 +32,16 @@ export const DEFAULT_CHUNK_SIZE = 256 * 1024;
  */
 export const MAX_WHOLE_FILE_SIZE = DEFAULT_CHUNK_SIZE;
 
-/** Longest path, in UTF-8 bytes, a request may carry. */
+/** Longest path field, in UTF-8 bytes, a frame may carry (a longer one is a broken frame). */
 export const MAX_PATH_BYTES = 4096;
+
+/**
+ * Longest path once resolved against the working directory (PROTOCOL.md
+ * §8), in UTF-8 bytes; a longer one is refused with INVALID_PATH. Below
+ * {@link MAX_PATH_BYTES} so that where a server keeps the user's tree (up
+ * to 1 KiB of prefix) plus the path still fits Linux's PATH_MAX of 4096.
+ */
+export const MAX_VIRTUAL_PATH_BYTES = 3072;
 
 /** Longest user name or password, in UTF-8 bytes. */
 export const MAX_CREDENTIAL_BYTES = 1024;

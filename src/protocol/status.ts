@@ -19,7 +19,10 @@ export const STATUS = {
   NOT_EMPTY: 5,
   /** The path leaves the user's root, is reserved, or the OS refused access. */
   PERMISSION_DENIED: 6,
-  /** The path is malformed: NUL or control characters, backslash, a component over 255 bytes. */
+  /**
+   * The path is malformed: NUL or control characters, backslash, a component
+   * over 255 bytes, over 3072 bytes once resolved, or too long for the server's filesystem.
+   */
   INVALID_PATH: 7,
   /** The bytes received do not match the SHA-256 the sender announced. */
   CHECKSUM_MISMATCH: 8,

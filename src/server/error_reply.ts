@@ -13,21 +13,51 @@ import { StorageError } from "../storage/storage.ts";
 import { serverLog } from "../log/logging.ts";
 import { DeadlineError } from "./deadline.ts";
 
+/**
+ * A frame could not be written because the connection is gone: the client
+ * left (reset, closed) or the session closed it. An ordinary end, not a fault.
+ */
+export class ConnectionLost extends Error {
+  constructor(readonly reason: unknown) {
+    super(`the client left (${reason instanceof Error ? reason.message : String(reason)})`);
+    this.name = "ConnectionLost";
+  }
+}
+
 /** Status code and client-facing message for `error`. */
 export function describeError(error: unknown): { code: number; message: string } {
   if (error instanceof StorageError) return { code: error.code, message: fitText(error.message) };
   if (error instanceof DeadlineError) return { code: STATUS.TIMEOUT, message: error.message };
+  if (error instanceof ConnectionLost) return { code: STATUS.IO_ERROR, message: "client left" };
   serverLog.error("unexpected error: {error}", { error: String(error) });
   return { code: STATUS.IO_ERROR, message: "internal server error (see the server log)" };
 }
 
-/** Cuts `text` to fit a text field (messages may quote a path of up to 4096 bytes). */
+const encoder = new TextEncoder();
+
+/**
+ * Fits `text` into a text field. Messages name a path first and the reason
+ * last, so an over-long one loses bytes from its middle, never its cause.
+ */
 export function fitText(text: string, maxBytes = MAX_TEXT_BYTES): string {
-  const encoder = new TextEncoder();
   if (encoder.encode(text).length <= maxBytes) return text;
-  let cut = text.slice(0, maxBytes - 3);
-  while (encoder.encode(cut).length > maxBytes - 3) cut = cut.slice(0, -1);
-  return `${cut}...`;
+  const room = Math.floor((maxBytes - 3) / 2);
+  const characters = Array.from(text); // Whole code points: no cut through a character.
+  const head = fitting(characters, room);
+  const tail = fitting(characters.toReversed(), room).toReversed();
+  return `${head.join("")}...${tail.join("")}`;
+}
+
+/** The longest prefix of `characters` within `maxBytes` of UTF-8. */
+function fitting(characters: string[], maxBytes: number): string[] {
+  let bytes = 0;
+  let count = 0;
+  while (count < characters.length) {
+    bytes += encoder.encode(characters[count]).length;
+    if (bytes > maxBytes) break;
+    count++;
+  }
+  return characters.slice(0, count);
 }
 
 /** The `Error` frame replying to request `id` with `error`. */

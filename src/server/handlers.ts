@@ -12,7 +12,8 @@ import { STATUS } from "../protocol/status.ts";
 import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
 import { type EntryInfo, StorageError } from "../storage/storage.ts";
 import type { RequestContext, RequestHandler } from "./request_context.ts";
-import { handleRead, handleWrite, handleWriteFile } from "./transfers.ts";
+import { handleRead } from "./downloads.ts";
+import { handleWrite, handleWriteFile } from "./transfers.ts";
 import { handleDiscardPartials, handleListPartials } from "./partial_handlers.ts";
 
 /** Listing frames stay well under the frame limit. */

@@ -30,7 +30,11 @@ export interface RequestContext {
   cwd: string;
   /** Resolves a client path against `cwd` inside the user's root (may throw INVALID_PATH). */
   resolve(path: string): string;
-  /** Queues one frame to the client; resolves once it is written. */
+  /**
+   * Queues one frame to the client; resolves once it is written, rejects
+   * with `ConnectionLost` if the connection is gone. Once the session has
+   * ended (a protocol error, a timeout, the client leaving) it sends nothing.
+   */
   send(frame: Uint8Array): Promise<void>;
   /**
    * Queues a final reply without waiting for it to be written, so the next

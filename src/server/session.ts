@@ -15,7 +15,7 @@ import { STATUS } from "../protocol/status.ts";
 import { resolveVirtualPath } from "../storage/virtual_path.ts";
 import type { Storage } from "../storage/storage.ts";
 import { auditLog, serverLog } from "../log/logging.ts";
-import { describeError, errorFrame } from "./error_reply.ts";
+import { ConnectionLost, describeError, errorFrame } from "./error_reply.ts";
 import { REQUEST_HANDLERS } from "./handlers.ts";
 import type { Link } from "./handshake.ts";
 import type { ServerMetrics } from "./metrics.ts";
@@ -73,6 +73,8 @@ export class ServerSession implements RequestContext {
   #idleTimeoutMs: number;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #draining = false;
+  /** Set once the session ends: from then on nothing more is sent. */
+  #closing = false;
 
   constructor(link: Link, options: SessionOptions) {
     this.#link = link;
@@ -94,14 +96,18 @@ export class ServerSession implements RequestContext {
   }
 
   send(frame: Uint8Array): Promise<void> {
-    return this.#link.writer.send(frame);
+    if (this.#closing) return Promise.resolve();
+    return this.#link.writer.send(frame).catch((error) =>
+      Promise.reject(new ConnectionLost(error))
+    );
   }
 
   async reply(frame: Uint8Array): Promise<void> {
+    if (this.#closing) return;
     const written = this.#link.writer.post(frame);
     if (this.#link.writer.queuedBytes > MAX_UNWRITTEN_REPLY_BYTES) {
       this.#link.writer.uncork();
-      await written;
+      await written.catch((error) => Promise.reject(new ConnectionLost(error)));
     } else written.catch(() => {}); // The read loop sees a broken connection too.
   }
 
@@ -121,11 +127,22 @@ export class ServerSession implements RequestContext {
     } catch (error) {
       await this.#onBrokenConnection(error);
     } finally {
-      clearTimeout(this.#idleTimer);
-      await this.transfers.closeAll();
-      await this.#repliesWritten();
-      this.#link.close();
+      await this.#teardown();
     }
+  }
+
+  /**
+   * Ends the session whatever ended it: nothing more is sent (replies
+   * already queued still go), every download stops and every upload is
+   * closed, keeping its partial; then the connection closes.
+   */
+  async #teardown(): Promise<void> {
+    clearTimeout(this.#idleTimer);
+    this.#closing = true;
+    await this.transfers.closeAll();
+    await this.#repliesWritten();
+    this.#link.close(); // Also fails a write a download is stuck in: the client does not read.
+    await this.transfers.streamsEnded();
   }
 
   /**
@@ -170,6 +187,7 @@ export class ServerSession implements RequestContext {
     }
     const handler = REQUEST_HANDLERS.get(frame.type);
     if (!handler) throw new ProtocolError(`unexpected ${messageName(frame.type)} after login`);
+    this.transfers.checkUnused(frame.id); // Before any reply or side effect (PROTOCOL.md §9).
     if (this.#draining) {
       await this.reply(encode(Messages.Error, frame.id, {
         code: STATUS.SHUTTING_DOWN,
@@ -186,7 +204,7 @@ export class ServerSession implements RequestContext {
         this.#audit(handler.auditAs ?? handler.name, { ...detail, durationMs: durationMs() }, "ok");
       }
     } catch (error) {
-      if (error instanceof ProtocolError) throw error;
+      if (error instanceof ProtocolError || error instanceof ConnectionLost) throw error;
       // The path as sent: a refused path never resolved, and the audit should show what was tried.
       const path = requestedPath(frame);
       const event = handler.auditAs ?? handler.name;
@@ -196,6 +214,7 @@ export class ServerSession implements RequestContext {
     return true;
   }
 
+  /** A broken frame is answered with `Error` id 0, the connection's last frame (PROTOCOL.md §7.1). */
   async #onBrokenConnection(error: unknown): Promise<void> {
     if (error instanceof ProtocolError) {
       serverLog.warn("protocol error from {user}@{remote}: {error}", {
@@ -203,16 +222,20 @@ export class ServerSession implements RequestContext {
         remote: this.#link.remote,
         error: error.message,
       });
-      await this.send(
+      await this.#sendLast(
         encode(Messages.Error, 0, { code: STATUS.PROTOCOL_ERROR, message: error.message }),
-      )
-        .catch(() => {});
+      );
       return;
     }
-    serverLog.debug("connection of {user} ended: {error}", {
-      user: this.user,
-      error: String(error),
-    });
+    if (this.#closing) return; // We closed it (idle), and said why.
+    const reason = error instanceof ConnectionLost ? error.reason : error;
+    serverLog.debug("client {user} left: {error}", { user: this.user, error: String(reason) });
+  }
+
+  /** Queues `frame` and lets nothing follow it; resolves once it is written or failed. */
+  async #sendLast(frame: Uint8Array): Promise<void> {
+    this.#closing = true;
+    await this.#link.writer.send(frame).catch(() => {});
   }
 
   #armIdleTimer(): void {
@@ -220,10 +243,10 @@ export class ServerSession implements RequestContext {
     this.#idleTimer = setTimeout(() => {
       if (this.transfers.active > 0) return this.#armIdleTimer();
       serverLog.info("closing idle session of {user}", { user: this.user });
-      this.send(encode(Messages.Error, 0, {
+      this.#sendLast(encode(Messages.Error, 0, {
         code: STATUS.TIMEOUT,
         message: `idle for ${this.#idleTimeoutMs / 1000} s`,
-      })).catch(() => {}).finally(() => this.#link.close());
+      })).finally(() => this.#link.close());
     }, this.#idleTimeoutMs);
   }
 

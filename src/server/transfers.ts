@@ -1,26 +1,25 @@
 /**
- * Downloads (`Read`, PROTOCOL.md §5.4) and uploads (`Write` + `Data`… + `DataEnd`, §5.5).
- * A download streams from the file straight into reused frame buffers,
- * reading the next chunk while the previous one is being sent. An upload's
- * bytes go to the storage's partial file and become visible only on a
- * verified commit.
+ * The transfers running on one session (PROTOCOL.md §5.4–§5.6), and
+ * uploads (`Write` + `Data`… + `DataEnd`, §5.5). An upload's bytes go to the
+ * storage's partial file and become visible only on a verified commit.
+ * Downloads stream from `downloads.ts`; here they hold their request id and
+ * pass every frame through a {@link DownloadChannel}, so a cancelled or
+ * closing download cannot send after its end.
  *
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { DEFAULT_CHUNK_SIZE, FRAME_HEADER_SIZE } from "../protocol/constants.ts";
 import { decode, encode, type Frame, Messages } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
-import { ChunkCompressor, decompressChunk, frameChunk } from "../protocol/compression.ts";
+import { decompressChunk } from "../protocol/compression.ts";
 import { MESSAGE_TYPE } from "../protocol/constants.ts";
 import { STATUS } from "../protocol/status.ts";
-import { type ReadHandle, StorageError, type Upload } from "../storage/storage.ts";
+import { StorageError, type Upload } from "../storage/storage.ts";
 import { describeError, errorFrame } from "./error_reply.ts";
 import type { Reservation } from "./quota.ts";
 import type { AuditDetail, RequestContext } from "./request_context.ts";
 
-/** Downloads one session runs at once; further `Read`s wait (backpressure). */
+/** Downloads one session streams at once; further `Read`s wait (backpressure). */
 export const MAX_CONCURRENT_DOWNLOADS = 8;
 
 /** Upload ids whose failure we remember, to drop their in-flight `Data` quietly. */
@@ -47,11 +46,27 @@ interface ActiveUpload extends TransferProgress {
   reservation: Reservation;
 }
 
+/**
+ * A streaming download's only way to the client. Once the download is
+ * cancelled (or the session closes) both methods refuse with CANCELLED
+ * before queueing anything, so no frame of it follows the `Cancel`.
+ */
+export interface DownloadChannel {
+  readonly signal: AbortSignal;
+  /** Queues a `Data` frame; resolves once it is written. */
+  send(frame: Uint8Array): Promise<void>;
+  /** Queues the final frame (`DataEnd` or `Error`); the request id is free from then on. */
+  finish(frame: Uint8Array): Promise<void>;
+}
+
 /** The transfers running on one session. */
 export class TransferRegistry {
   #uploads = new Map<number, ActiveUpload>();
   #discarding = new Set<number>();
-  #downloads = new Map<number, { controller: AbortController; done: Promise<void> }>();
+  /** Streaming downloads by request id, until their final frame is queued or they are cancelled. */
+  #downloads = new Map<number, AbortController>();
+  /** Download streams still running (a cancelled one may still finish reading a chunk). */
+  #streams = new Set<Promise<void>>();
   #audit: TransferAudit;
   #onIdle: () => void = () => {};
 
@@ -59,14 +74,24 @@ export class TransferRegistry {
     this.#audit = audit;
   }
 
-  /** Running uploads plus running downloads. */
+  /** Running uploads plus running download streams. */
   get active(): number {
-    return this.#uploads.size + this.#downloads.size;
+    return this.#uploads.size + this.#streams.size;
   }
 
   /** Called every time the number of active transfers drops to zero. */
   set onIdle(callback: () => void) {
     this.#onIdle = callback;
+  }
+
+  /**
+   * Refuses a request whose id a transfer in flight holds (PROTOCOL.md §9):
+   * checked before the request is handled at all, so a reuse has no reply
+   * and no side effect but the end of the connection.
+   */
+  checkUnused(id: number): void {
+    const kind = this.#uploads.has(id) ? "an upload" : this.#downloads.has(id) ? "a download" : "";
+    if (kind) throw new ProtocolError(`request id ${id} is already in use by ${kind} in progress`);
   }
 
   /** Routes a `Data`, `DataEnd` or `Cancel` frame. */
@@ -76,29 +101,58 @@ export class TransferRegistry {
     return this.#receive(context, frame);
   }
 
-  /** Aborts everything: uploads keep their partial for a later resume. */
+  /**
+   * Stops everything at once, sending nothing: downloads stop before their
+   * next frame, uploads close and keep their partial for a later resume.
+   * Resolves once every upload is closed; {@link streamsEnded} waits for the downloads.
+   */
   async closeAll(): Promise<void> {
-    for (const { controller } of this.#downloads.values()) controller.abort();
+    const ended = new StorageError(STATUS.CANCELLED, "the session ended");
+    for (const controller of this.#downloads.values()) controller.abort(ended);
+    this.#downloads.clear();
     const uploads = [...this.#uploads.keys()].map((id) => this.#take(id)!);
     await Promise.allSettled(uploads.map(({ upload }) => upload.abort(true)));
-    await Promise.allSettled([...this.#downloads.values()].map(({ done }) => done));
   }
 
-  async startDownload(id: number, run: (signal: AbortSignal) => Promise<void>): Promise<void> {
-    while (this.#downloads.size >= MAX_CONCURRENT_DOWNLOADS) {
-      await Promise.race([...this.#downloads.values()].map(({ done }) => done));
-    }
-    if (this.#downloads.has(id)) throw new ProtocolError(`request id ${id} is already in use`);
+  /** Resolves when every download stream has ended (and closed its file). */
+  async streamsEnded(): Promise<void> {
+    await Promise.allSettled([...this.#streams]);
+  }
+
+  /**
+   * Runs a streaming download as request `id`, once fewer than
+   * {@link MAX_CONCURRENT_DOWNLOADS} are running (the session reads no
+   * frame meanwhile). The caller has checked the id with {@link checkUnused}.
+   */
+  async startDownload(
+    context: RequestContext,
+    id: number,
+    run: (channel: DownloadChannel) => Promise<void>,
+  ): Promise<void> {
+    while (this.#streams.size >= MAX_CONCURRENT_DOWNLOADS) await Promise.race(this.#streams);
     const controller = new AbortController();
-    const done = run(controller.signal).finally(() => {
-      this.#downloads.delete(id);
+    const refuse = () => Promise.reject(controller.signal.reason);
+    const channel: DownloadChannel = {
+      signal: controller.signal,
+      send: (frame) => controller.signal.aborted ? refuse() : context.send(frame),
+      finish: (frame) => {
+        if (controller.signal.aborted) return refuse();
+        this.#downloads.delete(id);
+        return context.send(frame);
+      },
+    };
+    this.#downloads.set(id, controller);
+    const stream: Promise<void> = run(channel).finally(() => {
+      if (this.#downloads.get(id) === controller) this.#downloads.delete(id);
+      this.#streams.delete(stream);
       this.#settle();
     });
-    this.#downloads.set(id, { controller, done });
+    this.#streams.add(stream);
   }
 
+  /** Registers an opened upload as request `id` (checked with {@link checkUnused}). */
   addUpload(id: number, upload: Upload, path: string, reservation: Reservation): void {
-    if (this.#uploads.has(id)) throw new ProtocolError(`request id ${id} is already in use`);
+    if (this.#uploads.has(id)) throw new Error(`bug: request id ${id} registered twice`);
     this.#discarding.delete(id);
     this.#uploads.set(id, { upload, path, startedAt: performance.now(), received: 0, reservation });
   }
@@ -156,11 +210,16 @@ export class TransferRegistry {
 
   async #cancel(context: RequestContext, frame: Frame): Promise<void> {
     decode(Messages.Cancel, frame);
-    this.#downloads.get(frame.id)?.controller.abort();
-    const state = this.#uploads.get(frame.id);
-    if (state) {
-      await this.#failUpload(context, frame.id, state, cancelled());
+    const download = this.#downloads.get(frame.id);
+    if (download) {
+      // The final reply goes now, ahead of replies to later requests; the stream sends nothing more.
+      this.#downloads.delete(frame.id);
+      download.abort(cancelled());
+      await context.reply(errorFrame(frame.id, cancelled()));
+      return;
     }
+    const state = this.#uploads.get(frame.id);
+    if (state) await this.#failUpload(context, frame.id, state, cancelled());
   }
 
   async #failUpload(context: RequestContext, id: number, state: ActiveUpload, error: unknown) {
@@ -202,166 +261,6 @@ function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-/** `Read`: opens the file, answers `ReadInfo`, then streams in the background. */
-export async function handleRead(context: RequestContext, frame: Frame): Promise<AuditDetail> {
-  const request = decode(Messages.Read, frame);
-  const path = context.resolve(request.path);
-  const handle = await context.storage.openRead(path);
-  try {
-    const conditionFailed = (request.ifSize !== 0 || request.ifMtimeMs !== 0) &&
-      (handle.size !== request.ifSize || handle.mtimeMs !== request.ifMtimeMs);
-    const offset = conditionFailed ? 0 : request.offset;
-    if (offset > handle.size) {
-      throw new StorageError(
-        STATUS.BAD_REQUEST,
-        `offset ${offset} is past the end (${handle.size})`,
-      );
-    }
-    const end = request.length === 0 ? handle.size : Math.min(handle.size, offset + request.length);
-    const info = encode(Messages.ReadInfo, frame.id, {
-      size: handle.size,
-      mtimeMs: handle.mtimeMs,
-      offset,
-      length: end - offset,
-    });
-    if (end <= DEFAULT_CHUNK_SIZE) {
-      await sendWhole(context, frame.id, path, handle, { info, offset, end });
-      return { path, deferred: true };
-    }
-    await context.reply(info);
-    await context.transfers.startDownload(
-      frame.id,
-      (signal) => streamDownload(context, frame.id, path, handle, { offset, end, signal }),
-    );
-  } catch (error) {
-    handle.close();
-    throw error;
-  }
-  return { path, deferred: true };
-}
-
-/**
- * A range of a small file (it ends within the first chunk): read in one
- * call, answered with `ReadInfo`, one `Data` and `DataEnd` queued together
- * so they leave in one write, without a background stream.
- */
-async function sendWhole(
-  context: RequestContext,
-  id: number,
-  path: string,
-  handle: ReadHandle,
-  range: { info: Uint8Array; offset: number; end: number },
-): Promise<void> {
-  const startedAt = performance.now();
-  try {
-    // [0, end): the prefix before `offset` (a resumed download) counts in the digest.
-    const buffer = new Uint8Array(FRAME_HEADER_SIZE + range.end);
-    const bytes = buffer.subarray(FRAME_HEADER_SIZE);
-    for (let filled = 0; filled < range.end;) {
-      const read = await handle.read(bytes.subarray(filled), filled);
-      if (read === null) throw new StorageError(STATUS.IO_ERROR, "file shrank while being read");
-      filled += read;
-    }
-    const sha256 = createHash("sha256").update(bytes).digest();
-    // The Data frame's header goes just before the range, over bytes already hashed.
-    const data = frameChunk(
-      buffer.subarray(range.offset),
-      id,
-      range.end - range.offset,
-      context.compress ? new ChunkCompressor() : undefined,
-    );
-    await context.pacers.bandwidth?.take(data.length);
-    context.metrics.bytesOut += data.length;
-    await context.reply(range.info);
-    if (range.end > range.offset) await context.reply(data);
-    await context.reply(encode(Messages.DataEnd, id, { sha256 }));
-    context.metrics.transfersCompleted++;
-    context.transfers.reportDownload(path, range.end - range.offset, startedAt, "ok");
-  } finally {
-    handle.close();
-  }
-}
-
-interface StreamRange {
-  offset: number;
-  end: number;
-  signal: AbortSignal;
-}
-
-async function streamDownload(
-  context: RequestContext,
-  id: number,
-  path: string,
-  handle: ReadHandle,
-  range: StreamRange,
-): Promise<void> {
-  const startedAt = performance.now();
-  let sent = 0;
-  try {
-    const hash = createHash("sha256");
-    await hashPrefix(handle, range.offset, hash);
-    sent = await streamChunks(context, id, handle, range, hash);
-    await context.send(encode(Messages.DataEnd, id, { sha256: hash.digest() }));
-    context.metrics.transfersCompleted++;
-    context.transfers.reportDownload(path, sent, startedAt, "ok");
-  } catch (error) {
-    context.transfers.reportDownload(path, sent, startedAt, describeError(error).message);
-    await context.send(errorFrame(id, error)).catch(() => {});
-  } finally {
-    handle.close();
-  }
-}
-
-/** Feeds bytes [0, `end`) of the file to `hash` (for a resumed download's end-to-end digest). */
-async function hashPrefix(handle: ReadHandle, end: number, hash: ReturnType<typeof createHash>) {
-  const buffer = new Uint8Array(DEFAULT_CHUNK_SIZE);
-  for (let position = 0; position < end;) {
-    const read = await handle.read(
-      buffer.subarray(0, Math.min(buffer.length, end - position)),
-      position,
-    );
-    if (read === null) throw new StorageError(STATUS.IO_ERROR, "file shrank while being read");
-    hash.update(buffer.subarray(0, read));
-    position += read;
-  }
-}
-
-/** Sends [offset, end) as `Data` frames; two buffers so reading overlaps sending. */
-async function streamChunks(
-  context: RequestContext,
-  id: number,
-  handle: ReadHandle,
-  range: StreamRange,
-  hash: ReturnType<typeof createHash>,
-): Promise<number> {
-  // A range that fits one chunk (most small files) needs one buffer of its own size.
-  const length = range.end - range.offset;
-  const buffers = (length > DEFAULT_CHUNK_SIZE ? [0, 1] : [0]).map(() =>
-    new Uint8Array(FRAME_HEADER_SIZE + Math.min(DEFAULT_CHUNK_SIZE, length))
-  );
-  const compressor = context.compress ? new ChunkCompressor() : undefined;
-  let inFlight: Promise<void> = Promise.resolve();
-  let position = range.offset;
-  for (let turn = 0; position < range.end; turn ^= 1) {
-    if (range.signal.aborted) throw cancelled();
-    const buffer = buffers[turn % buffers.length];
-    const want = Math.min(DEFAULT_CHUNK_SIZE, range.end - position);
-    const payload = buffer.subarray(FRAME_HEADER_SIZE, FRAME_HEADER_SIZE + want);
-    const read = await handle.read(payload, position);
-    if (read === null) throw new StorageError(STATUS.IO_ERROR, "file shrank while being read");
-    hash.update(payload.subarray(0, read));
-    const frame = frameChunk(buffer, id, read, compressor);
-    await context.pacers.bandwidth?.take(frame.length);
-    await inFlight;
-    inFlight = context.send(frame);
-    inFlight.catch(() => {}); // Awaited next turn; a failure meanwhile must not go unhandled.
-    position += read;
-    context.metrics.bytesOut += frame.length;
-  }
-  await inFlight;
-  return position - range.offset;
-}
-
 /** `Write`: opens (or resumes) a partial upload and tells the client where to start. */
 export async function handleWrite(context: RequestContext, frame: Frame): Promise<AuditDetail> {
   const request = decode(Messages.Write, frame);
@@ -373,7 +272,7 @@ export async function handleWrite(context: RequestContext, frame: Frame): Promis
     overwrite: request.overwrite,
     resume: request.resume,
   });
-  let reservation: Reservation;
+  let reservation: Reservation | undefined;
   try {
     reservation = await context.quota.reserve(
       context.user,
@@ -381,11 +280,13 @@ export async function handleWrite(context: RequestContext, frame: Frame): Promis
       path,
       request.size - upload.offset,
     );
+    context.transfers.addUpload(frame.id, upload, path, reservation);
   } catch (error) {
+    // Nothing may leave the partial open (its identity would stay locked until a restart).
+    reservation?.(0);
     await upload.abort(upload.offset > 0); // Keep only a partial that holds earlier bytes.
     throw error;
   }
-  context.transfers.addUpload(frame.id, upload, path, reservation);
   await context.reply(encode(Messages.WriteReady, frame.id, { offset: upload.offset }));
   return { path, deferred: true };
 }

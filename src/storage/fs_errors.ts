@@ -60,6 +60,12 @@ const ERROR_RULES: readonly ErrorRule[] = [
     status: STATUS.QUOTA_EXCEEDED,
     reason: "the server's disk quota is exhausted",
   },
+  {
+    matches: (error, osCode) =>
+      osCode === "ENAMETOOLONG" || error.message.includes("File name too long"),
+    status: STATUS.INVALID_PATH,
+    reason: "the path is too long for the server's filesystem",
+  },
 ];
 
 /**

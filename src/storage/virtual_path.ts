@@ -10,13 +10,12 @@
  * @module
  */
 
+import { MAX_PATH_BYTES, MAX_VIRTUAL_PATH_BYTES } from "../protocol/constants.ts";
 import { STATUS } from "../protocol/status.ts";
 import { StorageError } from "./storage.ts";
 
 /** The server's private folder inside each user root; clients can never name it. */
 export const RESERVED_NAME = ".dfos";
-/** Longest path a client may send, in UTF-8 bytes (Linux PATH_MAX). */
-export const MAX_PATH_BYTES = 4096;
 /** Longest single path component, in UTF-8 bytes (Linux NAME_MAX). */
 export const MAX_COMPONENT_BYTES = 255;
 
@@ -30,8 +29,10 @@ const encoder = new TextEncoder();
  * empty input means ".". Empty and "." components are dropped and ".." pops
  * one component but never above "/".
  *
- * @throws {StorageError} INVALID_PATH for control characters, backslashes or
- * over-long paths; PERMISSION_DENIED when the result is inside {@link RESERVED_NAME}.
+ * @throws {StorageError} INVALID_PATH for control characters, backslashes,
+ * an over-long component, or a result longer than {@link MAX_VIRTUAL_PATH_BYTES}
+ * (the one place that limit is checked); PERMISSION_DENIED when the result is
+ * inside {@link RESERVED_NAME}.
  *
  * @example
  * ```ts
@@ -53,6 +54,14 @@ export function resolveVirtualPath(cwd: string, input: string): string {
     throw new StorageError(
       STATUS.PERMISSION_DENIED,
       `${resolved}: the name ${RESERVED_NAME} at the top of your storage is reserved`,
+    );
+  }
+  const length = encoder.encode(resolved).length;
+  if (length > MAX_VIRTUAL_PATH_BYTES) {
+    invalid(
+      `${shorten(resolved)}: the path is ${length} bytes long` +
+        `${input.startsWith("/") ? "" : " once resolved"}; paths may be at most ` +
+        `${MAX_VIRTUAL_PATH_BYTES} bytes`,
     );
   }
   return resolved;
@@ -100,8 +109,13 @@ function splitComponents(path: string): string[] {
   return path.split("/").filter((component) => component !== "");
 }
 
+/** A path quoted for a message: its start, enough to recognise it. */
+function shorten(path: string): string {
+  return JSON.stringify(path.length > 80 ? path.slice(0, 80) + "…" : path);
+}
+
 function validateInput(input: string): void {
-  const shown = JSON.stringify(input.length > 80 ? input.slice(0, 80) + "…" : input);
+  const shown = shorten(input);
   for (let index = 0; index < input.length; index++) {
     const code = input.charCodeAt(index);
     if (code === 0) invalid(`${shown}: paths may not contain a NUL byte`);

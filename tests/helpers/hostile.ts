@@ -173,13 +173,13 @@ export async function drainUntilClosed(conn: Deno.Conn): Promise<void> {
   while ((await conn.read(buffer).catch(() => null)) !== null) { /* until closed */ }
 }
 
-/** A valid `Hello` frame. */
-export function helloFrame(): Uint8Array {
+/** A valid `Hello` frame, offering `capabilities` (none by default). */
+export function helloFrame(capabilities: string[] = []): Uint8Array {
   return encode(Messages.Hello, 0, {
     magic: MAGIC,
     version: PROTOCOL_VERSION,
     software: "hostile-test",
-    capabilities: [],
+    capabilities,
   });
 }
 
@@ -205,19 +205,21 @@ export async function nextFrame(session: RawSession, ms: number, what: string): 
 }
 
 /**
- * Logs in over a fresh connection. A SESSION_LIMIT refusal is retried until
- * `deadlineMs`: the slot of a connection just closed is released a moment later.
+ * Logs in over a fresh connection, offering `capabilities` in `Hello`. A
+ * SESSION_LIMIT refusal is retried until `deadlineMs`: the slot of a
+ * connection just closed is released a moment later.
  */
 export async function loginRaw(
   server: TestServer,
   user: keyof typeof USERS = "alice",
   deadlineMs = 10_000,
+  capabilities: string[] = [],
 ): Promise<RawSession> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     const session = await openTls(server);
     try {
-      await sendQuietly(session, helloFrame());
+      await sendQuietly(session, helloFrame(capabilities));
       const welcome = await nextFrame(session, 15_000, "Welcome");
       assert.equal(welcome.type, Messages.Welcome.type, "the server greets");
       await sendQuietly(session, encode(Messages.Auth, 0, { user, password: USERS[user] }));

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
+import { MAX_PATH_BYTES, MAX_VIRTUAL_PATH_BYTES } from "../../src/protocol/constants.ts";
 import { statusName } from "../../src/protocol/status.ts";
 import { StorageError } from "../../src/storage/storage.ts";
 import {
   MAX_COMPONENT_BYTES,
-  MAX_PATH_BYTES,
   RESERVED_NAME,
   resolveVirtualPath,
   virtualBaseName,
@@ -88,11 +88,25 @@ Deno.test("a component over 255 UTF-8 bytes fails with INVALID_PATH", () => {
   assertRefused("/", "é".repeat(128), "INVALID_PATH", /255 bytes/);
 });
 
-Deno.test("a path over 4096 UTF-8 bytes fails with INVALID_PATH", () => {
-  const longest = "/" + "abc/".repeat(1023) + "abc";
-  assert.equal(new TextEncoder().encode(longest).length, MAX_PATH_BYTES);
-  assert.ok(resolveVirtualPath("/", longest).startsWith("/abc/"));
-  assertRefused("/", longest + "d", "INVALID_PATH", /4096 bytes/);
+/** "/abc/abc/…" of exactly `bytes` bytes. */
+function pathOf(bytes: number): string {
+  return ("/" + "abc/".repeat(bytes)).slice(0, bytes).replace(/\/$/, "x");
+}
+
+Deno.test("a path over 3072 bytes once resolved fails with INVALID_PATH saying the limit", () => {
+  const longest = pathOf(MAX_VIRTUAL_PATH_BYTES);
+  assert.equal(new TextEncoder().encode(longest).length, MAX_VIRTUAL_PATH_BYTES);
+  assert.equal(resolveVirtualPath("/", longest), longest);
+  assertRefused("/", longest + "d", "INVALID_PATH", /3073 bytes long; paths may be at most 3072/);
+  assertRefused("/", pathOf(4080), "INVALID_PATH", /^"\/abc\/abc.*…": the path is 4080 bytes/);
+  // Relative to a deep working directory: the resolved path is what counts.
+  const deep = pathOf(3000);
+  assert.equal(resolveVirtualPath(deep, "de"), `${deep}/de`);
+  assertRefused(deep, "d".repeat(80), "INVALID_PATH", /3081 bytes long once resolved/);
+  // A long input that resolves short is fine; a component over 255 bytes or an input over the
+  // path field's own limit is refused whatever it resolves to.
+  assert.equal(resolveVirtualPath("/", "a/../".repeat(800) + "b"), "/b");
+  assertRefused("/", "a/".repeat(MAX_PATH_BYTES / 2) + "b", "INVALID_PATH", /4096 bytes/);
 });
 
 Deno.test("the reserved name at the top fails with PERMISSION_DENIED", () => {
