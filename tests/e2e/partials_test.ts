@@ -184,7 +184,7 @@ async function plantPartials(folder: string): Promise<void> {
     );
   };
   for (let index = 0; index < 200; index++) {
-    await plant(`/long/${index}${`/${"x".repeat(199)}`.repeat(19)}`);
+    await plant(`/long/${index}${`/${"x".repeat(199)}`.repeat(15)}`); // Near the 3072-byte limit.
   }
   for (let index = 0; index < 899; index++) await plant(`/short/${index}.bin`);
   await Deno.writeTextFile(join(folder, partialFileName("/short/legacy.bin", 10, 1)), "abc");
