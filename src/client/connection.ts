@@ -21,6 +21,7 @@ import {
   messageName,
   Messages,
   type MessageSpec,
+  SYMLINK_CAPABILITY,
   type WireEntry,
 } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
@@ -288,7 +289,12 @@ async function greet(conn: Deno.Conn, timeoutMs: number, compress: boolean): Pro
       magic: MAGIC,
       version: PROTOCOL_VERSION,
       software: `dfos-client`,
-      capabilities: ["resume", "sha256", ...(compress ? [ZSTD_CAPABILITY] : [])],
+      capabilities: [
+        "resume",
+        "sha256",
+        SYMLINK_CAPABILITY,
+        ...(compress ? [ZSTD_CAPABILITY] : []),
+      ],
     }));
     const frame = await withTimeout(reader.next(), timeoutMs, "waiting for the server's greeting");
     if (!frame) throw new ConnectionError("the server closed the connection during the handshake");
