@@ -8,32 +8,37 @@
 
 import { createHash, type Hash } from "node:crypto";
 import { STATUS } from "../protocol/status.ts";
-import { isNotFound, toStorageError } from "./fs_errors.ts";
+import { toStorageError } from "./fs_errors.ts";
 import { StorageError, type Upload } from "./storage.ts";
 
 /** Bytes read at a time when re-hashing a partial that is being resumed. */
 const REHASH_CHUNK_BYTES = 1024 * 1024;
 
-/** Everything {@link LocalUpload.open} needs; {@link LocalStorage} fills it in. */
+/**
+ * Everything {@link LocalUpload.open} needs; {@link LocalStorage} fills it in,
+ * and does every filesystem call that names a path (it confines them).
+ */
 export interface LocalUploadOptions {
   /** The virtual path, used in messages. */
   virtualPath: string;
-  /** Real path of the final file. */
-  targetPath: string;
-  /** Real path of the partial file. */
-  partialPath: string;
+  /** Identifies the partial file among this process's uploads (one upload per partial). */
+  partialKey: string;
   size: number;
   mtimeMs: number;
   /** Continue an existing partial when it is not longer than `size`. */
   resume: boolean;
   /** Call `syncData` before the commit rename. */
   fsync: boolean;
+  /** Opens the partial file for reading and writing, creating it empty if missing. */
+  openPartial(): Deno.FsFile;
+  /** Deletes the partial file; one already gone is fine. */
+  removePartial(): void;
   /**
-   * Checks run again just before the rename (confinement, EXISTS); throws to
-   * refuse. Synchronous, so nothing else in this process runs between it and
-   * the rename.
+   * Checks the target again (confinement, EXISTS) and renames the partial
+   * onto it; throws to refuse. Synchronous, so nothing else in this process
+   * runs between the checks and the rename.
    */
-  beforeCommit(): void;
+  placePartial(): void;
 }
 
 /**
@@ -80,17 +85,17 @@ export class LocalUpload implements Upload {
 
   /** Opens (creating or resuming) the partial file and seeds the running hash. */
   static async open(options: LocalUploadOptions): Promise<LocalUpload> {
-    if (ACTIVE_PARTIALS.has(options.partialPath)) {
+    if (ACTIVE_PARTIALS.has(options.partialKey)) {
       throw new StorageError(
         STATUS.EXISTS,
         `${options.virtualPath}: another upload of this file is in progress`,
       );
     }
-    ACTIVE_PARTIALS.add(options.partialPath);
+    ACTIVE_PARTIALS.add(options.partialKey);
     try {
       return await LocalUpload.#open(options);
     } catch (error) {
-      ACTIVE_PARTIALS.delete(options.partialPath);
+      ACTIVE_PARTIALS.delete(options.partialKey);
       throw error;
     }
   }
@@ -98,12 +103,7 @@ export class LocalUpload implements Upload {
   static async #open(options: LocalUploadOptions): Promise<LocalUpload> {
     let file: Deno.FsFile;
     try {
-      file = await Deno.open(options.partialPath, {
-        read: true,
-        write: true,
-        create: true,
-        mode: 0o600,
-      });
+      file = options.openPartial();
     } catch (error) {
       throw toStorageError(error, options.virtualPath);
     }
@@ -156,18 +156,23 @@ export class LocalUpload implements Upload {
   }
 
   /** Closes the partial file and, unless `keepPartial`, deletes it. */
-  async abort(keepPartial: boolean): Promise<void> {
-    if (this.#state === "closed") return;
+  abort(keepPartial: boolean): Promise<void> {
+    if (this.#state === "closed") return Promise.resolve();
     this.#state = "closed";
-    this.#closeFile();
-    if (!keepPartial) await removeIfPresent(this.#options.partialPath, this.#options.virtualPath);
+    try {
+      this.#closeFile();
+      if (!keepPartial) this.#removePartial();
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async #finishCommit(sha256Hex: string): Promise<void> {
-    const { partialPath, targetPath, virtualPath, fsync, mtimeMs } = this.#options;
+    const { virtualPath, fsync, mtimeMs } = this.#options;
     if (this.#hash.digest("hex") !== sha256Hex.toLowerCase()) {
       this.#closeFile();
-      await removeIfPresent(partialPath, virtualPath);
+      this.#removePartial();
       throw new StorageError(
         STATUS.CHECKSUM_MISMATCH,
         `${virtualPath}: the bytes received do not match the announced SHA-256`,
@@ -175,13 +180,21 @@ export class LocalUpload implements Upload {
     }
     try {
       if (fsync) await this.#file.syncData();
-      this.#closeFile();
-      this.#options.beforeCommit();
-      Deno.renameSync(partialPath, targetPath);
-      Deno.utimeSync(targetPath, new Date(), new Date(mtimeMs));
+      this.#options.placePartial();
+      // Through the descriptor: the name may already be something else.
+      this.#file.utimeSync(new Date(), new Date(mtimeMs));
     } catch (error) {
-      this.#closeFile();
       throw toStorageError(error, virtualPath);
+    } finally {
+      this.#closeFile();
+    }
+  }
+
+  #removePartial(): void {
+    try {
+      this.#options.removePartial();
+    } catch (error) {
+      throw toStorageError(error, this.#options.virtualPath);
     }
   }
 
@@ -199,7 +212,7 @@ export class LocalUpload implements Upload {
     if (this.#fileClosed) return;
     this.#fileClosed = true;
     this.#file.close();
-    ACTIVE_PARTIALS.delete(this.#options.partialPath);
+    ACTIVE_PARTIALS.delete(this.#options.partialKey);
   }
 }
 
@@ -237,13 +250,5 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) {
     written += await file.write(bytes.subarray(written));
-  }
-}
-
-async function removeIfPresent(realPath: string, virtualPath: string): Promise<void> {
-  try {
-    await Deno.remove(realPath);
-  } catch (error) {
-    if (!isNotFound(error)) throw toStorageError(error, virtualPath);
   }
 }

@@ -1,0 +1,104 @@
+/**
+ * A folder held open by descriptor, so that the entries it names are the
+ * entries of *that* folder, whatever happens to its path meanwhile.
+ *
+ * @module
+ */
+
+import {
+  closeFd,
+  descriptorPath,
+  entryPath,
+  openDirectoryFd,
+  sameEntry,
+  statFd,
+} from "./descriptor_paths.ts";
+
+/**
+ * An open folder and the path it was opened by. `using` closes it.
+ *
+ * @example
+ * ```ts
+ * using root = PinnedDirectory.open("/srv/storage/alice");
+ * Deno.lstatSync(root.entry("docs")); // alice's "docs", never a path re-resolved
+ * ```
+ */
+export class PinnedDirectory implements Disposable {
+  /** The open descriptor. */
+  readonly fd: number;
+  /** Where it was opened: a path of plain folders, good for opening by path (then checking). */
+  readonly realPath: string;
+  /** Its `stat`, taken through the descriptor. */
+  readonly info: Deno.FileInfo;
+  #closed = false;
+
+  private constructor(fd: number, realPath: string) {
+    this.fd = fd;
+    this.realPath = realPath;
+    try {
+      this.info = statFd(fd);
+    } catch (error) {
+      closeFd(fd);
+      throw error;
+    }
+  }
+
+  /** Opens the folder at `realPath` (a non-folder throws ENOTDIR without being opened). */
+  static open(realPath: string): PinnedDirectory {
+    return new PinnedDirectory(openDirectoryFd(realPath), realPath);
+  }
+
+  /** Path of the folder itself, through its descriptor (for `readDir`, `utime`, `stat`). */
+  get path(): string {
+    return descriptorPath(this.fd);
+  }
+
+  /** Path of `name` in this folder, through its descriptor. */
+  entry(name: string): string {
+    return entryPath(this.fd, name);
+  }
+
+  /** `lstat` of `name` in this folder, or null if nothing is there. */
+  lstat(name: string): Deno.FileInfo | null {
+    try {
+      return Deno.lstatSync(this.entry(name));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Opens the child folder `name` by path and keeps it only if it is the
+   * folder this one holds under that name *after* the open (the open may
+   * have been sent elsewhere by a swapped path; the check is through this
+   * descriptor, and the child's inode cannot be reused while it is open).
+   * `child` is null if the open failed or met something else; `entry` is
+   * what the name holds now, for the caller to tell which.
+   */
+  enter(name: string): { child: PinnedDirectory | null; entry: Deno.FileInfo | null } {
+    let child: PinnedDirectory;
+    try {
+      child = PinnedDirectory.open(`${this.realPath}/${name}`);
+    } catch {
+      return { child: null, entry: this.lstat(name) };
+    }
+    const entry = this.lstat(name);
+    if (entry !== null && entry.isDirectory && sameEntry(entry, child.info)) {
+      return { child, entry };
+    }
+    child.close();
+    return { child: null, entry };
+  }
+
+  /** Closes the descriptor; later calls do nothing. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeFd(this.fd);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
