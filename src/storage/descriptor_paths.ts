@@ -134,18 +134,20 @@ export function assertDescriptorPathsWork(): void {
 
 /**
  * Recreates the private link if something removed it (a cleaner of the
- * temporary folder, say). Callers use it after a descriptor path was not found.
+ * temporary folder, say); false if it was there. Callers use it after a
+ * descriptor path was not found, to tell a missing entry from a missing link.
  */
-export function repairDescriptorPaths(): void {
+export function repairDescriptorPaths(): boolean {
   if (linkDirectory !== null) {
     try {
       Deno.lstatSync(join(linkDirectory, "fd"));
-      return;
+      return false;
     } catch {
       linkDirectory = null;
     }
   }
   descriptorRoot();
+  return true;
 }
 
 /** `<private temporary folder>/fd`, a link to `/proc/self/fd`, made on first use. */

@@ -14,7 +14,7 @@ import {
   tooManyLinks,
   TreeChanged,
 } from "./confinement_errors.ts";
-import { sameEntry } from "./descriptor_paths.ts";
+import { sameEntry, statFd } from "./descriptor_paths.ts";
 import type { PinnedDirectory } from "./pinned_directory.ts";
 import type { Located, LocateOptions, RootConfinement } from "./root_confinement.ts";
 import { RESERVED_NAME, virtualComponents } from "./virtual_path.ts";
@@ -31,6 +31,7 @@ class LocatedEntry implements Located {
   constructor(
     readonly virtual: string,
     readonly parent: PinnedDirectory,
+    readonly components: readonly string[],
     readonly name: string,
     readonly info: Deno.FileInfo | null,
   ) {}
@@ -46,6 +47,7 @@ class LocatedEntry implements Located {
 
   [Symbol.dispose](): void {
     if (this.#owned) this.parent.close();
+    this.#owned = false;
   }
 }
 
@@ -72,7 +74,7 @@ export class PathWalk {
     this.#queue = virtualComponents(virtual);
     this.#current = confinement.openRoot();
     try {
-      this.#reserved = this.#current.lstat(RESERVED_NAME);
+      this.#reserved = confinement.privateIdentity(this.#current);
     } catch (error) {
       this.#current.close();
       throw error;
@@ -86,7 +88,7 @@ export class PathWalk {
         const located = this.#step(this.#queue.shift()!);
         if (located !== null) return located;
       }
-      return new LocatedEntry(this.#virtual, this.#current, "", this.#current.info);
+      return this.#located("", statFd(this.#current.fd));
     } catch (error) {
       this.#current.close();
       throw error;
@@ -113,12 +115,16 @@ export class PathWalk {
       return null;
     }
     if (info !== null && info.isDirectory) this.#refusePrivate(info);
-    return new LocatedEntry(this.#virtual, this.#current, name, info);
+    return this.#located(name, info);
+  }
+
+  #located(name: string, info: Deno.FileInfo | null): Located {
+    return new LocatedEntry(this.#virtual, this.#current, this.#components, name, info);
   }
 
   /** Moves into the folder `name` of the current one, following it if it is a link. */
   #enter(name: string): void {
-    const { child, entry } = this.#current.enter(name);
+    const { child, entry } = this.#confinement.enterChild(this.#current, this.#components, name);
     if (child !== null) {
       this.#current.close();
       this.#current = child;

@@ -10,12 +10,16 @@ import {
   descriptorPath,
   entryPath,
   openDirectoryFd,
+  repairDescriptorPaths,
   sameEntry,
   statFd,
 } from "./descriptor_paths.ts";
 
 /**
- * An open folder and the path it was opened by. `using` closes it.
+ * An open folder and the path it was opened by. `using` closes it. It may
+ * be held in several places at once (the folder cache, a walk): each holder
+ * but the first calls {@link retain}, each calls `close`, and the
+ * descriptor closes with the last.
  *
  * @example
  * ```ts
@@ -28,9 +32,9 @@ export class PinnedDirectory implements Disposable {
   readonly fd: number;
   /** Where it was opened: a path of plain folders, good for opening by path (then checking). */
   readonly realPath: string;
-  /** Its `stat`, taken through the descriptor. */
+  /** Its `stat`, taken through the descriptor when it was opened: its identity (times go stale). */
   readonly info: Deno.FileInfo;
-  #closed = false;
+  #holders = 1;
 
   private constructor(fd: number, realPath: string) {
     this.fd = fd;
@@ -60,11 +64,14 @@ export class PinnedDirectory implements Disposable {
 
   /** `lstat` of `name` in this folder, or null if nothing is there. */
   lstat(name: string): Deno.FileInfo | null {
-    try {
-      return Deno.lstatSync(this.entry(name));
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return null;
-      throw error;
+    for (let attempt = 1;; attempt++) {
+      try {
+        return Deno.lstatSync(this.entry(name));
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+        // Missing, unless it was the private link to /proc/self/fd that went.
+        if (attempt === 2 || !repairDescriptorPaths()) return null;
+      }
     }
   }
 
@@ -91,11 +98,17 @@ export class PinnedDirectory implements Disposable {
     return { child: null, entry };
   }
 
-  /** Closes the descriptor; later calls do nothing. */
+  /** Adds a holder; returns this folder. */
+  retain(): PinnedDirectory {
+    if (this.#holders === 0) throw new Error("retain of a closed folder");
+    this.#holders++;
+    return this;
+  }
+
+  /** Drops one holder; the last one closes the descriptor. Extra calls do nothing. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    closeFd(this.fd);
+    if (this.#holders === 0) return;
+    if (--this.#holders === 0) closeFd(this.fd);
   }
 
   [Symbol.dispose](): void {

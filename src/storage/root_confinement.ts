@@ -30,6 +30,7 @@ import {
   sameEntry,
   statFd,
 } from "./descriptor_paths.ts";
+import { cachedFolder, cacheFolder, forgetFolder, peekFolder } from "./folder_cache.ts";
 import { toStorageError } from "./fs_errors.ts";
 import { PathWalk } from "./path_walk.ts";
 import { PinnedDirectory } from "./pinned_directory.ts";
@@ -61,6 +62,8 @@ export interface Located extends Disposable {
   readonly parent: PinnedDirectory;
   /** The last name; "" when the path leads to `parent` itself (the root, say). */
   readonly name: string;
+  /** The names of `parent` below the root (its physical path, links resolved). */
+  readonly components: readonly string[];
   /** `lstat` of `name` in `parent` (of `parent` itself when `name` is ""); null if nothing is there. */
   readonly info: Deno.FileInfo | null;
   /** The entry's path through the open parent (the parent's own path when `name` is ""). */
@@ -125,6 +128,13 @@ export class RootConfinement {
 
   /** The root, open, checked to be the folder this confinement was opened on. */
   openRoot(): PinnedDirectory {
+    const key = this.#cacheKey([]);
+    const cached = cachedFolder(key);
+    if (cached !== null) {
+      if (this.#rootStillThere()) return cached;
+      cached.close();
+      forgetFolder(key);
+    }
     const root = openPinned(this.realRoot);
     if (!sameEntry(root.info, this.#rootInfo)) {
       root.close();
@@ -133,7 +143,46 @@ export class RootConfinement {
         "/: the storage folder was replaced while the server was running",
       );
     }
+    cacheFolder(key, root);
     return root;
+  }
+
+  /**
+   * The child folder `name` of `parent`, whose names below the root are
+   * `components`: the cached one if the name still leads to it, else opened
+   * and checked ({@link PinnedDirectory.enter}) and cached.
+   */
+  enterChild(parent: PinnedDirectory, components: readonly string[], name: string) {
+    const key = this.#cacheKey([...components, name]);
+    const cached = cachedFolder(key);
+    if (cached !== null) {
+      const entry = parent.lstat(name);
+      if (entry !== null && entry.isDirectory && sameEntry(entry, cached.info)) {
+        return { child: cached, entry };
+      }
+      cached.close();
+      forgetFolder(key);
+    }
+    const entered = parent.enter(name);
+    if (entered.child !== null) cacheFolder(key, entered.child);
+    return entered;
+  }
+
+  /** The inode of `.dfos` as last seen open, else as `root` holds it now (null if none). */
+  privateIdentity(root: PinnedDirectory): Deno.FileInfo | null {
+    return peekFolder(this.#cacheKey([RESERVED_NAME]))?.info ?? root.lstat(RESERVED_NAME);
+  }
+
+  #cacheKey(components: readonly string[]): string {
+    return `${this.#rootInfo.dev}:${this.#rootInfo.ino}/${components.join("/")}`;
+  }
+
+  #rootStillThere(): boolean {
+    try {
+      return sameEntry(Deno.statSync(this.realRoot), this.#rootInfo);
+    } catch {
+      return false;
+    }
   }
 
   /** The folder `located` names, open (the parent itself when the name is ""). */
@@ -143,7 +192,7 @@ export class RootConfinement {
     if (!located.info.isDirectory) {
       throw new StorageError(STATUS.NOT_A_DIRECTORY, `${located.virtual}: not a directory`);
     }
-    const { child } = located.parent.enter(located.name);
+    const { child } = this.enterChild(located.parent, located.components, located.name);
     if (child === null) throw new TreeChanged();
     return child;
   }
@@ -187,11 +236,13 @@ export class RootConfinement {
   privateFolder(create: boolean): PinnedDirectory | null {
     let current = this.openRoot();
     try {
+      const components: string[] = [];
       for (const name of [RESERVED_NAME, "partial"]) {
-        const child = enterPrivate(current, name, create);
+        const child = this.#enterPrivate(current, components, name, create);
         current.close();
         if (child === null) return null;
         current = child;
+        components.push(name);
       }
       return current;
     } catch (error) {
@@ -199,25 +250,25 @@ export class RootConfinement {
       throw error;
     }
   }
-}
 
-/** The private child `name` of `folder`: a plain folder, made if missing and `create`. */
-function enterPrivate(folder: PinnedDirectory, name: string, create: boolean) {
-  let { child, entry } = folder.enter(name);
-  if (child === null && entry === null && create) {
-    try {
-      Deno.mkdirSync(folder.entry(name), { mode: 0o700 });
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  /** The private child `name` of `folder`: a plain folder, made if missing and `create`. */
+  #enterPrivate(folder: PinnedDirectory, components: string[], name: string, create: boolean) {
+    let { child, entry } = this.enterChild(folder, components, name);
+    if (child === null && entry === null && create) {
+      try {
+        Deno.mkdirSync(folder.entry(name), { mode: 0o700 });
+      } catch (error) {
+        if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      }
+      ({ child, entry } = this.enterChild(folder, components, name));
     }
-    ({ child, entry } = folder.enter(name));
+    if (child !== null || (entry === null && !create)) return child;
+    if (entry !== null && entry.isDirectory) throw new TreeChanged();
+    throw new StorageError(
+      STATUS.PERMISSION_DENIED,
+      `/${RESERVED_NAME}: the server's private folder is not a plain folder`,
+    );
   }
-  if (child !== null || (entry === null && !create)) return child;
-  if (entry !== null && entry.isDirectory) throw new TreeChanged();
-  throw new StorageError(
-    STATUS.PERMISSION_DENIED,
-    `/${RESERVED_NAME}: the server's private folder is not a plain folder`,
-  );
 }
 
 /** Opens a folder by its path; recreates the descriptor link once if it vanished. */

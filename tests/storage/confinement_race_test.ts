@@ -10,6 +10,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { clearFolderCache } from "../../src/storage/folder_cache.ts";
 import { LocalStorage } from "../../src/storage/local_storage.ts";
 import { statusName } from "../../src/protocol/status.ts";
 import { type Storage, StorageError } from "../../src/storage/storage.ts";
@@ -155,6 +156,7 @@ function describe(outcomes: Outcomes): string {
 async function raceScene(mode: SwapMode): Promise<void> {
   await withScene(async ({ base, alice, bob, storage }) => {
     await storage.stat("/x/secret.txt");
+    clearFolderCache();
     const descriptors = openDescriptorCount(base);
     const before = await exactSnapshot(bob);
     const swapper = await startSwapper(alice, "x", join(bob, "swapdir"), SWAP_MS, mode);
@@ -176,6 +178,7 @@ async function raceScene(mode: SwapMode): Promise<void> {
       bobsEntriesChangedOrGone: before.filter((line) => !after.includes(line)),
       bobsEntriesNew: after.filter((line) => !before.includes(line)),
     }, { leaks: [], bobsEntriesChangedOrGone: [], bobsEntriesNew: [] });
+    clearFolderCache();
     assert.equal(openDescriptorCount(base), descriptors, "every descriptor opened was closed");
     assert.ok(rounds > 0 && swaps > 0);
     assert.equal(await readFileText(storage, "/x/secret.txt"), "alice's own");

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { clearFolderCache, MAX_CACHED_FOLDERS } from "../../src/storage/folder_cache.ts";
 import { LocalStorage } from "../../src/storage/local_storage.ts";
 import { partialFileName } from "../../src/storage/local_upload.ts";
 import type { Storage } from "../../src/storage/storage.ts";
@@ -287,8 +288,10 @@ Deno.test("every descriptor a storage operation opens is closed, whatever the ou
     await Deno.symlink(outside, join(root, "escape"));
     await storage.mkdir("/d");
     await putFile(storage, "/d/a.txt", "a");
+    clearFolderCache();
     const baseline = openDescriptorCount(base);
     const handle = await storage.openRead("/d/a.txt");
+    clearFolderCache();
     assert.equal(openDescriptorCount(base), baseline + 1, "a read handle holds one descriptor");
     handle.close();
     for (let round = 0; round < 3; round++) {
@@ -310,6 +313,8 @@ Deno.test("every descriptor a storage operation opens is closed, whatever the ou
       await storage.usage();
       await storage.cleanupPartials(0);
     }
+    assert.ok(openDescriptorCount(base) <= MAX_CACHED_FOLDERS, "only cached folders stay open");
+    clearFolderCache();
     assert.equal(openDescriptorCount(base), baseline);
   });
 });
