@@ -435,7 +435,10 @@ export class LocalStorage implements Storage {
   #openPartial(virtual: string, name: string): Deno.FsFile {
     return this.#confinement.retrying(virtual, () => {
       using partials = this.#partialFolder();
-      if (partials.lstat(name) === null) createNamedPrivateFile(partials, name);
+      const existing = partials.lstat(name);
+      // Anything but a file under a partial's name is not the server's: clear it.
+      if (existing !== null && !existing.isFile) removeQuietly(partials.entry(name));
+      if (existing === null || !existing.isFile) createNamedPrivateFile(partials, name);
       return openPrivateFile(partials, name);
     });
   }

@@ -318,3 +318,15 @@ Deno.test("every descriptor a storage operation opens is closed, whatever the ou
     assert.equal(openDescriptorCount(base), baseline);
   });
 });
+
+Deno.test("a symlink planted under a partial's name is replaced, never written through", async () => {
+  await withSandbox(async ({ root, outside, storage }) => {
+    await Deno.mkdir(join(root, ".dfos", "partial"), { recursive: true });
+    const partial = join(root, ".dfos", "partial", partialFileName("/a.txt", 3, TEST_MTIME_MS));
+    await Deno.symlink(join(outside, "secret.txt"), partial);
+    const before = await outsideSnapshot(outside);
+    await putFile(storage, "/a.txt", "abc");
+    assert.equal(await readFileText(storage, "/a.txt"), "abc");
+    assert.deepEqual(await outsideSnapshot(outside), before);
+  });
+});
