@@ -13,7 +13,9 @@
  * - Deno refuses paths under `/proc` without `--allow-all`, by their text;
  *   a path through the private link is not under `/proc` as text. It only
  *   ever names this process's own descriptors, with a checked number and a
- *   single checked name after it (never `..`).
+ *   single checked name after it (never `..`). The link lives in
+ *   `<temporary folder>/dfos-fd-<uid>` (mode 0700, shared by the account's
+ *   processes), or in a fresh private folder if that one is not safe.
  * - Deno *opens* a path only after resolving every symlink in it itself
  *   (including `/proc/self/fd/<fd>`, which it turns back into a path), so an
  *   open is never pinned. Callers open by path and then check, through a
@@ -30,7 +32,7 @@
  */
 
 import { closeSync, constants, openSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 /** `open(2)` flags for a folder: read-only, folders only, never blocking. */
 const DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NONBLOCK;
@@ -150,19 +152,61 @@ export function repairDescriptorPaths(): boolean {
   return true;
 }
 
-/** `<private temporary folder>/fd`, a link to `/proc/self/fd`, made on first use. */
+/** What the private link points to: the descriptors of whichever process follows it. */
+const PROC_FDS = "/proc/self/fd";
+
+/** `<folder>/fd`, a link to `/proc/self/fd`, made on first use. */
 function descriptorRoot(): string {
-  if (linkDirectory === null) {
-    const directory = Deno.makeTempDirSync({ prefix: "dfos-fd-" });
-    Deno.symlinkSync("/proc/self/fd", join(directory, "fd"));
-    globalThis.addEventListener("unload", () => removeQuietly(directory));
-    linkDirectory = directory;
-  }
+  linkDirectory ??= sharedLinkDirectory() ?? privateLinkDirectory();
   return `${linkDirectory}/fd`;
 }
 
-function removeQuietly(directory: string): void {
+/**
+ * `<temporary folder>/dfos-fd-<uid>`: one folder per account, which every
+ * process of it can share (the link means "my own descriptors" to whoever
+ * follows it), so none leaves one behind. Kept only if it is a plain folder
+ * of this account that nobody else may write; null if it is not (someone
+ * else made it first).
+ */
+function sharedLinkDirectory(): string | null {
+  const probe = Deno.makeTempDirSync({ prefix: "dfos-fd-probe-" });
+  const { uid } = Deno.lstatSync(probe);
+  Deno.removeSync(probe);
+  const directory = join(dirname(probe), `dfos-fd-${uid}`);
   try {
-    Deno.removeSync(directory, { recursive: true });
+    Deno.mkdirSync(directory, { mode: 0o700 });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) return null;
+  }
+  const info = Deno.lstatSync(directory);
+  if (!info.isDirectory || info.uid !== uid || ((info.mode ?? 0o777) & 0o077) !== 0) return null;
+  const link = join(directory, "fd");
+  if (isLinkToProc(link)) return directory;
+  removeQuietly(link);
+  try {
+    Deno.symlinkSync(PROC_FDS, link);
+  } catch { /* Made by another process meanwhile, or not: checked next. */ }
+  return isLinkToProc(link) ? directory : null;
+}
+
+/** A fresh private folder for this process alone, removed when it exits normally. */
+function privateLinkDirectory(): string {
+  const directory = Deno.makeTempDirSync({ prefix: "dfos-fd-" });
+  Deno.symlinkSync(PROC_FDS, join(directory, "fd"));
+  globalThis.addEventListener("unload", () => removeQuietly(directory));
+  return directory;
+}
+
+function isLinkToProc(path: string): boolean {
+  try {
+    return Deno.lstatSync(path).isSymlink && Deno.readLinkSync(path) === PROC_FDS;
+  } catch {
+    return false;
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path, { recursive: true });
   } catch { /* Already gone. */ }
 }

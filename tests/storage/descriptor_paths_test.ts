@@ -94,3 +94,32 @@ Deno.test("an entry path takes one plain name only", () => {
     assert.throws(() => entryPath(3, name), RangeError, JSON.stringify(name));
   }
 });
+
+/** Where a fresh process with `TMPDIR=tmp` puts its link to /proc/self/fd. */
+async function linkFolderOf(tmp: string): Promise<string> {
+  const module = new URL("../../src/storage/descriptor_paths.ts", import.meta.url).href;
+  const script = `import { descriptorPath } from "${module}"; console.log(descriptorPath(0));`;
+  const { success, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", script],
+    env: { TMPDIR: tmp },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(success, new TextDecoder().decode(stderr));
+  return new TextDecoder().decode(stdout).trim().replace(/\/fd\/0$/, "");
+}
+
+Deno.test("processes share one link folder per account, and refuse one others could write", async () => {
+  await withFolders(async (tmp) => {
+    const uid = (await Deno.lstat(tmp)).uid;
+    const shared = join(tmp, `dfos-fd-${uid}`);
+    assert.equal(await linkFolderOf(tmp), shared);
+    assert.equal(await linkFolderOf(tmp), shared, "the second process reuses it");
+    assert.equal((await Deno.lstat(shared)).mode! & 0o777, 0o700);
+    assert.equal(await Deno.readLink(join(shared, "fd")), "/proc/self/fd");
+    await Deno.chmod(shared, 0o777);
+    const fallback = await linkFolderOf(tmp);
+    assert.notEqual(fallback, shared, "a folder others may write is not used");
+    assert.match(fallback, /\/dfos-fd-[^/]+$/);
+  });
+});
