@@ -17,12 +17,15 @@ import {
 import { sameEntry, statFd } from "./descriptor_paths.ts";
 import type { PinnedDirectory } from "./pinned_directory.ts";
 import type { Located, LocateOptions, RootConfinement } from "./root_confinement.ts";
-import { RESERVED_NAME, virtualComponents } from "./virtual_path.ts";
+import { MAX_PATH_BYTES, RESERVED_NAME, virtualComponents } from "./virtual_path.ts";
 
 /** Symlinks followed, one through another, before a path is refused (like Linux ELOOP). */
 const MAX_SYMLINK_DEPTH = 40;
-/** Folders a walk may create (mkdir -p) before it suspects a fight and starts over. */
-const MAX_CREATED = 300;
+/**
+ * Folders a walk may create (mkdir -p) before it suspects a fight and starts
+ * over: twice the most names a path can hold, each taking at least two bytes.
+ */
+const MAX_CREATED = MAX_PATH_BYTES;
 
 /** A walk's result; closing it closes the folder it holds. */
 class LocatedEntry implements Located {
