@@ -51,6 +51,12 @@ const ERROR_RULES: readonly ErrorRule[] = [
     reason: "the directory is not empty",
   },
   {
+    matches: (error, osCode) =>
+      osCode === "ENAMETOOLONG" || error.message.includes("File name too long"),
+    status: STATUS.IO_ERROR,
+    reason: "the path is too long for the server's filesystem",
+  },
+  {
     matches: (error, osCode) => osCode === "ENOSPC" || error.message.includes("No space"),
     status: STATUS.NO_SPACE,
     reason: "the server's disk is full",

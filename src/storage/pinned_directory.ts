@@ -82,13 +82,19 @@ export class PinnedDirectory implements Disposable {
    * descriptor, and the child's inode cannot be reused while it is open).
    * `child` is null if the open failed or met something else; `entry` is
    * what the name holds now, for the caller to tell which.
+   *
+   * @throws an open's failure that no change to the tree explains (a path
+   * too long, no descriptors left, access refused) when the name still
+   * holds a folder.
    */
   enter(name: string): { child: PinnedDirectory | null; entry: Deno.FileInfo | null } {
     let child: PinnedDirectory;
     try {
       child = PinnedDirectory.open(`${this.realPath}/${name}`);
-    } catch {
-      return { child: null, entry: this.lstat(name) };
+    } catch (error) {
+      const entry = this.lstat(name);
+      if (entry !== null && entry.isDirectory && !explainedByChange(error)) throw error;
+      return { child: null, entry };
     }
     const entry = this.lstat(name);
     if (entry !== null && entry.isDirectory && sameEntry(entry, child.info)) {
@@ -114,4 +120,10 @@ export class PinnedDirectory implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** Whether an open's failure can come from the path changing under it (then the walk retries). */
+function explainedByChange(error: unknown): boolean {
+  return error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory ||
+    error instanceof Deno.errors.FilesystemLoop;
 }

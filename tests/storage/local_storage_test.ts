@@ -330,3 +330,13 @@ Deno.test("a symlink planted under a partial's name is replaced, never written t
     assert.deepEqual(await outsideSnapshot(outside), before);
   });
 });
+
+Deno.test("a path too long once under the root is refused with a message that says so", async () => {
+  await withSandbox(async ({ storage }) => {
+    const long = "/" + Array(16).fill("y".repeat(254)).join("/");
+    await storage.mkdir(long, { parents: true });
+    assert.equal((await storage.stat(long)).kind, "directory");
+    const error = await assertStatus(storage.mkdir(`${long}/z`), "IO_ERROR");
+    assert.match(error.message, /\/z: the path is too long for the server's filesystem$/);
+  });
+});
