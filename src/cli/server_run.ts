@@ -9,6 +9,7 @@
 import { closeLogging, serverLog, setupServerLogging } from "../log/logging.ts";
 import { startServer } from "../server/server.ts";
 import type { ServerConfig } from "../server/server_config.ts";
+import { assertDescriptorPathsWork } from "../storage/descriptor_paths.ts";
 
 /** Serves until SIGINT or SIGTERM; resolves to the exit code. */
 export async function runServer(
@@ -25,6 +26,8 @@ export async function runServer(
   });
   let server;
   try {
+    // Refuse at once, not at the first login, where folders cannot be held open.
+    assertDescriptorPathsWork();
     server = await startServer(config);
   } catch (error) {
     serverLog.fatal("cannot start: {error}", { error: describeStartError(error, config) });

@@ -38,12 +38,20 @@ const ls: Command = {
   },
 };
 
+/** How `ls` marks each kind after the name, and `ls -l` in its first column. */
+const KIND_MARKS = {
+  directory: { suffix: "/", type: "d" },
+  file: { suffix: "", type: "-" },
+  symlink: { suffix: "@", type: "l" },
+  other: { suffix: "", type: "?" },
+} as const;
+
 function shortName(entry: WireEntry): string {
-  return entry.kind === "directory" ? `${entry.name}/` : entry.name;
+  return entry.name + KIND_MARKS[entry.kind].suffix;
 }
 
 function longLine(entry: WireEntry): string {
-  const type = entry.kind === "directory" ? "d" : entry.kind === "file" ? "-" : "?";
+  const type = KIND_MARKS[entry.kind].type;
   const when = new Date(entry.mtimeMs).toISOString().slice(0, 16).replace("T", " ");
   return `${type} ${String(entry.size).padStart(12)}  ${when}  ${shortName(entry)}`;
 }

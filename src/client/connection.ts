@@ -22,6 +22,7 @@ import {
   type MessageOf,
   Messages,
   type MessageSpec,
+  SYMLINK_CAPABILITY,
   type WireEntry,
 } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
@@ -299,7 +300,12 @@ async function greet(conn: Deno.Conn, timeoutMs: number, compress: boolean): Pro
       magic: MAGIC,
       version: PROTOCOL_VERSION,
       software: `dfos-client`,
-      capabilities: ["resume", "sha256", ...(compress ? [ZSTD_CAPABILITY] : [])],
+      capabilities: [
+        "resume",
+        "sha256",
+        SYMLINK_CAPABILITY,
+        ...(compress ? [ZSTD_CAPABILITY] : []),
+      ],
     }));
     const frame = await withTimeout(reader.next(), timeoutMs, "waiting for the server's greeting");
     if (!frame) throw new ConnectionError("the server closed the connection during the handshake");

@@ -130,13 +130,24 @@ async function remoteTarget(context: CommandContext, given: string | undefined, 
   return info?.entry.kind === "directory" ? posix.join(info.path, name) : given;
 }
 
+/** Why a tree transfer left an entry out, as the warning says it. */
+const SKIP_REASONS = {
+  symlink: "a symbolic link, not followed",
+  other: "not a regular file or directory",
+} as const;
+
 async function reportTree(context: CommandContext, verb: string, result: TreeResult) {
-  for (const path of result.skipped) context.warn(`${verb}: ${path}: skipped (not a regular file)`);
+  for (const { path, kind } of result.skipped) {
+    context.warn(`${verb}: ${path}: skipped (${SKIP_REASONS[kind]})`);
+  }
   for (const { path, error } of result.failures) {
     context.warn(`${verb}: ${path}: ${reasonOf(error)}`);
   }
   if (!context.quiet && Deno.stderr.isTerminal()) {
-    context.warn(`${result.files} files, ${result.directories} directories, ${result.bytes} bytes`);
+    const skipped = result.skipped.length > 0 ? `, ${result.skipped.length} skipped` : "";
+    context.warn(
+      `${result.files} files, ${result.directories} directories, ${result.bytes} bytes${skipped}`,
+    );
   }
   if (result.failures.length > 0) {
     const total = result.failures.length + result.files;

@@ -35,8 +35,14 @@ export interface TreeResult {
   directories: number;
   bytes: number;
   failures: { path: string; error: unknown }[];
-  /** Entries that are neither files nor directories (symlinks, devices), not copied. */
-  skipped: string[];
+  /** Entries that are neither files nor directories, not copied (nor followed, for links). */
+  skipped: SkippedEntry[];
+}
+
+/** An entry a tree transfer left out: a symbolic link, or another special file. */
+export interface SkippedEntry {
+  path: string;
+  kind: "symlink" | "other";
 }
 
 interface TreeListing {
@@ -45,7 +51,7 @@ interface TreeListing {
   /** Modification time of each directory, by relative path. */
   directoryMtimes: Map<string, number>;
   files: { path: string; size: number }[];
-  skipped: string[];
+  skipped: SkippedEntry[];
 }
 
 /** Copies the local directory `localDir` to `remoteDir` (created if missing). */
@@ -206,7 +212,7 @@ async function walkLocal(root: string): Promise<TreeListing> {
       if (entry.isDirectory) tree.directories.push(path);
       else if (entry.isFile) {
         tree.files.push({ path, size: Deno.statSync(join(root, path)).size });
-      } else tree.skipped.push(path);
+      } else tree.skipped.push({ path, kind: entry.isSymlink ? "symlink" : "other" });
     }
   }
   return tree;
@@ -226,7 +232,7 @@ async function walkRemote(connection: ClientConnection, root: string): Promise<T
           nextLevel.push(path);
           tree.directoryMtimes.set(path, entry.mtimeMs);
         } else if (entry.kind === "file") tree.files.push({ path, size: entry.size });
-        else tree.skipped.push(path);
+        else tree.skipped.push({ path, kind: entry.kind === "symlink" ? "symlink" : "other" });
       }
     });
     tree.directories.push(...nextLevel);

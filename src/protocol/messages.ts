@@ -93,9 +93,12 @@ function blob(maxBytes: number): FieldCodec<Uint8Array> {
   };
 }
 
-/** Entry kinds on the wire (PROTOCOL.md §5.3). */
-export const ENTRY_KIND = { file: 1, directory: 2, other: 3 } as const;
+/** Entry kinds on the wire (PROTOCOL.md §5.3); 4 only where both ends list {@link SYMLINK_CAPABILITY}. */
+export const ENTRY_KIND = { file: 1, directory: 2, other: 3, symlink: 4 } as const;
 type EntryKindName = keyof typeof ENTRY_KIND;
+
+/** The capability both ends list to use entry kind 4 (a symbolic link, listed as itself). */
+export const SYMLINK_CAPABILITY = "symlink";
 
 const entryKind: FieldCodec<EntryKindName> = {
   write: (w, v) => w.u8(ENTRY_KIND[v]),

@@ -7,7 +7,14 @@
  */
 
 import { MAX_LISTING_ENTRIES, MESSAGE_TYPE } from "../protocol/constants.ts";
-import { decode, encode, type Frame, Messages, type WireEntry } from "../protocol/messages.ts";
+import {
+  decode,
+  encode,
+  type Frame,
+  Messages,
+  SYMLINK_CAPABILITY,
+  type WireEntry,
+} from "../protocol/messages.ts";
 import { STATUS } from "../protocol/status.ts";
 import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
 import { type EntryInfo, StorageError } from "../storage/storage.ts";
@@ -22,15 +29,20 @@ const LISTING_FRAME_BUDGET = 512 * 1024;
 async function handleList(context: RequestContext, frame: Frame) {
   const { path } = decode(Messages.List, frame);
   const target = context.resolve(path);
-  const entries = await context.storage.list(target);
+  const entries = (await context.storage.list(target)).map((entry) => wireEntry(context, entry));
   for (const [batch, more] of listingBatches(entries)) {
     await context.reply(encode(Messages.Listing, frame.id, { entries: batch, more }));
   }
   return { path: target };
 }
 
+/** An entry as this client may see it: a symlink is kind 3 (other) unless it lists `symlink`. */
+function wireEntry(context: RequestContext, entry: EntryInfo): WireEntry {
+  return entry.kind === "symlink" && !context.symlinks ? { ...entry, kind: "other" } : entry;
+}
+
 /** Splits a listing into frames bounded by entry count and bytes. */
-function* listingBatches(entries: EntryInfo[]): Generator<[WireEntry[], boolean]> {
+function* listingBatches(entries: WireEntry[]): Generator<[WireEntry[], boolean]> {
   const encoder = new TextEncoder();
   let batch: WireEntry[] = [];
   let bytes = 0;
@@ -50,7 +62,7 @@ function* listingBatches(entries: EntryInfo[]): Generator<[WireEntry[], boolean]
 async function handleStat(context: RequestContext, frame: Frame) {
   const { path } = decode(Messages.Stat, frame);
   const target = context.resolve(path);
-  const entry = await context.storage.stat(target);
+  const entry = wireEntry(context, await context.storage.stat(target));
   await context.reply(encode(Messages.Attributes, frame.id, { path: target, entry }));
   return { path: target };
 }
@@ -133,7 +145,7 @@ export const REQUEST_HANDLERS: ReadonlyMap<number, RequestHandler> = new Map(
 );
 
 /** Features beyond the request names, advertised in `Welcome`. */
-const FEATURES = ["resume", "sha256", ZSTD_CAPABILITY];
+const FEATURES = ["resume", "sha256", ZSTD_CAPABILITY, SYMLINK_CAPABILITY];
 
 /** The capability list for `Welcome`: every request this server handles, plus features. */
 export function serverCapabilities(): string[] {

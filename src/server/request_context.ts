@@ -26,6 +26,8 @@ export interface RequestContext {
   readonly pacers: UserPacers;
   /** Both ends support zstd and the client asked for it: compress download chunks. */
   readonly compress: boolean;
+  /** The client lists `symlink`: links go out as entry kind 4, else as kind 3 (other). */
+  readonly symlinks: boolean;
   /** Working directory, a virtual absolute path. */
   cwd: string;
   /** Resolves a client path against `cwd` inside the user's root (may throw INVALID_PATH). */

@@ -55,6 +55,8 @@ export interface SessionOptions {
   quota: QuotaLedger;
   pacers: UserPacers;
   compress: boolean;
+  /** The client understands entry kind 4 (symlink). */
+  symlinks: boolean;
   idleTimeoutMs: number;
 }
 
@@ -68,6 +70,7 @@ export class ServerSession implements RequestContext {
   readonly quota: QuotaLedger;
   readonly pacers: UserPacers;
   readonly compress: boolean;
+  readonly symlinks: boolean;
   cwd = "/";
   #link: Link;
   #idleTimeoutMs: number;
@@ -85,6 +88,7 @@ export class ServerSession implements RequestContext {
     this.quota = options.quota;
     this.pacers = options.pacers;
     this.compress = options.compress;
+    this.symlinks = options.symlinks;
     this.#idleTimeoutMs = options.idleTimeoutMs;
     this.transfers = new TransferRegistry((operation, detail, result) =>
       this.#audit(operation, detail, result)

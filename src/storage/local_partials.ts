@@ -16,10 +16,11 @@
  * @module
  */
 
-import { join } from "node:path";
 import { STATUS } from "../protocol/status.ts";
 import { isNotFound, toStorageError } from "./fs_errors.ts";
-import { partialFileName, uploadInProgress } from "./local_upload.ts";
+import { partialFileName } from "./local_upload.ts";
+import type { PinnedDirectory } from "./pinned_directory.ts";
+import { openPrivateFile } from "./private_files.ts";
 import {
   decodePartialRecord,
   MAX_PARTIAL_RECORD_BYTES,
@@ -40,6 +41,12 @@ import { resolveVirtualPath } from "./virtual_path.ts";
 /** How the partial folder is named in messages (clients cannot name it). */
 const FOLDER_NAME = "/.dfos/partial";
 
+/** The user's partial folder, held open, and which of its partials an upload is writing. */
+export interface PartialFolder {
+  pinned: PinnedDirectory;
+  inProgress(id: string): boolean;
+}
+
 /** The regular files in the partial folder that share one id. */
 interface PartialGroup {
   id: string;
@@ -53,16 +60,9 @@ interface PartialGroup {
   writtenMs: number;
 }
 
-/**
- * Lists the partials in `directory` (null: no upload ever made the folder).
- *
- * @example
- * ```ts
- * const { partials } = await listPartials("/srv/alice/.dfos/partial", { limit: 10 });
- * ```
- */
+/** Lists the partials in `directory` (null: no upload ever made the folder). */
 export async function listPartials(
-  directory: string | null,
+  directory: PartialFolder | null,
   options: PartialListOptions = {},
 ): Promise<PartialListing> {
   const under = resolveVirtualPath("/", options.under ?? "/");
@@ -80,7 +80,7 @@ export async function listPartials(
   };
   for (const group of groups) {
     listing.bytes += group.bytes;
-    if (uploadInProgress(join(directory!, group.id))) listing.bytesInProgress += group.bytes;
+    if (directory!.inProgress(group.id)) listing.bytesInProgress += group.bytes;
   }
   for (const group of groups.sort((a, b) => b.writtenMs - a.writtenMs || compare(a.id, b.id))) {
     // Everything matches "/": no record needs reading to know that more are left.
@@ -102,7 +102,7 @@ export async function listPartials(
  * EXISTS when every partial it names is being written.
  */
 export async function discardPartials(
-  directory: string | null,
+  directory: PartialFolder | null,
   selection: PartialSelection,
 ): Promise<DiscardResult> {
   const wanted = selector(selection);
@@ -111,7 +111,7 @@ export async function discardPartials(
   for (const group of groups) {
     if (!wanted(group, () => describeGroup(directory!, group).path)) continue;
     // Checked and removed without an await in between: no upload can start meanwhile.
-    if (uploadInProgress(join(directory!, group.id))) {
+    if (directory!.inProgress(group.id)) {
       result.busy++;
       continue;
     }
@@ -127,12 +127,15 @@ export async function discardPartials(
  * Removes from `directory` the partials last written before `maxAgeMs` ago
  * (with their records and leftovers); resolves to how many.
  */
-export async function sweepPartials(directory: string | null, maxAgeMs: number): Promise<number> {
+export async function sweepPartials(
+  directory: PartialFolder | null,
+  maxAgeMs: number,
+): Promise<number> {
   if (directory === null) return 0;
   const cutoff = Date.now() - maxAgeMs;
   let removed = 0;
   for (const group of await scanGroups(directory)) {
-    if (group.writtenMs >= cutoff || uploadInProgress(join(directory, group.id))) continue;
+    if (group.writtenMs >= cutoff || directory.inProgress(group.id)) continue;
     removeGroup(directory, group);
     removed++;
   }
@@ -140,12 +143,12 @@ export async function sweepPartials(directory: string | null, maxAgeMs: number):
 }
 
 /** The regular files of `directory`, grouped by id. */
-async function scanGroups(directory: string): Promise<PartialGroup[]> {
+async function scanGroups(directory: PartialFolder): Promise<PartialGroup[]> {
   const groups = new Map<string, PartialGroup>();
   try {
-    for await (const entry of Deno.readDir(directory)) {
+    for await (const entry of Deno.readDir(directory.pinned.path)) {
       if (!entry.isFile) continue;
-      const info = lstatOrNull(join(directory, entry.name));
+      const info = directory.pinned.lstat(entry.name);
       if (!info?.isFile) continue;
       const id = idOf(entry.name);
       const group = groups.get(id) ?? { id, names: [], received: 0, bytes: 0, writtenMs: 0 };
@@ -170,7 +173,7 @@ function idOf(name: string): string {
   return dot < 0 ? name : name.slice(0, dot);
 }
 
-function describeGroup(directory: string, group: PartialGroup): PartialInfo {
+function describeGroup(directory: PartialFolder, group: PartialGroup): PartialInfo {
   const record = readRecord(directory, group);
   return {
     id: group.id,
@@ -179,7 +182,7 @@ function describeGroup(directory: string, group: PartialGroup): PartialInfo {
     mtimeMs: record?.mtimeMs ?? null,
     received: group.received,
     writtenMs: group.writtenMs,
-    active: uploadInProgress(join(directory, group.id)),
+    active: directory.inProgress(group.id),
   };
 }
 
@@ -187,22 +190,22 @@ function describeGroup(directory: string, group: PartialGroup): PartialInfo {
  * The group's record, or null if it has none that is readable, well formed,
  * within {@link MAX_PARTIAL_RECORD_BYTES} and for the identity its id hashes.
  */
-function readRecord(directory: string, group: PartialGroup): PartialRecord | null {
+function readRecord(directory: PartialFolder, group: PartialGroup): PartialRecord | null {
   const name = group.id + PARTIAL_RECORD_SUFFIX;
   if (!group.names.includes(name)) return null;
-  const bytes = readBounded(join(directory, name), MAX_PARTIAL_RECORD_BYTES);
+  const bytes = readBounded(directory.pinned, name, MAX_PARTIAL_RECORD_BYTES);
   const record = bytes && decodePartialRecord(bytes);
   if (!record) return null;
   return partialFileName(record.path, record.size, record.mtimeMs) === group.id ? record : null;
 }
 
-/** Up to `maxBytes` of a regular file; null if it is longer, not regular, or unreadable. */
-function readBounded(real: string, maxBytes: number): Uint8Array | null {
-  // Checked first: opening a FIFO would block.
-  if (!lstatOrNull(real)?.isFile) return null;
+/** Up to `maxBytes` of the file `name`; null if it is longer, not regular, or unreadable. */
+function readBounded(folder: PinnedDirectory, name: string, maxBytes: number): Uint8Array | null {
+  if (!folder.lstat(name)?.isFile) return null;
   let file: Deno.FsFile | undefined;
   try {
-    file = Deno.openSync(real, { read: true });
+    // Kept only if it is the very file the open folder holds under the name.
+    file = openPrivateFile(folder, name);
     const buffer = new Uint8Array(maxBytes + 1);
     let length = 0;
     for (;;) {
@@ -220,10 +223,10 @@ function readBounded(real: string, maxBytes: number): Uint8Array | null {
 }
 
 /** Removes a group's files, the partial file first; files already gone are fine. */
-function removeGroup(directory: string, group: PartialGroup): void {
+function removeGroup(directory: PartialFolder, group: PartialGroup): void {
   for (const name of group.names) {
     try {
-      Deno.removeSync(join(directory, name));
+      Deno.removeSync(directory.pinned.entry(name));
     } catch (error) {
       if (!isNotFound(error)) throw toStorageError(error, FOLDER_NAME);
     }
@@ -270,14 +273,6 @@ function nothingDiscarded(
 function isAtOrBelow(path: string | null, under: string): boolean {
   if (under === "/") return true;
   return path !== null && (path === under || path.startsWith(under + "/"));
-}
-
-function lstatOrNull(real: string): Deno.FileInfo | null {
-  try {
-    return Deno.lstatSync(real);
-  } catch {
-    return null;
-  }
 }
 
 function compare(a: string, b: string): number {

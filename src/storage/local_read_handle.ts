@@ -4,17 +4,19 @@
  * @module
  */
 
+import { read } from "node:fs";
+import { closeFd } from "./descriptor_paths.ts";
 import { toStorageError } from "./fs_errors.ts";
 import type { ReadHandle } from "./storage.ts";
 
 /**
- * A {@link ReadHandle} over an open file. It remembers the file position
- * and seeks only when a read is not sequential.
+ * A {@link ReadHandle} over an open descriptor (from `node:fs`, which can
+ * open without blocking on a FIFO); each read says its position (`pread`).
  *
  * @example
  * ```ts
- * const file = await Deno.open(realPath);
- * const handle = new LocalReadHandle(file, "/docs/a.txt", await file.stat());
+ * const fd = openFileFd(realPath);
+ * const handle = new LocalReadHandle(fd, "/docs/a.txt", statFd(fd));
  * const count = await handle.read(new Uint8Array(65536), 0);
  * handle.close();
  * ```
@@ -22,40 +24,35 @@ import type { ReadHandle } from "./storage.ts";
 export class LocalReadHandle implements ReadHandle {
   readonly size: number;
   readonly mtimeMs: number;
-  readonly #file: Deno.FsFile;
+  readonly #fd: number;
   readonly #virtualPath: string;
-  /** Current file position; -1 when unknown after a failure. */
-  #position = 0;
   #closed = false;
 
-  /** Takes ownership of `file`; `info` is its stat, taken after opening. */
-  constructor(file: Deno.FsFile, virtualPath: string, info: Deno.FileInfo) {
-    this.#file = file;
+  /** Takes ownership of descriptor `fd`; `info` is its stat, taken after opening. */
+  constructor(fd: number, virtualPath: string, info: Deno.FileInfo) {
+    this.#fd = fd;
     this.#virtualPath = virtualPath;
     this.size = info.size;
     this.mtimeMs = info.mtime?.getTime() ?? 0;
   }
 
   /** Reads into `buffer` at `position`; resolves to bytes read, or null at end of file. */
-  async read(buffer: Uint8Array, position: number): Promise<number | null> {
-    try {
-      if (position !== this.#position) {
-        this.#position = -1;
-        this.#position = await this.#file.seek(position, Deno.SeekMode.Start);
-      }
-      const count = await this.#file.read(buffer);
-      if (count !== null) this.#position += count;
-      return count;
-    } catch (error) {
-      this.#position = -1;
-      throw toStorageError(error, this.#virtualPath);
+  read(buffer: Uint8Array, position: number): Promise<number | null> {
+    if (this.#closed) {
+      return Promise.reject(toStorageError(new Deno.errors.BadResource(), this.#virtualPath));
     }
+    return new Promise((resolve, reject) => {
+      read(this.#fd, buffer, 0, buffer.length, position, (error, count) => {
+        if (error) reject(toStorageError(error, this.#virtualPath));
+        else resolve(count === 0 && buffer.length > 0 ? null : count);
+      });
+    });
   }
 
   /** Closes the file; later calls do nothing. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#file.close();
+    closeFd(this.#fd);
   }
 }

@@ -2,29 +2,52 @@
  * {@link Storage} on the local filesystem: one folder per user, with the
  * server's own files (partial uploads) in its reserved `.dfos` folder.
  *
- * Every operation first *confines* its path: the longest existing prefix is
- * resolved with `realpath` and must stay inside the user's root, so a
- * symlink planted inside the root cannot reach outside it. Symlinks that
- * stay inside are followed. The check and the operation are separate system
- * calls, so the root must not be writable by anyone racing the server.
+ * Every operation first *locates* its path through {@link RootConfinement}:
+ * walked name by name from the user's root with each folder held open, so it
+ * cannot lead outside the root or into `.dfos`, even while someone swaps
+ * folders for symlinks. The operation then acts on the last name through its
+ * open parent. Symlinks that stay inside are followed, the last one too for
+ * stat, list, read and setMtime; remove, rename and uploads act on the last
+ * name itself (a link is removed, renamed or replaced, never its target), but
+ * are refused too when that link leads outside.
  *
- * Metadata calls (stat, realpath, open, rename) are synchronous: on a local
- * filesystem they take microseconds, several times less than a round trip
- * through Deno's thread pool, and a small file costs a handful of them.
- * Calls that can take long (reading and writing data, fsync, directory
- * listings, recursive removal) stay asynchronous.
+ * Metadata calls are synchronous: on a local filesystem they take
+ * microseconds, several times less than a round trip through Deno's thread
+ * pool, and a small file costs a handful of them. Calls that can take long
+ * (reading and writing data, fsync, directory listings, recursive removal)
+ * stay asynchronous.
  *
  * @module
  */
 
 import { createHash } from "node:crypto";
-import { dirname, join } from "node:path";
 import { STATUS } from "../protocol/status.ts";
+import { notFound, TreeChanged } from "./confinement_errors.ts";
+import { assertDescriptorPathsWork, closeFd, descriptorPath } from "./descriptor_paths.ts";
 import { isNotFound, toStorageError } from "./fs_errors.ts";
-import { discardPartials, listPartials, sweepPartials } from "./local_partials.ts";
+import {
+  discardPartials,
+  listPartials,
+  type PartialFolder,
+  sweepPartials,
+} from "./local_partials.ts";
 import { LocalReadHandle } from "./local_read_handle.ts";
-import { LocalUpload, partialFileName } from "./local_upload.ts";
-import { realPathIfPresent, RootConfinement } from "./root_confinement.ts";
+import { LocalUpload, partialFileName, uploadInProgress } from "./local_upload.ts";
+import {
+  encodePartialRecord,
+  PARTIAL_RECORD_SUFFIX,
+  type PartialRecord,
+} from "./partial_record.ts";
+import type { PinnedDirectory } from "./pinned_directory.ts";
+import {
+  createNamedPrivateFile,
+  createPrivateFile,
+  linkUnsupported,
+  openPrivateFile,
+  removeQuietly,
+  writeAndClose,
+} from "./private_files.ts";
+import { type Located, RootConfinement } from "./root_confinement.ts";
 import {
   type DiscardResult,
   type EntryInfo,
@@ -39,23 +62,13 @@ import {
   type UploadOptions,
   type WholeFileOptions,
 } from "./storage.ts";
-import {
-  RESERVED_NAME,
-  resolveVirtualPath,
-  virtualBaseName,
-  virtualParent,
-} from "./virtual_path.ts";
+import { treeUsage } from "./tree_usage.ts";
+import { RESERVED_NAME, resolveVirtualPath, virtualBaseName } from "./virtual_path.ts";
 
 /** Options of {@link LocalStorage.open}. */
 export interface LocalStorageOptions {
   /** Flush an upload's data to disk before renaming it into place. Default true. */
   fsync?: boolean;
-}
-
-/** A path as the client named it and where it lives on disk. */
-interface Location {
-  virtual: string;
-  real: string;
 }
 
 /**
@@ -68,97 +81,133 @@ interface Location {
  * ```
  */
 export class LocalStorage implements Storage {
-  readonly #root: string;
   readonly #confinement: RootConfinement;
   readonly #fsync: boolean;
 
-  private constructor(realRoot: string, fsync: boolean) {
-    this.#root = realRoot;
-    this.#confinement = new RootConfinement(realRoot);
+  private constructor(confinement: RootConfinement, fsync: boolean) {
+    this.#confinement = confinement;
     this.#fsync = fsync;
   }
 
   /** Opens the user's root folder `rootDir`, creating it (mode 0o700) if missing. */
   static async open(rootDir: string, options: LocalStorageOptions = {}): Promise<LocalStorage> {
     await Deno.mkdir(rootDir, { recursive: true, mode: 0o700 });
-    return new LocalStorage(await Deno.realPath(rootDir), options.fsync ?? true);
+    assertDescriptorPathsWork();
+    const confinement = RootConfinement.open(await Deno.realPath(rootDir));
+    return new LocalStorage(confinement, options.fsync ?? true);
   }
 
   /** Describes a file or directory, following symlinks that stay inside the root. */
   stat(path: string): Promise<EntryInfo> {
-    return settle(() => {
-      const target = this.#locate(path);
-      return toEntryInfo(virtualBaseName(target.virtual), fsCall(Deno.statSync, target));
-    });
+    return settle(() =>
+      this.#run(path, (virtual) => {
+        using located = this.#confinement.locate(virtual, { followLast: true });
+        if (located.info === null) throw notFound(virtual);
+        return toEntryInfo(virtualBaseName(virtual), located.info);
+      })
+    );
   }
 
-  /** Entries of a directory, sorted by name; `.dfos` is hidden at the root. */
+  /** Entries of a directory, sorted by name; symlinks as links; `.dfos` is hidden at the root. */
   async list(path: string): Promise<EntryInfo[]> {
-    const directory = this.#locate(path);
-    if (!fsCall(Deno.statSync, directory).isDirectory) {
-      throw new StorageError(STATUS.NOT_A_DIRECTORY, `${directory.virtual}: not a directory`);
-    }
+    const virtual = resolveVirtualPath("/", path);
+    using folder = this.#confinement.retrying(virtual, () => {
+      using located = this.#confinement.locate(virtual, { followLast: true });
+      return this.#confinement.enterFolder(located);
+    });
+    const atRoot = this.#confinement.isRoot(folder);
     const entries: EntryInfo[] = [];
     try {
-      for await (const entry of Deno.readDir(directory.real)) {
-        if (directory.virtual === "/" && entry.name === RESERVED_NAME) continue;
-        const info = this.#listedEntry(join(directory.real, entry.name), entry);
-        if (info) entries.push(info);
+      for await (const entry of Deno.readDir(folder.path)) {
+        if (atRoot && entry.name === RESERVED_NAME) continue;
+        const info = folder.lstat(entry.name);
+        if (info !== null) entries.push(toEntryInfo(entry.name, info));
       }
     } catch (error) {
-      throw toStorageError(error, directory.virtual);
+      throw toStorageError(error, virtual);
     }
     return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   /** Creates a directory; with `parents`, also missing parents, and an existing one is fine. */
   mkdir(path: string, options: { parents?: boolean } = {}): Promise<void> {
-    return settle(() => {
-      const target = this.#locate(path);
-      const parents = options.parents ?? false;
-      if (target.virtual === "/") {
-        if (parents) return;
-        throw new StorageError(STATUS.EXISTS, "/: already exists");
-      }
-      fsCall((real) => Deno.mkdirSync(real, { recursive: parents, mode: 0o700 }), target);
-    });
+    const parents = options.parents ?? false;
+    return settle(() =>
+      this.#run(path, (virtual) => {
+        using located = this.#confinement.locate(virtual, { createParents: parents });
+        if (located.info === null) return makeFolder(located, parents);
+        const kind = this.#kindBehind(virtual, located.info);
+        if (parents && (located.name === "" || kind === "directory")) return;
+        throw new StorageError(STATUS.EXISTS, `${virtual}: already exists`);
+      })
+    );
   }
 
   /** Removes an empty directory (not a symlink to one). */
   rmdir(path: string): Promise<void> {
-    return settle(() => {
-      const target = this.#locateRemovable(path);
-      if (!fsCall(Deno.lstatSync, target).isDirectory) {
-        throw new StorageError(STATUS.NOT_A_DIRECTORY, `${target.virtual}: not a directory`);
-      }
-      fsCall(Deno.removeSync, target);
-    });
+    return settle(() =>
+      this.#run(path, (virtual) => {
+        using located = this.#locateRemovable(virtual);
+        if (!this.#existing(located).isDirectory) {
+          throw new StorageError(STATUS.NOT_A_DIRECTORY, `${virtual}: not a directory`);
+        }
+        Deno.removeSync(located.path);
+      })
+    );
   }
 
   /** Removes a file or symlink, or with `recursive` a whole directory (not following symlinks). */
   async remove(path: string, options: { recursive?: boolean } = {}): Promise<void> {
-    const target = this.#locateRemovable(path);
+    const virtual = resolveVirtualPath("/", path);
     const recursive = options.recursive ?? false;
-    if (fsCall(Deno.lstatSync, target).isDirectory && !recursive) {
-      throw new StorageError(
-        STATUS.IS_A_DIRECTORY,
-        `${target.virtual}: is a directory; remove it recursively or with rmdir`,
-      );
-    }
+    using located = this.#confinement.retrying(virtual, () => {
+      const located = this.#locateRemovable(virtual);
+      try {
+        if (this.#existing(located).isDirectory && !recursive) {
+          throw new StorageError(
+            STATUS.IS_A_DIRECTORY,
+            `${virtual}: is a directory; remove it recursively or with rmdir`,
+          );
+        }
+        return located;
+      } catch (error) {
+        located[Symbol.dispose]();
+        throw error;
+      }
+    });
     try {
-      await Deno.remove(target.real, { recursive });
+      // Rust's remove_dir_all: never follows a symlink, works by descriptor below the top.
+      await Deno.remove(located.path, { recursive });
     } catch (error) {
-      throw toStorageError(error, target.virtual);
+      throw toStorageError(error, virtual);
     }
   }
 
-  /** Sets the modification time of a file or directory, following links that stay inside. */
+  /** Sets the modification time of a file or directory, through an open descriptor. */
   setMtime(path: string, mtimeMs: number): Promise<void> {
-    return settle(() => {
-      const target = this.#locate(path);
-      validateUploadOptions(target.virtual, { size: 0, mtimeMs });
-      fsCall((real) => Deno.utimeSync(real, new Date(), new Date(mtimeMs)), target);
-    });
+    return settle(() =>
+      this.#run(path, (virtual) => {
+        validateUploadOptions(virtual, { size: 0, mtimeMs });
+        using located = this.#confinement.locate(virtual, { followLast: true });
+        const times = [new Date(), new Date(mtimeMs)] as const;
+        if (located.info?.isFile) {
+          const { fd } = this.#confinement.openFile(located);
+          try {
+            return Deno.utimeSync(descriptorPath(fd), ...times);
+          } finally {
+            closeFd(fd);
+          }
+        }
+        if (located.info !== null && !located.info.isDirectory) {
+          throw new StorageError(
+            STATUS.PERMISSION_DENIED,
+            `${virtual}: not a regular file or directory`,
+          );
+        }
+        using folder = this.#confinement.enterFolder(located);
+        Deno.utimeSync(folder.path, ...times);
+      })
+    );
   }
 
   /** Moves `from` to `to`; EXISTS if `to` exists unless `overwrite`. */
@@ -167,43 +216,37 @@ export class LocalStorage implements Storage {
   }
 
   #renameNow(from: string, to: string, overwrite: boolean): void {
-    const source = this.#locateRemovable(from);
-    const destination = this.#locateRemovable(to);
-    fsCall(Deno.lstatSync, source);
-    if (destination.virtual.startsWith(source.virtual + "/")) {
-      throw new StorageError(
-        STATUS.BAD_REQUEST,
-        `${source.virtual}: cannot be moved into itself (${destination.virtual})`,
-      );
-    }
-    if (source.virtual === destination.virtual) return;
-    this.#requireParentDirectory(destination);
-    if (!overwrite && this.#kindIfExists(destination) !== null) {
-      throw new StorageError(STATUS.EXISTS, `${destination.virtual}: already exists`);
-    }
-    try {
-      Deno.renameSync(source.real, destination.real);
-    } catch (error) {
-      throw toStorageError(error, destination.virtual);
-    }
+    const sourcePath = resolveVirtualPath("/", from);
+    const destinationPath = resolveVirtualPath("/", to);
+    this.#confinement.retrying(destinationPath, () => {
+      using source = this.#locateRemovable(sourcePath);
+      this.#existing(source);
+      if (destinationPath.startsWith(sourcePath + "/")) {
+        throw new StorageError(
+          STATUS.BAD_REQUEST,
+          `${sourcePath}: cannot be moved into itself (${destinationPath})`,
+        );
+      }
+      if (sourcePath === destinationPath) return;
+      using destination = this.#locateRemovable(destinationPath);
+      if (destination.info !== null) {
+        this.#kindBehind(destinationPath, destination.info);
+        if (!overwrite) throw new StorageError(STATUS.EXISTS, `${destinationPath}: already exists`);
+      }
+      Deno.renameSync(source.path, destination.path);
+    });
   }
 
   /** Opens a regular file for reading at any position. */
   openRead(path: string): Promise<ReadHandle> {
-    return settle(() => {
-      const target = this.#locate(path);
-      // Checked before opening: opening a FIFO for reading would block.
-      requireRegularFile(target, fsCall(Deno.statSync, target));
-      const file = fsCall((real) => Deno.openSync(real, { read: true }), target);
-      try {
-        const info = file.statSync();
-        requireRegularFile(target, info);
-        return new LocalReadHandle(file, target.virtual, info);
-      } catch (error) {
-        file.close();
-        throw toStorageError(error, target.virtual);
-      }
-    });
+    return settle(() =>
+      this.#run(path, (virtual) => {
+        using located = this.#confinement.locate(virtual, { followLast: true });
+        requireRegularFile(virtual, located.info);
+        const { fd, info } = this.#confinement.openFile(located);
+        return new LocalReadHandle(fd, virtual, info);
+      })
+    );
   }
 
   /**
@@ -216,9 +259,6 @@ export class LocalStorage implements Storage {
   async writeFile(path: string, content: Uint8Array, options: WholeFileOptions): Promise<void> {
     const virtual = resolveVirtualPath("/", path);
     if (virtual === "/") throw new StorageError(STATUS.IS_A_DIRECTORY, "/: is a directory");
-    const target = { virtual, real: this.#root + virtual };
-    // The name itself is judged when the file is put in place; its folder must be inside.
-    this.#confinement.confine(dirname(target.real), virtualParent(virtual));
     validateUploadOptions(virtual, { size: content.length, mtimeMs: options.mtimeMs });
     if (createHash("sha256").update(content).digest("hex") !== options.sha256Hex.toLowerCase()) {
       throw new StorageError(
@@ -226,41 +266,43 @@ export class LocalStorage implements Storage {
         `${virtual}: the bytes received do not match the announced SHA-256`,
       );
     }
-    const temporary = join(this.#ensurePartialDirectory(), `whole-${crypto.randomUUID()}`);
+    const overwrite = options.overwrite ?? false;
+    using target = this.#locateUploadTarget(virtual, overwrite);
+    using partials = this.#confinement.retrying(virtual, () => this.#partialFolder());
+    const temporary = this.#confinement.retrying(virtual, () => createPrivateFile(partials));
     try {
-      await writeNewFile(temporary, content, options.mtimeMs, this.#fsync);
-      this.#putInPlace(temporary, target, options.overwrite ?? false);
+      await writeAndClose(temporary.file, content, options.mtimeMs, this.#fsync);
+      this.#putInPlace(partials.entry(temporary.name), target, overwrite);
     } catch (error) {
-      removeQuietly(temporary);
+      removeQuietly(partials.entry(temporary.name));
       throw this.#explainPlacement(error, target);
     }
   }
 
-  /** Moves the finished file `temporary` to `target`: a rename, or a no-clobber link. */
-  #putInPlace(temporary: string, target: Location, overwrite: boolean): void {
-    if (overwrite) {
-      this.#checkUploadTarget(this.#locate(target.virtual), true);
-      return Deno.renameSync(temporary, target.real);
-    }
+  /** Moves the finished file at `from` to `target`: a rename, or a no-clobber link. */
+  #putInPlace(from: string, target: Located, overwrite: boolean): void {
+    if (overwrite) return Deno.renameSync(from, target.path);
     try {
-      Deno.linkSync(temporary, target.real);
+      Deno.linkSync(from, target.path);
     } catch (error) {
       if (!linkUnsupported(error)) throw error;
       // A filesystem without hard links: check, then rename, with no await in between.
-      if (this.#kindIfExists(target) !== null) throw new Deno.errors.AlreadyExists();
-      return Deno.renameSync(temporary, target.real);
+      if (target.parent.lstat(target.name) !== null) throw new Deno.errors.AlreadyExists();
+      return Deno.renameSync(from, target.path);
     }
-    Deno.removeSync(temporary);
+    Deno.removeSync(from);
   }
 
   /**
    * Names a failed no-clobber link as {@link #checkUploadTarget} would: a
    * link leading outside, a directory, or simply an existing name.
    */
-  #explainPlacement(error: unknown, target: Location): StorageError {
+  #explainPlacement(error: unknown, target: Located): StorageError {
     if (error instanceof Deno.errors.AlreadyExists) {
       try {
-        this.#checkUploadTarget(this.#locate(target.virtual), false);
+        this.#confinement.retrying(target.virtual, () => {
+          this.#checkUploadTarget(target.virtual, target.parent.lstat(target.name), false);
+        });
       } catch (refusal) {
         return toStorageError(refusal, target.virtual);
       }
@@ -270,163 +312,206 @@ export class LocalStorage implements Storage {
 
   /** Starts (or resumes) an upload into a partial file under `.dfos/partial`. */
   async beginUpload(path: string, options: UploadOptions): Promise<Upload> {
-    const target = this.#locate(path);
-    validateUploadOptions(target.virtual, options);
+    const virtual = resolveVirtualPath("/", path);
+    validateUploadOptions(virtual, options);
     const overwrite = options.overwrite ?? false;
-    this.#checkUploadTarget(target, overwrite);
-    const partialDirectory = this.#ensurePartialDirectory();
+    this.#locateUploadTarget(virtual, overwrite)[Symbol.dispose]();
+    const partialName = partialFileName(virtual, options.size, options.mtimeMs);
     return await LocalUpload.open({
-      virtualPath: target.virtual,
-      targetPath: target.real,
-      partialPath: join(
-        partialDirectory,
-        partialFileName(target.virtual, options.size, options.mtimeMs),
-      ),
+      virtualPath: virtual,
+      partialKey: this.#partialKey(partialName),
       size: options.size,
       mtimeMs: options.mtimeMs,
       resume: options.resume ?? true,
       fsync: this.#fsync,
-      beforeCommit: () => this.#checkUploadTarget(this.#locate(path), overwrite),
+      openPartial: () => this.#openPartial(virtual, partialName),
+      removePartial: () => this.#removePrivateFile(virtual, partialName),
+      writeRecord: () =>
+        this.#writePartialRecord(virtual, partialName, {
+          path: virtual,
+          size: options.size,
+          mtimeMs: options.mtimeMs,
+        }),
+      removeRecord: (onlyIfOrphan) => this.#removePartialRecord(virtual, partialName, onlyIfOrphan),
+      placePartial: () => this.#placePartial(virtual, partialName, overwrite),
     });
   }
 
   /** Deletes partial uploads last written more than `maxAgeMs` ago (see local_partials.ts). */
   async cleanupPartials(maxAgeMs: number): Promise<number> {
-    return await sweepPartials(this.#existingPartialDirectory(), maxAgeMs);
+    return await this.#withPartials(false, (partials) => sweepPartials(partials, maxAgeMs));
   }
 
   /** The user's partial uploads, newest first (see local_partials.ts). */
   async listPartials(options?: PartialListOptions): Promise<PartialListing> {
-    return await listPartials(this.#existingPartialDirectory(), options);
+    return await this.#withPartials(false, (partials) => listPartials(partials, options));
   }
 
   /** Removes partial uploads with their records (see local_partials.ts). */
   async discardPartials(selection: PartialSelection): Promise<DiscardResult> {
-    return await discardPartials(this.#existingPartialDirectory(), selection);
+    return await this.#withPartials(false, (partials) => discardPartials(partials, selection));
   }
 
   /** Sum of the sizes of all files under the root, `.dfos` included; symlinks are not followed. */
-  async usage(): Promise<number> {
-    let total = 0;
-    const pending = [this.#root];
-    try {
-      while (pending.length > 0) {
-        const directory = pending.pop()!;
-        for await (const entry of readDirIfPresent(directory)) {
-          const entryPath = join(directory, entry.name);
-          if (entry.isDirectory) pending.push(entryPath);
-          else if (entry.isFile) total += await fileSizeOrZero(entryPath);
-        }
-      }
-    } catch (error) {
-      throw toStorageError(error, "/");
-    }
-    return total;
+  usage(): Promise<number> {
+    return treeUsage(this.#confinement);
   }
 
-  /** Normalises and validates `path`, maps it under the root and confines it. */
-  #locate(path: string): Location {
+  /** Resolves `path`, then runs `work` on the virtual path, again if the tree changed under it. */
+  #run<T>(path: string, work: (virtual: string) => T): T {
     const virtual = resolveVirtualPath("/", path);
-    const location = { virtual, real: virtual === "/" ? this.#root : this.#root + virtual };
-    this.#confinement.confine(location.real, virtual);
-    return location;
+    return this.#confinement.retrying(virtual, () => work(virtual));
   }
 
-  /** Like {@link #locate}, but refuses the root itself (remove, rmdir, rename). */
-  #locateRemovable(path: string): Location {
-    const location = this.#locate(path);
-    if (location.virtual === "/") {
+  /** Locates `virtual` for acting on its last name; refuses the root (remove, rmdir, rename). */
+  #locateRemovable(virtual: string): Located {
+    if (virtual === "/") {
       throw new StorageError(
         STATUS.PERMISSION_DENIED,
         "/: the root of your storage cannot be removed or moved",
       );
     }
-    return location;
+    return this.#confinement.locate(virtual);
+  }
+
+  /** What `located` names; NOT_FOUND if nothing, and a symlink only if it stays inside. */
+  #existing(located: Located): Deno.FileInfo {
+    if (located.info === null) throw notFound(located.virtual);
+    this.#kindBehind(located.virtual, located.info);
+    return located.info;
   }
 
   /**
-   * The entry for one name in a listing; a symlink leading outside is shown,
-   * unfollowed, as "other". Null if the name vanished meanwhile.
+   * The kind of what `info` (at `virtual`) leads to: itself, or for a symlink
+   * what following it reaches (null if nothing). A link leading outside the
+   * root or into `.dfos` is refused, whatever the operation.
    */
-  #listedEntry(real: string, entry: Deno.DirEntry): EntryInfo | null {
+  #kindBehind(virtual: string, info: Deno.FileInfo): EntryKind | null {
+    if (!info.isSymlink) return kindOf(info);
     try {
-      if (entry.isSymlink) {
-        // A link that loops points nowhere, like a dangling one: list it, as "other".
-        const resolved = realPathOrNull(real, entry.name);
-        if (resolved === null || !this.#confinement.contains(resolved)) {
-          const link = Deno.lstatSync(real);
-          return { name: entry.name, kind: "other", size: 0, mtimeMs: link.mtime?.getTime() ?? 0 };
-        }
-      }
-      return toEntryInfo(entry.name, Deno.statSync(real));
+      using target = this.#confinement.locate(virtual, { followLast: true });
+      return target.info === null ? null : kindOf(target.info);
     } catch (error) {
-      if (isNotFound(error)) return null;
+      const pointsNowhere = isNotFound(error) ||
+        (error instanceof StorageError && error.code === STATUS.NOT_A_DIRECTORY);
+      if (pointsNowhere) return null;
       throw error;
     }
   }
 
-  /** Refuses uploads onto directories, existing names (unless `overwrite`), non-directories. */
-  #checkUploadTarget(target: Location, overwrite: boolean): void {
-    if (target.virtual === "/") {
-      throw new StorageError(STATUS.IS_A_DIRECTORY, "/: is a directory");
-    }
-    this.#requireParentDirectory(target);
-    const kind = this.#kindIfExists(target);
-    if (kind === "directory") {
-      throw new StorageError(STATUS.IS_A_DIRECTORY, `${target.virtual}: is a directory`);
-    }
-    if (kind !== null && !overwrite) {
-      throw new StorageError(STATUS.EXISTS, `${target.virtual}: already exists`);
-    }
-  }
-
-  #requireParentDirectory(target: Location): void {
-    const parent = { virtual: virtualParent(target.virtual), real: dirname(target.real) };
-    if (!fsCall(Deno.statSync, parent).isDirectory) {
-      throw new StorageError(STATUS.NOT_A_DIRECTORY, `${parent.virtual}: not a directory`);
-    }
-  }
-
-  /** The kind of what `target` names (a dangling symlink is "other"), or null if nothing. */
-  #kindIfExists(target: Location): EntryKind | null {
-    for (const statCall of [Deno.statSync, Deno.lstatSync]) {
+  /** Locates an upload's target and refuses directories, links out, existing names (unless `overwrite`). */
+  #locateUploadTarget(virtual: string, overwrite: boolean): Located {
+    return this.#confinement.retrying(virtual, () => {
+      const target = this.#confinement.locate(virtual);
       try {
-        return kindOf(statCall(target.real));
+        this.#checkUploadTarget(virtual, target.info, overwrite);
+        return target;
       } catch (error) {
-        if (!isNotFound(error) && !(error instanceof Deno.errors.NotADirectory)) {
-          throw toStorageError(error, target.virtual);
-        }
+        target[Symbol.dispose]();
+        throw error;
       }
+    });
+  }
+
+  #checkUploadTarget(virtual: string, info: Deno.FileInfo | null, overwrite: boolean): void {
+    if (virtual === "/") throw new StorageError(STATUS.IS_A_DIRECTORY, "/: is a directory");
+    if (info === null) return;
+    if (this.#kindBehind(virtual, info) === "directory") {
+      throw new StorageError(STATUS.IS_A_DIRECTORY, `${virtual}: is a directory`);
     }
-    return null;
+    if (!overwrite) throw new StorageError(STATUS.EXISTS, `${virtual}: already exists`);
   }
 
-  /** `<root>/.dfos/partial`, created (mode 0o700) if missing. */
-  #ensurePartialDirectory(): string {
-    const location = this.#partialLocation();
-    fsCall((real) => Deno.mkdirSync(real, { recursive: true, mode: 0o700 }), location);
-    return location.real;
+  /** `.dfos/partial`, open, made if missing. */
+  #partialFolder(): PinnedDirectory {
+    const folder = this.#confinement.privateFolder(true);
+    if (folder === null) throw new TreeChanged();
+    return folder;
   }
 
-  /** `<root>/.dfos/partial`, or null when no upload ever created it. */
-  #existingPartialDirectory(): string | null {
-    const location = this.#partialLocation();
+  /** Renames the partial `name` onto the upload's target, checked again just before. */
+  #placePartial(virtual: string, name: string, overwrite: boolean): void {
+    using target = this.#locateUploadTarget(virtual, overwrite);
+    using partials = this.#confinement.retrying(
+      virtual,
+      () => this.#confinement.privateFolder(false),
+    );
+    if (partials === null) {
+      throw new StorageError(STATUS.NOT_FOUND, `${virtual}: the partial upload vanished`);
+    }
     try {
-      Deno.lstatSync(location.real);
-      return location.real;
+      Deno.renameSync(partials.entry(name), target.path);
     } catch (error) {
-      if (isNotFound(error)) return null;
-      throw toStorageError(error, location.virtual);
+      throw toStorageError(error, virtual);
     }
   }
 
-  #partialLocation(): Location {
-    const location = {
-      virtual: `/${RESERVED_NAME}/partial`,
-      real: join(this.#root, RESERVED_NAME, "partial"),
-    };
-    this.#confinement.confine(location.real, location.virtual);
-    return location;
+  /** Opens the partial `name` for reading and writing, creating it empty if missing. */
+  #openPartial(virtual: string, name: string): Deno.FsFile {
+    return this.#confinement.retrying(virtual, () => {
+      using partials = this.#partialFolder();
+      const existing = partials.lstat(name);
+      // Anything but a file under a partial's name is not the server's: clear it.
+      if (existing !== null && !existing.isFile) removeQuietly(partials.entry(name));
+      if (existing === null || !existing.isFile) createNamedPrivateFile(partials, name);
+      return openPrivateFile(partials, name);
+    });
+  }
+
+  /** What identifies the partial `name` among this process's uploads (see local_upload.ts). */
+  #partialKey(name: string): string {
+    return `${this.#confinement.realRoot}\0${name}`;
+  }
+
+  /** Runs `work` on `.dfos/partial` held open (null if no upload ever made it). */
+  async #withPartials<T>(
+    create: boolean,
+    work: (partials: PartialFolder | null) => Promise<T>,
+  ): Promise<T> {
+    using pinned = this.#confinement.retrying(
+      `/${RESERVED_NAME}/partial`,
+      () => this.#confinement.privateFolder(create),
+    );
+    if (pinned === null) return await work(null);
+    return await work({ pinned, inProgress: (id) => uploadInProgress(this.#partialKey(id)) });
+  }
+
+  /** Writes the record of partial `name` under a fresh name, then renames it into place. */
+  #writePartialRecord(virtual: string, name: string, record: PartialRecord): void {
+    const bytes = encodePartialRecord(record);
+    this.#confinement.retrying(virtual, () => {
+      using partials = this.#partialFolder();
+      const fresh = createPrivateFile(partials);
+      try {
+        try {
+          for (let written = 0; written < bytes.length;) {
+            written += fresh.file.writeSync(bytes.subarray(written));
+          }
+        } finally {
+          fresh.file.close();
+        }
+        Deno.renameSync(partials.entry(fresh.name), partials.entry(name + PARTIAL_RECORD_SUFFIX));
+      } catch (error) {
+        removeQuietly(partials.entry(fresh.name));
+        throw error;
+      }
+    });
+  }
+
+  /** Removes the record of partial `name`; with `onlyIfOrphan`, only if the partial is absent. */
+  #removePartialRecord(virtual: string, name: string, onlyIfOrphan: boolean): void {
+    this.#confinement.retrying(virtual, () => {
+      using partials = this.#confinement.privateFolder(false);
+      if (partials === null || (onlyIfOrphan && partials.lstat(name) !== null)) return;
+      removeQuietly(partials.entry(name + PARTIAL_RECORD_SUFFIX));
+    });
+  }
+
+  #removePrivateFile(virtual: string, name: string): void {
+    this.#confinement.retrying(virtual, () => {
+      using partials = this.#confinement.privateFolder(false);
+      if (partials !== null) removeQuietly(partials.entry(name));
+    });
   }
 }
 
@@ -439,59 +524,21 @@ function settle<T>(work: () => T): Promise<T> {
   }
 }
 
-/** Creates `real` (it must not exist) holding `content`, with `mtimeMs`; synced if `fsync`. */
-async function writeNewFile(
-  real: string,
-  content: Uint8Array,
-  mtimeMs: number,
-  fsync: boolean,
-): Promise<void> {
-  const file = Deno.openSync(real, { write: true, createNew: true, mode: 0o600 });
+/** Makes the folder `located` names; with `parents`, one that appeared meanwhile is fine. */
+function makeFolder(located: Located, parents: boolean): void {
   try {
-    for (let written = 0; written < content.length;) {
-      written += file.writeSync(content.subarray(written));
-    }
-    file.utimeSync(new Date(), new Date(mtimeMs));
-    if (fsync) await file.syncData();
-  } finally {
-    file.close();
-  }
-}
-
-/** Whether a failed `link` means the filesystem has no hard links (so rename instead). */
-function linkUnsupported(error: unknown): boolean {
-  if (error instanceof Deno.errors.PermissionDenied) return true;
-  const code = (error as { code?: string }).code;
-  return code === "ENOTSUP" || code === "EOPNOTSUPP";
-}
-
-function removeQuietly(real: string): void {
-  try {
-    Deno.removeSync(real);
-  } catch { /* Never created, or already moved. */ }
-}
-
-/** `realPathIfPresent` that also maps a failure (a symlink loop, say) to null. */
-function realPathOrNull(real: string, virtualPath: string): string | null {
-  try {
-    return realPathIfPresent(real, virtualPath);
-  } catch {
-    return null;
-  }
-}
-
-/** Runs a synchronous filesystem call on `location.real`, mapping any failure to a StorageError. */
-function fsCall<T>(call: (real: string) => T, location: Location): T {
-  try {
-    return call(location.real);
+    Deno.mkdirSync(located.path, { mode: 0o700 });
   } catch (error) {
-    throw toStorageError(error, location.virtual);
+    const made = error instanceof Deno.errors.AlreadyExists && parents &&
+      located.parent.lstat(located.name)?.isDirectory === true;
+    if (!made) throw error;
   }
 }
 
 function kindOf(info: Deno.FileInfo): EntryKind {
   if (info.isFile) return "file";
   if (info.isDirectory) return "directory";
+  if (info.isSymlink) return "symlink";
   return "other";
 }
 
@@ -500,17 +547,18 @@ function toEntryInfo(name: string, info: Deno.FileInfo): EntryInfo {
   return {
     name,
     kind,
-    size: kind === "directory" ? 0 : info.size,
+    size: kind === "file" ? info.size : 0,
     mtimeMs: info.mtime?.getTime() ?? 0,
   };
 }
 
-function requireRegularFile(target: Location, info: Deno.FileInfo): void {
+function requireRegularFile(virtual: string, info: Deno.FileInfo | null): void {
+  if (info === null) throw notFound(virtual);
   if (info.isDirectory) {
-    throw new StorageError(STATUS.IS_A_DIRECTORY, `${target.virtual}: is a directory`);
+    throw new StorageError(STATUS.IS_A_DIRECTORY, `${virtual}: is a directory`);
   }
   if (!info.isFile) {
-    throw new StorageError(STATUS.PERMISSION_DENIED, `${target.virtual}: not a regular file`);
+    throw new StorageError(STATUS.PERMISSION_DENIED, `${virtual}: not a regular file`);
   }
 }
 
@@ -522,22 +570,5 @@ function validateUploadOptions(path: string, options: UploadOptions): void {
         `${path}: ${field} must be a non-negative integer, not ${value}`,
       );
     }
-  }
-}
-
-async function* readDirIfPresent(directory: string): AsyncIterable<Deno.DirEntry> {
-  try {
-    yield* Deno.readDir(directory);
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-  }
-}
-
-async function fileSizeOrZero(real: string): Promise<number> {
-  try {
-    return (await Deno.lstat(real)).size;
-  } catch (error) {
-    if (isNotFound(error)) return 0;
-    throw error;
   }
 }

@@ -1,42 +1,48 @@
 /**
  * An upload into {@link LocalStorage}: bytes go to a partial file under the
  * user's `.dfos/partial` folder, hashed as they arrive, and only a complete,
- * verified file is renamed onto the real name. Beside the partial, a small
- * sidecar record says what it is for (see partial_record.ts), so the user can
- * be shown their partials; the two are created and removed together.
+ * verified file is renamed onto the real name.
  *
  * @module
  */
 
 import { createHash, type Hash } from "node:crypto";
 import { STATUS } from "../protocol/status.ts";
-import { isNotFound, toStorageError } from "./fs_errors.ts";
-import { encodePartialRecord, PARTIAL_RECORD_SUFFIX } from "./partial_record.ts";
+import { toStorageError } from "./fs_errors.ts";
 import { StorageError, type Upload } from "./storage.ts";
 
 /** Bytes read at a time when re-hashing a partial that is being resumed. */
 const REHASH_CHUNK_BYTES = 1024 * 1024;
 
-/** Everything {@link LocalUpload.open} needs; {@link LocalStorage} fills it in. */
+/**
+ * Everything {@link LocalUpload.open} needs; {@link LocalStorage} fills it in,
+ * and does every filesystem call that names a path (it confines them).
+ */
 export interface LocalUploadOptions {
   /** The virtual path, used in messages. */
   virtualPath: string;
-  /** Real path of the final file. */
-  targetPath: string;
-  /** Real path of the partial file. */
-  partialPath: string;
+  /** Identifies the partial file among this process's uploads (one upload per partial). */
+  partialKey: string;
   size: number;
   mtimeMs: number;
   /** Continue an existing partial when it is not longer than `size`. */
   resume: boolean;
   /** Call `syncData` before the commit rename. */
   fsync: boolean;
+  /** Opens the partial file for reading and writing, creating it empty if missing. */
+  openPartial(): Deno.FsFile;
+  /** Deletes the partial file; one already gone is fine. */
+  removePartial(): void;
+  /** Writes the partial's record (what it is for, see partial_record.ts) in one step. */
+  writeRecord(): void;
+  /** Deletes the partial's record; with `onlyIfOrphan`, only when there is no partial file. */
+  removeRecord(onlyIfOrphan: boolean): void;
   /**
-   * Checks run again just before the rename (confinement, EXISTS); throws to
-   * refuse. Synchronous, so nothing else in this process runs between it and
-   * the rename.
+   * Checks the target again (confinement, EXISTS) and renames the partial
+   * onto it; throws to refuse. Synchronous, so nothing else in this process
+   * runs between the checks and the rename.
    */
-  beforeCommit(): void;
+  placePartial(): void;
 }
 
 /**
@@ -58,14 +64,9 @@ export function partialFileName(virtualPath: string, size: number, mtimeMs: numb
  */
 const ACTIVE_PARTIALS = new Set<string>();
 
-/** Whether an upload in this process is writing the partial file `partialPath` now. */
-export function uploadInProgress(partialPath: string): boolean {
-  return ACTIVE_PARTIALS.has(partialPath);
-}
-
-/** The sidecar record of the partial file `partialPath`. */
-export function partialRecordPath(partialPath: string): string {
-  return partialPath + PARTIAL_RECORD_SUFFIX;
+/** Whether an upload in this process is writing the partial with `partialKey` now. */
+export function uploadInProgress(partialKey: string): boolean {
+  return ACTIVE_PARTIALS.has(partialKey);
 }
 
 /**
@@ -93,17 +94,17 @@ export class LocalUpload implements Upload {
 
   /** Opens (creating or resuming) the partial file and seeds the running hash. */
   static async open(options: LocalUploadOptions): Promise<LocalUpload> {
-    if (ACTIVE_PARTIALS.has(options.partialPath)) {
+    if (ACTIVE_PARTIALS.has(options.partialKey)) {
       throw new StorageError(
         STATUS.EXISTS,
         `${options.virtualPath}: another upload of this file is in progress`,
       );
     }
-    ACTIVE_PARTIALS.add(options.partialPath);
+    ACTIVE_PARTIALS.add(options.partialKey);
     try {
       return await LocalUpload.#open(options);
     } catch (error) {
-      ACTIVE_PARTIALS.delete(options.partialPath);
+      ACTIVE_PARTIALS.delete(options.partialKey);
       throw error;
     }
   }
@@ -111,15 +112,10 @@ export class LocalUpload implements Upload {
   static async #open(options: LocalUploadOptions): Promise<LocalUpload> {
     let file: Deno.FsFile;
     try {
-      await writePartialRecord(options);
-      file = await Deno.open(options.partialPath, {
-        read: true,
-        write: true,
-        create: true,
-        mode: 0o600,
-      });
+      options.writeRecord();
+      file = options.openPartial();
     } catch (error) {
-      await dropRecordWithoutPartial(options.partialPath);
+      dropQuietly(() => options.removeRecord(true));
       throw toStorageError(error, options.virtualPath);
     }
     try {
@@ -171,18 +167,23 @@ export class LocalUpload implements Upload {
   }
 
   /** Closes the partial file and, unless `keepPartial`, deletes it. */
-  async abort(keepPartial: boolean): Promise<void> {
-    if (this.#state === "closed") return;
+  abort(keepPartial: boolean): Promise<void> {
+    if (this.#state === "closed") return Promise.resolve();
     this.#state = "closed";
-    this.#closeFile();
-    if (!keepPartial) await removePartial(this.#options);
+    try {
+      this.#closeFile();
+      if (!keepPartial) this.#removePartial();
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async #finishCommit(sha256Hex: string): Promise<void> {
-    const { partialPath, targetPath, virtualPath, fsync, mtimeMs } = this.#options;
+    const { virtualPath, fsync, mtimeMs } = this.#options;
     if (this.#hash.digest("hex") !== sha256Hex.toLowerCase()) {
       this.#closeFile();
-      await removePartial(this.#options);
+      this.#removePartial();
       throw new StorageError(
         STATUS.CHECKSUM_MISMATCH,
         `${virtualPath}: the bytes received do not match the announced SHA-256`,
@@ -190,16 +191,26 @@ export class LocalUpload implements Upload {
     }
     try {
       if (fsync) await this.#file.syncData();
-      this.#closeFile();
-      this.#options.beforeCommit();
-      Deno.renameSync(partialPath, targetPath);
-      Deno.utimeSync(targetPath, new Date(), new Date(mtimeMs));
+      this.#options.placePartial();
+      // Through the descriptor: the name may already be something else.
+      this.#file.utimeSync(new Date(), new Date(mtimeMs));
+      // The file is in place; a record left behind by a crash here is swept like a partial.
+      dropQuietly(() => this.#options.removeRecord(false));
     } catch (error) {
-      this.#closeFile();
       throw toStorageError(error, virtualPath);
+    } finally {
+      this.#closeFile();
     }
-    // The file is in place; a record left behind by a crash here is swept like a partial.
-    await removeIfPresent(partialRecordPath(partialPath), virtualPath).catch(() => {});
+  }
+
+  /** Removes the partial file, then its record: a crash in between leaves only a record. */
+  #removePartial(): void {
+    try {
+      this.#options.removePartial();
+      this.#options.removeRecord(false);
+    } catch (error) {
+      throw toStorageError(error, this.#options.virtualPath);
+    }
   }
 
   #assertOpen(): void {
@@ -216,7 +227,7 @@ export class LocalUpload implements Upload {
     if (this.#fileClosed) return;
     this.#fileClosed = true;
     this.#file.close();
-    ACTIVE_PARTIALS.delete(this.#options.partialPath);
+    ACTIVE_PARTIALS.delete(this.#options.partialKey);
   }
 }
 
@@ -257,39 +268,9 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   }
 }
 
-/**
- * Writes the partial's sidecar record (see partial_record.ts) in one step: a
- * temporary file renamed over it, so a reader sees the old record or the new.
- */
-async function writePartialRecord(options: LocalUploadOptions): Promise<void> {
-  const { virtualPath: path, size, mtimeMs, partialPath } = options;
-  const record = partialRecordPath(partialPath);
-  const temporary = `${record}.tmp`;
+/** Runs a clean-up whose failure must not hide the outcome it follows. */
+function dropQuietly(cleanUp: () => void): void {
   try {
-    await Deno.writeFile(temporary, encodePartialRecord({ path, size, mtimeMs }), { mode: 0o600 });
-    await Deno.rename(temporary, record);
-  } catch (error) {
-    await Deno.remove(temporary).catch(() => {});
-    throw error;
-  }
-}
-
-/** Removes the record of a partial file that could not be created: none outlives its partial. */
-async function dropRecordWithoutPartial(partialPath: string): Promise<void> {
-  const exists = await Deno.lstat(partialPath).then(() => true, () => false);
-  if (!exists) await Deno.remove(partialRecordPath(partialPath)).catch(() => {});
-}
-
-/** Removes a partial file, then its record: a crash in between leaves only a record. */
-async function removePartial(options: LocalUploadOptions): Promise<void> {
-  await removeIfPresent(options.partialPath, options.virtualPath);
-  await removeIfPresent(partialRecordPath(options.partialPath), options.virtualPath);
-}
-
-async function removeIfPresent(realPath: string, virtualPath: string): Promise<void> {
-  try {
-    await Deno.remove(realPath);
-  } catch (error) {
-    if (!isNotFound(error)) throw toStorageError(error, virtualPath);
-  }
+    cleanUp();
+  } catch { /* Swept later, like a stale partial. */ }
 }

@@ -14,7 +14,7 @@
 import type { StatusCode } from "../protocol/status.ts";
 
 /** What kind of thing a directory entry is. */
-export type EntryKind = "file" | "directory" | "other";
+export type EntryKind = "file" | "directory" | "symlink" | "other";
 
 /** One entry of a listing, or the result of a stat. */
 export interface EntryInfo {

@@ -478,7 +478,7 @@ Deno.test("path attacks and connections cut at every stage touch nothing outside
   await arena.finish(t, 8);
 });
 
-Deno.test("a symbolic link loop inside a user's root is listed as kind other and does not break List", async () => {
+Deno.test("a symbolic link loop is listed as a link (kind 3 for a client without symlink) and does not break List", async () => {
   await using server = await startServer();
   const root = join(server.storageDir, "alice");
   await Deno.mkdir(root, { recursive: true });
@@ -490,12 +490,27 @@ Deno.test("a symbolic link loop inside a user's root is listed as kind other and
       connection.list("/").then((entries) => {
         assert.deepEqual(entries.map((entry) => [entry.name, entry.kind]), [
           ["a.txt", "file"],
-          ["loop", "other"],
+          ["loop", "symlink"],
         ]);
       }),
     );
-    assert.equal(listed, "ok", "PROTOCOL.md 5.3: a link pointing nowhere is listed as kind 3");
+    assert.equal(
+      listed,
+      "ok",
+      "PROTOCOL.md 5.3: a link is listed as kind 4 when both list symlink",
+    );
   } finally {
     await connection.close();
+  }
+  const session = await loginRaw(server);
+  try {
+    await sendQuietly(session, encode(Messages.List, 1, { path: "/" }));
+    const { entries } = decode(Messages.Listing, await nextFrame(session, 15_000, "Listing"));
+    assert.deepEqual(entries.map((entry) => [entry.name, entry.kind]), [
+      ["a.txt", "file"],
+      ["loop", "other"],
+    ], "PROTOCOL.md 5.3: without symlink in Hello, a link is listed as kind 3");
+  } finally {
+    session.close();
   }
 });

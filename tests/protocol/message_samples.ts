@@ -36,7 +36,8 @@ const content = new TextEncoder().encode("hello, 世界\n");
 const entries: WireEntry[] = [
   { name: "notes.txt", kind: "file", size: 0, mtimeMs: 0 },
   { name: "photos", kind: "directory", size: 4096, mtimeMs: 1_700_000_000_000 },
-  { name: "link", kind: "other", size: MAX_U64, mtimeMs: MAX_U64 - 1 },
+  { name: "fifo", kind: "other", size: MAX_U64, mtimeMs: MAX_U64 - 1 },
+  { name: "link", kind: "symlink", size: 0, mtimeMs: 1_700_000_000_001 },
   { name: "ünïcødé 文件 😀", kind: "file", size: 2 ** 32, mtimeMs: 2 ** 32 + 1 },
   { name: LONGEST_PATH, kind: "file", size: 1, mtimeMs: 1 },
 ];

@@ -173,7 +173,7 @@ Deno.test("decode refuses a boolean byte other than 0 or 1", () => {
 });
 
 Deno.test("decode refuses an unknown entry kind", () => {
-  for (const kind of [0, 4, 0xff]) {
+  for (const kind of [0, 5, 0xff]) {
     const frame = rawFrame(Messages.Attributes, (w) => {
       w.string("/a", 10).string("a", 10).u8(kind).u64(1).u64(2);
     });

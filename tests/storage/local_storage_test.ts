@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { clearFolderCache, MAX_CACHED_FOLDERS } from "../../src/storage/folder_cache.ts";
 import { LocalStorage } from "../../src/storage/local_storage.ts";
 import { partialFileName } from "../../src/storage/local_upload.ts";
 import type { Storage } from "../../src/storage/storage.ts";
+import { exactSnapshot, openDescriptorCount } from "../helpers/race.ts";
 import { runStorageContract, type StorageFixture } from "./storage_contract.ts";
 import {
   assertStatus,
@@ -138,7 +140,7 @@ Deno.test("a dangling symlink pointing outside is refused for mkdir and uploads"
   });
 });
 
-Deno.test("a symlink pointing inside the root is followed", async () => {
+Deno.test("a symlink pointing inside the root is followed, and listed as a link", async () => {
   await withSandbox(async ({ root, storage }) => {
     await storage.mkdir("/real-dir");
     await putFile(storage, "/real-dir/a.txt", "through the link");
@@ -149,17 +151,19 @@ Deno.test("a symlink pointing inside the root is followed", async () => {
     await putFile(storage, "/link/b.txt", "written through the link");
     assert.equal(await readFileText(storage, "/real-dir/b.txt"), "written through the link");
     const listed = (await storage.list("/")).find((entry) => entry.name === "link");
-    assert.equal(listed?.kind, "directory");
+    assert.equal(listed?.kind, "symlink");
+    assert.equal(listed?.size, 0);
   });
 });
 
-Deno.test("list shows a symlink leading outside as other without following it", async () => {
+Deno.test("list shows a symlink leading outside as a link without following it", async () => {
   await withSandbox(async ({ root, outside, storage }) => {
     await Deno.symlink(join(outside, "secret.txt"), join(root, "secret-link"));
     const [entry] = await storage.list("/");
     assert.equal(entry.name, "secret-link");
-    assert.equal(entry.kind, "other");
+    assert.equal(entry.kind, "symlink");
     assert.equal(entry.size, 0);
+    assert.equal(entry.mtimeMs, (await Deno.lstat(join(root, "secret-link"))).mtime?.getTime());
   });
 });
 
@@ -228,4 +232,112 @@ Deno.test("uploads commit without fsync when fsync is off", async () => {
     await putFile(storage, "/a.txt", "no sync");
     assert.equal(await readFileText(storage, "/a.txt"), "no sync");
   }, { fsync: false });
+});
+
+Deno.test("a symlink into the private .dfos folder is refused by every route and operation", async () => {
+  await withSandbox(async ({ root, storage }) => {
+    const upload = await storage.beginUpload("/a.bin", { size: 4, mtimeMs: TEST_MTIME_MS });
+    await upload.write(bytesOf("ab"));
+    await upload.abort(true);
+    const partial = partialFileName("/a.bin", 4, TEST_MTIME_MS);
+    await storage.mkdir("/deep/er", { parents: true });
+    await putFile(storage, "/source.txt", "s");
+    const routes: [string, string][] = [
+      ["dl", ".dfos"],
+      ["pl", ".dfos/partial"],
+      ["absolute", join(root, ".dfos")],
+      ["dotted", "deep/../.dfos"],
+      ["deep/er/up", "../../.dfos"],
+      ["hop", "dl"],
+    ];
+    for (const [name, target] of routes) await Deno.symlink(target, join(root, name));
+    const before = await exactSnapshot(join(root, ".dfos"));
+    const whole = { mtimeMs: TEST_MTIME_MS, sha256Hex: sha256Hex(bytesOf("x")), overwrite: true };
+    for (const [name] of routes) {
+      const inside = name === "pl" ? `/${name}` : `/${name}/partial`;
+      const paths = [`/${name}`, inside, `${inside}/${partial}`, `${inside}/new`];
+      for (const path of paths) {
+        const attempts: Array<() => Promise<unknown>> = [
+          () => storage.stat(path),
+          () => storage.list(path),
+          () => storage.openRead(path),
+          () => storage.mkdir(`${path}/made`, { parents: true }),
+          () => storage.rmdir(path),
+          () => storage.remove(path, { recursive: true }),
+          () => storage.rename(path, "/stolen"),
+          () => storage.rename("/source.txt", path, { overwrite: true }),
+          () => storage.setMtime(path, 0),
+          () => storage.beginUpload(path, { size: 1, mtimeMs: TEST_MTIME_MS, overwrite: true }),
+          () => storage.writeFile(path, bytesOf("x"), whole),
+        ];
+        for (const attempt of attempts) {
+          const error = await assertStatus(attempt, "PERMISSION_DENIED");
+          assert.match(error.message, /private folder \.dfos/, `${path}: ${error.message}`);
+        }
+      }
+    }
+    assert.deepEqual(await exactSnapshot(join(root, ".dfos")), before);
+    const resumed = await storage.beginUpload("/a.bin", { size: 4, mtimeMs: TEST_MTIME_MS });
+    assert.equal(resumed.offset, 2, "the partial is intact");
+    await resumed.abort(false);
+  });
+});
+
+Deno.test("every descriptor a storage operation opens is closed, whatever the outcome", async () => {
+  await withSandbox(async ({ base, root, outside, storage }) => {
+    await Deno.symlink(outside, join(root, "escape"));
+    await storage.mkdir("/d");
+    await putFile(storage, "/d/a.txt", "a");
+    clearFolderCache();
+    const baseline = openDescriptorCount(base);
+    const handle = await storage.openRead("/d/a.txt");
+    clearFolderCache();
+    assert.equal(openDescriptorCount(base), baseline + 1, "a read handle holds one descriptor");
+    handle.close();
+    for (let round = 0; round < 3; round++) {
+      await storage.stat("/d/a.txt");
+      await storage.list("/d");
+      await assertStatus(storage.stat("/escape/secret.txt"), "PERMISSION_DENIED");
+      await assertStatus(storage.list("/d/a.txt"), "NOT_A_DIRECTORY");
+      await assertStatus(storage.openRead("/missing"), "NOT_FOUND");
+      await putFile(storage, `/d/u${round}`, "u");
+      await storage.writeFile(`/d/w${round}`, bytesOf("w"), {
+        mtimeMs: TEST_MTIME_MS,
+        sha256Hex: sha256Hex(bytesOf("w")),
+      });
+      await assertStatus(putFile(storage, "/d/a.txt", "a"), "EXISTS");
+      await storage.mkdir(`/d/m${round}/n`, { parents: true });
+      await storage.rename(`/d/m${round}`, `/d/r${round}`);
+      await storage.setMtime(`/d/r${round}`, TEST_MTIME_MS);
+      await storage.remove(`/d/r${round}`, { recursive: true });
+      await storage.usage();
+      await storage.cleanupPartials(0);
+    }
+    assert.ok(openDescriptorCount(base) <= MAX_CACHED_FOLDERS, "only cached folders stay open");
+    clearFolderCache();
+    assert.equal(openDescriptorCount(base), baseline);
+  });
+});
+
+Deno.test("a symlink planted under a partial's name is replaced, never written through", async () => {
+  await withSandbox(async ({ root, outside, storage }) => {
+    await Deno.mkdir(join(root, ".dfos", "partial"), { recursive: true });
+    const partial = join(root, ".dfos", "partial", partialFileName("/a.txt", 3, TEST_MTIME_MS));
+    await Deno.symlink(join(outside, "secret.txt"), partial);
+    const before = await outsideSnapshot(outside);
+    await putFile(storage, "/a.txt", "abc");
+    assert.equal(await readFileText(storage, "/a.txt"), "abc");
+    assert.deepEqual(await outsideSnapshot(outside), before);
+  });
+});
+
+Deno.test("a path past the documented limit is refused with a message that says so, and nothing is made", async () => {
+  await withSandbox(async ({ storage }) => {
+    const deepest = "/" + Array(12).fill("y".repeat(254)).join("/"); // 3060 bytes: allowed.
+    await storage.mkdir(deepest, { parents: true });
+    assert.equal((await storage.stat(deepest)).kind, "directory");
+    const error = await assertStatus(storage.mkdir(`${deepest}/${"z".repeat(20)}`), "INVALID_PATH");
+    assert.match(error.message, /the path is 3081 bytes long; paths may be at most 3072 bytes$/);
+    assert.deepEqual(await storage.list(deepest), []);
+  });
 });

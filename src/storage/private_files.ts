@@ -1,0 +1,99 @@
+/**
+ * Files in the server's private folder (`.dfos/partial`): created by calls
+ * that take the folder's descriptor path as given (never by a path that
+ * could be swapped), then opened by path, as every Deno open is, and kept
+ * only if the open folder holds that very file under the name. An open sent
+ * elsewhere by a swapped `.dfos` is caught before a byte is read or written,
+ * and it cannot create anything: opens here never create.
+ *
+ * @module
+ */
+
+import { basename } from "node:path";
+import { TreeChanged } from "./confinement_errors.ts";
+import { sameEntry } from "./descriptor_paths.ts";
+import type { PinnedDirectory } from "./pinned_directory.ts";
+
+/**
+ * Opens `name` in the private folder by path for reading and writing (never
+ * blocks, even on a FIFO), and keeps it only if it is the file the open folder
+ * holds under that name.
+ */
+export function openPrivateFile(folder: PinnedDirectory, name: string): Deno.FsFile {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(`${folder.realPath}/${name}`, { read: true, write: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw new TreeChanged();
+    throw error;
+  }
+  try {
+    const opened = file.statSync();
+    const now = folder.lstat(name);
+    if (opened.isFile && now !== null && sameEntry(opened, now)) return file;
+    throw new TreeChanged();
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+}
+
+/** A new empty file (mode 0o600) with a random name in the private folder, open. */
+export function createPrivateFile(folder: PinnedDirectory): { name: string; file: Deno.FsFile } {
+  const name = basename(Deno.makeTempFileSync({ dir: folder.path, prefix: "whole-" }));
+  try {
+    return { name, file: openPrivateFile(folder, name) };
+  } catch (error) {
+    removeQuietly(folder.entry(name));
+    throw error;
+  }
+}
+
+/** Creates the empty file `name` in the private folder unless it exists (made under a random name, then linked). */
+export function createNamedPrivateFile(folder: PinnedDirectory, name: string): void {
+  const fresh = Deno.makeTempFileSync({ dir: folder.path, prefix: "new-" });
+  try {
+    Deno.linkSync(fresh, folder.entry(name));
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return;
+    if (!linkUnsupported(error)) throw error;
+    Deno.renameSync(fresh, folder.entry(name));
+  } finally {
+    removeQuietly(fresh);
+  }
+}
+
+/** Writes all of `content` to `file`, sets its mtime, syncs it if `fsync`, and closes it. */
+export async function writeAndClose(
+  file: Deno.FsFile,
+  content: Uint8Array,
+  mtimeMs: number,
+  fsync: boolean,
+): Promise<void> {
+  try {
+    for (let written = 0; written < content.length;) {
+      written += file.writeSync(content.subarray(written));
+    }
+    file.utimeSync(new Date(), new Date(mtimeMs));
+    if (fsync) await file.syncData();
+  } finally {
+    file.close();
+  }
+}
+
+/** Whether a failed `link` means the filesystem has no hard links (so rename instead). */
+export function linkUnsupported(error: unknown): boolean {
+  if (error instanceof Deno.errors.PermissionDenied) return true;
+  const code = (error as { code?: string }).code;
+  return code === "ENOTSUP" || code === "EOPNOTSUPP";
+}
+
+/** Removes `path` (a name in an open folder); false if it was not there. */
+export function removeQuietly(path: string): boolean {
+  try {
+    Deno.removeSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
