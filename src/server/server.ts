@@ -17,7 +17,7 @@ import { Admission } from "./admission.ts";
 import { admitClient, type HandshakeEnvironment, type Link, UserSessions } from "./handshake.ts";
 import { ServerMetrics, startPerformanceSampler } from "./metrics.ts";
 import type { ServerConfig } from "./server_config.ts";
-import { loadServerIdentity } from "../transport/server_identity.ts";
+import { type BoundPort, listen } from "./listen.ts";
 import { ServerSession } from "./session.ts";
 import { LoginGuard } from "./login_guard.ts";
 import { QuotaLedger } from "./quota.ts";
@@ -62,9 +62,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       { count: legacy.length, users: legacy.join(", ") },
     );
   }
-  const { listener, fingerprint } = await listen(config);
-  const server = new Server(config, listener, authenticator);
-  const port = (listener.addr as Deno.NetAddr).port;
+  const bound = await listen(config);
+  const server = new Server(config, bound, authenticator);
+  const port = (bound.listener.addr as Deno.NetAddr).port;
   serverLog.info("listening on {host}:{port}, storage {storage}, {users} users", {
     host: config.host,
     port,
@@ -73,29 +73,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
   return {
     port,
-    fingerprint,
+    fingerprint: bound.fingerprint,
     metrics: server.metrics,
     shutdown: () => server.shutdown(),
     finished: server.finished,
   };
-}
-
-/** Binds the port: TLS unless the configuration says insecure. */
-async function listen(config: ServerConfig) {
-  const address = { hostname: config.host, port: config.port };
-  if (config.tls.kind === "insecure") {
-    serverLog.warn(
-      "TLS is OFF (--insecure-no-tls): passwords and files cross the network in clear",
-    );
-    return { listener: Deno.listen(address) as Deno.Listener, fingerprint: undefined };
-  }
-  const identity = await loadServerIdentity(config.tls);
-  if (identity.created) serverLog.info("created a new self-signed TLS certificate");
-  serverLog.info("TLS certificate fingerprint {fingerprint}", {
-    fingerprint: identity.fingerprint,
-  });
-  const listener = Deno.listenTls({ ...address, cert: identity.certPem, key: identity.keyPem });
-  return { listener: listener as Deno.Listener, fingerprint: identity.fingerprint };
 }
 
 class Server {
@@ -104,7 +86,7 @@ class Server {
   #userLimits: UserLimits;
   readonly finished: Promise<void>;
   #config: ServerConfig;
-  #listener: Deno.Listener;
+  #port: BoundPort;
   #shutdown = new AbortController();
   #links = new Set<Link>();
   #sessions = new Set<ServerSession>();
@@ -112,9 +94,9 @@ class Server {
   #environment: HandshakeEnvironment;
   #stopTimers: () => void;
 
-  constructor(config: ServerConfig, listener: Deno.Listener, authenticator: Authenticator) {
+  constructor(config: ServerConfig, port: BoundPort, authenticator: Authenticator) {
     this.#config = config;
-    this.#listener = listener;
+    this.#port = port;
     this.#userLimits = new UserLimits({
       bytesPerSecond: config.userBytesPerSecond,
       requestsPerSecond: config.userRequestsPerSecond,
@@ -145,7 +127,7 @@ class Server {
 
   async #acceptLoop(): Promise<void> {
     try {
-      for await (const conn of this.#listener) {
+      for await (const conn of this.#port.listener) {
         const served = this.#serve(conn).finally(() => this.#connections.delete(served));
         this.#connections.add(served);
       }
@@ -155,7 +137,7 @@ class Server {
     await Promise.allSettled([...this.#connections]);
   }
 
-  async #serve(conn: Deno.Conn): Promise<void> {
+  async #serve(conn: Deno.TcpConn): Promise<void> {
     const link = this.#openLink(conn);
     try {
       const admitted = await admitClient(link, this.#environment);
@@ -212,21 +194,21 @@ class Server {
     }
   }
 
-  #openLink(conn: Deno.Conn): Link {
-    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-    const address = conn.remoteAddr as Deno.NetAddr;
+  #openLink(conn: Deno.TcpConn): Link {
+    const address = conn.remoteAddr;
+    const stream = this.#port.open(conn);
     let closed = false;
     const link: Link = {
-      conn,
-      reader: new FrameReader(conn),
-      writer: new FrameWriter(conn),
+      conn: stream,
+      reader: new FrameReader(stream),
+      writer: new FrameWriter(stream),
       remote: `${address.hostname}:${address.port}`,
       address: address.hostname,
       close: () => {
         if (closed) return;
         closed = true;
         try {
-          conn.close();
+          stream.close();
         } catch {
           // Already closed by the peer.
         }
@@ -246,7 +228,7 @@ class Server {
       },
     );
     this.#shutdown.abort();
-    this.#listener.close();
+    this.#port.listener.close();
     for (const session of this.#sessions) session.drain();
     const grace = setTimeout(() => {
       serverLog.warn("grace period over: closing {count} connections", { count: this.#links.size });
