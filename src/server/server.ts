@@ -18,6 +18,8 @@ import { admitClient, type HandshakeEnvironment, type Link, UserSessions } from 
 import { ServerMetrics, startPerformanceSampler } from "./metrics.ts";
 import type { ServerConfig } from "./server_config.ts";
 import { type BoundPort, listen } from "./listen.ts";
+import { acceptConnections, type AcceptReports } from "./accept_loop.ts";
+import { type DescriptorBudget, descriptorBudget } from "./descriptor_budget.ts";
 import { ServerSession } from "./session.ts";
 import { LoginGuard } from "./login_guard.ts";
 import { QuotaLedger } from "./quota.ts";
@@ -38,6 +40,8 @@ export interface RunningServer {
 }
 
 const PARTIAL_SWEEP_INTERVAL_MS = 3600_000;
+/** How long after the grace period shutdown waits for closed connections to wind down, ms. */
+const AFTER_GRACE_MS = 3_000;
 
 /** Validates the configuration, binds the port and starts serving. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
@@ -63,7 +67,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     );
   }
   const bound = await listen(config);
-  const server = new Server(config, bound, authenticator);
+  const budget = descriptorBudget(config, config.storageDir);
+  logBudget(budget);
+  const server = new Server(config, bound, budget.maxConnections, authenticator);
   const port = (bound.listener.addr as Deno.NetAddr).port;
   serverLog.info("listening on {host}:{port}, storage {storage}, {users} users", {
     host: config.host,
@@ -87,6 +93,7 @@ class Server {
   readonly finished: Promise<void>;
   #config: ServerConfig;
   #port: BoundPort;
+  #maxConnections: number;
   #shutdown = new AbortController();
   #links = new Set<Link>();
   #sessions = new Set<ServerSession>();
@@ -94,9 +101,15 @@ class Server {
   #environment: HandshakeEnvironment;
   #stopTimers: () => void;
 
-  constructor(config: ServerConfig, port: BoundPort, authenticator: Authenticator) {
+  constructor(
+    config: ServerConfig,
+    port: BoundPort,
+    maxConnections: number,
+    authenticator: Authenticator,
+  ) {
     this.#config = config;
     this.#port = port;
+    this.#maxConnections = maxConnections;
     this.#userLimits = new UserLimits({
       bytesPerSecond: config.userBytesPerSecond,
       requestsPerSecond: config.userRequestsPerSecond,
@@ -125,15 +138,20 @@ class Server {
     this.finished = this.#acceptLoop();
   }
 
+  /** Accepts until shutdown; resolves once every connection has ended. Never rejects. */
   async #acceptLoop(): Promise<void> {
-    try {
-      for await (const conn of this.#port.listener) {
-        const served = this.#serve(conn).finally(() => this.#connections.delete(served));
+    await acceptConnections(this.#port.listener, {
+      maxConnections: this.#maxConnections,
+      signal: this.#shutdown.signal,
+      reports: acceptReports(this.#maxConnections),
+      onConnection: (conn, release) => {
+        const served = this.#serve(conn).finally(() => {
+          release();
+          this.#connections.delete(served);
+        });
         this.#connections.add(served);
-      }
-    } catch (error) {
-      if (!this.#shutdown.signal.aborted) throw error;
-    }
+      },
+    });
     await Promise.allSettled([...this.#connections]);
   }
 
@@ -234,8 +252,19 @@ class Server {
       serverLog.warn("grace period over: closing {count} connections", { count: this.#links.size });
       for (const link of this.#links) link.close();
     }, this.#config.shutdownGraceMs);
-    await this.finished;
+    let late: ReturnType<typeof setTimeout> | undefined;
+    const tooLate = new Promise<false>((resolve) => {
+      late = setTimeout(() => resolve(false), this.#config.shutdownGraceMs + AFTER_GRACE_MS);
+    });
+    const finished = await Promise.race([this.finished.then(() => true), tooLate]);
     clearTimeout(grace);
+    clearTimeout(late);
+    if (!finished) {
+      // A connection still inside a password check, say: nothing of it needs saving.
+      serverLog.warn("{count} connections still closing after the grace period; stopping anyway", {
+        count: this.#connections.size,
+      });
+    }
     this.#stopTimers();
     serverLog.info("server stopped");
   }
@@ -257,4 +286,41 @@ class Server {
       serverLog.warn("partial-upload sweep failed: {error}", { error: String(error) });
     }
   }
+}
+
+/** Says at startup how many connections the server holds at once, and why. */
+function logBudget(budget: DescriptorBudget): void {
+  const fields = { ...budget };
+  if (budget.limitedByDescriptors) {
+    serverLog.warn(
+      "the open-file limit leaves {free} descriptors: at most {maxConnections} connections at once, {reserve} descriptors kept for files and logs; raise it (ulimit -n) to serve more",
+      fields,
+    );
+  } else {
+    serverLog.info(
+      "at most {maxConnections} connections at once ({reserve} of {free}+ free descriptors kept for files and logs)",
+      fields,
+    );
+  }
+}
+
+/** The accept loop's reports as log lines. */
+function acceptReports(maxConnections: number): AcceptReports {
+  return {
+    failing: (error) =>
+      serverLog.error("cannot accept connections: {error}; retrying", { error: String(error) }),
+    recovered: (failures, ms) =>
+      serverLog.info(
+        "accepting connections again after {failures} failed attempts in {seconds} s",
+        {
+          failures,
+          seconds: ms / 1000,
+        },
+      ),
+    refused: (count, open) =>
+      serverLog.warn(
+        "closed {count} new connection(s) at once: {open} are open, the most allowed ({max})",
+        { count, open, max: maxConnections },
+      ),
+  };
 }

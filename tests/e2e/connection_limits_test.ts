@@ -1,7 +1,9 @@
 /**
  * No unauthenticated way to take the server down: connections that never
  * log in are closed at --login-timeout whatever state their TLS handshake is
- * in, and their descriptors come back.
+ * in (their descriptors come back), and a flood of idle connections larger
+ * than the server's open-file limit neither stops it accepting nor stops it
+ * shutting down.
  */
 
 import assert from "node:assert/strict";
@@ -66,4 +68,31 @@ Deno.test("connections that never log in are closed at --login-timeout in every 
   }
   const after = await runClient(server, ["pwd"]);
   assert.equal(after.code, 0, after.stderr);
+});
+
+Deno.test("under a 256-descriptor limit, 400 idle connections are bounded: the surplus is closed at once, a login then gets in at once, and SIGTERM exits 0", async () => {
+  // --max-unauthenticated above the descriptor limit: only the descriptor bound can hold.
+  const args = ["--login-timeout=60", "--shutdown-grace=1", "--max-unauthenticated=1000"];
+  await using server = await startServer(args, undefined, { openFileLimit: 256 });
+  const attackers: Deno.Conn[] = [];
+  try {
+    for (let index = 0; index < 400; index++) attackers.push(await connect(server.port));
+    // Not at a timeout (60 s): the newest, beyond the bound, is closed as soon as it is accepted.
+    await within(drainUntilClosed(attackers[399]), 10_000, "the newest connection: closed at once");
+    for (const conn of attackers.splice(20)) conn.close();
+    const login = await runClient(server, ["pwd"], { timeoutMs: 15_000 });
+    assert.equal(login.code, 0, `a login while 20 idle connections stay: ${login.stderr}`);
+    const output = server.output();
+    assert.doesNotMatch(output, /unhandled rejection|cannot accept/);
+    const bound = Number(output.match(/at most (\d+) connections at once/)?.[1]);
+    assert.ok(bound > 20 && bound < 256, `bounded below the descriptor limit: ${bound}`);
+    assert.match(output, /closed \d+ new connection\(s\) at once: \d+ are open, the most allowed/);
+    assert.equal(await server.stop("SIGTERM", 15_000), 0, server.output());
+  } finally {
+    for (const conn of attackers) {
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    }
+  }
 });
