@@ -6,11 +6,9 @@
  *
  * A writer can also be *corked*: frames queued with {@link FrameWriter.post}
  * then wait until it is uncorked (or a {@link FrameWriter.send} flushes),
- * so the replies to a burst of pipelined requests leave in one write. That
- * matters beyond syscalls: a server socket with Nagle's algorithm on (Deno
- * offers no way to turn it off for TLS connections it accepts) holds a
- * second small write until the first is acknowledged, and a client that is
- * waiting for replies acknowledges late (delayed ACK, 40 ms on Linux).
+ * so the replies to a burst of pipelined requests leave in one write: one
+ * syscall and one TLS record for the lot. (Both ends turn Nagle's algorithm
+ * off, so small writes are not held back waiting for an ACK either way.)
  *
  * @module
  */

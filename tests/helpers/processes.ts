@@ -54,8 +54,18 @@ export interface TestServer extends AsyncDisposable {
   stop(signal?: Deno.Signal, timeoutMs?: number): Promise<number>;
 }
 
+/** Options of {@link startServer}. */
+export interface StartServerOptions {
+  /** Soft open-file limit (`ulimit -n`) the server runs under; default: the test's own. */
+  openFileLimit?: number;
+}
+
 /** Starts `dfos server` on a free loopback port with the demo users; extra flags in `args`. */
-export async function startServer(args: string[] = [], dir?: string): Promise<TestServer> {
+export async function startServer(
+  args: string[] = [],
+  dir?: string,
+  options: StartServerOptions = {},
+): Promise<TestServer> {
   dir ??= await Deno.makeTempDir({ prefix: "dfos-test-" });
   const usersFile = join(dir, "users.txt");
   await Deno.writeTextFile(
@@ -64,7 +74,7 @@ export async function startServer(args: string[] = [], dir?: string): Promise<Te
   );
   const storageDir = join(dir, "storage");
   const logDir = join(dir, "logs");
-  const child = dfosCommand([
+  const serverArgs = [
     "server",
     "--host=127.0.0.1",
     "--port=0",
@@ -72,7 +82,11 @@ export async function startServer(args: string[] = [], dir?: string): Promise<Te
     `--users=${usersFile}`,
     `--log-dir=${logDir}`,
     ...args,
-  ], { stdout: "null" }).spawn();
+  ];
+  const child =
+    (options.openFileLimit === undefined
+      ? dfosCommand(serverArgs, { stdout: "null" })
+      : withOpenFileLimit(options.openFileLimit, serverArgs)).spawn();
   const log = collectText(child.stderr);
   let exited = false;
   child.status.then(() => exited = true);
@@ -126,6 +140,26 @@ export async function startServer(args: string[] = [], dir?: string): Promise<Te
       await Deno.remove(dir!, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** `dfos ARGS` run by bash under `ulimit -n limit` (exec'd: the pid is the server's). */
+function withOpenFileLimit(limit: number, args: string[]): Deno.Command {
+  return new Deno.Command("bash", {
+    args: [
+      "-c",
+      'ulimit -n "$0" && exec "$@"',
+      String(limit),
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      ...PERMISSION_FLAGS,
+      MAIN,
+      ...args,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  });
 }
 
 /** Where a test server's certificate is: the --tls-cert given, else its state folder. */

@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import { acceptConnections, type AcceptReports } from "../../src/server/accept_loop.ts";
+
+/** A stand-in connection that records whether it was closed. */
+class FakeConn {
+  closed = false;
+  close() {
+    this.closed = true;
+  }
+}
+
+/**
+ * A listener whose accepts take their outcome from a script: a connection,
+ * or an error to throw. When the script runs out, accept waits for `add()`,
+ * or for `close()`, which makes it throw BadResource as Deno's listener does.
+ */
+class ScriptedListener {
+  attempts = 0;
+  #script: (FakeConn | Error)[];
+  #waiting: PromiseWithResolvers<Deno.TcpConn> | undefined;
+
+  constructor(script: (FakeConn | Error)[]) {
+    this.#script = script;
+  }
+
+  accept(): Promise<Deno.TcpConn> {
+    this.attempts++;
+    const next = this.#script.shift();
+    if (next instanceof Error) return Promise.reject(next);
+    if (next) return Promise.resolve(next as unknown as Deno.TcpConn);
+    this.#waiting = Promise.withResolvers();
+    return this.#waiting.promise;
+  }
+
+  /** A connection arrives while accept waits. */
+  add(conn: FakeConn) {
+    this.#waiting?.resolve(conn as unknown as Deno.TcpConn);
+  }
+
+  close() {
+    this.#waiting?.reject(new Deno.errors.BadResource("Listener has been closed"));
+  }
+
+  get drained(): boolean {
+    return this.#script.length === 0;
+  }
+}
+
+/** Records every report. */
+function recorder() {
+  const events: string[] = [];
+  const reports: AcceptReports = {
+    failing: (error) => events.push(`failing: ${(error as Error).message}`),
+    recovered: (failures) => events.push(`recovered after ${failures}`),
+    refused: (count, open) => events.push(`refused ${count} with ${open} open`),
+  };
+  return { events, reports };
+}
+
+function tooManyFiles(): Error {
+  return Object.assign(new Error("Too many open files (os error 24)"), { code: "EMFILE" });
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
+Deno.test("failed accepts are retried with backoff and reported once per run of failures", async () => {
+  const served = new FakeConn();
+  const listener = new ScriptedListener([tooManyFiles(), tooManyFiles(), tooManyFiles(), served]);
+  const { events, reports } = recorder();
+  const held: Deno.TcpConn[] = [];
+  const shutdown = new AbortController();
+  const loop = acceptConnections(listener as unknown as Deno.Listener<Deno.TcpConn>, {
+    maxConnections: 10,
+    onConnection: (conn) => held.push(conn),
+    reports,
+    signal: shutdown.signal,
+  });
+  await until(() => held.length === 1);
+  assert.deepEqual(events, ["failing: Too many open files (os error 24)", "recovered after 3"]);
+  assert.equal(listener.attempts, 5, "three failures, the connection, then waiting for the next");
+  assert.equal(served.closed, false);
+  shutdown.abort();
+  listener.close();
+  await loop;
+});
+
+Deno.test("beyond maxConnections the newest is closed at once, until a held one is released", async () => {
+  const conns = Array.from({ length: 5 }, () => new FakeConn());
+  const listener = new ScriptedListener(conns.slice(0, 4));
+  const { events, reports } = recorder();
+  const releases: (() => void)[] = [];
+  const shutdown = new AbortController();
+  const loop = acceptConnections(listener as unknown as Deno.Listener<Deno.TcpConn>, {
+    maxConnections: 2,
+    onConnection: (_conn, release) => releases.push(release),
+    reports,
+    signal: shutdown.signal,
+  });
+  await until(() => listener.drained && listener.attempts === 5);
+  assert.deepEqual(conns.map((conn) => conn.closed), [false, false, true, true, false]);
+  assert.deepEqual(events, ["refused 1 with 2 open"], "the first refusal at once, the rest later");
+  releases[0]();
+  releases[0](); // A second release of the same connection frees nothing more.
+  listener.add(conns[4]);
+  await until(() => releases.length === 3);
+  assert.equal(conns[4].closed, false, "held in the room the release made");
+  shutdown.abort();
+  listener.close();
+  await loop;
+  assert.deepEqual(events, ["refused 1 with 2 open", "refused 1 with 2 open"], "summed at the end");
+});
+
+Deno.test("shutdown ends the loop while it backs off after failures, without another attempt", async () => {
+  const failures = Array.from({ length: 50 }, () => tooManyFiles());
+  const listener = new ScriptedListener(failures);
+  const { events, reports } = recorder();
+  const shutdown = new AbortController();
+  const loop = acceptConnections(listener as unknown as Deno.Listener<Deno.TcpConn>, {
+    maxConnections: 1,
+    onConnection: () => {},
+    reports,
+    signal: shutdown.signal,
+  });
+  await until(() => listener.attempts >= 4);
+  const attempts = listener.attempts;
+  shutdown.abort();
+  listener.close();
+  await loop;
+  assert.equal(listener.attempts, attempts, "no accept after the shutdown began");
+  assert.deepEqual(events, ["failing: Too many open files (os error 24)"], "reported once");
+});
