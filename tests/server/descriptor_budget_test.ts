@@ -38,9 +38,9 @@ Deno.test("under a low open-file limit the bound is what is left after the reser
     reserve: 115,
     limitedByDescriptors: true,
   }, "the reserve is at most half of what is free");
-  const roomier = descriptorBudget(DEFAULT_CAPS, "/unused", finding(400).countFree);
+  const roomier = descriptorBudget(DEFAULT_CAPS, "/unused", finding(500).countFree);
   assert.equal(roomier.reserve, RESERVE);
-  assert.equal(roomier.maxConnections, 400 - RESERVE);
+  assert.equal(roomier.maxConnections, 500 - RESERVE);
 });
 
 Deno.test("even with almost no descriptor free one connection is allowed", () => {
