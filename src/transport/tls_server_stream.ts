@@ -14,17 +14,9 @@ import { ConnDuplex } from "./conn_duplex.ts";
 import type { ServerStream } from "./server_stream.ts";
 
 /**
- * TLS 1.2 suites allowed: forward-secret (ECDHE) AEAD only. TLS 1.3 suites
- * are all forward-secret AEAD and stay enabled.
+ * TLS 1.3 only, with its standard suites (all forward-secret AEAD): every
+ * DFOS client speaks it, so nothing older is offered.
  */
-const TLS12_CIPHERS = [
-  "ECDHE-ECDSA-AES128-GCM-SHA256",
-  "ECDHE-ECDSA-AES256-GCM-SHA384",
-  "ECDHE-ECDSA-CHACHA20-POLY1305",
-  "ECDHE-RSA-AES128-GCM-SHA256",
-  "ECDHE-RSA-AES256-GCM-SHA384",
-  "ECDHE-RSA-CHACHA20-POLY1305",
-];
 const TLS13_CIPHERS = [
   "TLS_AES_128_GCM_SHA256",
   "TLS_AES_256_GCM_SHA384",
@@ -48,8 +40,8 @@ export function serverTlsContext(certPem: string, keyPem: string): tls.SecureCon
   return tls.createSecureContext({
     cert: certPem,
     key: keyPem,
-    minVersion: "TLSv1.2",
-    ciphers: [...TLS13_CIPHERS, ...TLS12_CIPHERS].join(":"),
+    minVersion: "TLSv1.3",
+    ciphers: TLS13_CIPHERS.join(":"),
   });
 }
 

@@ -28,7 +28,8 @@ async function openssl(args: string[], stdin = ""): Promise<{ code: number; outp
 }
 
 Deno.test({
-  name: "openssl s_client negotiates TLS 1.3 with the server's self-signed certificate",
+  name:
+    "openssl s_client negotiates TLS 1.3 with the server's self-signed certificate, and nothing older",
   ignore: !hasOpenssl,
   async fn() {
     await using server = await startServer();
@@ -41,7 +42,7 @@ Deno.test({
     const printed = await openssl(["x509", "-noout", "-fingerprint", "-sha256"], pem);
     const hex = printed.output.split("=")[1].trim().replaceAll(":", "").toLowerCase();
     assert.equal(`SHA256:${hex}`, server.fingerprint, "the fingerprint the server printed");
-    for (const old of ["-tls1", "-tls1_1"]) {
+    for (const old of ["-tls1", "-tls1_1", "-tls1_2"]) {
       const refused = await openssl(["s_client", "-connect", address, old]);
       assert.notEqual(refused.code, 0, `${old} must not be negotiated`);
     }
