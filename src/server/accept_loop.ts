@@ -1,7 +1,9 @@
 /**
  * Accepting connections the way a server must to survive a flood or a
  * descriptor shortage: a failed accept (out of file descriptors, say) is
- * retried with a growing pause and reported once per run of failures; at
+ * retried with a growing pause and reported once per run of failures, except
+ * when the failure is only that one connection's (its peer reset it while it
+ * waited to be accepted: anyone can cause that, so it costs no pause); at
  * most `maxConnections` are held at once, and the newest beyond that is
  * closed at once (reported at most every {@link REFUSAL_REPORT_MS}); closing
  * the listener ends the loop, whatever it was doing.
@@ -55,6 +57,7 @@ export async function acceptConnections(
       conn = await listener.accept();
     } catch (error) {
       if (options.signal.aborted || isListenerClosed(error)) break;
+      if (isPeersDoing(error)) continue;
       await pause(failures.record(error), options.signal);
       continue;
     }
@@ -76,6 +79,16 @@ export async function acceptConnections(
 
 function isListenerClosed(error: unknown): boolean {
   return error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted;
+}
+
+/**
+ * Whether a failed accept was about the one connection it would have
+ * returned, gone before it was accepted (ECONNABORTED, ECONNRESET,
+ * ENOTCONN): the next one may be accepted at once.
+ */
+function isPeersDoing(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.NotConnected;
 }
 
 function closeQuietly(conn: Deno.Conn): void {

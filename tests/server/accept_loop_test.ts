@@ -86,6 +86,35 @@ Deno.test("failed accepts are retried with backoff and reported once per run of 
   await loop;
 });
 
+Deno.test("connections reset before they were accepted cost no pause and no report: the next is accepted at once", async () => {
+  const served = new FakeConn();
+  const resets = [
+    ...Array.from({ length: 100 }, () => new Deno.errors.NotConnected("os error 107")),
+    new Deno.errors.ConnectionReset("os error 104"),
+    new Deno.errors.ConnectionAborted("os error 103"),
+  ];
+  const listener = new ScriptedListener([...resets, served, tooManyFiles(), new FakeConn()]);
+  const { events, reports } = recorder();
+  const held: Deno.TcpConn[] = [];
+  const shutdown = new AbortController();
+  const loop = acceptConnections(listener as unknown as Deno.Listener<Deno.TcpConn>, {
+    maxConnections: 10,
+    onConnection: (conn) => held.push(conn),
+    reports,
+    signal: shutdown.signal,
+  });
+  await until(() => held.length === 2);
+  assert.deepEqual(
+    events,
+    ["failing: Too many open files (os error 24)", "recovered after 1"],
+    "the resets are neither reported nor counted; a real failure still is",
+  );
+  assert.equal(listener.attempts, resets.length + 4);
+  shutdown.abort();
+  listener.close();
+  await loop;
+});
+
 Deno.test("beyond maxConnections the newest is closed at once, until a held one is released", async () => {
   const conns = Array.from({ length: 5 }, () => new FakeConn());
   const listener = new ScriptedListener(conns.slice(0, 4));
