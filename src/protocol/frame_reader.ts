@@ -8,7 +8,7 @@
 
 import { FRAME_HEADER_SIZE, MAX_FRAME_SIZE } from "./constants.ts";
 import type { Frame } from "./messages.ts";
-import { ProtocolError } from "./protocol_error.ts";
+import { ClosedMidFrame, ProtocolError } from "./protocol_error.ts";
 
 /** Starting buffer size; it grows to fit the largest frame seen (at most the limit + 4). */
 const INITIAL_BUFFER_SIZE = 64 * 1024;
@@ -66,7 +66,7 @@ export class FrameReader {
       throw new ProtocolError(`frame length ${length} exceeds the limit of ${this.#maxFrameSize}`);
     }
     if (!(await this.#fill(4 + length))) {
-      throw new ProtocolError("connection closed in the middle of a frame");
+      throw new ClosedMidFrame();
     }
     const at = this.#start;
     this.#start += 4 + length;
@@ -104,7 +104,7 @@ export class FrameReader {
       const read = await this.#source.read(this.#buffer.subarray(this.#end));
       if (read === null) {
         if (this.#end === this.#start) return false;
-        throw new ProtocolError("connection closed in the middle of a frame");
+        throw new ClosedMidFrame();
       }
       this.#end += read;
     }

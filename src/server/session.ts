@@ -10,7 +10,7 @@
 import { MAX_PATH_BYTES, MESSAGE_TYPE } from "../protocol/constants.ts";
 import { ByteReader } from "../protocol/bytes.ts";
 import { decode, encode, type Frame, messageName, Messages } from "../protocol/messages.ts";
-import { ProtocolError } from "../protocol/protocol_error.ts";
+import { ClosedMidFrame, ProtocolError } from "../protocol/protocol_error.ts";
 import { STATUS } from "../protocol/status.ts";
 import { resolveVirtualPath } from "../storage/virtual_path.ts";
 import type { Storage } from "../storage/storage.ts";
@@ -220,6 +220,10 @@ export class ServerSession implements RequestContext {
 
   /** A broken frame is answered with `Error` id 0, the connection's last frame (PROTOCOL.md §7.1). */
   async #onBrokenConnection(error: unknown): Promise<void> {
+    if (error instanceof ClosedMidFrame) {
+      serverLog.debug("client {user} left in the middle of a frame", { user: this.user });
+      return; // Nobody is left to hear an Error.
+    }
     if (error instanceof ProtocolError) {
       serverLog.warn("protocol error from {user}@{remote}: {error}", {
         user: this.user,

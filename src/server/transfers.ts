@@ -112,6 +112,8 @@ export class TransferRegistry {
     this.#downloads.clear();
     const uploads = [...this.#uploads.keys()].map((id) => this.#take(id)!);
     await Promise.allSettled(uploads.map(({ upload }) => upload.abort(true)));
+    // Like downloads, an upload the session's end cut short is on the record.
+    for (const state of uploads) this.#report("Write", state, ended.message);
   }
 
   /** Resolves when every download stream has ended (and closed its file). */

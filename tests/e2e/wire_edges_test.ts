@@ -12,6 +12,7 @@ import { MAX_VIRTUAL_PATH_BYTES, MESSAGE_TYPE } from "../../src/protocol/constan
 import { decode, encode, type Frame, Messages } from "../../src/protocol/messages.ts";
 import { STATUS, statusName } from "../../src/protocol/status.ts";
 import {
+  openClient,
   readAudit,
   spawnClient,
   startServer,
@@ -116,6 +117,38 @@ Deno.test("a client dropping its connection mid-download is logged as leaving, n
     assert.equal(get.stderr(), "dfos: get: connection lost: the server closed the connection\n");
   } finally {
     await Deno.remove(local, { recursive: true });
+  }
+});
+
+Deno.test("a client leaving part-way through an upload's frame is logged as leaving, not as a protocol error, and its partial is kept", async () => {
+  await using server = await startServer();
+  const session = await loginRaw(server);
+  await sendQuietly(session, write(1, "/up.bin", 4096));
+  assert.equal((await nextFrame(session, 20_000, "WriteReady")).type, MESSAGE_TYPE.WriteReady);
+  const bytes = seededBytes(4096, 5);
+  const first = rawFrame(MESSAGE_TYPE.Data, 1, bytes.subarray(0, 1024));
+  const second = rawFrame(MESSAGE_TYPE.Data, 1, bytes.subarray(1024, 3072));
+  await sendQuietly(session, concatBytes(first, second.subarray(0, 1000))); // Then silence.
+  session.close();
+  const [record] = await waitFor(
+    async () => {
+      const records = (await readAudit(server)).filter((record) => record.event === "Write");
+      return records.length === 1 && records;
+    },
+    20_000,
+    "the audit record of the upload",
+  );
+  assert.equal(record.result, "the session ended");
+  assert.equal(record.bytes, 1024);
+  assert.doesNotMatch(server.output(), /protocol error|\[ERR\]/);
+  const connection = await openClient(server);
+  try {
+    const listing = await connection.listPartials("/");
+    assert.deepEqual(listing.entries.map((entry) => [entry.path, entry.received]), [
+      ["/up.bin", 1024],
+    ], "the whole frame that arrived is kept for a resume");
+  } finally {
+    await connection.close();
   }
 });
 
