@@ -20,7 +20,7 @@ import { STATUS } from "../protocol/status.ts";
 import { isNotFound, toStorageError } from "./fs_errors.ts";
 import { partialFileName } from "./local_upload.ts";
 import type { PinnedDirectory } from "./pinned_directory.ts";
-import { openPrivateFile } from "./private_files.ts";
+import { readPrivateFile } from "./private_files.ts";
 import {
   decodePartialRecord,
   MAX_PARTIAL_RECORD_BYTES,
@@ -193,33 +193,10 @@ function describeGroup(directory: PartialFolder, group: PartialGroup): PartialIn
 function readRecord(directory: PartialFolder, group: PartialGroup): PartialRecord | null {
   const name = group.id + PARTIAL_RECORD_SUFFIX;
   if (!group.names.includes(name)) return null;
-  const bytes = readBounded(directory.pinned, name, MAX_PARTIAL_RECORD_BYTES);
+  const bytes = readPrivateFile(directory.pinned, name, MAX_PARTIAL_RECORD_BYTES);
   const record = bytes && decodePartialRecord(bytes);
   if (!record) return null;
   return partialFileName(record.path, record.size, record.mtimeMs) === group.id ? record : null;
-}
-
-/** Up to `maxBytes` of the file `name`; null if it is longer, not regular, or unreadable. */
-function readBounded(folder: PinnedDirectory, name: string, maxBytes: number): Uint8Array | null {
-  if (!folder.lstat(name)?.isFile) return null;
-  let file: Deno.FsFile | undefined;
-  try {
-    // Kept only if it is the very file the open folder holds under the name.
-    file = openPrivateFile(folder, name);
-    const buffer = new Uint8Array(maxBytes + 1);
-    let length = 0;
-    for (;;) {
-      const count = file.readSync(buffer.subarray(length));
-      if (count === null || count === 0) break;
-      length += count;
-      if (length > maxBytes) return null;
-    }
-    return buffer.subarray(0, length);
-  } catch {
-    return null;
-  } finally {
-    file?.close();
-  }
 }
 
 /** Removes a group's files, the partial file first; files already gone are fine. */

@@ -11,7 +11,8 @@
 
 import { basename } from "node:path";
 import { TreeChanged } from "./confinement_errors.ts";
-import { sameEntry } from "./descriptor_paths.ts";
+import { readSync } from "node:fs";
+import { closeFd, openFileFd, sameEntry, statFd } from "./descriptor_paths.ts";
 import type { PinnedDirectory } from "./pinned_directory.ts";
 
 /**
@@ -35,6 +36,41 @@ export function openPrivateFile(folder: PinnedDirectory, name: string): Deno.FsF
   } catch (error) {
     file.close();
     throw error;
+  }
+}
+
+/**
+ * Up to `maxBytes` of the file `name` in the private folder, opened read-only
+ * and without blocking (a FIFO swapped in cannot hold the server), and read
+ * only if it is the file the open folder holds under that name; null if it
+ * is longer, is not that regular file, or cannot be read.
+ */
+export function readPrivateFile(
+  folder: PinnedDirectory,
+  name: string,
+  maxBytes: number,
+): Uint8Array | null {
+  let fd: number;
+  try {
+    fd = openFileFd(`${folder.realPath}/${name}`);
+  } catch {
+    return null;
+  }
+  try {
+    const opened = statFd(fd);
+    const now = folder.lstat(name);
+    if (!opened.isFile || now === null || !sameEntry(opened, now)) return null;
+    const buffer = new Uint8Array(maxBytes + 1);
+    let length = 0;
+    for (let count = -1; count !== 0 && length <= maxBytes;) {
+      count = readSync(fd, buffer, length, buffer.length - length, null);
+      length += count;
+    }
+    return length > maxBytes ? null : buffer.subarray(0, length);
+  } catch {
+    return null;
+  } finally {
+    closeFd(fd);
   }
 }
 
