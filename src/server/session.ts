@@ -220,16 +220,13 @@ export class ServerSession implements RequestContext {
 
   /** A broken frame is answered with `Error` id 0, the connection's last frame (PROTOCOL.md §7.1). */
   async #onBrokenConnection(error: unknown): Promise<void> {
-    if (error instanceof ClosedMidFrame) {
-      serverLog.debug("client {user} left in the middle of a frame", { user: this.user });
-      return; // Nobody is left to hear an Error.
-    }
     if (error instanceof ProtocolError) {
-      serverLog.warn("protocol error from {user}@{remote}: {error}", {
-        user: this.user,
-        remote: this.#link.remote,
-        error: error.message,
-      });
+      // A frame cut short by the end of the stream is most often a client killed mid-upload:
+      // no fault worth a warning. The Error still goes out, for a peer that only half-closed.
+      serverLog[error instanceof ClosedMidFrame ? "debug" : "warn"](
+        "protocol error from {user}@{remote}: {error}",
+        { user: this.user, remote: this.#link.remote, error: error.message },
+      );
       await this.#sendLast(
         encode(Messages.Error, 0, { code: STATUS.PROTOCOL_ERROR, message: error.message }),
       );

@@ -120,7 +120,7 @@ Deno.test("a client dropping its connection mid-download is logged as leaving, n
   }
 });
 
-Deno.test("a client leaving part-way through an upload's frame is logged as leaving, not as a protocol error, and its partial is kept", async () => {
+Deno.test("a client leaving part-way through an upload's frame raises no warning, is audited as the session's end, and its partial is kept", async () => {
   await using server = await startServer();
   const session = await loginRaw(server);
   await sendQuietly(session, write(1, "/up.bin", 4096));
