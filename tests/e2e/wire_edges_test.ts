@@ -114,7 +114,11 @@ Deno.test("a client dropping its connection mid-download is logged as leaving, n
     await waitFor(async () => (await Deno.stat(partial).catch(() => null))?.size, 20_000, "bytes");
     await server.stop("SIGKILL");
     assert.equal(await get.finish(), 4);
-    assert.equal(get.stderr(), "dfos: get: connection lost: the server closed the connection\n");
+    // A killed process's socket ends with FIN, or with RST if it held unread bytes: both are plain.
+    assert.match(
+      get.stderr(),
+      /^dfos: get: connection lost: (the server closed the connection|the connection was reset)\n$/,
+    );
   } finally {
     await Deno.remove(local, { recursive: true });
   }
