@@ -65,25 +65,39 @@ async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 1));
 }
 
-Deno.test("failed accepts are retried with backoff and reported once per run of failures", async () => {
-  const served = new FakeConn();
-  const listener = new ScriptedListener([tooManyFiles(), tooManyFiles(), tooManyFiles(), served]);
+/**
+ * Runs the accept loop over `listener` with everything it reports recorded:
+ * the connections it holds, with their release functions, and `stop()`,
+ * which shuts it down as the server does and waits for it to end.
+ */
+function runLoop(listener: ScriptedListener, maxConnections: number) {
   const { events, reports } = recorder();
   const held: Deno.TcpConn[] = [];
+  const releases: (() => void)[] = [];
   const shutdown = new AbortController();
   const loop = acceptConnections(listener as unknown as Deno.Listener<Deno.TcpConn>, {
-    maxConnections: 10,
-    onConnection: (conn) => held.push(conn),
+    maxConnections,
+    onConnection: (conn, release) => (held.push(conn), releases.push(release)),
     reports,
     signal: shutdown.signal,
   });
+  const stop = async () => {
+    shutdown.abort();
+    listener.close();
+    await loop;
+  };
+  return { events, held, releases, stop };
+}
+
+Deno.test("failed accepts are retried with backoff and reported once per run of failures", async () => {
+  const served = new FakeConn();
+  const listener = new ScriptedListener([tooManyFiles(), tooManyFiles(), tooManyFiles(), served]);
+  const { events, held, stop } = runLoop(listener, 10);
   await until(() => held.length === 1);
   assert.deepEqual(events, ["failing: Too many open files (os error 24)", "recovered after 3"]);
   assert.equal(listener.attempts, 5, "three failures, the connection, then waiting for the next");
   assert.equal(served.closed, false);
-  shutdown.abort();
-  listener.close();
-  await loop;
+  await stop();
 });
 
 Deno.test("connections reset before they were accepted cost no pause and no report: the next is accepted at once", async () => {
@@ -94,15 +108,7 @@ Deno.test("connections reset before they were accepted cost no pause and no repo
     new Deno.errors.ConnectionAborted("os error 103"),
   ];
   const listener = new ScriptedListener([...resets, served, tooManyFiles(), new FakeConn()]);
-  const { events, reports } = recorder();
-  const held: Deno.TcpConn[] = [];
-  const shutdown = new AbortController();
-  const loop = acceptConnections(listener as unknown as Deno.Listener<Deno.TcpConn>, {
-    maxConnections: 10,
-    onConnection: (conn) => held.push(conn),
-    reports,
-    signal: shutdown.signal,
-  });
+  const { events, held, stop } = runLoop(listener, 10);
   await until(() => held.length === 2);
   assert.deepEqual(
     events,
@@ -110,23 +116,13 @@ Deno.test("connections reset before they were accepted cost no pause and no repo
     "the resets are neither reported nor counted; a real failure still is",
   );
   assert.equal(listener.attempts, resets.length + 4);
-  shutdown.abort();
-  listener.close();
-  await loop;
+  await stop();
 });
 
 Deno.test("beyond maxConnections the newest is closed at once, until a held one is released", async () => {
   const conns = Array.from({ length: 5 }, () => new FakeConn());
   const listener = new ScriptedListener(conns.slice(0, 4));
-  const { events, reports } = recorder();
-  const releases: (() => void)[] = [];
-  const shutdown = new AbortController();
-  const loop = acceptConnections(listener as unknown as Deno.Listener<Deno.TcpConn>, {
-    maxConnections: 2,
-    onConnection: (_conn, release) => releases.push(release),
-    reports,
-    signal: shutdown.signal,
-  });
+  const { events, releases, stop } = runLoop(listener, 2);
   await until(() => listener.drained && listener.attempts === 5);
   assert.deepEqual(conns.map((conn) => conn.closed), [false, false, true, true, false]);
   assert.deepEqual(events, ["refused 1 with 2 open"], "the first refusal at once, the rest later");
@@ -135,28 +131,17 @@ Deno.test("beyond maxConnections the newest is closed at once, until a held one 
   listener.add(conns[4]);
   await until(() => releases.length === 3);
   assert.equal(conns[4].closed, false, "held in the room the release made");
-  shutdown.abort();
-  listener.close();
-  await loop;
+  await stop();
   assert.deepEqual(events, ["refused 1 with 2 open", "refused 1 with 2 open"], "summed at the end");
 });
 
 Deno.test("shutdown ends the loop while it backs off after failures, without another attempt", async () => {
   const failures = Array.from({ length: 50 }, () => tooManyFiles());
   const listener = new ScriptedListener(failures);
-  const { events, reports } = recorder();
-  const shutdown = new AbortController();
-  const loop = acceptConnections(listener as unknown as Deno.Listener<Deno.TcpConn>, {
-    maxConnections: 1,
-    onConnection: () => {},
-    reports,
-    signal: shutdown.signal,
-  });
+  const { events, stop } = runLoop(listener, 1);
   await until(() => listener.attempts >= 4);
   const attempts = listener.attempts;
-  shutdown.abort();
-  listener.close();
-  await loop;
+  await stop();
   assert.equal(listener.attempts, attempts, "no accept after the shutdown began");
   assert.deepEqual(events, ["failing: Too many open files (os error 24)"], "reported once");
 });
