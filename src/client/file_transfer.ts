@@ -20,6 +20,7 @@ import { LocalError, localError, RemoteError } from "./errors.ts";
 import type { Progress } from "./progress.ts";
 import { ChunkCompressor, decompressChunk, frameChunk } from "../protocol/compression.ts";
 import type { RateLimiter } from "../shared/rate_limiter.ts";
+import { writeAllSync } from "../shared/write_all_sync.ts";
 
 /** Options of {@link downloadFile} and {@link uploadFile}. */
 export interface FileTransferOptions {
@@ -428,10 +429,6 @@ async function readFull(file: Deno.FsFile, buffer: Uint8Array): Promise<number> 
     filled += read;
   }
   return filled;
-}
-
-function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
-  for (let offset = 0; offset < bytes.length;) offset += file.writeSync(bytes.subarray(offset));
 }
 
 function removeQuietly(path: string): void {

@@ -45,6 +45,7 @@ import {
   linkUnsupported,
   openPrivateFile,
   removeQuietly,
+  replacePrivateFile,
   writeAndClose,
 } from "./private_files.ts";
 import { type Located, RootConfinement } from "./root_confinement.ts";
@@ -481,20 +482,7 @@ export class LocalStorage implements Storage {
     const bytes = encodePartialRecord(record);
     this.#confinement.retrying(virtual, () => {
       using partials = this.#partialFolder();
-      const fresh = createPrivateFile(partials);
-      try {
-        try {
-          for (let written = 0; written < bytes.length;) {
-            written += fresh.file.writeSync(bytes.subarray(written));
-          }
-        } finally {
-          fresh.file.close();
-        }
-        Deno.renameSync(partials.entry(fresh.name), partials.entry(name + PARTIAL_RECORD_SUFFIX));
-      } catch (error) {
-        removeQuietly(partials.entry(fresh.name));
-        throw error;
-      }
+      replacePrivateFile(partials, name + PARTIAL_RECORD_SUFFIX, bytes);
     });
   }
 

@@ -12,6 +12,7 @@
 import { basename } from "node:path";
 import { TreeChanged } from "./confinement_errors.ts";
 import { readSync } from "node:fs";
+import { writeAllSync } from "../shared/write_all_sync.ts";
 import { closeFd, openFileFd, sameEntry, statFd } from "./descriptor_paths.ts";
 import type { PinnedDirectory } from "./pinned_directory.ts";
 
@@ -99,6 +100,30 @@ export function createNamedPrivateFile(folder: PinnedDirectory, name: string): v
   }
 }
 
+/**
+ * Puts `content` under `name` in the private folder in one step: written to
+ * a fresh file, then renamed over the name, so a reader sees the old
+ * content or the new.
+ */
+export function replacePrivateFile(
+  folder: PinnedDirectory,
+  name: string,
+  content: Uint8Array,
+): void {
+  const fresh = createPrivateFile(folder);
+  try {
+    try {
+      writeAllSync(fresh.file, content);
+    } finally {
+      fresh.file.close();
+    }
+    Deno.renameSync(folder.entry(fresh.name), folder.entry(name));
+  } catch (error) {
+    removeQuietly(folder.entry(fresh.name));
+    throw error;
+  }
+}
+
 /** Writes all of `content` to `file`, sets its mtime, syncs it if `fsync`, and closes it. */
 export async function writeAndClose(
   file: Deno.FsFile,
@@ -107,9 +132,7 @@ export async function writeAndClose(
   fsync: boolean,
 ): Promise<void> {
   try {
-    for (let written = 0; written < content.length;) {
-      written += file.writeSync(content.subarray(written));
-    }
+    writeAllSync(file, content);
     file.utimeSync(new Date(), new Date(mtimeMs));
     if (fsync) await file.syncData();
   } finally {
