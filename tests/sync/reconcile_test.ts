@@ -1,0 +1,222 @@
+import assert from "node:assert/strict";
+import { reconcile, type ReconcileOptions } from "../../src/sync/reconcile.ts";
+import type { Plan } from "../../src/sync/plan.ts";
+import {
+  baseOf,
+  contents,
+  execute,
+  modelFile,
+  modelFolder,
+  type ModelTree,
+  mutate,
+  randomTrees,
+} from "../helpers/sync_model.ts";
+import { Mulberry32 } from "../helpers/random.ts";
+
+const OPTIONS: ReconcileOptions = { host: "laptop", now: new Date("2026-12-01T09:30:00Z") };
+
+/** Runs one sync of the model's trees; returns the plan after checking a second run has nothing to do. */
+function sync(local: ModelTree, remote: ModelTree, base = baseOf(local, remote), options = {}) {
+  const plan = reconcile(base, local, remote, { ...OPTIONS, ...options });
+  execute(plan.actions, { local, remote });
+  const again = reconcile(baseOf(local, remote), local, remote, { ...OPTIONS, ...options });
+  const work = again.actions.filter((action) => action.op !== "record" && action.op !== "forget");
+  return { plan, again: work };
+}
+
+/** File contents first written by an edit (not in the base), which a sync must never lose. */
+function newVersions(before: Map<string, string>, ...trees: ModelTree[]): Set<string> {
+  const old = new Set(before.values());
+  const versions = new Set<string>();
+  for (const tree of trees) {
+    for (const entry of tree.values()) {
+      if (entry.sha256 && !old.has(entry.sha256)) versions.add(entry.sha256);
+    }
+  }
+  return versions;
+}
+
+function assertHasVersions(tree: ModelTree, versions: Set<string>, what: string) {
+  const present = new Set([...tree.values()].map((entry) => entry.sha256));
+  for (const version of versions) assert.ok(present.has(version), `${what} lost ${version}`);
+}
+
+function scenario(seed: number, edits: { local: number; remote: number }) {
+  const random = new Mulberry32(seed);
+  const [local, remote] = randomTrees(random, 12);
+  const base = baseOf(local, remote);
+  const original = contents(local);
+  const log: string[] = [];
+  for (let index = 0; index < edits.local; index++) {
+    log.push(mutate(random, local, true, `L${index}`));
+  }
+  for (let index = 0; index < edits.remote; index++) {
+    log.push(mutate(random, remote, false, `R${index}`));
+  }
+  return { local, remote, base, original, log };
+}
+
+Deno.test("one side changed, two-way: both sides end as the changed side, and a second run has nothing to do", () => {
+  for (let seed = 1; seed <= 300; seed++) {
+    for (const changed of ["local", "remote"] as const) {
+      const edits = changed === "local" ? { local: 4, remote: 0 } : { local: 0, remote: 4 };
+      const { local, remote, base, log } = scenario(seed, edits);
+      const expected = contents(changed === "local" ? local : remote);
+      const { plan, again } = sync(local, remote, base);
+      const why = `seed ${seed}: ${log.join(", ")}`;
+      assert.deepEqual(contents(local), expected, why);
+      assert.deepEqual(contents(remote), expected, why);
+      assert.equal(plan.conflicts.length, 0, why);
+      assert.deepEqual(again, [], why);
+    }
+  }
+});
+
+Deno.test("one-way push and pull make the target identical to a changed source", () => {
+  for (let seed = 1; seed <= 300; seed++) {
+    for (const direction of ["push", "pull"] as const) {
+      const edits = direction === "push" ? { local: 4, remote: 0 } : { local: 0, remote: 4 };
+      const { local, remote, base, log } = scenario(seed, edits);
+      const expected = contents(direction === "push" ? local : remote);
+      sync(local, remote, base, { direction, delete: true });
+      const why = `seed ${seed}: ${log.join(", ")}`;
+      assert.deepEqual(contents(local), expected, why);
+      assert.deepEqual(contents(remote), expected, why);
+    }
+  }
+});
+
+Deno.test("both sides changed, two-way: identical trees, every new version kept, nothing left to do", () => {
+  let conflicts = 0;
+  for (let seed = 1; seed <= 500; seed++) {
+    const { local, remote, base, original, log } = scenario(seed, { local: 4, remote: 4 });
+    const versions = newVersions(original, local, remote);
+    const { plan, again } = sync(local, remote, base);
+    const why = `seed ${seed}: ${log.join(", ")}`;
+    assert.deepEqual(contents(local), contents(remote), why);
+    assertHasVersions(local, versions, why);
+    assert.deepEqual(again, [], why);
+    conflicts += plan.conflicts.length;
+  }
+  assert.ok(conflicts > 20, `the random edits made conflicts (${conflicts})`);
+});
+
+Deno.test("both sides changed, one-way: the source's changes arrive and no new version on either side is lost", () => {
+  for (let seed = 1; seed <= 300; seed++) {
+    const { local, remote, base, original, log } = scenario(seed, { local: 3, remote: 3 });
+    const localVersions = newVersions(original, local);
+    const remoteVersions = newVersions(original, remote);
+    sync(local, remote, base, { direction: "push", delete: true });
+    const why = `seed ${seed}: ${log.join(", ")}`;
+    assertHasVersions(remote, localVersions, why);
+    assertHasVersions(remote, remoteVersions, why);
+    for (const [path, content] of contents(local)) {
+      assert.equal(contents(remote).get(path), content, why);
+    }
+  }
+});
+
+function single(content: string, local: boolean): ModelTree {
+  return new Map([["a.txt", modelFile(content, local)]]);
+}
+
+Deno.test("a file changed differently on both sides keeps the server's version under its name and the local one beside it", () => {
+  const local = single("old", true);
+  const remote = single("old", false);
+  const base = baseOf(local, remote);
+  local.set("a.txt", { ...modelFile("mine", true), inode: local.get("a.txt")!.inode });
+  remote.set("a.txt", modelFile("theirs", false));
+  const { plan } = sync(local, remote, base);
+  const aside = "a.sync-conflict-20261201-093000-laptop.txt";
+  assert.deepEqual(plan.conflicts, [{ path: "a.txt", aside, kept: "remote" }]);
+  for (const tree of [local, remote]) {
+    assert.deepEqual(contents(tree), new Map([["a.txt", "theirs"], [aside, "mine"]]));
+  }
+});
+
+Deno.test("a file deleted on one side and changed on the other is restored, not deleted", () => {
+  const local = single("old", true);
+  const remote = single("old", false);
+  const base = baseOf(local, remote);
+  local.delete("a.txt");
+  remote.set("a.txt", modelFile("changed", false));
+  const { plan } = sync(local, remote, base);
+  assert.equal(plan.actions[0].op, "copy");
+  assert.deepEqual(contents(local), new Map([["a.txt", "changed"]]));
+  assert.deepEqual(contents(remote), new Map([["a.txt", "changed"]]));
+});
+
+Deno.test("a local rename is repeated as a rename on the server: no bytes copied", () => {
+  const local = single("content", true);
+  const remote = single("content", false);
+  const base = baseOf(local, remote);
+  local.set("b.txt", local.get("a.txt")!);
+  local.delete("a.txt");
+  const { plan } = sync(local, remote, base);
+  assert.deepEqual(plan.actions.map((action) => action.op), ["rename"]);
+  assert.deepEqual(contents(remote), new Map([["b.txt", "content"]]));
+});
+
+Deno.test("a rename of an empty file is a delete and a create: empty content says nothing", () => {
+  const local = single("", false);
+  const remote = single("", false);
+  const base = baseOf(local, remote);
+  remote.set("b.txt", remote.get("a.txt")!);
+  remote.delete("a.txt");
+  const { plan } = sync(local, remote, base);
+  assert.deepEqual(plan.actions.map((action) => action.op).sort(), ["copy", "delete"]);
+});
+
+Deno.test("a folder on one side and a file on the other: the folder keeps the name", () => {
+  const local: ModelTree = new Map([["x", modelFolder(true)], ["x/in.txt", modelFile("in", true)]]);
+  const remote: ModelTree = new Map([["x", modelFile("file", false)]]);
+  const { plan } = sync(local, remote, new Map());
+  assert.equal(plan.conflicts[0].kept, "local");
+  const aside = plan.conflicts[0].aside;
+  for (const tree of [local, remote]) {
+    assert.deepEqual(contents(tree), new Map([["x", "/"], ["x/in.txt", "in"], [aside, "file"]]));
+  }
+});
+
+Deno.test("a one-way push leaves a change made on the server and says so", () => {
+  const local = single("old", true);
+  const remote = single("old", false);
+  const base = baseOf(local, remote);
+  remote.set("a.txt", modelFile("server edit", false));
+  remote.set("extra.txt", modelFile("server only", false));
+  const { plan } = sync(local, remote, base, { direction: "push" });
+  assert.equal(plan.actions.length, 0);
+  assert.deepEqual(plan.kept.map((kept) => kept.path), ["a.txt"]);
+  assert.equal(contents(remote).get("extra.txt"), "server only");
+});
+
+Deno.test("a mirror (--push --delete) keeps a server edit beside the name and never deletes a file the server created", () => {
+  const local = single("old", true);
+  const remote = single("old", false);
+  const base = baseOf(local, remote);
+  remote.set("a.txt", modelFile("server edit", false));
+  remote.set("extra.txt", modelFile("server only", false));
+  const { plan } = sync(local, remote, base, { direction: "push", delete: true });
+  assert.equal(plan.conflicts.length, 1);
+  assert.equal(contents(remote).get("a.txt"), "old");
+  assert.equal(contents(remote).get(plan.conflicts[0].aside), "server edit");
+  assert.equal(contents(remote).get("extra.txt"), "server only");
+  assert.deepEqual(plan.kept.map((kept) => kept.path), ["extra.txt"]);
+});
+
+Deno.test("the first sync of two folders merges them: equal files are remembered, nothing is copied twice", () => {
+  const local: ModelTree = new Map([["same.txt", modelFile("s", true)], [
+    "l.txt",
+    modelFile("l", true),
+  ]]);
+  const remote: ModelTree = new Map([["same.txt", modelFile("s", false)], [
+    "r.txt",
+    modelFile("r", false),
+  ]]);
+  const { plan } = sync(local, remote, new Map());
+  assert.deepEqual(
+    plan.actions.map((action) => `${action.op} ${action.path}`),
+    ["copy l.txt", "copy r.txt", "record same.txt"],
+  );
+  assert.deepEqual(contents(local), contents(remote));
+});
