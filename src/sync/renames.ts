@@ -6,13 +6,7 @@
  * @module
  */
 
-import {
-  type BaseEntry,
-  parentOf,
-  sameContent,
-  type SyncEntry,
-  type Tree,
-} from "./sync_entry.ts";
+import { type BaseEntry, parentOf, sameContent, type SyncEntry, type Tree } from "./sync_entry.ts";
 
 /** A rename seen on one side, to be done on the other: `from` there is still `expected`. */
 export interface SeenRename {
