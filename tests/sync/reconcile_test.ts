@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { reconcile, type ReconcileOptions } from "../../src/sync/reconcile.ts";
-import type { Plan } from "../../src/sync/plan.ts";
 import {
   baseOf,
   contents,
