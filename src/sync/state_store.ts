@@ -1,0 +1,167 @@
+/**
+ * What sync remembers between runs: for each folder pair (server, user,
+ * remote folder, local folder), the state of every path on which both sides
+ * last agreed. Kept in an embedded SQLite database (`node:sqlite`), by default
+ * `~/.local/state/dfos/sync.db`.
+ *
+ * Every change is one transaction, so a crash leaves the state of some moment
+ * between two syncs. Any such state is safe to sync from: a path whose
+ * remembered state is older than both sides simply looks changed on both, and
+ * two sides that hold the same content are settled without copying anything.
+ *
+ * @module
+ */
+
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { join } from "node:path";
+import type { BaseEntry, SyncKind } from "./sync_entry.ts";
+
+/** Identifies a folder pair. */
+export interface PairKey {
+  /** The server's certificate fingerprint, or `host:port` without TLS. */
+  server: string;
+  user: string;
+  /** Absolute remote folder. */
+  remotePath: string;
+  /** Absolute local folder. */
+  localPath: string;
+}
+
+/** A change to the remembered state: remember `entry` at `path`, or forget the path. */
+export interface StateChange {
+  path: string;
+  entry?: BaseEntry;
+}
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS pairs (
+    id INTEGER PRIMARY KEY,
+    server TEXT NOT NULL, user TEXT NOT NULL, remote_path TEXT NOT NULL, local_path TEXT NOT NULL,
+    UNIQUE (server, user, remote_path, local_path)
+  );
+  CREATE TABLE IF NOT EXISTS entries (
+    pair INTEGER NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('file', 'directory')),
+    size INTEGER NOT NULL,
+    sha256 TEXT,
+    local_mtime_ns INTEGER NOT NULL,
+    local_inode INTEGER,
+    remote_mtime_ns INTEGER NOT NULL,
+    PRIMARY KEY (pair, path)
+  ) WITHOUT ROWID;
+`;
+
+/** The default database file: `$XDG_STATE_HOME/dfos/sync.db`, else `~/.local/state/dfos/sync.db`. */
+export function defaultStatePath(): string {
+  const stateHome = Deno.env.get("XDG_STATE_HOME") ||
+    join(Deno.env.get("HOME") ?? ".", ".local", "state");
+  return join(stateHome, "dfos", "sync.db");
+}
+
+/** The database of remembered sync states. */
+export class SyncStateStore {
+  readonly #db: DatabaseSync;
+
+  private constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  /** Opens (creating if needed, mode 0600 in a folder of mode 0700) the database at `path`. */
+  static open(path: string): SyncStateStore {
+    const folder = path.slice(0, path.lastIndexOf("/"));
+    if (folder !== "") Deno.mkdirSync(folder, { recursive: true, mode: 0o700 });
+    Deno.writeFileSync(path, new Uint8Array(), { append: true, mode: 0o600 });
+    const db = new DatabaseSync(path);
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+    db.exec("PRAGMA busy_timeout = 5000;");
+    db.exec(SCHEMA);
+    return new SyncStateStore(db);
+  }
+
+  /** The remembered state of one folder pair (empty the first time). */
+  pair(key: PairKey): PairState {
+    const find = this.#db.prepare(
+      "SELECT id FROM pairs WHERE server = ? AND user = ? AND remote_path = ? AND local_path = ?",
+    );
+    const values = [key.server, key.user, key.remotePath, key.localPath] as const;
+    let row = find.get(...values) as { id: number } | undefined;
+    if (row === undefined) {
+      this.#db.prepare(
+        "INSERT INTO pairs (server, user, remote_path, local_path) VALUES (?, ?, ?, ?)",
+      ).run(...values);
+      row = find.get(...values) as { id: number };
+    }
+    return new PairState(this.#db, row.id);
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+/** One folder pair's remembered paths. */
+export class PairState {
+  readonly #db: DatabaseSync;
+  readonly #pair: number;
+  readonly #upsert: StatementSync;
+  readonly #remove: StatementSync;
+
+  constructor(db: DatabaseSync, pair: number) {
+    this.#db = db;
+    this.#pair = pair;
+    this.#upsert = db.prepare(
+      `INSERT OR REPLACE INTO entries (pair, path, kind, size, sha256, local_mtime_ns, local_inode,
+       remote_mtime_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#remove = db.prepare("DELETE FROM entries WHERE pair = ? AND path = ?");
+  }
+
+  /** Every remembered path. */
+  load(): Map<string, BaseEntry> {
+    const select = this.#db.prepare(
+      `SELECT path, kind, size, sha256, local_mtime_ns, local_inode, remote_mtime_ns
+       FROM entries WHERE pair = ?`,
+    );
+    select.setReadBigInts(true);
+    const entries = new Map<string, BaseEntry>();
+    for (const row of select.iterate(this.#pair) as Iterable<Record<string, unknown>>) {
+      entries.set(row.path as string, {
+        kind: row.kind as SyncKind,
+        size: Number(row.size),
+        sha256: (row.sha256 as string | null) ?? undefined,
+        localMtimeNs: row.local_mtime_ns as bigint,
+        localInode: row.local_inode === null ? undefined : Number(row.local_inode),
+        remoteMtimeNs: row.remote_mtime_ns as bigint,
+      });
+    }
+    return entries;
+  }
+
+  /** Applies `changes` in one transaction: all of them are remembered, or none. */
+  apply(changes: Iterable<StateChange>): void {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      for (const { path, entry } of changes) {
+        if (entry === undefined) {
+          this.#remove.run(this.#pair, path);
+        } else {
+          this.#upsert.run(
+            this.#pair,
+            path,
+            entry.kind,
+            entry.size,
+            entry.sha256 ?? null,
+            entry.localMtimeNs,
+            entry.localInode ?? null,
+            entry.remoteMtimeNs,
+          );
+        }
+      }
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { SyncStateStore } from "../../src/sync/state_store.ts";
+import type { BaseEntry } from "../../src/sync/sync_entry.ts";
+
+const KEY = { server: "SHA256:abc", user: "alice", remotePath: "/docs", localPath: "/home/a/docs" };
+
+function file(sha256: string, mtime: bigint): BaseEntry {
+  return {
+    kind: "file",
+    size: 3,
+    sha256,
+    localMtimeNs: mtime,
+    localInode: 42,
+    remoteMtimeNs: mtime + 1n,
+  };
+}
+
+Deno.test("the sync state keeps each folder pair's paths across reopening, with nanosecond times", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "state", "sync.db");
+    const store = SyncStateStore.open(path);
+    const mtime = 1_764_581_400_123_456_789n;
+    store.pair(KEY).apply([
+      { path: "a.txt", entry: file("aa", mtime) },
+      {
+        path: "sub",
+        entry: { kind: "directory", size: 0, localMtimeNs: 0n, remoteMtimeNs: 0n },
+      },
+    ]);
+    store.pair({ ...KEY, localPath: "/elsewhere" }).apply([{
+      path: "b.txt",
+      entry: file("bb", 1n),
+    }]);
+    store.close();
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+    assert.equal((await Deno.stat(join(dir, "state"))).mode! & 0o777, 0o700);
+
+    const reopened = SyncStateStore.open(path);
+    const entries = reopened.pair(KEY).load();
+    assert.deepEqual([...entries.keys()].sort(), ["a.txt", "sub"]);
+    assert.deepEqual(entries.get("a.txt"), file("aa", mtime));
+    assert.equal(entries.get("sub")!.sha256, undefined);
+    reopened.pair(KEY).apply([{ path: "a.txt" }]);
+    assert.deepEqual([...reopened.pair(KEY).load().keys()], ["sub"]);
+    assert.deepEqual([...reopened.pair({ ...KEY, localPath: "/elsewhere" }).load().keys()], [
+      "b.txt",
+    ]);
+    reopened.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a batch of state changes that fails part way leaves none of it remembered", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = SyncStateStore.open(join(dir, "sync.db"));
+    const pair = store.pair(KEY);
+    pair.apply([{ path: "kept.txt", entry: file("k", 1n) }]);
+    const broken = { ...file("x", 2n), kind: "socket" } as unknown as BaseEntry;
+    assert.throws(() =>
+      pair.apply([{ path: "new.txt", entry: file("n", 3n) }, { path: "bad", entry: broken }])
+    );
+    assert.deepEqual([...pair.load().keys()], ["kept.txt"]);
+    store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
