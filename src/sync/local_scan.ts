@@ -8,6 +8,8 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { hashFileFromStart } from "../shared/file_hash.ts";
+import { StorageError } from "../storage/storage.ts";
+import { resolveVirtualPath } from "../storage/virtual_path.ts";
 import type { IgnoreRules } from "./ignore_rules.ts";
 import type { BaseEntry, SyncEntry, Tree } from "./sync_entry.ts";
 
@@ -32,9 +34,6 @@ export interface LocalScan {
   hashedBytes: number;
 }
 
-/** Names the server refuses (control characters, backslashes) cannot be synced. */
-const UNSYNCABLE_NAME = /[\u0000-\u001f\u007f\\]/;
-
 /** Walks `root` and describes every file and folder in it, hashing what changed. */
 export async function scanLocal(root: string, options: LocalScanOptions): Promise<LocalScan> {
   const scan: LocalScan = { tree: new Map(), skipped: [], hashedBytes: 0 };
@@ -43,8 +42,9 @@ export async function scanLocal(root: string, options: LocalScanOptions): Promis
     const dir = pending.pop()!;
     for await (const item of Deno.readDir(join(root, dir))) {
       const path = dir === "" ? item.name : `${dir}/${item.name}`;
-      if (UNSYNCABLE_NAME.test(item.name)) {
-        scan.skipped.push({ path, reason: "a name the server cannot store" });
+      const refusal = refusedPath(path);
+      if (refusal !== undefined) {
+        scan.skipped.push({ path, reason: refusal });
         continue;
       }
       if (options.ignore.ignores(path, item.isDirectory)) continue;
@@ -60,6 +60,15 @@ export async function scanLocal(root: string, options: LocalScanOptions): Promis
     }
   }
   return scan;
+}
+
+/** Why the server would refuse `path` (control characters, backslashes, length), if it would. */
+function refusedPath(path: string): string | undefined {
+  try {
+    resolveVirtualPath("/", path);
+  } catch (error) {
+    return error instanceof StorageError ? error.message : String(error);
+  }
 }
 
 function entryOf(info: Deno.FileInfo): SyncEntry {

@@ -81,3 +81,16 @@ Deno.test("ignore rules and DFOS's own partial files keep paths out of the scan"
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a local name the server would refuse is skipped with the reason, not sent", async () => {
+  const root = await folder({ "ok.txt": "fine", "back\\slash.txt": "b", "line\nbreak.txt": "n" });
+  try {
+    const scan = await scanLocal(root, { base: new Map(), ignore: new IgnoreRules() });
+    assert.deepEqual([...scan.tree.keys()], ["ok.txt"]);
+    const reasons = scan.skipped.map((skipped) => skipped.reason).join("\n");
+    assert.match(reasons, /backslashes/);
+    assert.match(reasons, /control characters/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
