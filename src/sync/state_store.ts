@@ -33,10 +33,17 @@ export interface StateChange {
   entry?: BaseEntry;
 }
 
+/** Where in the server's change journal the remembered state stands. */
+export interface JournalCursor {
+  journalId: string;
+  sequence: number;
+}
+
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS pairs (
     id INTEGER PRIMARY KEY,
     server TEXT NOT NULL, user TEXT NOT NULL, remote_path TEXT NOT NULL, local_path TEXT NOT NULL,
+    journal_id TEXT, journal_sequence INTEGER,
     UNIQUE (server, user, remote_path, local_path)
   );
   CREATE TABLE IF NOT EXISTS entries (
@@ -138,8 +145,19 @@ export class PairState {
     return entries;
   }
 
-  /** Applies `changes` in one transaction: all of them are remembered, or none. */
-  apply(changes: Iterable<StateChange>): void {
+  /** The server journal position the state was last brought up to, if any. */
+  cursor(): JournalCursor | undefined {
+    const row = this.#db.prepare("SELECT journal_id, journal_sequence FROM pairs WHERE id = ?")
+      .get(this.#pair) as { journal_id: string | null; journal_sequence: number | null };
+    if (row.journal_id === null || row.journal_sequence === null) return undefined;
+    return { journalId: row.journal_id, sequence: row.journal_sequence };
+  }
+
+  /**
+   * Applies `changes` in one transaction: all of them are remembered, or
+   * none; with `cursor`, the journal position moves in the same transaction.
+   */
+  apply(changes: Iterable<StateChange>, cursor?: JournalCursor): void {
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       for (const { path, entry } of changes) {
@@ -157,6 +175,10 @@ export class PairState {
             entry.remoteMtimeNs,
           );
         }
+      }
+      if (cursor !== undefined) {
+        this.#db.prepare("UPDATE pairs SET journal_id = ?, journal_sequence = ? WHERE id = ?")
+          .run(cursor.journalId, cursor.sequence, this.#pair);
       }
       this.#db.exec("COMMIT");
     } catch (error) {

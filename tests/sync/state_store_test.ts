@@ -69,3 +69,22 @@ Deno.test("a batch of state changes that fails part way leaves none of it rememb
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the journal cursor moves with the entries, in the same transaction", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = SyncStateStore.open(join(dir, "sync.db"));
+    const pair = store.pair(KEY);
+    assert.equal(pair.cursor(), undefined);
+    pair.apply([{ path: "a", entry: file("a", 1n) }], { journalId: "j1", sequence: 7 });
+    assert.deepEqual(pair.cursor(), { journalId: "j1", sequence: 7 });
+    const broken = { ...file("x", 2n), kind: "socket" } as unknown as BaseEntry;
+    assert.throws(() =>
+      pair.apply([{ path: "b", entry: broken }], { journalId: "j1", sequence: 9 })
+    );
+    assert.deepEqual(pair.cursor(), { journalId: "j1", sequence: 7 });
+    store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
