@@ -1,0 +1,83 @@
+/**
+ * The remote side's tree as sync last saw it, brought up to date from the
+ * server's change journal: only what changed crosses the network.
+ *
+ * @module
+ */
+
+import type { JournalChange } from "../storage/change_journal.ts";
+import { isInside, type SyncEntry } from "./sync_entry.ts";
+
+/** What applying journal changes needs besides them. */
+export interface JournalApplyResult {
+  /**
+   * Folders (relative paths, "" for the top) whose contents the journal
+   * cannot tell, because something was moved in from outside the synced
+   * folder: list them again.
+   */
+  relist: string[];
+}
+
+/**
+ * Applies `changes` (absolute server paths) to `tree` (paths relative to
+ * `root`), in order. Changes outside `root` are ignored; a move from outside
+ * into it asks for the moved folder to be listed.
+ */
+export function applyJournal(
+  tree: Map<string, SyncEntry>,
+  root: string,
+  changes: Iterable<JournalChange>,
+): JournalApplyResult {
+  const relist: string[] = [];
+  const relative = (path: string) => relativeTo(root, path);
+  for (const change of changes) {
+    const path = relative(change.path);
+    if (change.op === "rename") {
+      const from = change.from === undefined ? undefined : relative(change.from);
+      if (path !== undefined) removeTree(tree, path);
+      if (from !== undefined && path !== undefined) moveTree(tree, from, path);
+      else if (from !== undefined) removeTree(tree, from);
+      else if (path !== undefined) relist.push(path);
+      continue;
+    }
+    if (path === undefined || path === "") continue;
+    if (change.op === "delete") {
+      removeTree(tree, path);
+    } else {
+      // A file written where a folder was (or the reverse) replaced it and its contents.
+      if (tree.get(path)?.kind !== change.kind) removeTree(tree, path);
+      tree.set(path, {
+        kind: change.kind ?? "file",
+        size: change.size ?? 0,
+        mtimeNs: BigInt(change.mtimeMs ?? 0) * 1_000_000n,
+        sha256: change.sha256,
+      });
+    }
+  }
+  return { relist };
+}
+
+/** `path` relative to `root` ("" for `root` itself), or undefined if it lies outside. */
+export function relativeTo(root: string, path: string): string | undefined {
+  if (root === "/") return path === "/" ? "" : path.slice(1);
+  if (path === root) return "";
+  return path.startsWith(`${root}/`) ? path.slice(root.length + 1) : undefined;
+}
+
+function removeTree(tree: Map<string, SyncEntry>, path: string): void {
+  if (path === "") {
+    tree.clear();
+    return;
+  }
+  tree.delete(path);
+  for (const inner of [...tree.keys()]) if (isInside(inner, path)) tree.delete(inner);
+}
+
+function moveTree(tree: Map<string, SyncEntry>, from: string, to: string): void {
+  const moved: [string, SyncEntry][] = [];
+  for (const [inner, entry] of tree) {
+    if (inner === from || isInside(inner, from)) moved.push([to + inner.slice(from.length), entry]);
+  }
+  removeTree(tree, from);
+  for (const [path, entry] of moved) tree.set(path, entry);
+}
