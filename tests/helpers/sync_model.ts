@@ -1,13 +1,14 @@
 /**
  * An in-memory model of two synced folders, for testing the sync planner:
  * trees of files (whose "hash" is their content) and folders, random edits
- * of every kind, and a strict executor that fails on any step whose
- * condition does not hold.
+ * of every kind, and sides for the executor whose operations fail on any
+ * step whose condition does not hold.
  *
  * @module
  */
 
-import type { SyncAction } from "../../src/sync/plan.ts";
+import type { ExecutorSides } from "../../src/sync/executor.ts";
+import type { SideOperations } from "../../src/sync/sides.ts";
 import {
   type BaseEntry,
   isInside,
@@ -173,58 +174,89 @@ function folderToFile(tree: ModelTree, path: string, tag: string, local: boolean
   return `folder to file ${path}`;
 }
 
-/** Runs `actions` on the two trees, failing loudly on any step whose condition does not hold. */
-export function execute(actions: SyncAction[], trees: Record<Side, ModelTree>): void {
-  for (const action of actions) {
-    if (action.op === "record" || action.op === "forget") continue;
-    const tree = trees[action.to];
-    const fail = (why: string) => {
-      throw new Error(`${JSON.stringify(action, replacer)}: ${why}`);
-    };
-    switch (action.op) {
-      case "copy":
-        if (!sameContent(tree.get(action.path), action.expected)) fail("not as expected");
-        ensureFolder(tree, parentOf(action.path), action.to === "local", fail);
-        tree.set(action.path, {
-          ...action.source,
-          inode: action.to === "local" ? inodes++ : undefined,
-        });
-        break;
-      case "mkdir":
-        if (tree.get(action.path)?.kind === "directory") break;
-        if (tree.has(action.path)) fail("a file is in the way");
-        ensureFolder(tree, action.path, action.to === "local", fail);
-        break;
-      case "delete":
-        if (!sameContent(tree.get(action.path), action.expected)) fail("not as expected");
-        if ([...tree.keys()].some((inner) => isInside(inner, action.path))) {
-          fail("folder not empty");
-        }
-        tree.delete(action.path);
-        break;
-      case "rename":
-      case "aside": {
-        const [from, to] = action.op === "rename"
-          ? [action.from, action.path]
-          : [action.path, action.aside];
-        if (!sameContent(tree.get(from), action.expected)) fail("source not as expected");
-        if (tree.has(to)) fail("target exists");
-        ensureFolder(tree, parentOf(to), action.to === "local", fail);
-        move(tree, from, to);
-        break;
-      }
+/** A side of the model: the executor's operations on a {@link ModelTree}, conditions checked strictly. */
+export class ModelSide implements SideOperations {
+  constructor(
+    readonly tree: ModelTree,
+    readonly local: boolean,
+    /** Says whether the next operation fails as if the path had changed meanwhile. */
+    readonly failNext: () => boolean = () => false,
+  ) {}
+
+  #guard(what: string, path: string): void {
+    if (this.failNext()) throw new Error(`${what} ${path}: changed meanwhile (simulated)`);
+  }
+
+  mkdir(path: string): Promise<SyncEntry> {
+    this.#guard("mkdir", path);
+    if (this.tree.has(path) && this.tree.get(path)!.kind !== "directory") {
+      throw new Error(`mkdir ${path}: a file is in the way`);
     }
+    ensureFolder(this.tree, path, this.local);
+    return Promise.resolve(this.tree.get(path)!);
+  }
+
+  delete(path: string, expected: SyncEntry): Promise<void> {
+    this.#guard("delete", path);
+    this.#expect(path, expected);
+    if ([...this.tree.keys()].some((inner) => isInside(inner, path))) {
+      throw new Error(`delete ${path}: folder not empty`);
+    }
+    this.tree.delete(path);
+    return Promise.resolve();
+  }
+
+  rename(from: string, to: string, expected: SyncEntry): Promise<SyncEntry> {
+    this.#guard("rename", from);
+    this.#expect(from, expected);
+    if (this.tree.has(to)) throw new Error(`rename ${from} ${to}: target exists`);
+    ensureFolder(this.tree, parentOf(to), this.local);
+    move(this.tree, from, to);
+    return Promise.resolve(this.tree.get(to)!);
+  }
+
+  /** Writes `source` at `path` if it is still `expected`. */
+  write(path: string, source: SyncEntry, expected?: SyncEntry): SyncEntry {
+    this.#guard("write", path);
+    this.#expect(path, expected);
+    ensureFolder(this.tree, parentOf(path), this.local);
+    const written = { ...modelFile(source.sha256!, this.local) };
+    this.tree.set(path, written);
+    return written;
+  }
+
+  #expect(path: string, expected: SyncEntry | undefined): void {
+    if (!sameContent(this.tree.get(path), expected)) throw new Error(`${path}: not as expected`);
   }
 }
 
-function ensureFolder(tree: ModelTree, path: string, local: boolean, fail: (why: string) => void) {
-  if (path === "") return;
-  ensureFolder(tree, parentOf(path), local, fail);
-  const entry = tree.get(path);
-  if (entry === undefined) tree.set(path, modelFolder(local));
-  else if (entry.kind !== "directory") fail(`${path} is a file`);
+/** The executor's view of two model sides, remembering into `base`. */
+export function modelSides(
+  local: ModelSide,
+  remote: ModelSide,
+  base: Map<string, BaseEntry>,
+): ExecutorSides {
+  return {
+    local,
+    remote,
+    copier: {
+      push: (path, source, expected) => Promise.resolve(remote.write(path, source, expected)),
+      pull: (path, source, expected) => Promise.resolve(local.write(path, source, expected)),
+    },
+    trees: { local: new Map(local.tree), remote: new Map(remote.tree) },
+    remember(changes) {
+      for (const { path, entry } of changes) {
+        if (entry === undefined) base.delete(path);
+        else base.set(path, entry);
+      }
+    },
+  };
 }
 
-function replacer(_key: string, value: unknown) {
-  return typeof value === "bigint" ? String(value) : value;
+function ensureFolder(tree: ModelTree, path: string, local: boolean): void {
+  if (path === "") return;
+  ensureFolder(tree, parentOf(path), local);
+  const entry = tree.get(path);
+  if (entry === undefined) tree.set(path, modelFolder(local));
+  else if (entry.kind !== "directory") throw new Error(`${path} is a file`);
 }
