@@ -14,7 +14,6 @@ import {
   isInside,
   parentOf,
   sameContent,
-  type Side,
   type SyncEntry,
 } from "../../src/sync/sync_entry.ts";
 import type { Mulberry32 } from "./random.ts";
