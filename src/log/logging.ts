@@ -18,6 +18,7 @@ import {
   getTextFormatter,
   jsonLinesFormatter,
   type Logger,
+  type LogRecord,
 } from "@logtape/logtape";
 import { getFileSink } from "@logtape/file";
 import { join } from "node:path";
@@ -45,12 +46,13 @@ export async function setupServerLogging(options: ServerLoggingOptions): Promise
   // Audit records are written as they happen; the other logs are buffered briefly.
   const file = (name: string, bufferSize = 4096) =>
     getFileSink(join(options.logDir, name), {
-      formatter: jsonLinesFormatter,
+      formatter: jsonLinesWithPlainMessage,
       bufferSize,
       flushInterval: 500,
     });
   const stderr = getStreamSink(Deno.stderr.writable, {
-    formatter: getTextFormatter({ timestamp: "date-time-tz", category: "." }),
+    // Values inside a sentence without quotes: "alice logged in", not "\"alice\" logged in".
+    formatter: getTextFormatter({ timestamp: "date-time-tz", category: ".", value: "bare" }),
   });
   await configure({
     reset: true,
@@ -72,6 +74,19 @@ export async function setupServerLogging(options: ServerLoggingOptions): Promise
     ],
     filters: {},
   });
+}
+
+/**
+ * JSON lines whose `message` reads as the sentence it is (values without
+ * quotes, as on stderr); the values themselves are in `properties`.
+ */
+export function jsonLinesWithPlainMessage(record: LogRecord): string {
+  const message = record.message.map((part, index) =>
+    index % 2 === 0 || typeof part !== "object" || part === null
+      ? String(part)
+      : JSON.stringify(part)
+  ).join("");
+  return jsonLinesFormatter({ ...record, message: [message] });
 }
 
 /** Flushes and closes every sink. */
