@@ -122,11 +122,12 @@ async function streamDownload(
     context.metrics.transfersCompleted++;
     context.transfers.reportDownload(path, progress.sent, startedAt, "ok");
   } catch (error) {
-    context.transfers.reportDownload(path, progress.sent, startedAt, describeError(error).message);
+    const failure = describeError(error);
+    context.transfers.reportDownload(path, progress.sent, startedAt, failure.message);
     if (error instanceof ConnectionLost) {
-      serverLog.debug("download of {path} stopped: {error}", { path, error: error.message });
+      serverLog.debug("the download of {path} stopped: {error}", { path, error: error.message });
     } else if (!range.channel.signal.aborted) {
-      await range.channel.finish(errorFrame(id, error)).catch(() => {});
+      await range.channel.finish(errorFrame(id, failure)).catch(() => {});
     }
   } finally {
     handle.close();

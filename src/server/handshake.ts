@@ -155,7 +155,7 @@ async function greet(link: Link, env: HandshakeEnvironment): Promise<string[] | 
       `protocol version ${hello.version} is not supported; this server speaks ${PROTOCOL_VERSION}`,
     );
   }
-  if (env.shutdown.aborted) throw new Refusal(STATUS.SHUTTING_DOWN, "server is shutting down");
+  if (env.shutdown.aborted) throw new Refusal(STATUS.SHUTTING_DOWN, "the server is shutting down");
   await link.writer.send(encode(Messages.Welcome, 0, {
     version: PROTOCOL_VERSION,
     serverName: env.config.serverName,
@@ -176,7 +176,8 @@ async function waitForSlot(
     (frame) => frame ?? gone.abort(new Error("client left while waiting")),
     (error) => gone.abort(error),
   );
-  const onShutdown = () => gone.abort(new Refusal(STATUS.SHUTTING_DOWN, "server is shutting down"));
+  const onShutdown = () =>
+    gone.abort(new Refusal(STATUS.SHUTTING_DOWN, "the server is shutting down"));
   env.shutdown.addEventListener("abort", onShutdown, { once: true });
   const reportPosition = (position: number, waiting: number) => {
     env.metrics.queued = env.admission.waiting;

@@ -25,6 +25,7 @@ import { LoginGuard } from "./login_guard.ts";
 import { QuotaLedger } from "./quota.ts";
 import { UserLimits } from "./user_limits.ts";
 import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
+import { plural } from "../shared/plural.ts";
 
 /** A server that is listening. */
 export interface RunningServer {
@@ -203,7 +204,7 @@ class Server {
     });
     this.#sessions.add(session);
     this.metrics.sessions++;
-    if (this.#shutdown.signal.aborted) session.drain();
+    if (this.#shutdown.signal.aborted) session.drain(this.#config.shutdownGraceMs);
     try {
       await session.run();
     } finally {
@@ -239,18 +240,28 @@ class Server {
 
   async shutdown(): Promise<void> {
     if (this.#shutdown.signal.aborted) return this.finished;
+    const grace = this.#config.shutdownGraceMs / 1000;
     serverLog.info(
-      "shutting down: no new connections; {sessions} sessions get {grace} s to finish",
+      "shutting down: no new connections; running transfers have {grace} s to finish ({sessions} open)",
       {
-        sessions: this.#sessions.size,
-        grace: this.#config.shutdownGraceMs / 1000,
+        grace,
+        sessionCount: this.#sessions.size,
+        sessions: plural(this.#sessions.size, "session"),
       },
     );
     this.#shutdown.abort();
     this.#port.listener.close();
-    for (const session of this.#sessions) session.drain();
-    const grace = setTimeout(() => {
-      serverLog.warn("grace period over: closing {count} connections", { count: this.#links.size });
+    for (const session of this.#sessions) session.drain(this.#config.shutdownGraceMs);
+    const graceTimer = setTimeout(() => {
+      // The planned end of the shutdown, not a fault: what it cuts off is resumable.
+      const count = this.#links.size;
+      if (count > 0) {
+        serverLog.info("the {grace} s grace period is over: closing {connections}", {
+          grace,
+          count,
+          connections: plural(count, "connection"),
+        });
+      }
       for (const link of this.#links) link.close();
     }, this.#config.shutdownGraceMs);
     let late: ReturnType<typeof setTimeout> | undefined;
@@ -258,12 +269,14 @@ class Server {
       late = setTimeout(() => resolve(false), this.#config.shutdownGraceMs + AFTER_GRACE_MS);
     });
     const finished = await Promise.race([this.finished.then(() => true), tooLate]);
-    clearTimeout(grace);
+    clearTimeout(graceTimer);
     clearTimeout(late);
     if (!finished) {
       // A connection still inside a password check, say: nothing of it needs saving.
-      serverLog.warn("{count} connections still closing after the grace period; stopping anyway", {
-        count: this.#connections.size,
+      const count = this.#connections.size;
+      serverLog.warn("{connections} still closing after the grace period; stopping anyway", {
+        count,
+        connections: plural(count, "connection"),
       });
     }
     this.#stopTimers();

@@ -23,6 +23,7 @@ import type { AuditDetail, RequestContext } from "./request_context.ts";
 import { TransferRegistry } from "./transfers.ts";
 import type { QuotaLedger } from "./quota.ts";
 import type { UserPacers } from "./user_limits.ts";
+import { plural } from "../shared/plural.ts";
 
 const TRANSFER_FRAMES = new Set<number>([
   MESSAGE_TYPE.DataZstd,
@@ -143,7 +144,7 @@ export class ServerSession implements RequestContext {
   async #teardown(): Promise<void> {
     clearTimeout(this.#idleTimer);
     this.#closing = true;
-    await this.transfers.closeAll();
+    await this.transfers.closeAll(this.#draining ? "the server shut down" : "the session ended");
     await this.#repliesWritten();
     this.#link.close(); // Also fails a write a download is stuck in: the client does not read.
     await this.transfers.streamsEnded();
@@ -151,14 +152,14 @@ export class ServerSession implements RequestContext {
 
   /**
    * Stops taking requests, tells the client, and closes once running
-   * transfers have finished (the server enforces the grace period).
+   * transfers have finished (the server enforces the grace period, `graceMs`).
    */
-  async drain(): Promise<void> {
+  async drain(graceMs: number): Promise<void> {
     if (this.#draining) return;
     this.#draining = true;
     await this.send(encode(Messages.Notice, 0, {
       code: STATUS.SHUTTING_DOWN,
-      message: "server is shutting down; running transfers may finish",
+      message: shutdownNotice(this.transfers.active, graceMs),
     })).catch(() => {});
     this.transfers.onIdle = () => this.#closeAfterReplies();
     if (this.transfers.active === 0) this.#closeAfterReplies();
@@ -195,7 +196,7 @@ export class ServerSession implements RequestContext {
     if (this.#draining) {
       await this.reply(encode(Messages.Error, frame.id, {
         code: STATUS.SHUTTING_DOWN,
-        message: "server is shutting down",
+        message: "the server is shutting down",
       }));
       return true;
     }
@@ -212,8 +213,9 @@ export class ServerSession implements RequestContext {
       // The path as sent: a refused path never resolved, and the audit should show what was tried.
       const path = requestedPath(frame);
       const event = handler.auditAs ?? handler.name;
-      this.#audit(event, { path, durationMs: durationMs() }, describeError(error).message);
-      await this.reply(errorFrame(frame.id, error));
+      const failure = describeError(error);
+      this.#audit(event, { path, durationMs: durationMs() }, failure.message);
+      await this.reply(errorFrame(frame.id, failure));
     }
     return true;
   }
@@ -266,4 +268,13 @@ export class ServerSession implements RequestContext {
       result,
     });
   }
+}
+
+/** What a client hears when the server starts shutting down, as one sentence. */
+function shutdownNotice(running: number, graceMs: number): string {
+  if (running === 0) return "the server is shutting down";
+  const transfers = plural(running, "running transfer");
+  return `the server is shutting down; ${transfers} ${running === 1 ? "has" : "have"} ${
+    graceMs / 1000
+  } s to finish`;
 }

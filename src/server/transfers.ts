@@ -104,10 +104,11 @@ export class TransferRegistry {
   /**
    * Stops everything at once, sending nothing: downloads stop before their
    * next frame, uploads close and keep their partial for a later resume.
+   * `reason` is what the audit log records as their result.
    * Resolves once every upload is closed; {@link streamsEnded} waits for the downloads.
    */
-  async closeAll(): Promise<void> {
-    const ended = new StorageError(STATUS.CANCELLED, "the session ended");
+  async closeAll(reason: string): Promise<void> {
+    const ended = new StorageError(STATUS.CANCELLED, reason);
     for (const controller of this.#downloads.values()) controller.abort(ended);
     this.#downloads.clear();
     const uploads = [...this.#uploads.keys()].map((id) => this.#take(id)!);
@@ -203,8 +204,9 @@ export class TransferRegistry {
       await context.reply(encode(Messages.Ok, frame.id, {}));
     } catch (error) {
       await state.upload.abort(true).catch(() => {}); // Closes it; a short upload stays resumable.
-      this.#report("Write", state, describeError(error).message);
-      await context.reply(errorFrame(frame.id, error));
+      const failure = describeError(error);
+      this.#report("Write", state, failure.message);
+      await context.reply(errorFrame(frame.id, failure));
     } finally {
       this.#settle();
     }
@@ -217,7 +219,7 @@ export class TransferRegistry {
       // The final reply goes now, ahead of replies to later requests; the stream sends nothing more.
       this.#downloads.delete(frame.id);
       download.abort(cancelled());
-      await context.reply(errorFrame(frame.id, cancelled()));
+      await context.reply(errorFrame(frame.id, describeError(cancelled())));
       return;
     }
     const state = this.#uploads.get(frame.id);
@@ -228,9 +230,10 @@ export class TransferRegistry {
     this.#take(id);
     this.#remember(id);
     await state.upload.abort(true).catch(() => {});
-    this.#report("Write", state, describeError(error).message);
+    const failure = describeError(error);
+    this.#report("Write", state, failure.message);
     this.#settle();
-    await context.reply(errorFrame(id, error));
+    await context.reply(errorFrame(id, failure));
   }
 
   #remember(id: number): void {
