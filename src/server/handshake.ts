@@ -25,6 +25,7 @@ import type { ServerMetrics } from "./metrics.ts";
 import type { ServerConfig } from "./server_config.ts";
 import type { LoginGuard } from "./login_guard.ts";
 import type { ServerStream } from "../transport/server_stream.ts";
+import { plural } from "../shared/plural.ts";
 
 /** One accepted connection and its framing. */
 export interface Link {
@@ -89,9 +90,10 @@ class Refusal extends Error {
 export async function admitClient(link: Link, env: HandshakeEnvironment): Promise<Admitted | null> {
   const gate = env.unauthenticated;
   if (gate.count >= env.config.maxUnauthenticated) {
-    serverLog.warn("refusing {remote}: {count} connections are already logging in", {
+    serverLog.warn("refusing {remote}: {connections} already logging in, the most allowed", {
       remote: link.remote,
       count: gate.count,
+      connections: plural(gate.count, "connection is", "connections are"),
     });
     return null;
   }
@@ -207,7 +209,13 @@ async function checkPassword(
   password: string,
 ) {
   const audit = (result: string, delayMs?: number) =>
-    auditLog.warn("login", { event: "login", user, remote: link.remote, result, delayMs });
+    auditLog.warn("login of {user} from {remote}: {result}", {
+      event: "login",
+      user,
+      remote: link.remote,
+      result,
+      delayMs,
+    });
   const refuseIfLockedOut = () => {
     const lockout = env.guard.check(user, link.address);
     if (!lockout) return;
@@ -244,8 +252,9 @@ async function checkPassword(
   if (verdict.lockedOut) {
     const { scope, retryAfterMs } = verdict.lockedOut;
     const subject = scope === "user" ? user : link.address;
-    auditLog.warn("lockout", {
+    auditLog.warn("{scope} {subject} locked out for {durationMs} ms", {
       event: "lockout",
+      subject,
       scope,
       user,
       remote: link.remote,
@@ -313,7 +322,12 @@ async function login(
   const { user, password } = decode(Messages.Auth, frame);
   await checkPassword(link, env, user, password);
   if (!env.userSessions.tryOpen(user, env.config.maxSessionsPerUser)) {
-    auditLog.warn("login", { event: "login", user, remote: link.remote, result: "session limit" });
+    auditLog.warn("login of {user} from {remote}: {result}", {
+      event: "login",
+      user,
+      remote: link.remote,
+      result: "session limit",
+    });
     throw new Refusal(
       STATUS.SESSION_LIMIT,
       `${user} already has ${env.config.maxSessionsPerUser} open session(s), the most allowed`,

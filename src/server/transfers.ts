@@ -17,7 +17,12 @@ import { STATUS } from "../protocol/status.ts";
 import { StorageError, type Upload } from "../storage/storage.ts";
 import { describeError, errorFrame } from "./error_reply.ts";
 import type { Reservation } from "./quota.ts";
-import type { AuditDetail, RequestContext } from "./request_context.ts";
+import {
+  type AuditDetail,
+  type AuditedPath,
+  auditedPath,
+  type RequestContext,
+} from "./request_context.ts";
 
 /** Downloads one session streams at once; further `Read`s wait (backpressure). */
 export const MAX_CONCURRENT_DOWNLOADS = 8;
@@ -27,14 +32,14 @@ const MAX_DISCARDED_IDS = 1024;
 
 /** How a finished transfer is reported to the audit log. */
 export type TransferAudit = (
-  operation: "Read" | "Write",
+  operation: "download" | "upload",
   detail: AuditDetail & { durationMs: number },
   result: string,
 ) => void;
 
 /** What the audit record of a transfer needs. */
 interface TransferProgress {
-  path: string;
+  target: AuditedPath;
   startedAt: number;
   /** Bytes moved in this attempt. */
   received: number;
@@ -114,7 +119,7 @@ export class TransferRegistry {
     const uploads = [...this.#uploads.keys()].map((id) => this.#take(id)!);
     await Promise.allSettled(uploads.map(({ upload }) => upload.abort(true)));
     // Like downloads, an upload the session's end cut short is on the record.
-    for (const state of uploads) this.#report("Write", state, ended.message);
+    for (const state of uploads) this.#report("upload", state, ended.message);
   }
 
   /** Resolves when every download stream has ended (and closed its file). */
@@ -154,10 +159,16 @@ export class TransferRegistry {
   }
 
   /** Registers an opened upload as request `id` (checked with {@link checkUnused}). */
-  addUpload(id: number, upload: Upload, path: string, reservation: Reservation): void {
+  addUpload(id: number, upload: Upload, target: AuditedPath, reservation: Reservation): void {
     if (this.#uploads.has(id)) throw new Error(`bug: request id ${id} registered twice`);
     this.#discarding.delete(id);
-    this.#uploads.set(id, { upload, path, startedAt: performance.now(), received: 0, reservation });
+    this.#uploads.set(id, {
+      upload,
+      target,
+      startedAt: performance.now(),
+      received: 0,
+      reservation,
+    });
   }
 
   /** Removes an upload from the running set, ending its quota reservation. */
@@ -200,12 +211,12 @@ export class TransferRegistry {
     try {
       await state.upload.commit(toHex(sha256));
       context.metrics.transfersCompleted++;
-      this.#report("Write", state, "ok");
+      this.#report("upload", state, "ok");
       await context.reply(encode(Messages.Ok, frame.id, {}));
     } catch (error) {
       await state.upload.abort(true).catch(() => {}); // Closes it; a short upload stays resumable.
       const failure = describeError(error);
-      this.#report("Write", state, failure.message);
+      this.#report("upload", state, failure.message);
       await context.reply(errorFrame(frame.id, failure));
     } finally {
       this.#settle();
@@ -231,7 +242,7 @@ export class TransferRegistry {
     this.#remember(id);
     await state.upload.abort(true).catch(() => {});
     const failure = describeError(error);
-    this.#report("Write", state, failure.message);
+    this.#report("upload", state, failure.message);
     this.#settle();
     await context.reply(errorFrame(id, failure));
   }
@@ -243,9 +254,9 @@ export class TransferRegistry {
     this.#discarding.add(id);
   }
 
-  #report(operation: "Read" | "Write", state: TransferProgress, result: string): void {
+  #report(operation: "download" | "upload", state: TransferProgress, result: string): void {
     const durationMs = Math.round(performance.now() - state.startedAt);
-    this.#audit(operation, { path: state.path, bytes: state.received, durationMs }, result);
+    this.#audit(operation, { ...state.target, bytes: state.received, durationMs }, result);
   }
 
   #settle(): void {
@@ -253,8 +264,8 @@ export class TransferRegistry {
   }
 
   /** Exposed for downloads, which report themselves when they end. */
-  reportDownload(path: string, bytes: number, startedAt: number, result: string): void {
-    this.#report("Read", { path, received: bytes, startedAt }, result);
+  reportDownload(target: AuditedPath, bytes: number, startedAt: number, result: string): void {
+    this.#report("download", { target, received: bytes, startedAt }, result);
   }
 }
 
@@ -285,7 +296,7 @@ export async function handleWrite(context: RequestContext, frame: Frame): Promis
       path,
       request.size - upload.offset,
     );
-    context.transfers.addUpload(frame.id, upload, path, reservation);
+    context.transfers.addUpload(frame.id, upload, auditedPath(request.path, path), reservation);
   } catch (error) {
     // Nothing may leave the partial open (its identity would stay locked until a restart).
     reservation?.(0);

@@ -38,7 +38,7 @@ Deno.test("a client killed with SIGKILL mid-upload leaves no visible file; the s
   assert.equal(again.code, 0, again.stderr);
   assert.equal(await sha256File(join(root, "big.bin")), await sha256File(source));
   const writes = (await readAudit(server))
-    .filter((event) => event.event === "Write" && event.result === "ok");
+    .filter((event) => event.event === "upload" && event.result === "ok");
   assert.equal(writes.length, 1);
   const sent = writes[0].bytes as number;
   assert.ok(sent <= BIG - partial, `resumed: sent ${sent} after ${partial}`);
