@@ -43,7 +43,9 @@ export const LOG_FILES = {
 /** Configures the process-wide loggers for a server. Call {@link closeLogging} before exit. */
 export async function setupServerLogging(options: ServerLoggingOptions): Promise<void> {
   await Deno.mkdir(options.logDir, { recursive: true, mode: 0o750 });
-  // Audit records are written as they happen; the other logs are buffered briefly.
+  // Audit records are written as they happen, and performance samples too: the line a server
+  // writes as it becomes idle is the last for a while, and the file sink flushes only when a
+  // record arrives. Events are buffered briefly.
   const file = (name: string, bufferSize = 4096) =>
     getFileSink(join(options.logDir, name), {
       formatter: jsonLinesWithPlainMessage,
@@ -60,7 +62,7 @@ export async function setupServerLogging(options: ServerLoggingOptions): Promise
       stderr,
       events: file(LOG_FILES.events),
       audit: file(LOG_FILES.audit, 0),
-      performance: file(LOG_FILES.performance),
+      performance: file(LOG_FILES.performance, 0),
     },
     loggers: [
       {
