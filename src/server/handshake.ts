@@ -16,6 +16,11 @@ import type { FrameWriter } from "../protocol/frame_writer.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { STATUS } from "../protocol/status.ts";
 import { type Authenticator, CheckQueueBusyError } from "../auth/authenticator.ts";
+import {
+  DEMO_PASSWORD_REFUSAL,
+  isDemoPassword,
+  isLoopbackAddress,
+} from "../auth/demo_passwords.ts";
 import type { CheckPositionListener } from "../auth/check_queue.ts";
 import { auditLog, serverLog } from "../log/logging.ts";
 import { type Admission, QueueFullError } from "./admission.ts";
@@ -243,6 +248,7 @@ async function checkPassword(
   if (matches) {
     // Guesses that were waiting for their check when a lockout began are refused too.
     refuseIfLockedOut();
+    refuseDemoPasswordFromAfar(link, user, password, audit);
     env.guard.recordSuccess(user);
     return;
   }
@@ -267,6 +273,26 @@ async function checkPassword(
     });
   }
   throw new Refusal(STATUS.AUTH_FAILED, "wrong user name or password", verdict.delayMs);
+}
+
+/**
+ * A documented demo password lets in only a client on this machine
+ * (demo_passwords.ts). Not a guess: the password was right, so it counts
+ * toward no lockout, but the login fails as one that was refused.
+ */
+function refuseDemoPasswordFromAfar(
+  link: Link,
+  user: string,
+  password: string,
+  audit: (result: string) => void,
+): void {
+  if (!isDemoPassword(password) || isLoopbackAddress(link.address)) return;
+  audit("refused: demo password from another machine");
+  serverLog.warn(
+    "refused {user} from {remote}: a demo password is accepted from this machine only",
+    { user, remote: link.remote },
+  );
+  throw new Refusal(STATUS.AUTH_FAILED, DEMO_PASSWORD_REFUSAL);
 }
 
 /** After how long a peer whose `Auth` the server is still working on hears so (`Queued`). */

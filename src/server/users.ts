@@ -1,7 +1,7 @@
 /**
  * The server's users: the {@link Authenticator} over the users file, and
  * what the server log says about them (skipped lines, plaintext passwords,
- * passwords replaced by fresh hashes).
+ * passwords replaced by fresh hashes, users who still have a demo password).
  *
  * @module
  */
@@ -27,8 +27,11 @@ export async function openUsers(
     maxCheckWaitMs: config.maxCheckWaitMs,
     loginCacheMs: config.loginCacheMs,
     onRehash: logRehash,
+    onUsersChanged: () => demo.review(authenticator),
   });
+  const demo = new DemoUsers();
   const userCount = await authenticator.load();
+  await demo.review(authenticator);
   const legacy = authenticator.legacyUsers();
   if (legacy.length > 0) {
     serverLog.warn(
@@ -58,5 +61,55 @@ function logRehash(outcome: RehashOutcome): void {
     );
   } else {
     serverLog.info("replaced {user}'s password in the users file by a fresh hash", { user });
+  }
+}
+
+/**
+ * Says loudly which users still have a documented demo password (they may
+ * log in only from this machine), at startup and whenever that changes.
+ */
+class DemoUsers {
+  #reported: string[] = [];
+  #review: Promise<void> = Promise.resolve();
+
+  /** Checks the users as loaded now; resolves once it has said what changed. */
+  review(authenticator: Authenticator): Promise<void> {
+    this.#review = this.#review.then(async () => {
+      const users = await authenticator.demoPasswordUsers();
+      this.#report(users);
+    }).catch((error) => {
+      serverLog.warn("could not check the users for demo passwords: {error}", {
+        error: String(error),
+      });
+    });
+    return this.#review;
+  }
+
+  #report(users: string[]): void {
+    const freed = this.#reported.filter((user) => !users.includes(user));
+    const added = users.filter((user) => !this.#reported.includes(user));
+    this.#reported = users;
+    for (const user of freed) {
+      serverLog.info(
+        "{user} no longer has a demo password: logins from other machines are allowed",
+        {
+          user,
+        },
+      );
+    }
+    if (added.length === 0) return;
+    const one = added.length === 1;
+    serverLog.warn(
+      "DEMO {passwords}: {users} still {have} the {passwords} printed in README.md, so {they} may log in from this machine only (loopback) until {it} is changed with `dfos user passwd {name}`",
+      {
+        users: added.join(", "),
+        count: added.length,
+        passwords: one ? "password" : "passwords",
+        have: one ? "has" : "have",
+        they: one ? added[0] : "they",
+        it: one ? "it" : "each",
+        name: one ? added[0] : "NAME",
+      },
+    );
   }
 }
