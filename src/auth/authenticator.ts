@@ -30,6 +30,7 @@ import {
 } from "./password_hash.ts";
 import { parseUsersFile, setUser, updateUsersFile, type UsersFileProblem } from "./users_file.ts";
 import { type CheckPositionListener, CheckQueue } from "./check_queue.ts";
+import { isDemoPassword, storesDemoPassword } from "./demo_passwords.ts";
 
 export { CheckQueueBusyError } from "./check_queue.ts";
 
@@ -67,6 +68,8 @@ export interface AuthenticatorOptions {
   maxCheckWaitMs?: number;
   /** How long a password that passed is remembered, ms; 0: check every login. Default: {@link DEFAULT_LOGIN_CACHE_MS}. */
   loginCacheMs?: number;
+  /** Called after a reload found the file changed (not after the first load). Default: nothing. */
+  onUsersChanged?: () => void;
 }
 
 /** Verifies user names and passwords. */
@@ -87,6 +90,9 @@ export class Authenticator {
   /** Checks running now, by tag: logins with the same password wait for the same answer. */
   #running = new Map<string, Promise<boolean>>();
   #checksRun = 0;
+  #onUsersChanged: () => void;
+  /** Stored secret → whether it is a demo password; learnt from logins, or checked once. */
+  #demoSecrets = new Map<string, Promise<boolean>>();
 
   constructor(path: string, report: ProblemReporter, options: AuthenticatorOptions = {}) {
     this.#path = path;
@@ -94,6 +100,7 @@ export class Authenticator {
     this.#params = options.scryptParams ?? DEFAULT_SCRYPT_PARAMS;
     this.#onRehash = options.onRehash ?? (() => {});
     this.#cacheMs = options.loginCacheMs ?? DEFAULT_LOGIN_CACHE_MS;
+    this.#onUsersChanged = options.onUsersChanged ?? (() => {});
     // Each scrypt run takes 32 MiB and a core: a crowd of logins (or of attackers)
     // queues instead of exhausting memory, and is refused as busy past the wait bound.
     this.#checks = new CheckQueue({
@@ -111,8 +118,30 @@ export class Authenticator {
     const parsed = parseUsersFile(await Deno.readTextFile(this.#path));
     this.#reportProblems(parsed.problems);
     this.#secrets = new Map([...parsed.users].map(([name, user]) => [name, user.secret]));
+    const reloaded = this.#loadedVersion !== "";
     this.#loadedVersion = version;
+    if (reloaded) this.#onUsersChanged();
     return this.#secrets.size;
+  }
+
+  /**
+   * Names of the users whose stored password is a documented demo password
+   * (see demo_passwords.ts), in file order. Each secret is checked once.
+   */
+  async demoPasswordUsers(): Promise<string[]> {
+    const users = [...this.#secrets];
+    const found = await Promise.all(users.map(([name, secret]) => {
+      const known = this.#demoSecrets.get(secret) ?? storesDemoPassword(name, secret);
+      this.#demoSecrets.set(secret, known);
+      return known;
+    }));
+    return users.filter((_, index) => found[index]).map(([name]) => name);
+  }
+
+  /** Remembers whether `secret` holds a demo password, learnt from a login that matched it. */
+  #learnDemo(secret: string, password: string): void {
+    if (this.#demoSecrets.size >= LOGIN_CACHE_ENTRIES) this.#demoSecrets.clear();
+    this.#demoSecrets.set(secret, Promise.resolve(isDemoPassword(password)));
   }
 
   /** Reports skipped lines unless they are the ones already reported (e.g. after a rehash). */
@@ -199,6 +228,7 @@ export class Authenticator {
       const secret = this.#secrets.get(user);
       const matches = await this.#matches(secret, password);
       this.#checksRun++;
+      if (matches && secret !== undefined) this.#learnDemo(secret, password);
       if (matches && secret !== undefined && needsRehash(secret, this.#params)) {
         await this.#rehash(user, secret, password);
       }
@@ -233,7 +263,10 @@ export class Authenticator {
         const current = parseUsersFile(text).users.get(user);
         return current?.secret === loadedSecret ? setUser(text, user, fresh) : undefined;
       });
-      if (written) this.#secrets.set(user, fresh);
+      if (written) {
+        this.#secrets.set(user, fresh);
+        this.#learnDemo(fresh, password);
+      }
       this.#onRehash({ user, result: written ? "rehashed" : "changed" });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);

@@ -92,7 +92,7 @@ export function serverCommand(onExit: (code: number) => void): Command {
     .addOption(
       secondsOption(
         "--perf-interval <seconds>",
-        "interval of the performance log",
+        "interval of the performance log while busy (one line when it becomes idle)",
         DEFAULTS.performanceIntervalMs,
       ),
     )

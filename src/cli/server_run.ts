@@ -34,17 +34,45 @@ export async function runServer(
     await closeLogging();
     return 1;
   }
-  const stopped = new Promise<void>((resolve) => {
-    const stop = (signal: Deno.Signal) => {
-      serverLog.info("received {signal}", { signal });
-      server.shutdown().then(resolve);
-    };
-    Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
-    Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
-  });
-  await Promise.race([stopped, server.finished]);
+  const signals = stopOnSignals(() => server.shutdown());
+  await Promise.race([signals.stopped, server.finished]);
+  signals.remove();
   await closeLogging();
   return 0;
+}
+
+/**
+ * One Ctrl-C can arrive twice: the terminal signals the whole process group,
+ * and a launcher in it (`deno task`, a shell script) forwards the signal to
+ * the server as well. Signals this soon after the first are that same event.
+ */
+const SAME_SIGNAL_MS = 1_000;
+
+/**
+ * Starts `shutdown` at the first SIGINT or SIGTERM, logging it once; a later
+ * signal only says that the shutdown is under way. `stopped` resolves when
+ * the shutdown has finished; `remove` takes the listeners away again.
+ */
+function stopOnSignals(shutdown: () => Promise<void>) {
+  let first: number | undefined;
+  let resolve: () => void = () => {};
+  const stopped = new Promise<void>((done) => resolve = done);
+  const onSignal = (signal: Deno.Signal) => {
+    const now = performance.now();
+    if (first === undefined) {
+      first = now;
+      serverLog.info("received {signal}", { signal });
+      shutdown().then(resolve);
+    } else if (now - first > SAME_SIGNAL_MS) {
+      serverLog.info("received {signal} again; the shutdown is already under way", { signal });
+    }
+  };
+  const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+    const listener = () => onSignal(signal);
+    Deno.addSignalListener(signal, listener);
+    return () => Deno.removeSignalListener(signal, listener);
+  });
+  return { stopped, remove: () => listeners.forEach((remove) => remove()) };
 }
 
 function describeStartError(error: unknown, config: ServerConfig): string {

@@ -18,6 +18,7 @@ import {
   getTextFormatter,
   jsonLinesFormatter,
   type Logger,
+  type LogRecord,
 } from "@logtape/logtape";
 import { getFileSink } from "@logtape/file";
 import { join } from "node:path";
@@ -42,15 +43,18 @@ export const LOG_FILES = {
 /** Configures the process-wide loggers for a server. Call {@link closeLogging} before exit. */
 export async function setupServerLogging(options: ServerLoggingOptions): Promise<void> {
   await Deno.mkdir(options.logDir, { recursive: true, mode: 0o750 });
-  // Audit records are written as they happen; the other logs are buffered briefly.
+  // Audit records are written as they happen, and performance samples too: the line a server
+  // writes as it becomes idle is the last for a while, and the file sink flushes only when a
+  // record arrives. Events are buffered briefly.
   const file = (name: string, bufferSize = 4096) =>
     getFileSink(join(options.logDir, name), {
-      formatter: jsonLinesFormatter,
+      formatter: jsonLinesWithPlainMessage,
       bufferSize,
       flushInterval: 500,
     });
   const stderr = getStreamSink(Deno.stderr.writable, {
-    formatter: getTextFormatter({ timestamp: "date-time-tz", category: "." }),
+    // Values inside a sentence without quotes: "alice logged in", not "\"alice\" logged in".
+    formatter: getTextFormatter({ timestamp: "date-time-tz", category: ".", value: "bare" }),
   });
   await configure({
     reset: true,
@@ -58,7 +62,7 @@ export async function setupServerLogging(options: ServerLoggingOptions): Promise
       stderr,
       events: file(LOG_FILES.events),
       audit: file(LOG_FILES.audit, 0),
-      performance: file(LOG_FILES.performance),
+      performance: file(LOG_FILES.performance, 0),
     },
     loggers: [
       {
@@ -72,6 +76,19 @@ export async function setupServerLogging(options: ServerLoggingOptions): Promise
     ],
     filters: {},
   });
+}
+
+/**
+ * JSON lines whose `message` reads as the sentence it is (values without
+ * quotes, as on stderr); the values themselves are in `properties`.
+ */
+export function jsonLinesWithPlainMessage(record: LogRecord): string {
+  const message = record.message.map((part, index) =>
+    index % 2 === 0 || typeof part !== "object" || part === null
+      ? String(part)
+      : JSON.stringify(part)
+  ).join("");
+  return jsonLinesFormatter({ ...record, message: [message] });
 }
 
 /** Flushes and closes every sink. */

@@ -15,13 +15,19 @@ import { STATUS } from "../protocol/status.ts";
 import { type ReadHandle, StorageError } from "../storage/storage.ts";
 import { serverLog } from "../log/logging.ts";
 import { ConnectionLost, describeError, errorFrame } from "./error_reply.ts";
-import type { AuditDetail, RequestContext } from "./request_context.ts";
+import {
+  type AuditDetail,
+  type AuditedPath,
+  auditedPath,
+  type RequestContext,
+} from "./request_context.ts";
 import type { DownloadChannel } from "./transfers.ts";
 
 /** `Read`: opens the file, answers `ReadInfo`, then streams in the background. */
 export async function handleRead(context: RequestContext, frame: Frame): Promise<AuditDetail> {
   const request = decode(Messages.Read, frame);
   const path = context.resolve(request.path);
+  const target = auditedPath(request.path, path);
   const handle = await context.storage.openRead(path);
   try {
     const conditionFailed = (request.ifSize !== 0 || request.ifMtimeMs !== 0) &&
@@ -41,14 +47,14 @@ export async function handleRead(context: RequestContext, frame: Frame): Promise
       length: end - offset,
     });
     if (end <= DEFAULT_CHUNK_SIZE) {
-      await sendWhole(context, frame.id, path, handle, { info, offset, end });
+      await sendWhole(context, frame.id, target, handle, { info, offset, end });
       return { path, deferred: true };
     }
     await context.reply(info);
     await context.transfers.startDownload(
       context,
       frame.id,
-      (channel) => streamDownload(context, frame.id, path, handle, { offset, end, channel }),
+      (channel) => streamDownload(context, frame.id, target, handle, { offset, end, channel }),
     );
   } catch (error) {
     handle.close();
@@ -65,7 +71,7 @@ export async function handleRead(context: RequestContext, frame: Frame): Promise
 async function sendWhole(
   context: RequestContext,
   id: number,
-  path: string,
+  target: AuditedPath,
   handle: ReadHandle,
   range: { info: Uint8Array; offset: number; end: number },
 ): Promise<void> {
@@ -93,7 +99,7 @@ async function sendWhole(
     if (range.end > range.offset) await context.reply(data);
     await context.reply(encode(Messages.DataEnd, id, { sha256 }));
     context.metrics.transfersCompleted++;
-    context.transfers.reportDownload(path, range.end - range.offset, startedAt, "ok");
+    context.transfers.reportDownload(target, range.end - range.offset, startedAt, "ok");
   } finally {
     handle.close();
   }
@@ -108,7 +114,7 @@ interface StreamRange {
 async function streamDownload(
   context: RequestContext,
   id: number,
-  path: string,
+  target: AuditedPath,
   handle: ReadHandle,
   range: StreamRange,
 ): Promise<void> {
@@ -120,13 +126,15 @@ async function streamDownload(
     await streamChunks(context, id, handle, range, hash, progress);
     await range.channel.finish(encode(Messages.DataEnd, id, { sha256: hash.digest() }));
     context.metrics.transfersCompleted++;
-    context.transfers.reportDownload(path, progress.sent, startedAt, "ok");
+    context.transfers.reportDownload(target, progress.sent, startedAt, "ok");
   } catch (error) {
-    context.transfers.reportDownload(path, progress.sent, startedAt, describeError(error).message);
+    const failure = describeError(error);
+    context.transfers.reportDownload(target, progress.sent, startedAt, failure.message);
     if (error instanceof ConnectionLost) {
-      serverLog.debug("download of {path} stopped: {error}", { path, error: error.message });
+      const { path } = target;
+      serverLog.debug("the download of {path} stopped: {error}", { path, error: error.message });
     } else if (!range.channel.signal.aborted) {
-      await range.channel.finish(errorFrame(id, error)).catch(() => {});
+      await range.channel.finish(errorFrame(id, failure)).catch(() => {});
     }
   } finally {
     handle.close();

@@ -24,11 +24,27 @@ export class ConnectionLost extends Error {
   }
 }
 
-/** Status code and client-facing message for `error`. */
-export function describeError(error: unknown): { code: number; message: string } {
+/** A failed operation as the client hears it (and the audit log records it). */
+export interface Failure {
+  code: number;
+  message: string;
+}
+
+/**
+ * Status code and client-facing message for `error`. An unexpected error
+ * is logged here, so describe each failure once and reply with
+ * {@link errorFrame} of that description.
+ */
+export function describeError(error: unknown): Failure {
   if (error instanceof StorageError) return { code: error.code, message: fitText(error.message) };
   if (error instanceof DeadlineError) return { code: STATUS.TIMEOUT, message: error.message };
   if (error instanceof ConnectionLost) return { code: STATUS.IO_ERROR, message: "client left" };
+  if (error instanceof Deno.errors.Interrupted) {
+    // An operation whose connection or file was closed under it: the session is ending
+    // (the client left, the shutdown's grace period is over). A planned end, not a fault.
+    serverLog.debug("operation interrupted: {error}", { error: String(error) });
+    return { code: STATUS.IO_ERROR, message: "interrupted: the session ended" };
+  }
   serverLog.error("unexpected error: {error}", { error: String(error) });
   return { code: STATUS.IO_ERROR, message: "internal server error (see the server log)" };
 }
@@ -60,7 +76,7 @@ function fitting(characters: string[], maxBytes: number): string[] {
   return characters.slice(0, count);
 }
 
-/** The `Error` frame replying to request `id` with `error`. */
-export function errorFrame(id: number, error: unknown): Uint8Array {
-  return encode(Messages.Error, id, describeError(error));
+/** The `Error` frame replying to request `id` with `failure` (from {@link describeError}). */
+export function errorFrame(id: number, failure: Failure): Uint8Array {
+  return encode(Messages.Error, id, failure);
 }

@@ -90,7 +90,7 @@ async function handleRemove(context: RequestContext, frame: Frame) {
   await context.storage.remove(target, { recursive });
   context.quota.forget(context.user);
   await context.reply(encode(Messages.Ok, frame.id, {}));
-  return { path: target };
+  return recursive ? { path: target, recursive } : { path: target };
 }
 
 async function handleRename(context: RequestContext, frame: Frame) {
@@ -123,20 +123,29 @@ async function handleChdir(context: RequestContext, frame: Frame) {
   return { path: target };
 }
 
+/**
+ * Every request: its handler, whether it changes storage, and its name in the
+ * audit log (an upload is an upload, whether it came in one frame or many).
+ */
 const TABLE: RequestHandler[] = [
-  { name: "List", writes: false, handle: handleList },
-  { name: "Stat", writes: false, handle: handleStat },
-  { name: "Chdir", writes: false, handle: handleChdir },
-  { name: "Mkdir", writes: true, handle: handleMkdir },
-  { name: "Rmdir", writes: true, handle: handleRmdir },
-  { name: "Remove", writes: true, handle: handleRemove },
-  { name: "Rename", writes: true, handle: handleRename },
-  { name: "SetMtime", writes: true, handle: handleSetMtime },
-  { name: "Read", writes: false, handle: handleRead },
-  { name: "Write", writes: true, handle: handleWrite },
-  { name: "WriteFile", auditAs: "Write", writes: true, handle: handleWriteFile },
-  { name: "ListPartials", writes: false, handle: handleListPartials },
-  { name: "DiscardPartials", writes: true, handle: handleDiscardPartials },
+  { name: "List", audit: "list", writes: false, handle: handleList },
+  { name: "Stat", audit: "stat", writes: false, handle: handleStat },
+  { name: "Chdir", audit: "cd", writes: false, handle: handleChdir },
+  { name: "Mkdir", audit: "mkdir", writes: true, handle: handleMkdir },
+  { name: "Rmdir", audit: "rmdir", writes: true, handle: handleRmdir },
+  { name: "Remove", audit: "delete", writes: true, handle: handleRemove },
+  { name: "Rename", audit: "rename", writes: true, handle: handleRename },
+  { name: "SetMtime", audit: "set-mtime", writes: true, handle: handleSetMtime },
+  { name: "Read", audit: "download", writes: false, handle: handleRead },
+  { name: "Write", audit: "upload", writes: true, handle: handleWrite },
+  { name: "WriteFile", audit: "upload", writes: true, handle: handleWriteFile },
+  { name: "ListPartials", audit: "list-partials", writes: false, handle: handleListPartials },
+  {
+    name: "DiscardPartials",
+    audit: "discard-partials",
+    writes: true,
+    handle: handleDiscardPartials,
+  },
 ];
 
 /** Handlers keyed by type byte. */

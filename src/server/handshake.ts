@@ -16,6 +16,11 @@ import type { FrameWriter } from "../protocol/frame_writer.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { STATUS } from "../protocol/status.ts";
 import { type Authenticator, CheckQueueBusyError } from "../auth/authenticator.ts";
+import {
+  DEMO_PASSWORD_REFUSAL,
+  isDemoPassword,
+  isLoopbackAddress,
+} from "../auth/demo_passwords.ts";
 import type { CheckPositionListener } from "../auth/check_queue.ts";
 import { auditLog, serverLog } from "../log/logging.ts";
 import { type Admission, QueueFullError } from "./admission.ts";
@@ -25,6 +30,7 @@ import type { ServerMetrics } from "./metrics.ts";
 import type { ServerConfig } from "./server_config.ts";
 import type { LoginGuard } from "./login_guard.ts";
 import type { ServerStream } from "../transport/server_stream.ts";
+import { plural } from "../shared/plural.ts";
 
 /** One accepted connection and its framing. */
 export interface Link {
@@ -89,9 +95,10 @@ class Refusal extends Error {
 export async function admitClient(link: Link, env: HandshakeEnvironment): Promise<Admitted | null> {
   const gate = env.unauthenticated;
   if (gate.count >= env.config.maxUnauthenticated) {
-    serverLog.warn("refusing {remote}: {count} connections are already logging in", {
+    serverLog.warn("refusing {remote}: {connections} already logging in, the most allowed", {
       remote: link.remote,
       count: gate.count,
+      connections: plural(gate.count, "connection is", "connections are"),
     });
     return null;
   }
@@ -155,7 +162,7 @@ async function greet(link: Link, env: HandshakeEnvironment): Promise<string[] | 
       `protocol version ${hello.version} is not supported; this server speaks ${PROTOCOL_VERSION}`,
     );
   }
-  if (env.shutdown.aborted) throw new Refusal(STATUS.SHUTTING_DOWN, "server is shutting down");
+  if (env.shutdown.aborted) throw new Refusal(STATUS.SHUTTING_DOWN, "the server is shutting down");
   await link.writer.send(encode(Messages.Welcome, 0, {
     version: PROTOCOL_VERSION,
     serverName: env.config.serverName,
@@ -176,7 +183,8 @@ async function waitForSlot(
     (frame) => frame ?? gone.abort(new Error("client left while waiting")),
     (error) => gone.abort(error),
   );
-  const onShutdown = () => gone.abort(new Refusal(STATUS.SHUTTING_DOWN, "server is shutting down"));
+  const onShutdown = () =>
+    gone.abort(new Refusal(STATUS.SHUTTING_DOWN, "the server is shutting down"));
   env.shutdown.addEventListener("abort", onShutdown, { once: true });
   const reportPosition = (position: number, waiting: number) => {
     env.metrics.queued = env.admission.waiting;
@@ -206,7 +214,13 @@ async function checkPassword(
   password: string,
 ) {
   const audit = (result: string, delayMs?: number) =>
-    auditLog.warn("login", { event: "login", user, remote: link.remote, result, delayMs });
+    auditLog.warn("login of {user} from {remote}: {result}", {
+      event: "login",
+      user,
+      remote: link.remote,
+      result,
+      delayMs,
+    });
   const refuseIfLockedOut = () => {
     const lockout = env.guard.check(user, link.address);
     if (!lockout) return;
@@ -234,6 +248,7 @@ async function checkPassword(
   if (matches) {
     // Guesses that were waiting for their check when a lockout began are refused too.
     refuseIfLockedOut();
+    refuseDemoPasswordFromAfar(link, user, password, audit);
     env.guard.recordSuccess(user);
     return;
   }
@@ -243,8 +258,9 @@ async function checkPassword(
   if (verdict.lockedOut) {
     const { scope, retryAfterMs } = verdict.lockedOut;
     const subject = scope === "user" ? user : link.address;
-    auditLog.warn("lockout", {
+    auditLog.warn("{scope} {subject} locked out for {durationMs} ms", {
       event: "lockout",
+      subject,
       scope,
       user,
       remote: link.remote,
@@ -257,6 +273,26 @@ async function checkPassword(
     });
   }
   throw new Refusal(STATUS.AUTH_FAILED, "wrong user name or password", verdict.delayMs);
+}
+
+/**
+ * A documented demo password lets in only a client on this machine
+ * (demo_passwords.ts). Not a guess: the password was right, so it counts
+ * toward no lockout, but the login fails as one that was refused.
+ */
+function refuseDemoPasswordFromAfar(
+  link: Link,
+  user: string,
+  password: string,
+  audit: (result: string) => void,
+): void {
+  if (!isDemoPassword(password) || isLoopbackAddress(link.address)) return;
+  audit("refused: demo password from another machine");
+  serverLog.warn(
+    "refused {user} from {remote}: a demo password is accepted from this machine only",
+    { user, remote: link.remote },
+  );
+  throw new Refusal(STATUS.AUTH_FAILED, DEMO_PASSWORD_REFUSAL);
 }
 
 /** After how long a peer whose `Auth` the server is still working on hears so (`Queued`). */
@@ -312,7 +348,12 @@ async function login(
   const { user, password } = decode(Messages.Auth, frame);
   await checkPassword(link, env, user, password);
   if (!env.userSessions.tryOpen(user, env.config.maxSessionsPerUser)) {
-    auditLog.warn("login", { event: "login", user, remote: link.remote, result: "session limit" });
+    auditLog.warn("login of {user} from {remote}: {result}", {
+      event: "login",
+      user,
+      remote: link.remote,
+      result: "session limit",
+    });
     throw new Refusal(
       STATUS.SESSION_LIMIT,
       `${user} already has ${env.config.maxSessionsPerUser} open session(s), the most allowed`,

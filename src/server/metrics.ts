@@ -1,7 +1,10 @@
 /**
  * Counters the server keeps for its performance log, and the sampler that
- * writes one line every few seconds: CPU %, RSS, heap, sessions, queue
- * length, bytes in/out per second and transfers per second.
+ * writes one JSON line every few seconds while the server is busy: CPU %,
+ * RSS, heap, sessions, queue length, bytes in/out per second and transfers
+ * per second. An idle server (no sessions, nobody queued, nothing moved)
+ * writes one line marked `idle` when it becomes idle, then nothing until
+ * there is work again: about 17,000 identical lines a day say nothing.
  *
  * @module
  */
@@ -19,36 +22,111 @@ export class ServerMetrics {
   peakRss = 0;
 }
 
-/** Starts sampling every `intervalMs`; returns a function that stops it. */
-export function startPerformanceSampler(metrics: ServerMetrics, intervalMs: number): () => void {
-  let lastCpu = process.cpuUsage();
-  let lastTime = performance.now();
-  let last = { bytesIn: 0, bytesOut: 0, transfers: 0 };
-  const timer = setInterval(() => {
-    const now = performance.now();
-    const seconds = (now - lastTime) / 1000;
-    const cpu = process.cpuUsage(lastCpu);
-    const memory = Deno.memoryUsage();
+/** One line of the performance log. */
+export interface PerformanceSample {
+  cpuPercent: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  sessions: number;
+  queued: number;
+  bytesInPerSecond: number;
+  bytesOutPerSecond: number;
+  transfersPerSecond: number;
+  /** Set on the line written as the server becomes idle: no line follows until it is busy again. */
+  idle?: true;
+}
+
+/** What the sampler reads of the process; the defaults are the real ones. */
+export interface SamplerSources {
+  /** Milliseconds on a monotonic clock. Default `performance.now`. */
+  now?: () => number;
+  /** CPU time used, µs. Default `process.cpuUsage`. */
+  cpuUsage?: () => { user: number; system: number };
+  /** Default `Deno.memoryUsage`. */
+  memoryUsage?: () => { rss: number; heapUsed: number; heapTotal: number };
+  /** Where a sample goes. Default: a line of the performance log. */
+  write?: (sample: PerformanceSample) => void;
+}
+
+/**
+ * Takes samples of `metrics` when told to ({@link startPerformanceSampler}
+ * tells it every interval) and writes those worth a line.
+ */
+export class PerformanceSampler {
+  #metrics: ServerMetrics;
+  #now: () => number;
+  #cpuUsage: () => { user: number; system: number };
+  #memoryUsage: () => { rss: number; heapUsed: number; heapTotal: number };
+  #write: (sample: PerformanceSample) => void;
+  #lastTime: number;
+  #lastCpu: { user: number; system: number };
+  #last = { bytesIn: 0, bytesOut: 0, transfers: 0 };
+  /** The last line written said the server is idle: nothing more until it is busy. */
+  #quiet = false;
+
+  constructor(metrics: ServerMetrics, sources: SamplerSources = {}) {
+    this.#metrics = metrics;
+    this.#now = sources.now ?? (() => performance.now());
+    this.#cpuUsage = sources.cpuUsage ?? (() => process.cpuUsage());
+    this.#memoryUsage = sources.memoryUsage ?? (() => Deno.memoryUsage());
+    this.#write = sources.write ??
+      ((sample) => performanceLog.info("performance sample", { ...sample }));
+    this.#lastTime = this.#now();
+    this.#lastCpu = this.#cpuUsage();
+  }
+
+  /** Samples the interval since the last call; writes it unless the server was idle and said so. */
+  sample(): void {
+    const sample = this.#measure();
+    const busy = sample.sessions > 0 || sample.queued > 0 ||
+      sample.bytesInPerSecond > 0 || sample.bytesOutPerSecond > 0 ||
+      sample.transfersPerSecond > 0;
+    if (busy) {
+      this.#quiet = false;
+      this.#write(sample);
+    } else if (!this.#quiet) {
+      this.#quiet = true;
+      this.#write({ ...sample, idle: true });
+    }
+  }
+
+  #measure(): PerformanceSample {
+    const metrics = this.#metrics;
+    const now = this.#now();
+    const seconds = Math.max(now - this.#lastTime, 1) / 1000;
+    const cpu = this.#cpuUsage();
+    const memory = this.#memoryUsage();
     metrics.peakRss = Math.max(metrics.peakRss, memory.rss);
-    performanceLog.info("sample", {
-      cpuPercent: round(((cpu.user + cpu.system) / 1e6 / seconds) * 100),
+    const sample = {
+      cpuPercent: round(
+        ((cpu.user - this.#lastCpu.user + cpu.system - this.#lastCpu.system) / 1e6 / seconds) *
+          100,
+      ),
       rssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
       heapTotalBytes: memory.heapTotal,
       sessions: metrics.sessions,
       queued: metrics.queued,
-      bytesInPerSecond: Math.round((metrics.bytesIn - last.bytesIn) / seconds),
-      bytesOutPerSecond: Math.round((metrics.bytesOut - last.bytesOut) / seconds),
-      transfersPerSecond: round((metrics.transfersCompleted - last.transfers) / seconds),
-    });
-    lastCpu = process.cpuUsage();
-    lastTime = now;
-    last = {
+      bytesInPerSecond: Math.round((metrics.bytesIn - this.#last.bytesIn) / seconds),
+      bytesOutPerSecond: Math.round((metrics.bytesOut - this.#last.bytesOut) / seconds),
+      transfersPerSecond: round((metrics.transfersCompleted - this.#last.transfers) / seconds),
+    };
+    this.#lastCpu = cpu;
+    this.#lastTime = now;
+    this.#last = {
       bytesIn: metrics.bytesIn,
       bytesOut: metrics.bytesOut,
       transfers: metrics.transfersCompleted,
     };
-  }, intervalMs);
+    return sample;
+  }
+}
+
+/** Samples every `intervalMs`; returns a function that stops it. */
+export function startPerformanceSampler(metrics: ServerMetrics, intervalMs: number): () => void {
+  const sampler = new PerformanceSampler(metrics);
+  const timer = setInterval(() => sampler.sample(), intervalMs);
   return () => clearInterval(timer);
 }
 

@@ -46,10 +46,49 @@ export interface RequestContext {
   reply(frame: Uint8Array): Promise<void>;
 }
 
+/**
+ * Operation names in the audit log, as an operator reads them (the handler
+ * table in handlers.ts says which request is which).
+ */
+export type AuditOperation =
+  | "list"
+  | "stat"
+  | "cd"
+  | "mkdir"
+  | "rmdir"
+  | "delete"
+  | "rename"
+  | "set-mtime"
+  | "download"
+  | "upload"
+  | "list-partials"
+  | "discard-partials";
+
+/** A path for the audit log: resolved, and as the client sent it where that differs. */
+export interface AuditedPath {
+  /** The absolute path inside the user's root. */
+  path: string;
+  /** The path as sent (relative to the working directory, say); absent when the same. */
+  requested?: string;
+}
+
+/** The {@link AuditedPath} of a path sent as `requested` that resolved to `path`. */
+export function auditedPath(requested: string, path: string): AuditedPath {
+  return requested === path ? { path } : { path, requested };
+}
+
 /** What the audit log records about a completed request, beyond user and result. */
 export interface AuditDetail {
+  /** The path the request is about, resolved inside the user's root. */
   path?: string;
+  /** `path` as the client sent it, when that differs. */
+  requested?: string;
+  /** Where a rename went, resolved. */
   to?: string;
+  /** `to` as the client sent it, when that differs. */
+  requestedTo?: string;
+  /** Whether a delete took a folder with everything in it. */
+  recursive?: boolean;
   bytes?: number;
   /** A partial upload named by its id (DiscardPartials). */
   id?: string;
@@ -62,8 +101,8 @@ export interface AuditDetail {
 /** One entry of the dispatch table: decode, check, act, reply. */
 export interface RequestHandler {
   name: MessageName;
-  /** The event name in the audit log, when not `name` (one name for every way to upload). */
-  auditAs?: string;
+  /** The operation's name in the audit log. */
+  audit: AuditOperation;
   /** Whether the request changes storage (drives the audit log and the capability list). */
   writes: boolean;
   handle(context: RequestContext, frame: Frame): Promise<AuditDetail | void>;

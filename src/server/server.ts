@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { FrameReader } from "../protocol/frame_reader.ts";
 import { encode, Messages, SYMLINK_CAPABILITY } from "../protocol/messages.ts";
 import { FrameWriter } from "../protocol/frame_writer.ts";
-import { Authenticator } from "../auth/authenticator.ts";
+import type { Authenticator } from "../auth/authenticator.ts";
 import { LocalStorage } from "../storage/local_storage.ts";
 import { auditLog, serverLog } from "../log/logging.ts";
 import { Admission } from "./admission.ts";
@@ -25,6 +25,8 @@ import { LoginGuard } from "./login_guard.ts";
 import { QuotaLedger } from "./quota.ts";
 import { UserLimits } from "./user_limits.ts";
 import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
+import { openUsers } from "./users.ts";
+import { plural } from "../shared/plural.ts";
 
 /** A server that is listening. */
 export interface RunningServer {
@@ -46,36 +48,18 @@ const AFTER_GRACE_MS = 3_000;
 /** Validates the configuration, binds the port and starts serving. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   await Deno.mkdir(config.storageDir, { recursive: true, mode: 0o700 });
-  const authenticator = new Authenticator(config.usersFile, (path, problems) => {
-    for (const problem of problems) {
-      serverLog.warn("{path}:{line}: {reason}; line skipped", { path, ...problem });
-    }
-  }, {
-    maxCheckWaitMs: config.maxCheckWaitMs,
-    loginCacheMs: config.loginCacheMs,
-    onRehash: (outcome) =>
-      outcome.result === "failed"
-        ? serverLog.warn("could not store a password hash for {user}: {reason}", { ...outcome })
-        : serverLog.info("password of {user}: {result}", { ...outcome }),
-  });
-  const userCount = await authenticator.load();
-  const legacy = authenticator.legacyUsers();
-  if (legacy.length > 0) {
-    serverLog.warn(
-      "{count} users still have plaintext passwords ({users}); each is hashed at its next login, or run `dfos user migrate`",
-      { count: legacy.length, users: legacy.join(", ") },
-    );
-  }
+  const { authenticator, userCount } = await openUsers(config);
   const bound = await listen(config);
   const budget = descriptorBudget(config, config.storageDir);
   logBudget(budget);
   const server = new Server(config, bound, budget.maxConnections, authenticator);
   const port = (bound.listener.addr as Deno.NetAddr).port;
-  serverLog.info("listening on {host}:{port}, storage {storage}, {users} users", {
+  serverLog.info("listening on {host}:{port}, storage {storage}, {users}", {
     host: config.host,
     port,
     storage: config.storageDir,
-    users: userCount,
+    userCount,
+    users: plural(userCount, "user"),
   });
   return {
     port,
@@ -189,7 +173,7 @@ class Server {
       idleTimeoutMs: this.#config.idleTimeoutMs,
     });
     await link.writer.send(encode(Messages.AuthOk, 0, { sessionId, cwd: "/" }));
-    auditLog.info("login", {
+    auditLog.info("login of {user} from {remote}: {result}", {
       event: "login",
       user,
       session: sessionId,
@@ -203,7 +187,7 @@ class Server {
     });
     this.#sessions.add(session);
     this.metrics.sessions++;
-    if (this.#shutdown.signal.aborted) session.drain();
+    if (this.#shutdown.signal.aborted) session.drain(this.#config.shutdownGraceMs);
     try {
       await session.run();
     } finally {
@@ -239,18 +223,28 @@ class Server {
 
   async shutdown(): Promise<void> {
     if (this.#shutdown.signal.aborted) return this.finished;
+    const grace = this.#config.shutdownGraceMs / 1000;
     serverLog.info(
-      "shutting down: no new connections; {sessions} sessions get {grace} s to finish",
+      "shutting down: no new connections; running transfers have {grace} s to finish ({sessions} open)",
       {
-        sessions: this.#sessions.size,
-        grace: this.#config.shutdownGraceMs / 1000,
+        grace,
+        sessionCount: this.#sessions.size,
+        sessions: plural(this.#sessions.size, "session"),
       },
     );
     this.#shutdown.abort();
     this.#port.listener.close();
-    for (const session of this.#sessions) session.drain();
-    const grace = setTimeout(() => {
-      serverLog.warn("grace period over: closing {count} connections", { count: this.#links.size });
+    for (const session of this.#sessions) session.drain(this.#config.shutdownGraceMs);
+    const graceTimer = setTimeout(() => {
+      // The planned end of the shutdown, not a fault: what it cuts off is resumable.
+      const count = this.#links.size;
+      if (count > 0) {
+        serverLog.info("the {grace} s grace period is over: closing {connections}", {
+          grace,
+          count,
+          connections: plural(count, "connection"),
+        });
+      }
       for (const link of this.#links) link.close();
     }, this.#config.shutdownGraceMs);
     let late: ReturnType<typeof setTimeout> | undefined;
@@ -258,12 +252,14 @@ class Server {
       late = setTimeout(() => resolve(false), this.#config.shutdownGraceMs + AFTER_GRACE_MS);
     });
     const finished = await Promise.race([this.finished.then(() => true), tooLate]);
-    clearTimeout(grace);
+    clearTimeout(graceTimer);
     clearTimeout(late);
     if (!finished) {
       // A connection still inside a password check, say: nothing of it needs saving.
-      serverLog.warn("{count} connections still closing after the grace period; stopping anyway", {
-        count: this.#connections.size,
+      const count = this.#connections.size;
+      serverLog.warn("{connections} still closing after the grace period; stopping anyway", {
+        count,
+        connections: plural(count, "connection"),
       });
     }
     this.#stopTimers();
@@ -277,14 +273,18 @@ class Server {
         const storage = await LocalStorage.open(join(this.#config.storageDir, entry.name));
         const removed = await storage.cleanupPartials(this.#config.partialMaxAgeMs);
         if (removed > 0) {
-          serverLog.info("removed {removed} stale partial uploads of {user}", {
+          serverLog.info("removed {partials} of {user}, untouched longer than {seconds} s", {
             removed,
+            partials: plural(removed, "stale partial upload"),
             user: entry.name,
+            seconds: this.#config.partialMaxAgeMs / 1000,
           });
         }
       }
     } catch (error) {
-      serverLog.warn("partial-upload sweep failed: {error}", { error: String(error) });
+      serverLog.warn("the sweep of stale partial uploads failed: {error}", {
+        error: String(error),
+      });
     }
   }
 }
@@ -311,17 +311,15 @@ function acceptReports(maxConnections: number): AcceptReports {
     failing: (error) =>
       serverLog.error("cannot accept connections: {error}; retrying", { error: String(error) }),
     recovered: (failures, ms) =>
-      serverLog.info(
-        "accepting connections again after {failures} failed attempts in {seconds} s",
-        {
-          failures,
-          seconds: ms / 1000,
-        },
-      ),
+      serverLog.info("accepting connections again after {attempts} in {seconds} s", {
+        failures,
+        attempts: plural(failures, "failed attempt"),
+        seconds: ms / 1000,
+      }),
     refused: (count, open) =>
       serverLog.warn(
-        "closed {count} new connection(s) at once: {open} are open, the most allowed ({max})",
-        { count, open, max: maxConnections },
+        "closed {connections} at once: {open} are open, the most allowed ({max})",
+        { count, connections: plural(count, "new connection"), open, max: maxConnections },
       ),
   };
 }

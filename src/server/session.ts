@@ -19,10 +19,17 @@ import { ConnectionLost, describeError, errorFrame } from "./error_reply.ts";
 import { REQUEST_HANDLERS } from "./handlers.ts";
 import type { Link } from "./handshake.ts";
 import type { ServerMetrics } from "./metrics.ts";
-import type { AuditDetail, RequestContext } from "./request_context.ts";
+import {
+  type AuditDetail,
+  type AuditedPath,
+  auditedPath,
+  type AuditOperation,
+  type RequestContext,
+} from "./request_context.ts";
 import { TransferRegistry } from "./transfers.ts";
 import type { QuotaLedger } from "./quota.ts";
 import type { UserPacers } from "./user_limits.ts";
+import { plural } from "../shared/plural.ts";
 
 const TRANSFER_FRAMES = new Set<number>([
   MESSAGE_TYPE.DataZstd,
@@ -37,13 +44,28 @@ const CLOSE_FLUSH_MS = 5_000;
 /** Replies queued beyond this many bytes make the session wait for the client to read. */
 const MAX_UNWRITTEN_REPLY_BYTES = 256 * 1024;
 
-/** Every request begins with a path (PROTOCOL.md §5.2); read it leniently, for the audit log. */
-function requestedPath(frame: Frame): string | undefined {
-  try {
-    return new ByteReader(frame.payload).string(MAX_PATH_BYTES);
-  } catch {
-    return undefined;
-  }
+/** The paths a request names, as the client sent them. */
+interface SentPaths {
+  path?: string;
+  /** A rename's second path. */
+  to?: string;
+}
+
+/**
+ * Every request begins with a path (PROTOCOL.md §5.2), a rename with two;
+ * read leniently, for the audit log.
+ */
+function sentPaths(frame: Frame): SentPaths {
+  const reader = new ByteReader(frame.payload);
+  const next = () => {
+    try {
+      return reader.string(MAX_PATH_BYTES);
+    } catch {
+      return undefined;
+    }
+  };
+  const path = next();
+  return frame.type === MESSAGE_TYPE.Rename ? { path, to: next() } : { path };
 }
 
 /** Options of {@link ServerSession}. */
@@ -143,7 +165,7 @@ export class ServerSession implements RequestContext {
   async #teardown(): Promise<void> {
     clearTimeout(this.#idleTimer);
     this.#closing = true;
-    await this.transfers.closeAll();
+    await this.transfers.closeAll(this.#draining ? "the server shut down" : "the session ended");
     await this.#repliesWritten();
     this.#link.close(); // Also fails a write a download is stuck in: the client does not read.
     await this.transfers.streamsEnded();
@@ -151,14 +173,14 @@ export class ServerSession implements RequestContext {
 
   /**
    * Stops taking requests, tells the client, and closes once running
-   * transfers have finished (the server enforces the grace period).
+   * transfers have finished (the server enforces the grace period, `graceMs`).
    */
-  async drain(): Promise<void> {
+  async drain(graceMs: number): Promise<void> {
     if (this.#draining) return;
     this.#draining = true;
     await this.send(encode(Messages.Notice, 0, {
       code: STATUS.SHUTTING_DOWN,
-      message: "server is shutting down; running transfers may finish",
+      message: shutdownNotice(this.transfers.active, graceMs),
     })).catch(() => {});
     this.transfers.onIdle = () => this.#closeAfterReplies();
     if (this.transfers.active === 0) this.#closeAfterReplies();
@@ -195,27 +217,48 @@ export class ServerSession implements RequestContext {
     if (this.#draining) {
       await this.reply(encode(Messages.Error, frame.id, {
         code: STATUS.SHUTTING_DOWN,
-        message: "server is shutting down",
+        message: "the server is shutting down",
       }));
       return true;
     }
     await this.pacers.requests?.take(1);
     const started = performance.now();
     const durationMs = () => Math.round(performance.now() - started);
+    const sent = sentPaths(frame);
     try {
       const detail = await handler.handle(this, frame);
       if (handler.writes && !detail?.deferred) {
-        this.#audit(handler.auditAs ?? handler.name, { ...detail, durationMs: durationMs() }, "ok");
+        const paths = detail?.path === undefined ? {} : this.#auditedPaths(sent, detail);
+        this.#audit(handler.audit, { ...detail, ...paths, durationMs: durationMs() }, "ok");
       }
     } catch (error) {
       if (error instanceof ProtocolError || error instanceof ConnectionLost) throw error;
-      // The path as sent: a refused path never resolved, and the audit should show what was tried.
-      const path = requestedPath(frame);
-      const event = handler.auditAs ?? handler.name;
-      this.#audit(event, { path, durationMs: durationMs() }, describeError(error).message);
-      await this.reply(errorFrame(frame.id, error));
+      const failure = describeError(error);
+      const paths = this.#auditedPaths(sent, {});
+      this.#audit(handler.audit, { ...paths, durationMs: durationMs() }, failure.message);
+      await this.reply(errorFrame(frame.id, failure));
     }
     return true;
+  }
+
+  /**
+   * The paths of a request for its audit record: resolved (as the handler
+   * did, or here for one that failed), and as sent where that differs. A path
+   * that cannot resolve (it has a NUL, say) is recorded only as sent.
+   */
+  #auditedPaths(sent: SentPaths, resolved: { path?: string; to?: string }): AuditDetail {
+    const one = (typed: string | undefined, path: string | undefined): Partial<AuditedPath> => {
+      if (typed === undefined) return { path };
+      try {
+        return auditedPath(typed, path ?? this.resolve(typed));
+      } catch {
+        return { requested: typed };
+      }
+    };
+    const from = one(sent.path, resolved.path);
+    if (sent.to === undefined) return from;
+    const to = one(sent.to, resolved.to);
+    return { ...from, to: to.path, requestedTo: to.requested };
   }
 
   /** A broken frame is answered with `Error` id 0, the connection's last frame (PROTOCOL.md §7.1). */
@@ -234,7 +277,7 @@ export class ServerSession implements RequestContext {
     }
     if (this.#closing) return; // We closed it (idle), and said why.
     const reason = error instanceof ConnectionLost ? error.reason : error;
-    serverLog.debug("client {user} left: {error}", { user: this.user, error: String(reason) });
+    serverLog.debug("{user} left: {error}", { user: this.user, error: String(reason) });
   }
 
   /** Queues `frame` and lets nothing follow it; resolves once it is written or failed. */
@@ -247,7 +290,11 @@ export class ServerSession implements RequestContext {
     clearTimeout(this.#idleTimer);
     this.#idleTimer = setTimeout(() => {
       if (this.transfers.active > 0) return this.#armIdleTimer();
-      serverLog.info("closing idle session of {user}", { user: this.user });
+      serverLog.info("closing {user}'s session {session}: idle for {seconds} s", {
+        user: this.user,
+        session: this.sessionId,
+        seconds: this.#idleTimeoutMs / 1000,
+      });
       this.#sendLast(encode(Messages.Error, 0, {
         code: STATUS.TIMEOUT,
         message: `idle for ${this.#idleTimeoutMs / 1000} s`,
@@ -255,9 +302,16 @@ export class ServerSession implements RequestContext {
     }, this.#idleTimeoutMs);
   }
 
-  #audit(operation: string, detail: AuditDetail & { durationMs?: number }, result: string): void {
+  #audit(
+    operation: AuditOperation,
+    detail: AuditDetail & { durationMs?: number },
+    result: string,
+  ): void {
     const { deferred: _, ...fields } = detail;
-    auditLog.info("{event} {result}", {
+    const message = fields.path === undefined
+      ? "{user}: {event}: {result}"
+      : "{user}: {event} {path}: {result}";
+    auditLog.info(message, {
       event: operation,
       user: this.user,
       session: this.sessionId,
@@ -266,4 +320,13 @@ export class ServerSession implements RequestContext {
       result,
     });
   }
+}
+
+/** What a client hears when the server starts shutting down, as one sentence. */
+function shutdownNotice(running: number, graceMs: number): string {
+  if (running === 0) return "the server is shutting down";
+  const transfers = plural(running, "running transfer");
+  return `the server is shutting down; ${transfers} ${running === 1 ? "has" : "have"} ${
+    graceMs / 1000
+  } s to finish`;
 }

@@ -17,7 +17,12 @@ import { STATUS } from "../protocol/status.ts";
 import { StorageError, type Upload } from "../storage/storage.ts";
 import { describeError, errorFrame } from "./error_reply.ts";
 import type { Reservation } from "./quota.ts";
-import type { AuditDetail, RequestContext } from "./request_context.ts";
+import {
+  type AuditDetail,
+  type AuditedPath,
+  auditedPath,
+  type RequestContext,
+} from "./request_context.ts";
 
 /** Downloads one session streams at once; further `Read`s wait (backpressure). */
 export const MAX_CONCURRENT_DOWNLOADS = 8;
@@ -27,14 +32,14 @@ const MAX_DISCARDED_IDS = 1024;
 
 /** How a finished transfer is reported to the audit log. */
 export type TransferAudit = (
-  operation: "Read" | "Write",
+  operation: "download" | "upload",
   detail: AuditDetail & { durationMs: number },
   result: string,
 ) => void;
 
 /** What the audit record of a transfer needs. */
 interface TransferProgress {
-  path: string;
+  target: AuditedPath;
   startedAt: number;
   /** Bytes moved in this attempt. */
   received: number;
@@ -104,16 +109,17 @@ export class TransferRegistry {
   /**
    * Stops everything at once, sending nothing: downloads stop before their
    * next frame, uploads close and keep their partial for a later resume.
+   * `reason` is what the audit log records as their result.
    * Resolves once every upload is closed; {@link streamsEnded} waits for the downloads.
    */
-  async closeAll(): Promise<void> {
-    const ended = new StorageError(STATUS.CANCELLED, "the session ended");
+  async closeAll(reason: string): Promise<void> {
+    const ended = new StorageError(STATUS.CANCELLED, reason);
     for (const controller of this.#downloads.values()) controller.abort(ended);
     this.#downloads.clear();
     const uploads = [...this.#uploads.keys()].map((id) => this.#take(id)!);
     await Promise.allSettled(uploads.map(({ upload }) => upload.abort(true)));
     // Like downloads, an upload the session's end cut short is on the record.
-    for (const state of uploads) this.#report("Write", state, ended.message);
+    for (const state of uploads) this.#report("upload", state, ended.message);
   }
 
   /** Resolves when every download stream has ended (and closed its file). */
@@ -153,10 +159,16 @@ export class TransferRegistry {
   }
 
   /** Registers an opened upload as request `id` (checked with {@link checkUnused}). */
-  addUpload(id: number, upload: Upload, path: string, reservation: Reservation): void {
+  addUpload(id: number, upload: Upload, target: AuditedPath, reservation: Reservation): void {
     if (this.#uploads.has(id)) throw new Error(`bug: request id ${id} registered twice`);
     this.#discarding.delete(id);
-    this.#uploads.set(id, { upload, path, startedAt: performance.now(), received: 0, reservation });
+    this.#uploads.set(id, {
+      upload,
+      target,
+      startedAt: performance.now(),
+      received: 0,
+      reservation,
+    });
   }
 
   /** Removes an upload from the running set, ending its quota reservation. */
@@ -199,12 +211,13 @@ export class TransferRegistry {
     try {
       await state.upload.commit(toHex(sha256));
       context.metrics.transfersCompleted++;
-      this.#report("Write", state, "ok");
+      this.#report("upload", state, "ok");
       await context.reply(encode(Messages.Ok, frame.id, {}));
     } catch (error) {
       await state.upload.abort(true).catch(() => {}); // Closes it; a short upload stays resumable.
-      this.#report("Write", state, describeError(error).message);
-      await context.reply(errorFrame(frame.id, error));
+      const failure = describeError(error);
+      this.#report("upload", state, failure.message);
+      await context.reply(errorFrame(frame.id, failure));
     } finally {
       this.#settle();
     }
@@ -217,7 +230,7 @@ export class TransferRegistry {
       // The final reply goes now, ahead of replies to later requests; the stream sends nothing more.
       this.#downloads.delete(frame.id);
       download.abort(cancelled());
-      await context.reply(errorFrame(frame.id, cancelled()));
+      await context.reply(errorFrame(frame.id, describeError(cancelled())));
       return;
     }
     const state = this.#uploads.get(frame.id);
@@ -228,9 +241,10 @@ export class TransferRegistry {
     this.#take(id);
     this.#remember(id);
     await state.upload.abort(true).catch(() => {});
-    this.#report("Write", state, describeError(error).message);
+    const failure = describeError(error);
+    this.#report("upload", state, failure.message);
     this.#settle();
-    await context.reply(errorFrame(id, error));
+    await context.reply(errorFrame(id, failure));
   }
 
   #remember(id: number): void {
@@ -240,9 +254,9 @@ export class TransferRegistry {
     this.#discarding.add(id);
   }
 
-  #report(operation: "Read" | "Write", state: TransferProgress, result: string): void {
+  #report(operation: "download" | "upload", state: TransferProgress, result: string): void {
     const durationMs = Math.round(performance.now() - state.startedAt);
-    this.#audit(operation, { path: state.path, bytes: state.received, durationMs }, result);
+    this.#audit(operation, { ...state.target, bytes: state.received, durationMs }, result);
   }
 
   #settle(): void {
@@ -250,8 +264,8 @@ export class TransferRegistry {
   }
 
   /** Exposed for downloads, which report themselves when they end. */
-  reportDownload(path: string, bytes: number, startedAt: number, result: string): void {
-    this.#report("Read", { path, received: bytes, startedAt }, result);
+  reportDownload(target: AuditedPath, bytes: number, startedAt: number, result: string): void {
+    this.#report("download", { target, received: bytes, startedAt }, result);
   }
 }
 
@@ -282,7 +296,7 @@ export async function handleWrite(context: RequestContext, frame: Frame): Promis
       path,
       request.size - upload.offset,
     );
-    context.transfers.addUpload(frame.id, upload, path, reservation);
+    context.transfers.addUpload(frame.id, upload, auditedPath(request.path, path), reservation);
   } catch (error) {
     // Nothing may leave the partial open (its identity would stay locked until a restart).
     reservation?.(0);

@@ -38,7 +38,7 @@ Deno.test("a client killed with SIGKILL mid-upload leaves no visible file; the s
   assert.equal(again.code, 0, again.stderr);
   assert.equal(await sha256File(join(root, "big.bin")), await sha256File(source));
   const writes = (await readAudit(server))
-    .filter((event) => event.event === "Write" && event.result === "ok");
+    .filter((event) => event.event === "upload" && event.result === "ok");
   assert.equal(writes.length, 1);
   const sent = writes[0].bytes as number;
   assert.ok(sent <= BIG - partial, `resumed: sent ${sent} after ${partial}`);
@@ -56,7 +56,7 @@ Deno.test("SIGTERM during a transfer lets it finish, tells the client, and the s
   await waitFor(async () => ((await partialSize(root)) ?? 0) > 0, 30_000, "upload to start");
   const exit = server.stop("SIGTERM", 90_000);
   assert.equal(await upload.finish(), 0, upload.stderr());
-  assert.match(upload.stderr(), /dfos: server: server is shutting down/);
+  assert.match(upload.stderr(), /dfos: server: the server is shutting down/);
   assert.equal(await exit, 0);
   assert.equal(await sha256File(join(root, "big.bin")), await sha256File(source));
   assert.match(server.output(), /server stopped/);

@@ -70,7 +70,7 @@ Deno.test("uploads past the quota or the size limit are refused and leave no fil
   assert.equal((await runClient(server, ["rm", "a.bin"])).code, 0);
   assert.equal((await runClient(server, ["put", "b.bin"], { cwd: local })).code, 0, "room again");
   const refusals = (await readAudit(server)).filter((event) =>
-    event.event === "Write" && event.result !== "ok"
+    event.event === "upload" && event.result !== "ok"
   );
   assert.equal(refusals.length, 2);
   await Deno.remove(local, { recursive: true });
@@ -158,7 +158,7 @@ Deno.test("the audit log records who did what, from where, with path, bytes, dur
   await runClient(server, ["pwd"], { password: "wrong" });
   const audit = await readAudit(server);
   const byEvent = (name: string) => audit.filter((event) => event.event === name);
-  const write = byEvent("Write")[0];
+  const write = byEvent("upload")[0];
   assert.equal(write.user, "alice");
   assert.equal(write.path, "/f.bin");
   assert.equal(write.bytes, 5000);
@@ -166,14 +166,16 @@ Deno.test("the audit log records who did what, from where, with path, bytes, dur
   assert.equal(typeof write.durationMs, "number");
   assert.match(String(write.session), /^[0-9a-f]{8}$/);
   assert.match(String(write.remote), /^127\.0\.0\.1:\d+$/);
-  assert.equal(byEvent("Read")[0].bytes, 5000);
-  assert.deepEqual(byEvent("Rename").map((e) => [e.path, e.to]), [["/f.bin", "/d/g.bin"]]);
-  for (const name of ["Mkdir", "Remove", "Rmdir"]) {
+  assert.equal(byEvent("download")[0].bytes, 5000);
+  assert.deepEqual(byEvent("rename").map((e) => [e.path, e.to]), [["/f.bin", "/d/g.bin"]]);
+  for (const name of ["mkdir", "delete", "rmdir"]) {
     assert.equal(byEvent(name)[0]?.result, "ok", name);
   }
   assert.ok(
-    audit.some((e) => e.path === "bad\\name" && String(e.result).includes("backslash")),
-    "a refused path is recorded as sent",
+    audit.some((e) =>
+      e.requested === "bad\\name" && e.path === undefined && String(e.result).includes("backslash")
+    ),
+    "a path that cannot resolve is recorded as sent",
   );
   assert.ok(audit.some((e) => e.event === "login" && e.result === "failed"));
   const raw = await Deno.readTextFile(join(server.logDir, "audit.log"));

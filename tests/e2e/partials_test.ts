@@ -78,7 +78,7 @@ Deno.test("a killed upload's partial is listed, named by the quota refusal, and 
     await sha256File(join(local, "b.bin")),
   );
 
-  const discards = (await readAudit(server)).filter((event) => event.event === "DiscardPartials");
+  const discards = (await readAudit(server)).filter((event) => event.event === "discard-partials");
   const ok = discards.filter((event) => event.result === "ok");
   assert.equal(ok.length, 1);
   assert.equal(ok[0].path, "/a.bin");

@@ -49,7 +49,7 @@ Deno.test("--limit-rate holds within 15% for uploads and downloads", async () =>
     (await runClient(server, ["--limit-rate=4M", "put", "f.bin"], { cwd: local })).code,
     0,
   );
-  assertNear((await transferRates(server, "Write")).get("alice")!, 4 * MIB, "upload");
+  assertNear((await transferRates(server, "upload")).get("alice")!, 4 * MIB, "upload");
   // A download is paced by the client's reading: measure where it is paced, at the client's
   // partial file (the server's own view includes what sits in socket buffers).
   const partial = join(local, ".g.bin.dfos-part");
@@ -75,7 +75,7 @@ Deno.test("the server's per-user bandwidth limit holds for each user at once, fa
   ]);
   assert.equal(alice.code, 0, alice.stderr);
   assert.equal(bob.code, 0, bob.stderr);
-  const rates = await transferRates(server, "Write");
+  const rates = await transferRates(server, "upload");
   assertNear(rates.get("alice")!, 3 * MIB, "alice, alongside bob");
   assertNear(rates.get("bob")!, 3 * MIB, "bob, alongside alice");
   await Deno.remove(local, { recursive: true });

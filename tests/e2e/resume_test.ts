@@ -31,7 +31,7 @@ async function uploadPartialSize(server: TestServer): Promise<number> {
   return sizes.reduce((sum, size) => sum + size, 0);
 }
 
-/** Bytes the latest successful transfer of `event` ("Read"/"Write") moved, from the audit log. */
+/** Bytes the latest successful transfer of `event` ("download"/"upload") moved, from the audit log. */
 async function lastTransferBytes(server: TestServer, event: string): Promise<number> {
   const done = (await readAudit(server)).filter((e) => e.event === event && e.result === "ok");
   return done.at(-1)?.bytes as number;
@@ -59,7 +59,7 @@ Deno.test("an upload cut by a killed server resumes on a restarted server", asyn
   await using restarted = await startServer([`--port=${port}`], server.dir);
   const again = await runClient(restarted, ["put", "data.bin"], { cwd: local });
   assert.equal(again.code, 0, again.stderr);
-  const sent = await lastTransferBytes(restarted, "Write");
+  const sent = await lastTransferBytes(restarted, "upload");
   assert.equal(sent, SIZE - kept, `re-sent only the missing ${SIZE - kept} bytes, not ${SIZE}`);
   assert.equal(await sha256File(join(restarted.storageDir, "alice", "data.bin")), expected);
   await Deno.remove(local, { recursive: true });
@@ -81,7 +81,7 @@ Deno.test("a download cut by a killed server resumes on a restarted server", asy
   await using restarted = await startServer([`--port=${port}`], server.dir);
   const again = await runClient(restarted, ["get", "remote.bin", "copy.bin"], { cwd: local });
   assert.equal(again.code, 0, again.stderr);
-  assert.equal(await lastTransferBytes(restarted, "Read"), SIZE - kept);
+  assert.equal(await lastTransferBytes(restarted, "download"), SIZE - kept);
   assert.equal(await sha256File(join(local, "copy.bin")), expected);
   assert.equal(await sizeOf(partial), 0, "the partial is gone");
   await Deno.remove(local, { recursive: true });
@@ -102,7 +102,7 @@ Deno.test("a cut connection and a killed client resume in both directions", asyn
   await waitFor(async () => (await runClient(server, ["pwd"])).code === 0, 10_000, "session freed");
   const keptUp = await uploadPartialSize(server);
   assert.equal((await runClient(server, ["put", "data.bin"], { cwd: local })).code, 0);
-  assert.equal(await lastTransferBytes(server, "Write"), SIZE - keptUp);
+  assert.equal(await lastTransferBytes(server, "upload"), SIZE - keptUp);
 
   // Download interrupted by killing the client.
   const partial = join(local, ".copy.bin.dfos-part");
@@ -113,7 +113,7 @@ Deno.test("a cut connection and a killed client resume in both directions", asyn
   const keptDown = await sizeOf(partial);
   await waitFor(async () => (await runClient(server, ["pwd"])).code === 0, 10_000, "session freed");
   assert.equal((await runClient(server, ["get", "data.bin", "copy.bin"], { cwd: local })).code, 0);
-  assert.equal(await lastTransferBytes(server, "Read"), SIZE - keptDown);
+  assert.equal(await lastTransferBytes(server, "download"), SIZE - keptDown);
   assert.equal(await sha256File(join(local, "copy.bin")), expected);
   await Deno.remove(local, { recursive: true });
 });
@@ -145,14 +145,14 @@ Deno.test("an upload whose source changed between attempts starts over and ends 
     await sha256File(join(server.storageDir, "alice", "data.bin")),
     await sha256File(source),
   );
-  assert.equal(await lastTransferBytes(server, "Write"), SIZE, "the second try sent everything");
+  assert.equal(await lastTransferBytes(server, "upload"), SIZE, "the second try sent everything");
 
   // A new mtime is a new version: nothing is resumed.
   assert.equal((await runClient(server, ["rm", "data.bin"])).code, 0);
   await interrupt();
   await Deno.utime(source, new Date(), new Date(Date.now() + 5000));
   assert.equal((await runClient(server, ["put", "data.bin"], { cwd: local })).code, 0);
-  assert.equal(await lastTransferBytes(server, "Write"), SIZE);
+  assert.equal(await lastTransferBytes(server, "upload"), SIZE);
   await Deno.remove(local, { recursive: true });
 });
 

@@ -49,7 +49,7 @@ Deno.test("files up to the whole-file limit and past it round-trip with mtimes a
     assert.deepEqual(await Deno.readFile(join(local, `back${size}`)), seededBytes(size, size));
     assert.equal((await Deno.stat(join(local, `back${size}`))).mtime?.getTime(), mtime.getTime());
   }
-  const writes = (await readAudit(server)).filter((event) => event.event === "Write");
+  const writes = (await readAudit(server)).filter((event) => event.event === "upload");
   assert.deepEqual(writes.map((event) => [event.path, event.bytes, event.result]), [
     ...sizes.map((size) => [`/f${size}`, size, "ok"]),
   ]);
@@ -105,7 +105,7 @@ Deno.test("a WriteFile is refused with the status a Write would get, and leaves 
     await connection.close();
   }
   const refused = (await readAudit(server)).filter((event) =>
-    event.event === "Write" && event.result !== "ok"
+    event.event === "upload" && event.result !== "ok"
   );
   assert.equal(refused.length, 6, "every refusal is audited");
 });

@@ -152,7 +152,7 @@ Deno.test("an interrupted download resumes and a changed source starts over", as
   );
   assert.equal((await runClient(server, ["get", "f.bin"], { cwd: local })).code, 0);
   assert.equal(await sha256File(join(local, "f.bin")), await sha256File(join(local, "source.bin")));
-  const reads = (await readAudit(server)).filter((event) => event.event === "Read");
+  const reads = (await readAudit(server)).filter((event) => event.event === "download");
   assert.equal(reads.at(-1)?.bytes, 2 * 1024 * 1024, "only the missing 2 MiB were sent");
 
   // A partial that claims an older version of the file is thrown away.

@@ -96,7 +96,7 @@ Deno.test("a client dropping its connection mid-download is logged as leaving, n
   }
   const reads = await waitFor(
     async () => {
-      const records = (await readAudit(server)).filter((record) => record.event === "Read");
+      const records = (await readAudit(server)).filter((record) => record.event === "download");
       return records.length === rounds && records;
     },
     20_000,
@@ -136,7 +136,7 @@ Deno.test("a client leaving part-way through an upload's frame raises no warning
   session.close();
   const [record] = await waitFor(
     async () => {
-      const records = (await readAudit(server)).filter((record) => record.event === "Write");
+      const records = (await readAudit(server)).filter((record) => record.event === "upload");
       return records.length === 1 && records;
     },
     20_000,

@@ -1,0 +1,36 @@
+import assert from "node:assert/strict";
+import type { LogRecord } from "@logtape/logtape";
+import { jsonLinesWithPlainMessage } from "../../src/log/logging.ts";
+
+function record(message: unknown[], properties: Record<string, unknown>): LogRecord {
+  return {
+    category: ["dfos", "server"],
+    level: "info",
+    message,
+    rawMessage: "",
+    properties,
+    timestamp: Date.UTC(2026, 0, 2, 3, 4, 5),
+  };
+}
+
+Deno.test("a server.log line's message reads as a sentence, its values stay typed in properties", () => {
+  const line = jsonLinesWithPlainMessage(
+    record(["", "alice", " logged in from ", "127.0.0.1:5000", " (", 2, " sessions)"], {
+      user: "alice",
+      remote: "127.0.0.1:5000",
+      count: 2,
+    }),
+  );
+  assert.ok(line.endsWith("\n"));
+  const parsed = JSON.parse(line);
+  assert.equal(parsed.message, "alice logged in from 127.0.0.1:5000 (2 sessions)");
+  assert.deepEqual(parsed.properties, { user: "alice", remote: "127.0.0.1:5000", count: 2 });
+  assert.equal(parsed.level, "INFO");
+  assert.equal(parsed["@timestamp"], "2026-01-02T03:04:05.000Z");
+});
+
+Deno.test("a value with a line break cannot start a line of its own in server.log", () => {
+  const line = jsonLinesWithPlainMessage(record(["bad name ", "a\nb", ""], { name: "a\nb" }));
+  assert.equal(line.split("\n").length, 2, "one line and its end");
+  assert.equal(JSON.parse(line).message, "bad name a\nb");
+});
