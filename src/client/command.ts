@@ -26,6 +26,11 @@ export interface CommandContext {
   write(bytes: Uint8Array): Promise<void>;
   /** Writes a warning line to standard error. */
   warn(text: string): void;
+  /**
+   * Aborted when the user interrupts the running command (Ctrl-C): transfers
+   * then cancel, keep their partials, and fail with a `CancelledError`.
+   */
+  signal?: AbortSignal;
 }
 
 /** What a command returns: nothing, or a request to leave the shell. */

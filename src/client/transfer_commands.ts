@@ -40,6 +40,7 @@ const get: Command = {
           force: values.force,
           progress,
           limiter: context.limiter,
+          signal: context.signal,
         });
         progress.stop();
         return reportTree(context, "get", result);
@@ -48,6 +49,7 @@ const get: Command = {
         force: values.force,
         progress,
         limiter: context.limiter,
+        signal: context.signal,
       });
     } finally {
       progress.stop();
@@ -76,6 +78,7 @@ const put: Command = {
           force: values.force,
           progress,
           limiter: context.limiter,
+          signal: context.signal,
         });
         progress.stop();
         return reportTree(context, "put", result);
@@ -84,6 +87,7 @@ const put: Command = {
         force: values.force,
         progress,
         limiter: context.limiter,
+        signal: context.signal,
       });
     } finally {
       progress.stop();
@@ -104,7 +108,8 @@ const cat: Command = {
       all: { type: "boolean", short: "a" },
     }, { min: 1, max: 1 });
     const count = values.all ? 0 : parseByteCount(values.bytes ?? String(DEFAULT_PREVIEW_BYTES));
-    await readRemote(context.connection, positionals[0], count, (bytes) => context.write(bytes));
+    const write = (bytes: Uint8Array) => context.write(bytes);
+    await readRemote(context.connection, positionals[0], count, write, context.signal);
   },
 };
 
