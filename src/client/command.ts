@@ -36,14 +36,21 @@ export interface CommandContext {
 /** What a command returns: nothing, or a request to leave the shell. */
 export type CommandOutcome = void | "exit";
 
+/** Which side's files a path argument names. */
+export type PathSide = "remote" | "local";
+
 /** One entry of the command table. */
 export interface Command {
   name: string;
   aliases?: string[];
   usage: string;
   summary: string;
-  /** Arguments are completed as remote paths (true) or local paths ("local"). */
-  completes?: "remote" | "local";
+  /**
+   * What the positional arguments name, for tab completion: the first entry
+   * for the first argument and so on, the last entry for all after it. Left
+   * out for commands without path arguments.
+   */
+  completes?: readonly PathSide[];
   run(context: CommandContext, args: string[]): Promise<CommandOutcome>;
 }
 

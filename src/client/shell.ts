@@ -1,16 +1,17 @@
 /**
  * The interactive shell: a prompt like `alice@host:/docs> `, line editing
- * and history (node:readline), tab completion of command names and of
- * remote or local paths, and the same commands as the one-shot form.
+ * and history (node:readline), tab completion (completion.ts), and the same
+ * commands as the one-shot form.
  *
  * @module
  */
 
 import { createInterface } from "node:readline";
 import process from "node:process";
-import { posix } from "node:path";
-import { type CommandContext, COMMANDS, findCommand, runCommand } from "./commands.ts";
-import { ConnectionError, EXIT, UsageError } from "./errors.ts";
+import { type CommandContext, runCommand } from "./commands.ts";
+import { ConnectionError, EXIT } from "./errors.ts";
+import { completeLine, contextLister } from "./completion.ts";
+import { splitCommandLine } from "./line_words.ts";
 
 /** Reports a failed command: `dfos: <what>: <why>`. */
 export type FailureReporter = (what: string, error: unknown) => void;
@@ -18,13 +19,14 @@ export type FailureReporter = (what: string, error: unknown) => void;
 /** Runs the shell until `exit`, end of input, or a lost connection; resolves to the exit code. */
 export async function runShell(context: CommandContext, report: FailureReporter): Promise<number> {
   const terminal = Deno.stdin.isTerminal();
+  const lister = contextLister(context);
   const shell = createInterface({
     input: process.stdin,
     output: process.stdout,
     terminal,
     historySize: 1000,
     completer: (line: string, callback: (error: null, result: [string[], string]) => void) => {
-      complete(context, line).then(
+      completeLine(line, lister).then(
         (result) => callback(null, result),
         () => callback(null, [[], line]),
       );
@@ -74,70 +76,4 @@ async function runLine(context: CommandContext, line: string, report: FailureRep
     report(words[0], error);
     if (error instanceof ConnectionError) return "exit";
   }
-}
-
-/**
- * Splits a line into words like a POSIX shell would for simple cases:
- * whitespace separates, '…' and "…" quote, backslash escapes the next
- * character outside single quotes.
- */
-export function splitCommandLine(line: string): string[] {
-  const words: string[] = [];
-  let current = "";
-  let inWord = false;
-  let quote: "'" | '"' | undefined;
-  for (let index = 0; index < line.length; index++) {
-    const char = line[index];
-    if (quote) {
-      if (char === quote) quote = undefined;
-      else if (char === "\\" && quote === '"' && index + 1 < line.length) current += line[++index];
-      else current += char;
-    } else if (char === "'" || char === '"') {
-      quote = char;
-      inWord = true;
-    } else if (char === "\\" && index + 1 < line.length) {
-      current += line[++index];
-      inWord = true;
-    } else if (/\s/.test(char)) {
-      if (inWord) words.push(current);
-      current = "";
-      inWord = false;
-    } else {
-      current += char;
-      inWord = true;
-    }
-  }
-  if (quote) throw new UsageError(`unterminated ${quote} quote`);
-  if (inWord) words.push(current);
-  return words;
-}
-
-/** Completion candidates for the last word of `line`. */
-async function complete(context: CommandContext, line: string): Promise<[string[], string]> {
-  const words = line.split(/\s+/);
-  const word = words[words.length - 1];
-  if (words.length === 1) {
-    const names = COMMANDS.flatMap((command) => [command.name, ...(command.aliases ?? [])]);
-    return [names.filter((name) => name.startsWith(word)).sort(), word];
-  }
-  const kind = findCommand(words[0])?.completes;
-  if (!kind || word.startsWith("-")) return [[], word];
-  const slash = word.lastIndexOf("/");
-  const dir = slash < 0 ? "" : word.slice(0, slash + 1);
-  const prefix = word.slice(slash + 1);
-  const names = kind === "remote" ? await remoteNames(context, dir) : await localNames(dir);
-  return [names.filter((name) => name.startsWith(prefix)).map((name) => dir + name), word];
-}
-
-async function remoteNames(context: CommandContext, dir: string): Promise<string[]> {
-  const entries = await context.connection.list(dir === "" ? "." : posix.normalize(dir));
-  return entries.map((entry) => entry.kind === "directory" ? `${entry.name}/` : entry.name);
-}
-
-async function localNames(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir === "" ? "." : dir)) {
-    names.push(entry.isDirectory ? `${entry.name}/` : entry.name);
-  }
-  return names;
 }

@@ -25,7 +25,7 @@ const get: Command = {
   aliases: ["download"],
   usage: "get [-r] [-f] REMOTE [LOCAL]",
   summary: "download a file (-r: a directory tree; -f: replace local files)",
-  completes: "remote",
+  completes: ["remote", "local"],
   async run(context, args) {
     const { values, positionals } = parseCommandArgs(this, args, transferFlags, { min: 1, max: 2 });
     const remote = positionals[0];
@@ -62,7 +62,7 @@ const put: Command = {
   aliases: ["upload"],
   usage: "put [-r] [-f] LOCAL [REMOTE]",
   summary: "upload a file (-r: a directory tree; -f: replace remote files)",
-  completes: "local",
+  completes: ["local", "remote"],
   async run(context, args) {
     const { values, positionals } = parseCommandArgs(this, args, transferFlags, { min: 1, max: 2 });
     const local = positionals[0];
@@ -101,7 +101,7 @@ const cat: Command = {
   usage: "cat [-n BYTES] [-a] PATH",
   summary:
     `show the first bytes of a remote file (default ${DEFAULT_PREVIEW_BYTES}; -a: all of it)`,
-  completes: "remote",
+  completes: ["remote"],
   async run(context, args) {
     const { values, positionals } = parseCommandArgs(this, args, {
       bytes: { type: "string", short: "n" },
