@@ -4,21 +4,25 @@
  * commands as the one-shot form. Ctrl-C cancels the running command and
  * returns to the prompt, or clears the line at the prompt; Ctrl-D leaves.
  *
+ * Without a terminal the shell runs a batch, as `sftp -b` does: the first
+ * command that fails ends it, with that command's exit code, unless its line
+ * starts with `-` (shell_line.ts).
+ *
  * @module
  */
 
 import { createInterface, type Interface } from "node:readline";
 import process from "node:process";
 import { type CommandContext, runCommand } from "./commands.ts";
-import { ConnectionError, EXIT } from "./errors.ts";
+import { CancelledError, ConnectionError, EXIT, exitCodeFor } from "./errors.ts";
 import { completeLine, contextLister } from "./completion.ts";
 import { CommandInterrupt, onInterruptSignal } from "./interrupt.ts";
-import { splitCommandLine } from "./line_words.ts";
+import { parseShellLine } from "./shell_line.ts";
 
 /** Reports a failed command: `dfos: <what>: <why>`. */
 export type FailureReporter = (what: string, error: unknown) => void;
 
-/** Runs the shell until `exit`, end of input, or a lost connection; resolves to the exit code. */
+/** Runs the shell until `exit`, end of input, a lost connection, or a failed batch command; resolves to the exit code. */
 export function runShell(context: CommandContext, report: FailureReporter): Promise<number> {
   return new Shell(context, report).run();
 }
@@ -36,7 +40,7 @@ class Shell {
   #output: LineEndTracker;
   /** The command running now, if any. */
   #running: CommandInterrupt | undefined;
-  /** Set when Ctrl-C ends the input without a terminal. */
+  /** Set when Ctrl-C ends a batch between two commands. */
   #interruptedCode: number | undefined;
   #lost = false;
   #leaving = false;
@@ -100,7 +104,7 @@ class Shell {
     if (this.#terminal) this.#readline.prompt(true);
   }
 
-  /** Ctrl-C: cancels the running command; at the prompt clears the line, or ends piped input. */
+  /** Ctrl-C: cancels the running command; at the prompt clears the line, or ends a batch. */
   #interrupt(): void {
     if (this.#running) {
       if (!this.#running.interrupted) this.#running.interrupt();
@@ -122,22 +126,26 @@ class Shell {
   }
 
   async #runLine(line: string): Promise<LineOutcome> {
-    let words: string[];
+    let parsed;
     try {
-      words = splitCommandLine(line);
+      parsed = parseShellLine(line);
     } catch (error) {
       this.#report("shell", error);
-      return GO_ON;
+      return this.#terminal ? GO_ON : { leave: true, code: exitCodeFor(error) };
     }
-    if (words.length === 0) return GO_ON;
+    if (parsed.kind === "comment") return GO_ON;
+    const [name] = parsed.words;
     this.#running = new CommandInterrupt();
     this.#context.signal = this.#running.signal;
     try {
-      const outcome = await runCommand(this.#context, words);
+      const outcome = await runCommand(this.#context, parsed.words);
       return outcome === "exit" ? { leave: true, code: EXIT.OK } : GO_ON;
     } catch (error) {
-      this.#report(words[0], error);
-      return error instanceof ConnectionError ? { leave: true, code: EXIT.CONNECTION } : GO_ON;
+      this.#report(name, error);
+      if (error instanceof ConnectionError) return { leave: true, code: EXIT.CONNECTION };
+      // A batch stops at its first failure, unless the line said "-"; Ctrl-C always stops it.
+      const ignored = parsed.ignoreFailure && !(error instanceof CancelledError);
+      return this.#terminal || ignored ? GO_ON : { leave: true, code: exitCodeFor(error) };
     } finally {
       this.#running = undefined;
       this.#context.signal = undefined;

@@ -2,7 +2,7 @@
  * Ctrl-C without a terminal: SIGINT stops a one-shot transfer promptly with
  * exit 130 and one line, keeps what arrived (the server's partial of an
  * upload, the local `.NAME.dfos-part` of a download), and the same command
- * then resumes.
+ * then resumes; SIGINT ends a batch even on a `-` line.
  */
 
 import assert from "node:assert/strict";
@@ -85,5 +85,21 @@ Deno.test("SIGINT stops a one-shot get with exit 130; the local partial stays an
   assert.equal(await lastTransferBytes(server), SIZE - kept, "only the rest was sent");
   assert.equal(await sha256File(join(local, "copy.bin")), await sha256File(join(local, "big.bin")));
   assert.equal(await sizeOf(), 0, "the partial is gone");
+  await Deno.remove(local, { recursive: true });
+});
+
+Deno.test("SIGINT ends a batch with exit 130, even on a line whose failure would be ignored", async () => {
+  const { server, local, watcher } = await setUp();
+  await using _server = server;
+  const batch = spawnClient(server, [SLOW], { cwd: local });
+  await batch.send("-put big.bin");
+  await batch.send("pwd");
+  await waitFor(async () => ((await partialOf(watcher))?.received ?? 0) >= MiB, 20_000, "bytes");
+  batch.child.kill("SIGINT");
+  assert.equal(await batch.finish(), 130);
+  assert.equal(batch.stderr(), "dfos: put: cancelled\n");
+  assert.equal(batch.stdout(), "", "pwd did not run");
+  assert.equal((await partialOf(watcher))?.active, false, "the upload ended, its partial kept");
+  await watcher.close();
   await Deno.remove(local, { recursive: true });
 });
