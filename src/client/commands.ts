@@ -197,11 +197,21 @@ const help: Command = {
       const aliases = command.aliases?.length ? ` (also: ${command.aliases.join(", ")})` : "";
       return await context.print(`${command.usage}\n  ${command.summary}${aliases}\n`);
     }
-    const width = Math.max(...COMMANDS.map((command) => command.usage.length));
-    const lines = COMMANDS.map((command) => `  ${command.usage.padEnd(width)}  ${command.summary}`);
+    const synopses = COMMANDS.map(synopsis);
+    const width = Math.max(...synopses.map((text) => text.length));
+    const lines = COMMANDS.map((command, index) =>
+      `  ${synopses[index].padEnd(width)}  ${command.summary}`
+    );
     await context.print(`Commands:\n${lines.join("\n")}\n`);
   },
 };
+
+/** A command's usage with its aliases, as `help` lists it: `ls [-l] [PATH] (list, dir)`. */
+function synopsis(command: Command): string {
+  return command.aliases?.length
+    ? `${command.usage} (${command.aliases.join(", ")})`
+    : command.usage;
+}
 
 const exit: Command = {
   name: "exit",
