@@ -424,6 +424,7 @@ class UploadSender {
       this.#progress.advance(read);
     }
     await inFlight;
+    this.#signal?.throwIfAborted();
     if (!this.#stopped) {
       await this.#connection.sendFrame(encode(Messages.DataEnd, id, { sha256: hash.digest() }));
     }
