@@ -16,6 +16,7 @@ import { byteSize, port, secondsOption } from "./options.ts";
 import { RateLimiter } from "../shared/rate_limiter.ts";
 import { readPassword } from "./password.ts";
 import { askToTrust } from "./trust_prompt.ts";
+import { CommandInterrupt, onInterruptSignal } from "../client/interrupt.ts";
 import { UsageError } from "../client/errors.ts";
 import type { TrustMode } from "../transport/client_transport.ts";
 import { parseFingerprint } from "../transport/certificate.ts";
@@ -126,7 +127,7 @@ async function runClient(words: string[], flags: ClientFlags): Promise<number> {
       const { runShell } = await import("../client/shell.ts");
       return await runShell(context, reportFailure);
     }
-    await runCommand(context, words);
+    await runOnce(context, words);
     return EXIT.OK;
   } catch (error) {
     reportFailure(words[0], error);
@@ -134,6 +135,21 @@ async function runClient(words: string[], flags: ClientFlags): Promise<number> {
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * Runs one command; Ctrl-C cancels it (a transfer keeps its partial, and the
+ * command fails with a CancelledError, exit 130). A second Ctrl-C does not
+ * wait for the first to wind down.
+ */
+async function runOnce(context: CommandContext, words: string[]): Promise<void> {
+  const running = new CommandInterrupt();
+  context.signal = running.signal;
+  using _signal = onInterruptSignal(() => {
+    if (running.interrupted) Deno.exit(EXIT.INTERRUPTED);
+    running.interrupt();
+  });
+  await runCommand(context, words);
 }
 
 /** The trust mode the flags ask for. */

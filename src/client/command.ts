@@ -26,10 +26,18 @@ export interface CommandContext {
   write(bytes: Uint8Array): Promise<void>;
   /** Writes a warning line to standard error. */
   warn(text: string): void;
+  /**
+   * Aborted when the user interrupts the running command (Ctrl-C): transfers
+   * then cancel, keep their partials, and fail with a `CancelledError`.
+   */
+  signal?: AbortSignal;
 }
 
 /** What a command returns: nothing, or a request to leave the shell. */
 export type CommandOutcome = void | "exit";
+
+/** Which side's files a path argument names. */
+export type PathSide = "remote" | "local";
 
 /** One entry of the command table. */
 export interface Command {
@@ -37,8 +45,12 @@ export interface Command {
   aliases?: string[];
   usage: string;
   summary: string;
-  /** Arguments are completed as remote paths (true) or local paths ("local"). */
-  completes?: "remote" | "local";
+  /**
+   * What the positional arguments name, for tab completion: the first entry
+   * for the first argument and so on, the last entry for all after it. Left
+   * out for commands without path arguments.
+   */
+  completes?: readonly PathSide[];
   run(context: CommandContext, args: string[]): Promise<CommandOutcome>;
 }
 

@@ -23,7 +23,7 @@ const ls: Command = {
   aliases: ["list", "dir"],
   usage: "ls [-l] [PATH]",
   summary: "list a remote directory (-l: type, size, modification time)",
-  completes: "remote",
+  completes: ["remote"],
   async run(context, args) {
     const { values, positionals } = parseCommandArgs(this, args, {
       long: { type: "boolean", short: "l" },
@@ -60,7 +60,7 @@ const cd: Command = {
   name: "cd",
   usage: "cd PATH",
   summary: "change the remote working directory",
-  completes: "remote",
+  completes: ["remote"],
   async run(context, args) {
     const { positionals } = parseCommandArgs(this, args, {}, { min: 0, max: 1 });
     context.cwd = await context.connection.chdir(positionals[0] ?? "/");
@@ -81,7 +81,7 @@ const mkdir: Command = {
   name: "mkdir",
   usage: "mkdir [-p] PATH",
   summary: "create a remote directory (-p: with missing parents, no error if it exists)",
-  completes: "remote",
+  completes: ["remote"],
   async run(context, args) {
     const { values, positionals } = parseCommandArgs(this, args, {
       parents: { type: "boolean", short: "p" },
@@ -94,7 +94,7 @@ const rmdir: Command = {
   name: "rmdir",
   usage: "rmdir PATH",
   summary: "remove an empty remote directory",
-  completes: "remote",
+  completes: ["remote"],
   async run(context, args) {
     const { positionals } = parseCommandArgs(this, args, {}, { min: 1, max: 1 });
     await context.connection.rmdir(positionals[0]);
@@ -106,7 +106,7 @@ const rm: Command = {
   aliases: ["delete", "del"],
   usage: "rm [-r] PATH",
   summary: "remove a remote file (-r: a directory and everything in it)",
-  completes: "remote",
+  completes: ["remote"],
   async run(context, args) {
     const { values, positionals } = parseCommandArgs(this, args, {
       recursive: { type: "boolean", short: "r" },
@@ -120,7 +120,7 @@ const mv: Command = {
   aliases: ["rename"],
   usage: "mv [-f] SOURCE TARGET",
   summary: "move or rename a remote file or directory (-f: replace TARGET)",
-  completes: "remote",
+  completes: ["remote"],
   async run(context, args) {
     const { values, positionals } = parseCommandArgs(this, args, {
       force: { type: "boolean", short: "f" },
@@ -136,7 +136,7 @@ const stat: Command = {
   name: "stat",
   usage: "stat PATH",
   summary: "show a remote entry's type, size and modification time",
-  completes: "remote",
+  completes: ["remote"],
   async run(context, args) {
     const { positionals } = parseCommandArgs(this, args, {}, { min: 1, max: 1 });
     const { path, entry } = await context.connection.stat(positionals[0]);
@@ -151,7 +151,7 @@ const lcd: Command = {
   name: "lcd",
   usage: "lcd DIR",
   summary: "change the local working directory",
-  completes: "local",
+  completes: ["local"],
   async run(context, args) {
     const { positionals } = parseCommandArgs(this, args, {}, { min: 1, max: 1 });
     Deno.chdir(positionals[0]);
@@ -173,7 +173,7 @@ const lls: Command = {
   name: "lls",
   usage: "lls [DIR]",
   summary: "list a local directory",
-  completes: "local",
+  completes: ["local"],
   async run(context, args) {
     const { positionals } = parseCommandArgs(this, args, {}, { min: 0, max: 1 });
     const names: string[] = [];
@@ -197,11 +197,21 @@ const help: Command = {
       const aliases = command.aliases?.length ? ` (also: ${command.aliases.join(", ")})` : "";
       return await context.print(`${command.usage}\n  ${command.summary}${aliases}\n`);
     }
-    const width = Math.max(...COMMANDS.map((command) => command.usage.length));
-    const lines = COMMANDS.map((command) => `  ${command.usage.padEnd(width)}  ${command.summary}`);
+    const synopses = COMMANDS.map(synopsis);
+    const width = Math.max(...synopses.map((text) => text.length));
+    const lines = COMMANDS.map((command, index) =>
+      `  ${synopses[index].padEnd(width)}  ${command.summary}`
+    );
     await context.print(`Commands:\n${lines.join("\n")}\n`);
   },
 };
+
+/** A command's usage with its aliases, as `help` lists it: `ls [-l] [PATH] (list, dir)`. */
+function synopsis(command: Command): string {
+  return command.aliases?.length
+    ? `${command.usage} (${command.aliases.join(", ")})`
+    : command.usage;
+}
 
 const exit: Command = {
   name: "exit",

@@ -26,6 +26,7 @@ import {
   type WireEntry,
 } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
+import { STATUS } from "../protocol/status.ts";
 import { ConnectionError, connectionLostReason, RemoteError } from "./errors.ts";
 import { withTimeout } from "./timeout.ts";
 import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
@@ -60,6 +61,9 @@ export interface ConnectOptions {
 
 /** Receives the frames that answer request `id`; returns true when the request is complete. */
 export type ReplyHandler = (frame: Frame, id: number) => boolean | Promise<boolean>;
+
+/** How long a cancelled request may take to end before the client stops waiting for it, ms. */
+export const CANCEL_REPLY_TIMEOUT_MS = 10_000;
 
 interface Pending {
   handle: ReplyHandler;
@@ -129,11 +133,23 @@ export class ClientConnection {
    * Sends a request and routes every reply frame for it to `onFrame` until
    * that returns true; resolves then. Rejects if the connection ends first.
    * A frame's payload is only valid during the `onFrame` call.
+   *
+   * Once `signal` is aborted the request is cancelled (PROTOCOL.md §5.6):
+   * `Cancel` goes out with its id and its frames are still routed until the
+   * last one, so the id is free and the session usable when this settles. An
+   * exchange that then ends CANCELLED rejects with the signal's reason; one
+   * the server does not end within {@link CANCEL_REPLY_TIMEOUT_MS} is given up.
    */
-  exchange<T>(spec: MessageSpec<T>, value: T, onFrame: ReplyHandler): Promise<void> {
+  exchange<T>(
+    spec: MessageSpec<T>,
+    value: T,
+    onFrame: ReplyHandler,
+    signal?: AbortSignal,
+  ): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closed);
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const id = this.#nextId++;
-    return new Promise<void>((resolve, reject) => {
+    const replied = new Promise<void>((resolve, reject) => {
       this.#pending.set(id, {
         handle: async (frame) => {
           const done = await onFrame(frame, id);
@@ -147,6 +163,33 @@ export class ClientConnection {
         reject(this.#lost(error));
       });
     });
+    return signal ? this.#cancellable(replied, id, signal) : replied;
+  }
+
+  /** `replied`, with a `Cancel` for request `id` when `signal` is aborted first. */
+  async #cancellable(replied: Promise<void>, id: number, signal: AbortSignal): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const cancel = () => {
+      this.sendFrame(encode(Messages.Cancel, id, {})).catch(() => {});
+      timer = setTimeout(() => this.#giveUp(id, signal.reason), CANCEL_REPLY_TIMEOUT_MS);
+    };
+    signal.addEventListener("abort", cancel, { once: true });
+    try {
+      await replied;
+    } catch (error) {
+      const cancelled = error instanceof RemoteError && error.code === STATUS.CANCELLED;
+      throw signal.aborted && cancelled ? signal.reason : error;
+    } finally {
+      signal.removeEventListener("abort", cancel);
+      clearTimeout(timer);
+    }
+  }
+
+  /** Stops waiting for request `id`: a frame that still comes for it is dropped. */
+  #giveUp(id: number, reason: unknown): void {
+    const pending = this.#pending.get(id);
+    this.#pending.delete(id);
+    pending?.fail(reason instanceof Error ? reason : new Error(String(reason)));
   }
 
   /** Sends a request and resolves with its single reply; `Error` replies reject with {@link RemoteError}. */

@@ -8,6 +8,7 @@
  * | 2 | usage error |
  * | 3 | authentication failed |
  * | 4 | could not connect, server busy, or connection lost |
+ * | 130 | interrupted (Ctrl-C) |
  *
  * @module
  */
@@ -15,7 +16,14 @@
 import { STATUS, statusName } from "../protocol/status.ts";
 
 /** Exit codes of `dfos client`. */
-export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, AUTH: 3, CONNECTION: 4 } as const;
+export const EXIT = {
+  OK: 0,
+  FAILED: 1,
+  USAGE: 2,
+  AUTH: 3,
+  CONNECTION: 4,
+  INTERRUPTED: 130,
+} as const;
 
 /** The server answered a request with an `Error` status. */
 export class RemoteError extends Error {
@@ -45,6 +53,14 @@ export class UsageError extends Error {
   }
 }
 
+/** The user interrupted the command (Ctrl-C); what it moved so far is kept for a resume. */
+export class CancelledError extends Error {
+  constructor(message = "cancelled") {
+    super(message);
+    this.name = "CancelledError";
+  }
+}
+
 /** A local file problem (not found, exists, permission). */
 export class LocalError extends Error {
   constructor(message: string) {
@@ -65,6 +81,7 @@ const CONNECTION_STATUSES = new Set<number>([
 /** The exit code for an error that ended a command. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError) return EXIT.USAGE;
+  if (error instanceof CancelledError) return EXIT.INTERRUPTED;
   if (error instanceof ConnectionError) return EXIT.CONNECTION;
   if (error instanceof RemoteError) {
     if (error.code === STATUS.AUTH_FAILED) return EXIT.AUTH;

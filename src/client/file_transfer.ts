@@ -33,6 +33,11 @@ export interface FileTransferOptions {
   onResume?: (offset: number) => void;
   /** Paces the bytes moved (shared by every file of one command). */
   limiter?: RateLimiter;
+  /**
+   * Cancels the transfer (Ctrl-C): it stops, the server is sent `Cancel`, the
+   * partial stays for a resume, and the transfer rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 /** What a transfer did. */
@@ -93,6 +98,7 @@ async function startOverOnMismatch(
   } catch (error) {
     const mismatch = error instanceof RemoteError && error.code === STATUS.CHECKSUM_MISMATCH;
     if (!mismatch || progress.resumedFrom === 0 || options.resume === false) throw error;
+    options.signal?.throwIfAborted();
     return await transfer({ ...options, resume: false });
   }
 }
@@ -103,6 +109,7 @@ async function downloadOnce(
   localPath: string,
   options: FileTransferOptions,
 ): Promise<TransferResult> {
+  options.signal?.throwIfAborted();
   refuseExisting(localPath, options.force ?? false);
   const partialPath = partialPathFor(localPath);
   const metaPath = `${partialPath}.json`;
@@ -115,13 +122,18 @@ async function downloadOnce(
   }
   const receiver = new DownloadReceiver(file, partialPath, metaPath, options);
   try {
-    await connection.exchange(Messages.Read, {
-      path: remotePath,
-      offset: meta?.offset ?? 0,
-      length: 0,
-      ifSize: meta?.size ?? 0,
-      ifMtimeMs: meta?.mtimeMs ?? 0,
-    }, (frame) => receiver.accept(frame));
+    await connection.exchange(
+      Messages.Read,
+      {
+        path: remotePath,
+        offset: meta?.offset ?? 0,
+        length: 0,
+        ifSize: meta?.size ?? 0,
+        ifMtimeMs: meta?.mtimeMs ?? 0,
+      },
+      (frame) => receiver.accept(frame),
+      options.signal,
+    );
     await receiver.synced;
   } finally {
     await receiver.synced.catch(() => {});
@@ -157,6 +169,7 @@ class DownloadReceiver {
   #progress: Progress;
   #onResume?: (offset: number) => void;
   #limiter?: RateLimiter;
+  #signal?: AbortSignal;
 
   constructor(
     file: Deno.FsFile,
@@ -170,6 +183,7 @@ class DownloadReceiver {
     this.#progress = options.progress;
     this.#onResume = options.onResume;
     this.#limiter = options.limiter;
+    this.#signal = options.signal;
   }
 
   async accept(frame: Frame): Promise<boolean> {
@@ -183,7 +197,7 @@ class DownloadReceiver {
         // Synchronous: the next frame is not read before this write is done anyway.
         writeAllSync(this.#file, bytes);
         // Waiting here stops reading, and TCP flow control slows the sender.
-        await this.#limiter?.take(frame.payload.length);
+        await this.#limiter?.take(frame.payload.length, this.#signal);
         this.#hash.update(bytes);
         this.received += bytes.length;
         this.#progress.advance(bytes.length);
@@ -206,7 +220,7 @@ class DownloadReceiver {
     this.resumedFrom = info.offset;
     if (info.offset > 0) this.#onResume?.(info.offset);
     this.#file.truncateSync(info.offset);
-    await hashFile(this.#file, info.offset, this.#hash);
+    await hashFile(this.#file, info.offset, this.#hash, this.#signal);
     this.#file.seekSync(info.offset, Deno.SeekMode.Start);
     // A file that fits one request is simply fetched again: no resume record.
     if (info.size > MAX_WHOLE_FILE_SIZE) {
@@ -260,6 +274,7 @@ async function uploadOnce(
   remotePath: string,
   options: FileTransferOptions,
 ): Promise<TransferResult> {
+  options.signal?.throwIfAborted();
   let file: Deno.FsFile;
   try {
     file = Deno.openSync(localPath, { read: true });
@@ -281,7 +296,12 @@ async function uploadOnce(
     }
     const sender = new UploadSender(connection, file, info.size, options);
     try {
-      await connection.exchange(Messages.Write, request, (frame, id) => sender.accept(frame, id));
+      await connection.exchange(
+        Messages.Write,
+        request,
+        (frame, id) => sender.accept(frame, id),
+        options.signal,
+      );
     } catch (error) {
       await sender.sending; // A local failure explains a CANCELLED reply better.
       throw error;
@@ -310,7 +330,8 @@ async function uploadWhole(
     filled += read;
   }
   options.progress.grow(request.size, 1);
-  await options.limiter?.take(request.size);
+  await options.limiter?.take(request.size, options.signal);
+  options.signal?.throwIfAborted(); // A request in one frame: nothing to cancel once it is sent.
   await connection.call(Messages.WriteFile, {
     path: request.path,
     mtimeMs: request.mtimeMs,
@@ -333,6 +354,7 @@ class UploadSender {
   #progress: Progress;
   #onResume?: (offset: number) => void;
   #limiter?: RateLimiter;
+  #signal?: AbortSignal;
   #stopped = false;
 
   constructor(
@@ -347,6 +369,7 @@ class UploadSender {
     this.#progress = options.progress;
     this.#onResume = options.onResume;
     this.#limiter = options.limiter;
+    this.#signal = options.signal;
   }
 
   accept(frame: Frame, id: number): boolean {
@@ -356,7 +379,10 @@ class UploadSender {
       this.#progress.grow(this.#size, 1);
       this.#progress.advance(this.offset);
       this.sending = this.#send(id).catch((error) => {
-        this.#connection.sendFrame(encode(Messages.Cancel, id, {})).catch(() => {});
+        // A cancelled exchange has sent its own Cancel.
+        if (!this.#signal?.aborted) {
+          this.#connection.sendFrame(encode(Messages.Cancel, id, {})).catch(() => {});
+        }
         throw error;
       });
       this.sending.catch(() => {});
@@ -373,7 +399,7 @@ class UploadSender {
 
   async #send(id: number): Promise<void> {
     const hash = createHash("sha256");
-    await hashFile(this.#file, this.offset, hash);
+    await hashFile(this.#file, this.offset, hash, this.#signal);
     const chunk = this.#connection.chunkSize;
     const buffers = [0, 1].map(() => new Uint8Array(FRAME_HEADER_SIZE + chunk));
     const compressor = this.#connection.compress ? new ChunkCompressor() : undefined;
@@ -389,14 +415,16 @@ class UploadSender {
       );
       if (read < want) throw new LocalError("the local file shrank while it was being uploaded");
       hash.update(buffer.subarray(FRAME_HEADER_SIZE, FRAME_HEADER_SIZE + read));
-      await this.#limiter?.take(read);
+      await this.#limiter?.take(read, this.#signal);
       await inFlight;
+      this.#signal?.throwIfAborted(); // No Data after the Cancel.
       inFlight = this.#connection.sendFrame(frameChunk(buffer, id, read, compressor));
       inFlight.catch(() => {}); // Awaited next turn; a failure meanwhile must not go unhandled.
       position += read;
       this.#progress.advance(read);
     }
     await inFlight;
+    this.#signal?.throwIfAborted();
     if (!this.#stopped) {
       await this.#connection.sendFrame(encode(Messages.DataEnd, id, { sha256: hash.digest() }));
     }
@@ -408,12 +436,18 @@ function chunkBytes(frame: Frame): Uint8Array {
   return frame.type === MESSAGE_TYPE.DataZstd ? decompressChunk(frame.payload) : frame.payload;
 }
 
-/** Feeds bytes [0, `end`) of `file` to `hash`. */
-async function hashFile(file: Deno.FsFile, end: number, hash: Hash): Promise<void> {
+/** Feeds bytes [0, `end`) of `file` to `hash`; stops with the reason of an aborted `signal`. */
+async function hashFile(
+  file: Deno.FsFile,
+  end: number,
+  hash: Hash,
+  signal?: AbortSignal,
+): Promise<void> {
   if (end === 0) return;
   await file.seek(0, Deno.SeekMode.Start);
   const buffer = new Uint8Array(256 * 1024);
   for (let position = 0; position < end;) {
+    signal?.throwIfAborted();
     const read = await file.read(buffer.subarray(0, Math.min(buffer.length, end - position)));
     if (read === null) throw new LocalError("the partial file is shorter than expected");
     hash.update(buffer.subarray(0, read));
@@ -444,12 +478,14 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 /**
  * Reads the first `length` bytes of `remotePath` (the whole file if 0) and
  * passes them to `write` as they arrive; verifies their SHA-256 at the end.
+ * An aborted `signal` cancels the read: nothing more is written.
  */
 export async function readRemote(
   connection: ClientConnection,
   remotePath: string,
   length: number,
   write: (bytes: Uint8Array) => Promise<void>,
+  signal?: AbortSignal,
 ): Promise<number> {
   const hash = createHash("sha256");
   let received = 0;
@@ -462,7 +498,7 @@ export async function readRemote(
         const bytes = chunkBytes(frame);
         hash.update(bytes);
         received += bytes.length;
-        await write(bytes);
+        if (!signal?.aborted) await write(bytes);
         return false;
       }
       if (frame.type === MESSAGE_TYPE.DataEnd) {
@@ -477,6 +513,7 @@ export async function readRemote(
       const { code, message } = decode(Messages.Error, frame);
       throw new RemoteError(code, message);
     },
+    signal,
   );
   return received;
 }

@@ -17,7 +17,7 @@ const partials: Command = {
   name: "partials",
   usage: "partials [rm [--all|--id]] [PATH...]",
   summary: "list unfinished uploads kept on the server; rm PATH.../--id ID.../--all discards them",
-  completes: "remote",
+  completes: ["remote"],
   async run(context, args) {
     requireSupport(context, args[0] === "rm" ? "DiscardPartials" : "ListPartials");
     if (args[0] === "rm") return await discard(context, args.slice(1));

@@ -25,7 +25,7 @@ const get: Command = {
   aliases: ["download"],
   usage: "get [-r] [-f] REMOTE [LOCAL]",
   summary: "download a file (-r: a directory tree; -f: replace local files)",
-  completes: "remote",
+  completes: ["remote", "local"],
   async run(context, args) {
     const { values, positionals } = parseCommandArgs(this, args, transferFlags, { min: 1, max: 2 });
     const remote = positionals[0];
@@ -40,6 +40,7 @@ const get: Command = {
           force: values.force,
           progress,
           limiter: context.limiter,
+          signal: context.signal,
         });
         progress.stop();
         return reportTree(context, "get", result);
@@ -48,6 +49,7 @@ const get: Command = {
         force: values.force,
         progress,
         limiter: context.limiter,
+        signal: context.signal,
       });
     } finally {
       progress.stop();
@@ -60,7 +62,7 @@ const put: Command = {
   aliases: ["upload"],
   usage: "put [-r] [-f] LOCAL [REMOTE]",
   summary: "upload a file (-r: a directory tree; -f: replace remote files)",
-  completes: "local",
+  completes: ["local", "remote"],
   async run(context, args) {
     const { values, positionals } = parseCommandArgs(this, args, transferFlags, { min: 1, max: 2 });
     const local = positionals[0];
@@ -76,6 +78,7 @@ const put: Command = {
           force: values.force,
           progress,
           limiter: context.limiter,
+          signal: context.signal,
         });
         progress.stop();
         return reportTree(context, "put", result);
@@ -84,6 +87,7 @@ const put: Command = {
         force: values.force,
         progress,
         limiter: context.limiter,
+        signal: context.signal,
       });
     } finally {
       progress.stop();
@@ -97,14 +101,15 @@ const cat: Command = {
   usage: "cat [-n BYTES] [-a] PATH",
   summary:
     `show the first bytes of a remote file (default ${DEFAULT_PREVIEW_BYTES}; -a: all of it)`,
-  completes: "remote",
+  completes: ["remote"],
   async run(context, args) {
     const { values, positionals } = parseCommandArgs(this, args, {
       bytes: { type: "string", short: "n" },
       all: { type: "boolean", short: "a" },
     }, { min: 1, max: 1 });
     const count = values.all ? 0 : parseByteCount(values.bytes ?? String(DEFAULT_PREVIEW_BYTES));
-    await readRemote(context.connection, positionals[0], count, (bytes) => context.write(bytes));
+    const write = (bytes: Uint8Array) => context.write(bytes);
+    await readRemote(context.connection, positionals[0], count, write, context.signal);
   },
 };
 

@@ -27,6 +27,8 @@ export interface TreeTransferOptions {
   progress: Progress;
   /** Files in flight at once. Default {@link DEFAULT_WINDOW}. */
   window?: number;
+  /** Cancels every file in flight, starts no more, and rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** What a tree transfer did. */
@@ -73,6 +75,7 @@ export async function uploadTree(
         force: options.force,
         progress,
         limiter: options.limiter,
+        signal: options.signal,
       }),
   );
   if (connection.capabilities.includes("SetMtime")) {
@@ -105,6 +108,7 @@ export async function downloadTree(
         force: options.force,
         progress,
         limiter: options.limiter,
+        signal: options.signal,
       }),
   );
   await setDirectoryMtimes(tree, result, (dir, mtimeMs) => {
@@ -168,6 +172,8 @@ async function transferFiles(
       result.failures.push({ path: file.path, error });
     }
   });
+  // Once cancelled, each file left fails at once; none is a failure to list.
+  options.signal?.throwIfAborted();
   return result;
 }
 

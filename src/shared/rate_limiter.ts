@@ -36,11 +36,16 @@ export class RateLimiter {
     this.#last = this.#now();
   }
 
-  /** Resolves when `units` may pass. Concurrent takers are served in order. */
-  take(units: number): Promise<void> {
-    const turn = this.#queue.then(() => this.#wait(units));
+  /**
+   * Resolves when `units` may pass. Concurrent takers are served in order.
+   * Once `signal` is aborted it resolves at once, without waiting its turn:
+   * a cancelled transfer stops rather than waits.
+   */
+  take(units: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.resolve();
+    const turn = this.#queue.then(() => signal?.aborted ? undefined : this.#wait(units));
     this.#queue = turn;
-    return turn;
+    return signal ? untilAborted(turn, signal) : turn;
   }
 
   async #wait(units: number): Promise<void> {
@@ -50,4 +55,13 @@ export class RateLimiter {
     this.#tokens -= units;
     if (this.#tokens < 0) await this.#sleep((-this.#tokens / this.rate) * 1000);
   }
+}
+
+/** `promise`, or an earlier resolution when `signal` is aborted. */
+function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stop = () => resolve();
+    signal.addEventListener("abort", stop, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", stop));
+  });
 }

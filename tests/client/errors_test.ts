@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  CancelledError,
   ConnectionError,
   EXIT,
   exitCodeFor,
@@ -21,7 +22,7 @@ const CONNECTION_STATUSES: StatusName[] = [
 ];
 
 Deno.test("the exit codes are the documented numbers", () => {
-  assert.deepEqual(EXIT, { OK: 0, FAILED: 1, USAGE: 2, AUTH: 3, CONNECTION: 4 });
+  assert.deepEqual(EXIT, { OK: 0, FAILED: 1, USAGE: 2, AUTH: 3, CONNECTION: 4, INTERRUPTED: 130 });
 });
 
 Deno.test("AUTH_FAILED exits 3", () => {
@@ -44,8 +45,9 @@ Deno.test("every other status, known or not, exits 1", () => {
   assert.equal(exitCodeFor(new RemoteError(999, "from a newer server")), 1);
 });
 
-Deno.test("ConnectionError exits 4, UsageError 2, anything else 1", () => {
+Deno.test("ConnectionError exits 4, UsageError 2, CancelledError 130, anything else 1", () => {
   assert.equal(exitCodeFor(new ConnectionError("refused")), 4);
+  assert.equal(exitCodeFor(new CancelledError()), 130);
   assert.equal(exitCodeFor(new UsageError("usage: ls")), 2);
   assert.equal(exitCodeFor(new LocalError("x: no such local file")), 1);
   assert.equal(exitCodeFor(new Error("boom")), 1);

@@ -153,7 +153,7 @@ Deno.test("the audit log records who did what, from where, with path, bytes, dur
   const local = await Deno.makeTempDir({ prefix: "dfos-local-" });
   await Deno.writeFile(join(local, "f.bin"), seededBytes(5000, 9));
   const script = "put f.bin\nget f.bin back.bin\nmkdir d\nmv f.bin d/g.bin\nrm d/g.bin\nrmdir d\n" +
-    "cat ../../../etc/passwd\ncat bad\\\\name\n";
+    "-cat ../../../etc/passwd\n-cat bad\\\\name\n";
   assert.equal((await runClient(server, [], { stdin: script, cwd: local })).code, 0);
   await runClient(server, ["pwd"], { password: "wrong" });
   const audit = await readAudit(server);

@@ -38,3 +38,19 @@ Deno.test("concurrent takers share the rate", async () => {
 Deno.test("a rate must be positive", () => {
   assert.throws(() => new RateLimiter(0), RangeError);
 });
+
+Deno.test("an aborted signal ends a wait at once, and later takes with it do not queue", async () => {
+  const never = () => new Promise<void>(() => {}); // A sleep that only an abort can end.
+  const limiter = new RateLimiter(100, { burst: 1, now: () => 0, sleep: never });
+  const controller = new AbortController();
+  const first = limiter.take(50, controller.signal);
+  const second = limiter.take(50, controller.signal);
+  let settled = 0;
+  first.then(() => settled++);
+  second.then(() => settled++);
+  await Promise.resolve();
+  assert.equal(settled, 0, "both wait while the signal is live");
+  controller.abort();
+  await Promise.all([first, second]);
+  await limiter.take(50, controller.signal);
+});

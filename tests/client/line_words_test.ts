@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../../src/client/errors.ts";
-import { splitCommandLine } from "../../src/client/shell.ts";
+import { quoteWord, scanLine, splitCommandLine } from "../../src/client/line_words.ts";
 
 Deno.test("words are separated by any run of whitespace", () => {
   assert.deepEqual(splitCommandLine("ls  -l   /docs"), ["ls", "-l", "/docs"]);
@@ -59,4 +59,45 @@ Deno.test("an unterminated quote is a UsageError naming the quote", () => {
   }
   // An escaped closing quote leaves the quote open.
   assert.throws(() => splitCommandLine(`"abc\\"`), UsageError);
+});
+
+Deno.test("scanLine tells where the last word starts and which quote is still open", () => {
+  assert.deepEqual(scanLine(`cat "my fi`), {
+    words: ["cat", "my fi"],
+    inWord: true,
+    lastWordStart: 4,
+    openQuote: '"',
+  });
+  assert.deepEqual(scanLine(`put a\\ b `), {
+    words: ["put", "a b"],
+    inWord: false,
+    lastWordStart: 9,
+    openQuote: undefined,
+  });
+  assert.deepEqual(scanLine(""), {
+    words: [],
+    inWord: false,
+    lastWordStart: 0,
+    openQuote: undefined,
+  });
+  assert.equal(scanLine(`get x 'it`).openQuote, "'");
+});
+
+Deno.test("a name quoted by quoteWord reads back as the same single word, in every quoting", () => {
+  const names = [
+    "plain.txt",
+    "my file.txt",
+    "it's here",
+    'say "hi"',
+    "back\\slash",
+    "tab\there",
+    "  leading and trailing  ",
+    "ünï 文件 😀",
+    `all of ' " \\ and spaces`,
+  ];
+  for (const name of names) {
+    assert.deepEqual(splitCommandLine(`get ${quoteWord(name)}`), ["get", name], `bare: ${name}`);
+    assert.deepEqual(splitCommandLine(`get '${quoteWord(name, "'")}'`), ["get", name], `'${name}'`);
+    assert.deepEqual(splitCommandLine(`get "${quoteWord(name, '"')}"`), ["get", name], `"${name}"`);
+  }
 });
