@@ -26,7 +26,8 @@ import {
   type WireEntry,
 } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
-import { ConnectionError, connectionLostReason, RemoteError } from "./errors.ts";
+import { connectionEnded, ConnectionError, connectionLostReason, RemoteError } from "./errors.ts";
+import { STATUS } from "../protocol/status.ts";
 import { withTimeout } from "./timeout.ts";
 import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
 import { openTransport, type TrustMode } from "../transport/client_transport.ts";
@@ -81,6 +82,8 @@ export class ClientConnection {
   #nextId = 1;
   #closed: Error | undefined;
   #onNotice: (message: string) => void;
+  /** The server sent `Notice` SHUTTING_DOWN: the end of the connection is that shutdown. */
+  #serverShutDown = false;
   readonly closedPromise: Promise<void>;
 
   private constructor(link: OpenedLink, sessionId: string, onNotice: (message: string) => void) {
@@ -226,7 +229,7 @@ export class ClientConnection {
   }
 
   async #readLoop(): Promise<void> {
-    let ending: Error = new ConnectionError("connection closed by the server");
+    let ending: Error | undefined;
     try {
       for (;;) {
         // Requests issued while replies already here are handled leave together, in one write.
@@ -254,7 +257,7 @@ export class ClientConnection {
     } catch (error) {
       ending = this.#lost(error);
     }
-    this.#closed ??= ending;
+    this.#closed ??= ending ?? connectionEnded(undefined, this.#serverShutDown);
     closeQuietly(this.#conn);
     for (const pending of this.#pending.values()) pending.fail(this.#closed);
     this.#pending.clear();
@@ -262,7 +265,9 @@ export class ClientConnection {
 
   #onConnectionFrame(frame: Frame): Error | undefined {
     if (frame.type === MESSAGE_TYPE.Notice) {
-      this.#onNotice(decode(Messages.Notice, frame).message);
+      const notice = decode(Messages.Notice, frame);
+      if (notice.code === STATUS.SHUTTING_DOWN) this.#serverShutDown = true;
+      this.#onNotice(notice.message);
       return undefined;
     }
     if (frame.type === MESSAGE_TYPE.Error) return toRemoteError(frame);
@@ -272,10 +277,7 @@ export class ClientConnection {
   #lost(error: unknown): Error {
     if (this.#closed) return this.#closed;
     if (error instanceof RemoteError || error instanceof ConnectionError) return error;
-    if (error instanceof ProtocolError) {
-      return new ConnectionError(`protocol error: ${error.message}`);
-    }
-    return new ConnectionError(`connection lost: ${connectionLostReason(error)}`);
+    return connectionEnded(error, this.#serverShutDown);
   }
 }
 

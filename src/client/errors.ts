@@ -12,6 +12,7 @@
  * @module
  */
 
+import { ClosedMidFrame, ProtocolError } from "../protocol/protocol_error.ts";
 import { STATUS, statusName } from "../protocol/status.ts";
 
 /** Exit codes of `dfos client`. */
@@ -76,15 +77,38 @@ export function exitCodeFor(error: unknown): number {
 /**
  * How a connection that broke under the client is described: the ordinary
  * ways (the server closed it, or reset it) in plain words, not in the
- * runtime's; anything else with its own message.
+ * runtime's or the TLS library's (whose end-of-stream error carries a URL
+ * about close_notify); anything else with its own message.
  */
 export function connectionLostReason(error: unknown): string {
-  if (error instanceof Deno.errors.UnexpectedEof || error instanceof Deno.errors.BrokenPipe) {
-    return "the server closed the connection";
-  }
+  if (peerClosed(error)) return "the server closed the connection";
   if (error instanceof Deno.errors.ConnectionReset) return "the connection was reset";
   if (error instanceof Deno.errors.ConnectionAborted) return "the connection was aborted";
   return error instanceof Error ? error.message : String(error);
+}
+
+/** An end of stream, a closed pipe, or TLS's complaint of an end without close_notify. */
+function peerClosed(error: unknown): boolean {
+  if (error instanceof Deno.errors.UnexpectedEof || error instanceof Deno.errors.BrokenPipe) {
+    return true;
+  }
+  return error instanceof ClosedMidFrame ||
+    (error instanceof Error && error.message.includes("close_notify"));
+}
+
+/**
+ * The error that ends every request still waiting when a logged-in
+ * connection ends: "the server shut down" once the server has announced
+ * its shutdown (whatever the socket then did), else what happened to it
+ * (`cause` undefined: the server closed it cleanly).
+ */
+export function connectionEnded(cause: unknown, serverShutDown: boolean): ConnectionError {
+  if (serverShutDown) return new ConnectionError("the server shut down");
+  if (cause === undefined) return new ConnectionError("connection closed by the server");
+  if (cause instanceof ProtocolError && !(cause instanceof ClosedMidFrame)) {
+    return new ConnectionError(`protocol error: ${cause.message}`);
+  }
+  return new ConnectionError(`connection lost: ${connectionLostReason(cause)}`);
 }
 
 /** The "why" part of `dfos: <what>: <why>`. */

@@ -1,0 +1,46 @@
+/**
+ * The client's one-line messages for the mistakes people make and the
+ * events they meet: a file name that looks like an option, a target that
+ * exists, a local folder that does not, `rm` of a folder, an address with
+ * its port, and a server that shuts down under a transfer.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { spawnClient, startServer, waitFor } from "../helpers/processes.ts";
+import { seededBytes } from "../helpers/files.ts";
+
+async function sizeOf(path: string): Promise<number> {
+  return await Deno.stat(path).then((info) => info.size, () => 0);
+}
+
+Deno.test("a server that shuts down under a download: its notice, then 'the server shut down', exit 4, partial kept", async () => {
+  await using server = await startServer(["--shutdown-grace=1"]);
+  const root = join(server.storageDir, "alice");
+  await Deno.mkdir(root, { recursive: true });
+  await Deno.writeFile(join(root, "big.bin"), seededBytes(24 * 1024 * 1024, 3));
+  const local = await Deno.makeTempDir({ prefix: "dfos-local-" });
+  const partial = join(local, ".big.bin.dfos-part");
+  const download = spawnClient(server, ["--limit-rate=4M", "get", "big.bin"], { cwd: local });
+  await waitFor(async () => (await sizeOf(partial)) > 0, 30_000, "the download to start");
+  const stopped = server.stop("SIGTERM");
+  assert.equal(await download.finish(), 4, download.stderr());
+  assert.equal(
+    download.stderr(),
+    "dfos: server: server is shutting down; running transfers may finish\n" +
+      "dfos: get: the server shut down\n",
+  );
+  assert.equal(await stopped, 0);
+  assert.ok((await sizeOf(partial)) > 0, "the partial stays for the next get");
+  await Deno.remove(local, { recursive: true });
+});
+
+Deno.test("an idle shell whose server shuts down says so", async () => {
+  await using server = await startServer();
+  const idle = spawnClient(server, []);
+  await idle.send("pwd");
+  await waitFor(() => idle.stdout().includes("/"), 15_000, "the session");
+  assert.equal(await server.stop("SIGTERM"), 0);
+  assert.equal(await idle.finish(), 4);
+  assert.match(idle.stderr(), /^dfos: connection: the server shut down$/m);
+});
