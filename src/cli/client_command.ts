@@ -14,6 +14,7 @@ import { EXIT, exitCodeFor, reasonOf } from "../client/errors.ts";
 import { DEFAULT_PORT } from "../protocol/constants.ts";
 import { byteSize, port, secondsOption } from "./options.ts";
 import { RateLimiter } from "../shared/rate_limiter.ts";
+import { printLine } from "../client/progress.ts";
 import { readPassword } from "./password.ts";
 import { askToTrust } from "./trust_prompt.ts";
 import { UsageError } from "../client/errors.ts";
@@ -113,7 +114,7 @@ async function runClient(words: string[], flags: ClientFlags): Promise<number> {
           );
         }
       },
-      onNotice: (message) => console.error(`dfos: server: ${message}`),
+      onNotice: (message) => printLine(`dfos: server: ${message}`),
     });
   } catch (error) {
     reportFailure(`${user}@${flags.host}:${flags.port}`, error);
@@ -191,6 +192,6 @@ function commandContext(
     limiter: flags.limitRate ? new RateLimiter(flags.limitRate) : undefined,
     print: (text) => writeOut(encoder.encode(text)),
     write: writeOut,
-    warn: (text) => console.error(`dfos: ${text}`),
+    warn: (text) => printLine(`dfos: ${text}`),
   };
 }
