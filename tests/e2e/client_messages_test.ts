@@ -7,7 +7,14 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { spawnClient, startServer, waitFor } from "../helpers/processes.ts";
+import {
+  dfosCommand,
+  spawnClient,
+  startServer,
+  type TestServer,
+  USERS,
+  waitFor,
+} from "../helpers/processes.ts";
 import { seededBytes } from "../helpers/files.ts";
 
 async function sizeOf(path: string): Promise<number> {
@@ -43,4 +50,36 @@ Deno.test("an idle shell whose server shuts down says so", async () => {
   assert.equal(await server.stop("SIGTERM"), 0);
   assert.equal(await idle.finish(), 4);
   assert.match(idle.stderr(), /^dfos: connection: the server shut down$/m);
+});
+
+/** `dfos client ARGS` with only the trust and password a test server needs: no --host or --port. */
+async function clientWith(server: TestServer, args: string[]) {
+  const command = dfosCommand(
+    ["client", "--user=alice", "--quiet", `--known-hosts=${server.knownHosts}`, ...args],
+    { env: { DFOS_PASSWORD: USERS.alice }, signal: AbortSignal.timeout(60_000) },
+  );
+  const { code, stdout, stderr } = await command.output();
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
+Deno.test("--host HOST:PORT connects to that port; a different --port as well is a usage error", async () => {
+  await using server = await startServer();
+  const joined = await clientWith(server, [`--host=127.0.0.1:${server.port}`, "pwd"]);
+  assert.equal(joined.code, 0, joined.stderr);
+  assert.equal(joined.stdout, "/\n");
+  const same = await clientWith(server, [
+    `--host=127.0.0.1:${server.port}`,
+    `--port=${server.port}`,
+    "pwd",
+  ]);
+  assert.equal(same.code, 0, same.stderr);
+  const other = server.port === 33000 ? 33001 : 33000;
+  const clash = await clientWith(server, [`--host=127.0.0.1:${server.port}`, `--port=${other}`]);
+  assert.equal(clash.code, 2);
+  assert.equal(
+    clash.stderr,
+    `dfos: client: --host 127.0.0.1:${server.port} names port ${server.port} but --port says ` +
+      `${other}: give the port once\n`,
+  );
 });
