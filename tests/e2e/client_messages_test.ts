@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   dfosCommand,
+  runClient,
   spawnClient,
   startServer,
   type TestServer,
@@ -82,4 +83,27 @@ Deno.test("--host HOST:PORT connects to that port; a different --port as well is
     `dfos: client: --host 127.0.0.1:${server.port} names port ${server.port} but --port says ` +
       `${other}: give the port once\n`,
   );
+});
+
+Deno.test("put -dash.txt says the name looks like an option; put -- -dash.txt and put ./-dash.txt upload it", async () => {
+  await using server = await startServer();
+  const local = await Deno.makeTempDir({ prefix: "dfos-local-" });
+  await Deno.writeTextFile(join(local, "-dash.txt"), "dash\n");
+  const refused = await runClient(server, ["put", "-dash.txt"], { cwd: local });
+  assert.equal(refused.code, 2);
+  assert.equal(
+    refused.stderr,
+    'dfos: put: "-dash.txt" looks like an option; to name a file that starts with "-", ' +
+      "write ./-dash.txt or put -- before it; usage: put [-r] [-f] LOCAL [REMOTE]\n",
+  );
+  const root = join(server.storageDir, "alice");
+  const dashed = await runClient(server, ["put", "--", "-dash.txt"], { cwd: local });
+  assert.equal(dashed.code, 0, dashed.stderr);
+  assert.equal(await Deno.readTextFile(join(root, "-dash.txt")), "dash\n");
+  const dotted = await runClient(server, ["put", "./-dash.txt", "copy.txt"], { cwd: local });
+  assert.equal(dotted.code, 0, dotted.stderr);
+  const back = await runClient(server, ["get", "--", "-dash.txt", "back.txt"], { cwd: local });
+  assert.equal(back.code, 0, back.stderr);
+  assert.equal(await Deno.readTextFile(join(local, "back.txt")), "dash\n");
+  await Deno.remove(local, { recursive: true });
 });
