@@ -111,6 +111,16 @@ export function connectionEnded(cause: unknown, serverShutDown: boolean): Connec
   return new ConnectionError(`connection lost: ${connectionLostReason(cause)}`);
 }
 
+/**
+ * `error` itself, or, if it is a {@link RemoteError} with status `code`,
+ * the same status in the words `say` gives: the server's message said in
+ * terms of this client's commands and flags.
+ */
+export function rephrase(error: unknown, code: number, say: (message: string) => string): unknown {
+  if (!(error instanceof RemoteError) || error.code !== code) return error;
+  return new RemoteError(code, say(error.message));
+}
+
 /** The "why" part of `dfos: <what>: <why>`. */
 export function reasonOf(error: unknown): string {
   if (error instanceof Error) return error.message;

@@ -111,7 +111,7 @@ async function downloadOnce(
   try {
     file = Deno.openSync(partialPath, { read: true, write: true, create: true, mode: 0o600 });
   } catch (error) {
-    throw localError(error, partialPath);
+    throw folderError(error, localPath) ?? localError(error, partialPath);
   }
   const receiver = new DownloadReceiver(file, partialPath, metaPath, options);
   try {
@@ -244,13 +244,29 @@ function readMeta(metaPath: string, partialPath: string) {
   }
 }
 
+/**
+ * A download's target folder that is missing or not a folder, said of that
+ * folder (not of the hidden `.NAME.dfos-part` file); undefined for other errors.
+ */
+function folderError(error: unknown, localPath: string): LocalError | undefined {
+  const folder = dirname(localPath);
+  if (error instanceof Deno.errors.NotFound) {
+    return new LocalError(`${folder}: no such local directory`);
+  }
+  if (error instanceof Deno.errors.NotADirectory) {
+    return new LocalError(`${folder}: not a local directory`);
+  }
+  return undefined;
+}
+
 function refuseExisting(localPath: string, force: boolean): void {
   try {
     const info = Deno.statSync(localPath);
     if (info.isDirectory) throw new LocalError(`${localPath}: is a directory`);
     if (!force) throw new LocalError(`${localPath}: already exists locally (use -f to replace it)`);
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    if (error instanceof Deno.errors.NotFound) return;
+    throw folderError(error, localPath) ?? error;
   }
 }
 

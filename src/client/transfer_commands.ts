@@ -7,7 +7,8 @@
 import { basename, join } from "node:path";
 import { posix } from "node:path";
 import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
-import { LocalError, reasonOf } from "./errors.ts";
+import { LocalError, reasonOf, rephrase } from "./errors.ts";
+import { STATUS } from "../protocol/status.ts";
 import { downloadFile, readRemote, uploadFile } from "./file_transfer.ts";
 import { createProgress } from "./progress.ts";
 import { downloadTree, type TreeResult, uploadTree } from "./tree_transfer.ts";
@@ -84,6 +85,8 @@ const put: Command = {
         force: values.force,
         progress,
         limiter: context.limiter,
+      }).catch((error) => {
+        throw rephrase(error, STATUS.EXISTS, (message) => `${message} (use -f to replace it)`);
       });
     } finally {
       progress.stop();

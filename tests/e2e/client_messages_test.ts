@@ -107,3 +107,51 @@ Deno.test("put -dash.txt says the name looks like an option; put -- -dash.txt an
   assert.equal(await Deno.readTextFile(join(local, "back.txt")), "dash\n");
   await Deno.remove(local, { recursive: true });
 });
+
+Deno.test("put onto an existing file says so with the -f hint, small or large, and leaves it as it was", async () => {
+  await using server = await startServer();
+  const local = await Deno.makeTempDir({ prefix: "dfos-local-" });
+  const root = join(server.storageDir, "alice");
+  await Deno.mkdir(root, { recursive: true });
+  // 10 bytes go in one WriteFile; 1 MiB through Write and WriteReady.
+  for (const [name, size] of [["small.bin", 10], ["large.bin", 1024 * 1024]] as const) {
+    await Deno.writeFile(join(local, name), seededBytes(size, 1));
+    await Deno.writeTextFile(join(root, name), "kept");
+    const put = await runClient(server, ["put", name], { cwd: local });
+    assert.equal(put.code, 1);
+    assert.equal(put.stderr, `dfos: put: /${name}: already exists (use -f to replace it)\n`);
+    assert.equal(await Deno.readTextFile(join(root, name)), "kept");
+  }
+  await Deno.remove(local, { recursive: true });
+});
+
+Deno.test("get into a local folder that does not exist names the folder, not the partial file", async () => {
+  await using server = await startServer();
+  const root = join(server.storageDir, "alice");
+  await Deno.mkdir(root, { recursive: true });
+  await Deno.writeTextFile(join(root, "a.txt"), "a");
+  const local = await Deno.makeTempDir({ prefix: "dfos-local-" });
+  await Deno.writeTextFile(join(local, "file.txt"), "f");
+  const missing = await runClient(server, ["get", "a.txt", "nodir/a.txt"], { cwd: local });
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr, "dfos: get: nodir: no such local directory\n");
+  const notFolder = await runClient(server, ["get", "a.txt", "file.txt/a.txt"], { cwd: local });
+  assert.equal(notFolder.code, 1);
+  assert.equal(notFolder.stderr, "dfos: get: file.txt: not a local directory\n");
+  assert.deepEqual([...Deno.readDirSync(local)].map((entry) => entry.name), ["file.txt"]);
+  await Deno.remove(local, { recursive: true });
+});
+
+Deno.test("rm of a folder names rm -r and rmdir, and removes nothing", async () => {
+  await using server = await startServer();
+  const root = join(server.storageDir, "alice");
+  await Deno.mkdir(join(root, "docs"), { recursive: true });
+  await Deno.writeTextFile(join(root, "docs", "a.txt"), "a");
+  const rm = await runClient(server, ["rm", "docs"]);
+  assert.equal(rm.code, 1);
+  assert.equal(
+    rm.stderr,
+    "dfos: rm: docs: is a directory (use rm -r to remove it with all it holds, or rmdir if empty)\n",
+  );
+  assert.equal(await Deno.readTextFile(join(root, "docs", "a.txt")), "a");
+});

@@ -69,3 +69,28 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "on a terminal, a put the server refuses shows no bar before its error",
+  ignore: !(await hasTmux),
+  async fn() {
+    await using server = await startServer();
+    const root = join(server.storageDir, "alice");
+    await Deno.mkdir(root, { recursive: true });
+    await Deno.writeTextFile(join(root, "notes.txt"), "kept");
+    const local = await Deno.makeTempDir({ prefix: "dfos-tty-" });
+    await Deno.writeTextFile(join(local, "notes.txt"), "new notes");
+    const terminal = await clientOnTerminal(server, local, ["put", "notes.txt"]);
+    try {
+      await terminal.waitForScreen((text) => text.includes("exit 1"), "the client to end");
+      const lines = (await terminal.screen()).split("\n").filter((line) => line !== "");
+      assert.deepEqual(lines, [
+        "dfos: put: /notes.txt: already exists (use -f to replace it)",
+        "exit 1",
+      ]);
+    } finally {
+      await terminal.close();
+      await Deno.remove(local, { recursive: true });
+    }
+  },
+});
