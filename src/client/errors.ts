@@ -54,6 +54,20 @@ export class LocalError extends Error {
   }
 }
 
+/** A transfer not made because its local target exists and -f was not given. */
+export class LocalTargetExists extends LocalError {
+  constructor(path: string) {
+    super(`${path}: already exists locally (use -f to replace it)`);
+    this.name = "LocalTargetExists";
+  }
+}
+
+/** Whether `error` refused a transfer because its target exists, on either side (no -f). */
+export function isTargetExists(error: unknown): boolean {
+  if (error instanceof RemoteError) return error.code === STATUS.EXISTS;
+  return error instanceof LocalTargetExists;
+}
+
 const CONNECTION_STATUSES = new Set<number>([
   STATUS.SERVER_BUSY,
   STATUS.SESSION_LIMIT,

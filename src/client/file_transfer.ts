@@ -16,7 +16,7 @@ import { FRAME_HEADER_SIZE, MAX_WHOLE_FILE_SIZE, MESSAGE_TYPE } from "../protoco
 import { decode, encode, type Frame, Messages } from "../protocol/messages.ts";
 import { STATUS } from "../protocol/status.ts";
 import type { ClientConnection } from "./connection.ts";
-import { LocalError, localError, RemoteError } from "./errors.ts";
+import { LocalError, localError, LocalTargetExists, RemoteError } from "./errors.ts";
 import type { Progress } from "./progress.ts";
 import { ChunkCompressor, decompressChunk, frameChunk } from "../protocol/compression.ts";
 import type { RateLimiter } from "../shared/rate_limiter.ts";
@@ -263,7 +263,7 @@ function refuseExisting(localPath: string, force: boolean): void {
   try {
     const info = Deno.statSync(localPath);
     if (info.isDirectory) throw new LocalError(`${localPath}: is a directory`);
-    if (!force) throw new LocalError(`${localPath}: already exists locally (use -f to replace it)`);
+    if (!force) throw new LocalTargetExists(localPath);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return;
     throw folderError(error, localPath) ?? error;
