@@ -5,7 +5,8 @@
  *
  * A download writes to `.<name>.dfos-part` beside the target, with the
  * remote size and mtime in `.<name>.dfos-part.json`; running the same `get`
- * again continues it. An upload's partial lives on the server.
+ * again continues it. Both stay private (0o600); the file gets its mode
+ * when it takes its real name. An upload's partial lives on the server.
  *
  * @module
  */
@@ -16,10 +17,11 @@ import { FRAME_HEADER_SIZE, MAX_WHOLE_FILE_SIZE, MESSAGE_TYPE } from "../protoco
 import { decode, encode, type Frame, Messages } from "../protocol/messages.ts";
 import { STATUS } from "../protocol/status.ts";
 import type { ClientConnection } from "./connection.ts";
-import { LocalError, localError, LocalTargetExists, RemoteError } from "./errors.ts";
+import { LocalError, localError, RemoteError } from "./errors.ts";
 import type { Progress } from "./progress.ts";
 import { ChunkCompressor, decompressChunk, frameChunk } from "../protocol/compression.ts";
 import type { RateLimiter } from "../shared/rate_limiter.ts";
+import { finalMode, folderError, refuseExisting } from "./download_target.ts";
 import { writeAllSync } from "../shared/write_all_sync.ts";
 
 /** Options of {@link downloadFile} and {@link uploadFile}. */
@@ -33,6 +35,12 @@ export interface FileTransferOptions {
   onResume?: (offset: number) => void;
   /** Paces the bytes moved (shared by every file of one command). */
   limiter?: RateLimiter;
+  /**
+   * Permission bits of a downloaded file (`get -p` and `get -r`: the
+   * source's). Default: those of the file it replaces, else a new file's
+   * (0o666 less the umask). Uploads carry none.
+   */
+  mode?: number;
 }
 
 /** What a transfer did. */
@@ -103,7 +111,7 @@ async function downloadOnce(
   localPath: string,
   options: FileTransferOptions,
 ): Promise<TransferResult> {
-  refuseExisting(localPath, options.force ?? false);
+  const replaced = refuseExisting(localPath, options.force ?? false);
   const partialPath = partialPathFor(localPath);
   const metaPath = `${partialPath}.json`;
   const meta = options.resume === false ? undefined : readMeta(metaPath, partialPath);
@@ -128,6 +136,7 @@ async function downloadOnce(
     file.close();
   }
   try {
+    Deno.chmodSync(partialPath, finalMode(options.mode, replaced, localPath));
     Deno.renameSync(partialPath, localPath);
     Deno.utimeSync(localPath, new Date(), new Date(receiver.mtimeMs));
   } catch (error) {
@@ -241,32 +250,6 @@ function readMeta(metaPath: string, partialPath: string) {
     return offset <= meta.size ? { ...meta, offset } : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/**
- * A download's target folder that is missing or not a folder, said of that
- * folder (not of the hidden `.NAME.dfos-part` file); undefined for other errors.
- */
-function folderError(error: unknown, localPath: string): LocalError | undefined {
-  const folder = dirname(localPath);
-  if (error instanceof Deno.errors.NotFound) {
-    return new LocalError(`${folder}: no such local directory`);
-  }
-  if (error instanceof Deno.errors.NotADirectory) {
-    return new LocalError(`${folder}: not a local directory`);
-  }
-  return undefined;
-}
-
-function refuseExisting(localPath: string, force: boolean): void {
-  try {
-    const info = Deno.statSync(localPath);
-    if (info.isDirectory) throw new LocalError(`${localPath}: is a directory`);
-    if (!force) throw new LocalTargetExists(localPath);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
-    throw folderError(error, localPath) ?? error;
   }
 }
 
