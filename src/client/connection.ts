@@ -17,11 +17,13 @@ import { FrameWriter } from "../protocol/frame_writer.ts";
 import {
   decode,
   encode,
+  entryMessages,
   type Frame,
   messageName,
   type MessageOf,
   Messages,
   type MessageSpec,
+  MODE_CAPABILITY,
   SYMLINK_CAPABILITY,
   type WireEntry,
 } from "../protocol/messages.ts";
@@ -74,6 +76,8 @@ export class ClientConnection {
   readonly chunkSize: number;
   /** Both ends agreed to compress transfer chunks with zstd. */
   readonly compress: boolean;
+  /** Both ends list `mode`: entries from `list` and `stat` carry their permission bits. */
+  readonly modes: boolean;
   readonly sessionId: string;
   #conn: Deno.Conn;
   #reader: FrameReader;
@@ -94,6 +98,7 @@ export class ClientConnection {
     this.capabilities = link.welcome.capabilities;
     this.chunkSize = Math.min(link.welcome.chunkSize, DEFAULT_CHUNK_SIZE) || DEFAULT_CHUNK_SIZE;
     this.compress = link.compress && link.welcome.capabilities.includes(ZSTD_CAPABILITY);
+    this.modes = link.welcome.capabilities.includes(MODE_CAPABILITY);
     this.sessionId = sessionId;
     this.#onNotice = onNotice;
     this.closedPromise = this.#readLoop();
@@ -171,7 +176,7 @@ export class ClientConnection {
   async list(path: string): Promise<WireEntry[]> {
     const entries: WireEntry[] = [];
     await this.exchange(Messages.List, { path }, (frame) => {
-      const listing = decode(Messages.Listing, throwIfError(frame));
+      const listing = decode(entryMessages(this.modes).Listing, throwIfError(frame));
       entries.push(...listing.entries);
       return !listing.more;
     });
@@ -179,7 +184,7 @@ export class ClientConnection {
   }
 
   async stat(path: string): Promise<{ path: string; entry: WireEntry }> {
-    return decode(Messages.Attributes, await this.call(Messages.Stat, { path }));
+    return decode(entryMessages(this.modes).Attributes, await this.call(Messages.Stat, { path }));
   }
 
   async chdir(path: string): Promise<string> {
@@ -306,6 +311,7 @@ async function greet(conn: Deno.Conn, timeoutMs: number, compress: boolean): Pro
         "resume",
         "sha256",
         SYMLINK_CAPABILITY,
+        MODE_CAPABILITY,
         ...(compress ? [ZSTD_CAPABILITY] : []),
       ],
     }));

@@ -1,7 +1,8 @@
 /**
- * The permission bits of downloaded files, as cp and scp give them: a new
- * file gets 0o666 less the client's umask, a replaced one (-f) keeps its
- * own, and partial files stay private meanwhile.
+ * The permission bits of downloaded files, as cp, scp and rsync give them:
+ * a new file gets 0o666 less the client's umask, a replaced one (-f) keeps
+ * its own, partial files stay private meanwhile; `get -p` and `get -r` keep
+ * the source's bits, which the server sends where the client lists `mode`.
  */
 
 import assert from "node:assert/strict";
@@ -9,6 +10,14 @@ import { join } from "node:path";
 import { PERMISSION_FLAGS } from "../../src/cli/permissions.ts";
 import { startServer, type TestServer, USERS, waitFor } from "../helpers/processes.ts";
 import { seededBytes } from "../helpers/files.ts";
+import { loginRaw, nextFrame, sendQuietly } from "../helpers/hostile.ts";
+import {
+  decode,
+  encode,
+  entryMessages,
+  Messages,
+  MODE_CAPABILITY,
+} from "../../src/protocol/messages.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -85,9 +94,13 @@ Deno.test("a download's partial stays 0600 while it runs; resumed, the file gets
   const partial = join(local, ".big.bin.dfos-part");
   const slow = commandUnderUmask(server, "022", local, ["--limit-rate=1M", "get", "big.bin"])
     .spawn();
-  await waitFor(async () => (await Deno.stat(partial).catch(() => undefined))?.size, 30_000);
+  const sizeOf = (path: string) => Deno.stat(path).then((info) => info.size, () => 0);
+  await waitFor(
+    async () => (await sizeOf(partial)) > 0 && (await sizeOf(`${partial}.json`)) > 0,
+    30_000,
+    "the download to start",
+  );
   assert.equal(await modeOf(partial), "0600");
-  console.log([...Deno.readDirSync(local)].map((e) => e.name));
   assert.equal(await modeOf(`${partial}.json`), "0600");
   slow.kill("SIGKILL");
   await slow.output();
@@ -108,4 +121,30 @@ Deno.test("get -f keeps the mode of the file it replaces, as cp does", async () 
   assert.equal(await Deno.readTextFile(join(local, "a.txt")), "a");
   assert.equal(await modeOf(join(local, "a.txt")), "0604");
   await Deno.remove(local, { recursive: true });
+});
+
+Deno.test("the server sends each entry's mode only to a client that lists the mode capability", async () => {
+  const { server, root } = await serverWithFiles();
+  await using _server = server;
+  await Deno.chmod(join(root, "a.txt"), 0o640);
+  for (const capabilities of [[], [MODE_CAPABILITY]]) {
+    const session = await loginRaw(server, "alice", 10_000, capabilities);
+    try {
+      await sendQuietly(session, encode(Messages.Stat, 1, { path: "/a.txt" }));
+      const reply = await nextFrame(session, 10_000, "Attributes");
+      const { entry } = decode(entryMessages(capabilities.length > 0).Attributes, reply);
+      assert.equal(entry.mode, capabilities.length > 0 ? 0o640 : undefined, `[${capabilities}]`);
+      await sendQuietly(session, encode(Messages.List, 2, { path: "/" }));
+      const listing = decode(
+        entryMessages(capabilities.length > 0).Listing,
+        await nextFrame(session, 10_000, "Listing"),
+      );
+      assert.deepEqual(
+        listing.entries.map((item) => item.mode),
+        capabilities.length > 0 ? [0o640, 0o644] : [undefined, undefined],
+      );
+    } finally {
+      session.close();
+    }
+  }
 });
