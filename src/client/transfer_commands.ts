@@ -12,6 +12,7 @@ import { STATUS } from "../protocol/status.ts";
 import { downloadFile, readRemote, uploadFile } from "./file_transfer.ts";
 import { createProgress } from "./progress.ts";
 import { plural } from "../shared/plural.ts";
+import type { WireEntry } from "../protocol/messages.ts";
 import { downloadTree, type TreeResult, uploadTree } from "./tree_transfer.ts";
 
 /** Bytes `cat` shows unless told otherwise. */
@@ -22,14 +23,17 @@ const transferFlags = {
   force: { type: "boolean", short: "f" },
 } as const;
 
+const getFlags = { ...transferFlags, preserve: { type: "boolean", short: "p" } } as const;
+
 const get: Command = {
   name: "get",
   aliases: ["download"],
-  usage: "get [-r] [-f] REMOTE [LOCAL]",
-  summary: "download a file (-r: a directory tree; -f: replace local files)",
+  usage: "get [-r] [-f] [-p] REMOTE [LOCAL]",
+  summary:
+    "download a file (-r: a directory tree, modes kept; -f: replace local files; -p: keep its mode)",
   completes: "remote",
   async run(context, args) {
-    const { values, positionals } = parseCommandArgs(this, args, transferFlags, { min: 1, max: 2 });
+    const { values, positionals } = parseCommandArgs(this, args, getFlags, { min: 1, max: 2 });
     const remote = positionals[0];
     const info = await context.connection.stat(remote);
     const name = posix.basename(info.path) || "root";
@@ -50,6 +54,7 @@ const get: Command = {
         force: values.force,
         progress,
         limiter: context.limiter,
+        mode: values.preserve ? sourceMode(context, info.entry) : undefined,
       });
     } finally {
       progress.stop();
@@ -118,6 +123,15 @@ function parseByteCount(text: string): number {
     throw new LocalError(`-n takes a whole number of bytes, at least 1 (got "${text}")`);
   }
   return value;
+}
+
+/** The permission bits `get -p` keeps: the entry's, if the server sends them (else a warning). */
+function sourceMode(context: CommandContext, entry: WireEntry): number | undefined {
+  if (entry.mode) return entry.mode;
+  context.warn(
+    `get: -p: the server does not send permission bits; ${entry.name} gets a new file's`,
+  );
+  return undefined;
 }
 
 /** Where a download goes: LOCAL, LOCAL/name if LOCAL is a directory, or ./name. */

@@ -1,7 +1,8 @@
 /**
  * `put -r` and `get -r`: whole directory trees, with relative paths, empty
  * folders, and the mtimes of files and folders (folders last, once nothing
- * more is written into them). Many files are in flight on the one connection at
+ * more is written into them); `get -r` also keeps permission bits, as
+ * `rsync -a` does, where the server sends them. Many files are in flight on the one connection at
  * once (a window of {@link DEFAULT_WINDOW}), so small files cost no round trip
  * each. A file that fails is reported and the rest carry on. Without `force`
  * a file whose target exists is refused and left as it is, and folders that
@@ -19,6 +20,7 @@ import { STATUS } from "../protocol/status.ts";
 import { downloadFile, type TransferResult, uploadFile } from "./file_transfer.ts";
 import type { Progress } from "./progress.ts";
 import type { RateLimiter } from "../shared/rate_limiter.ts";
+import { PERMISSION_BITS } from "./local_mode.ts";
 
 /** Files moved at once on one connection. */
 export const DEFAULT_WINDOW = 16;
@@ -52,12 +54,21 @@ export interface SkippedEntry {
   kind: "symlink" | "other";
 }
 
+/** A file of a tree: its relative path, size, and permission bits where the listing has them. */
+interface TreeFile {
+  path: string;
+  size: number;
+  mode?: number;
+}
+
 interface TreeListing {
   /** Relative directory paths, parents before children ("" is the top). */
   directories: string[];
   /** Modification time of each directory, by relative path. */
   directoryMtimes: Map<string, number>;
-  files: { path: string; size: number }[];
+  /** Permission bits of each directory, where the listing carries them (remote trees). */
+  directoryModes: Map<string, number>;
+  files: TreeFile[];
   skipped: SkippedEntry[];
 }
 
@@ -78,7 +89,7 @@ export async function uploadTree(
     created,
     options,
     (file, progress) =>
-      uploadFile(connection, join(localDir, file), posix.join(remoteDir, file), {
+      uploadFile(connection, join(localDir, file.path), posix.join(remoteDir, file.path), {
         force: options.force,
         progress,
         limiter: options.limiter,
@@ -112,15 +123,18 @@ export async function downloadTree(
     created,
     options,
     (file, progress) =>
-      downloadFile(connection, posix.join(remoteDir, file), join(localDir, file), {
+      downloadFile(connection, posix.join(remoteDir, file.path), join(localDir, file.path), {
         force: options.force,
         progress,
         limiter: options.limiter,
+        mode: file.mode,
       }),
   );
   await setDirectoryMtimes(tree, timedFolders(tree, created, options), result, (dir, mtimeMs) => {
     const path = join(localDir, dir);
+    const mode = tree.directoryModes.get(dir);
     try {
+      if (mode !== undefined) Deno.chmodSync(path, mode & PERMISSION_BITS);
       Deno.utimeSync(path, new Date(), new Date(mtimeMs));
     } catch (error) {
       throw localError(error, path);
@@ -187,11 +201,12 @@ function makeLocalDirectory(path: string, parents: boolean): boolean {
 }
 
 /**
- * The folders whose times the transfer sets: those it created, or with
- * `force` (replacing what is there) every folder of the tree.
+ * The folders whose times (and, downloading, modes) the transfer sets:
+ * those it created, or with `force` (replacing what is there) every folder
+ * of the tree; deepest first, so a parent made unsearchable comes last.
  */
 function timedFolders(tree: TreeListing, created: Set<string>, options: TreeTransferOptions) {
-  return options.force ? tree.directories : [...created];
+  return tree.directories.filter((dir) => options.force || created.has(dir)).reverse();
 }
 
 /**
@@ -218,7 +233,7 @@ async function transferFiles(
   tree: TreeListing,
   created: Set<string>,
   options: TreeTransferOptions,
-  move: (relativePath: string, progress: Progress) => Promise<TransferResult>,
+  move: (file: TreeFile, progress: Progress) => Promise<TransferResult>,
 ): Promise<TreeResult> {
   const result: TreeResult = {
     files: 0,
@@ -239,7 +254,7 @@ async function transferFiles(
   };
   await runPool(tree.files, options.window ?? DEFAULT_WINDOW, async (file) => {
     try {
-      const moved = await move(file.path, perFile);
+      const moved = await move(file, perFile);
       result.files++;
       result.bytes += moved.bytes;
     } catch (error) {
@@ -261,7 +276,13 @@ export async function runPool<T>(items: T[], limit: number, work: (item: T) => P
 }
 
 function newListing(): TreeListing {
-  return { directories: [""], directoryMtimes: new Map(), files: [], skipped: [] };
+  return {
+    directories: [""],
+    directoryMtimes: new Map(),
+    directoryModes: new Map(),
+    files: [],
+    skipped: [],
+  };
 }
 
 function mtimeOf(info: Deno.FileInfo): number {
@@ -300,7 +321,9 @@ async function walkLocal(root: string): Promise<TreeListing> {
 
 async function walkRemote(connection: ClientConnection, root: string): Promise<TreeListing> {
   const tree = newListing();
-  tree.directoryMtimes.set("", (await connection.stat(root)).entry.mtimeMs);
+  const top = (await connection.stat(root)).entry;
+  tree.directoryMtimes.set("", top.mtimeMs);
+  if (top.mode) tree.directoryModes.set("", top.mode);
   let level = [""];
   while (level.length > 0) {
     const listings = await Promise.all(level.map((dir) => connection.list(posix.join(root, dir))));
@@ -311,8 +334,10 @@ async function walkRemote(connection: ClientConnection, root: string): Promise<T
         if (entry.kind === "directory") {
           nextLevel.push(path);
           tree.directoryMtimes.set(path, entry.mtimeMs);
-        } else if (entry.kind === "file") tree.files.push({ path, size: entry.size });
-        else tree.skipped.push({ path, kind: entry.kind === "symlink" ? "symlink" : "other" });
+          if (entry.mode) tree.directoryModes.set(path, entry.mode);
+        } else if (entry.kind === "file") {
+          tree.files.push({ path, size: entry.size, mode: entry.mode || undefined });
+        } else tree.skipped.push({ path, kind: entry.kind === "symlink" ? "symlink" : "other" });
       }
     });
     tree.directories.push(...nextLevel);

@@ -123,6 +123,57 @@ Deno.test("get -f keeps the mode of the file it replaces, as cp does", async () 
   await Deno.remove(local, { recursive: true });
 });
 
+Deno.test("get -p keeps the source's permission bits whatever the umask", async () => {
+  const { server, root } = await serverWithFiles();
+  await using _server = server;
+  await Deno.chmod(join(root, "a.txt"), 0o750);
+  await Deno.chmod(join(root, "big.bin"), 0o604);
+  const local = await Deno.makeTempDir({ prefix: "dfos-local-" });
+  for (const name of ["a.txt", "big.bin"]) {
+    const get = await clientUnderUmask(server, "077", local, ["get", "-p", name]);
+    assert.equal(get.code, 0, get.stderr);
+  }
+  assert.equal(await modeOf(join(local, "a.txt")), "0750");
+  assert.equal(await modeOf(join(local, "big.bin")), "0604");
+  await Deno.remove(local, { recursive: true });
+});
+
+Deno.test("get -r keeps the modes of files and of the folders it makes, as rsync -a; not of folders that were there", async () => {
+  const { server, root } = await serverWithFiles();
+  await using _server = server;
+  const tree = join(root, "tree");
+  await Deno.mkdir(join(tree, "bin"), { recursive: true });
+  await Deno.mkdir(join(tree, "private"));
+  await Deno.writeTextFile(join(tree, "bin/run.sh"), "#!/bin/sh\n");
+  await Deno.writeTextFile(join(tree, "private/key"), "k");
+  await Deno.writeTextFile(join(tree, "readme"), "r");
+  const modes: [string, number][] = [
+    ["", 0o755],
+    ["bin", 0o751],
+    ["bin/run.sh", 0o755],
+    ["private", 0o700],
+    ["private/key", 0o400],
+    ["readme", 0o644],
+  ];
+  for (const [path, mode] of modes) await Deno.chmod(join(tree, path), mode);
+  const local = await Deno.makeTempDir({ prefix: "dfos-local-" });
+  const get = await clientUnderUmask(server, "077", local, ["get", "-r", "tree"]);
+  assert.equal(get.code, 0, get.stderr);
+  for (const [path, mode] of modes) {
+    assert.equal(await modeOf(join(local, "tree", path)), mode.toString(8).padStart(4, "0"), path);
+  }
+
+  const into = join(local, "mine");
+  await Deno.mkdir(join(into, "tree", "bin"), { recursive: true, mode: 0o700 });
+  await Deno.chmod(join(into, "tree", "bin"), 0o700);
+  const merge = await clientUnderUmask(server, "022", local, ["get", "-r", "tree", "mine"]);
+  assert.equal(merge.code, 0, merge.stderr);
+  assert.equal(await modeOf(join(into, "tree", "bin")), "0700", "a folder that was there");
+  assert.equal(await modeOf(join(into, "tree", "private")), "0700");
+  assert.equal(await modeOf(join(into, "tree", "bin/run.sh")), "0755");
+  await Deno.remove(local, { recursive: true });
+});
+
 Deno.test("the server sends each entry's mode only to a client that lists the mode capability", async () => {
   const { server, root } = await serverWithFiles();
   await using _server = server;
