@@ -13,7 +13,9 @@ import { runCommand } from "../client/commands.ts";
 import { EXIT, exitCodeFor, reasonOf } from "../client/errors.ts";
 import { DEFAULT_PORT } from "../protocol/constants.ts";
 import { byteSize, port, secondsOption } from "./options.ts";
+import { parseServerAddress } from "./host_address.ts";
 import { RateLimiter } from "../shared/rate_limiter.ts";
+import { printLine } from "../client/progress.ts";
 import { readPassword } from "./password.ts";
 import { askToTrust } from "./trust_prompt.ts";
 import { CommandInterrupt, onInterruptSignal } from "../client/interrupt.ts";
@@ -34,7 +36,7 @@ export function clientCommand(onExit: (code: number) => void): Command {
   return new Command("client")
     .description("log in to a DFOS server; run COMMAND, or an interactive shell without one")
     .argument("[command...]", "a shell command to run once, e.g. put report.pdf")
-    .option("--host <address>", "server address", "127.0.0.1")
+    .option("--host <address>", "server address: HOST, HOST:PORT, [IPV6]:PORT", "127.0.0.1")
     .option("--port <port>", "server port", port, DEFAULT_PORT)
     .option("-u, --user <name>", "user name (default: $DFOS_USER, then your login name)")
     .option("--password-file <file>", "read the password from the first line of FILE")
@@ -59,7 +61,21 @@ export function clientCommand(onExit: (code: number) => void): Command {
     )
     .passThroughOptions()
     .addHelpText("after", "\nRun `dfos client ... help` for the command list.")
-    .action(async (words: string[], options) => onExit(await runClient(words, options)));
+    .action(async (words: string[], options: ClientFlags, command: Command) => {
+      const flags = withServerAddress(options, command);
+      onExit(flags ? await runClient(words, flags) : EXIT.USAGE);
+    });
+}
+
+/** `options` with a port given in `--host` (`HOST:PORT`) moved to `port`; undefined, reported, if wrong. */
+function withServerAddress(options: ClientFlags, command: Command): ClientFlags | undefined {
+  const typedPort = command.getOptionValueSource("port") === "default" ? undefined : options.port;
+  try {
+    return { ...options, ...parseServerAddress(options.host, typedPort, DEFAULT_PORT) };
+  } catch (error) {
+    reportFailure("client", error);
+    return undefined;
+  }
 }
 
 interface ClientFlags {
@@ -114,7 +130,7 @@ async function runClient(words: string[], flags: ClientFlags): Promise<number> {
           );
         }
       },
-      onNotice: (message) => console.error(`dfos: server: ${message}`),
+      onNotice: (message) => printLine(`dfos: server: ${message}`),
     });
   } catch (error) {
     reportFailure(`${user}@${flags.host}:${flags.port}`, error);
@@ -207,6 +223,6 @@ function commandContext(
     limiter: flags.limitRate ? new RateLimiter(flags.limitRate) : undefined,
     print: (text) => writeOut(encoder.encode(text)),
     write: writeOut,
-    warn: (text) => console.error(`dfos: ${text}`),
+    warn: (text) => printLine(`dfos: ${text}`),
   };
 }

@@ -65,11 +65,46 @@ export function parseCommandArgs<const O extends ParseArgsOptionsConfig>(
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true as const });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}; usage: ${command.usage}`);
+    const unknown = (error as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
+      ? unknownOptionWord(args, options)
+      : undefined;
+    const why = unknown === undefined ? (error as Error).message : unknownOptionMessage(unknown);
+    throw new UsageError(`${why}; usage: ${command.usage}`);
   }
   const count = parsed.positionals.length;
   if (count < positionals.min || count > positionals.max) {
     throw new UsageError(`usage: ${command.usage}`);
   }
   return parsed;
+}
+
+/** The first word before `--` that starts with "-" but is none of `options` (nor a cluster of them). */
+function unknownOptionWord(args: string[], options: ParseArgsOptionsConfig): string | undefined {
+  const shorts = new Map(Object.values(options).map((option) => [option.short, option.type]));
+  for (const word of args) {
+    if (word === "--") return undefined;
+    if (!word.startsWith("-") || word === "-") continue;
+    if (word.startsWith("--")) {
+      if (!(word.slice(2).split("=")[0] in options)) return word;
+      continue;
+    }
+    for (const letter of word.slice(1)) {
+      const type = shorts.get(letter);
+      if (type === undefined) return word;
+      if (type === "string") break; // The rest of the word is its value.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * What to say of an unknown option word: a short one (`-x`, `-rx`,
+ * `--bogus`) is an unknown option; a longer one such as `-dash.txt` is most
+ * likely a file name, and the message says how to pass one.
+ */
+function unknownOptionMessage(word: string): string {
+  const optionLike = /^(-[a-zA-Z]{1,2}|--[a-z][a-z-]*)$/.test(word);
+  if (optionLike) return `unknown option ${word}`;
+  return `"${word}" looks like an option; to name a file that starts with "-", ` +
+    `write ./${word} or put -- before it`;
 }

@@ -12,7 +12,8 @@ import {
   type CommandOutcome,
   parseCommandArgs,
 } from "./command.ts";
-import { UsageError } from "./errors.ts";
+import { rephrase, UsageError } from "./errors.ts";
+import { STATUS } from "../protocol/status.ts";
 import type { WireEntry } from "../protocol/messages.ts";
 import { TRANSFER_COMMANDS } from "./transfer_commands.ts";
 import { PARTIAL_COMMANDS } from "./partial_commands.ts";
@@ -111,7 +112,10 @@ const rm: Command = {
     const { values, positionals } = parseCommandArgs(this, args, {
       recursive: { type: "boolean", short: "r" },
     }, { min: 1, max: 1 });
-    await context.connection.remove(positionals[0], values.recursive ?? false);
+    await context.connection.remove(positionals[0], values.recursive ?? false).catch((error) => {
+      const hint = "is a directory (use rm -r to remove it with all it holds, or rmdir if empty)";
+      throw rephrase(error, STATUS.IS_A_DIRECTORY, () => `${positionals[0]}: ${hint}`);
+    });
   },
 };
 

@@ -17,17 +17,19 @@ import { FrameWriter } from "../protocol/frame_writer.ts";
 import {
   decode,
   encode,
+  entryMessages,
   type Frame,
   messageName,
   type MessageOf,
   Messages,
   type MessageSpec,
+  MODE_CAPABILITY,
   SYMLINK_CAPABILITY,
   type WireEntry,
 } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
+import { connectionEnded, ConnectionError, connectionLostReason, RemoteError } from "./errors.ts";
 import { STATUS } from "../protocol/status.ts";
-import { ConnectionError, connectionLostReason, RemoteError } from "./errors.ts";
 import { withTimeout } from "./timeout.ts";
 import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
 import { openTransport, type TrustMode } from "../transport/client_transport.ts";
@@ -77,6 +79,8 @@ export class ClientConnection {
   readonly chunkSize: number;
   /** Both ends agreed to compress transfer chunks with zstd. */
   readonly compress: boolean;
+  /** Both ends list `mode`: entries from `list` and `stat` carry their permission bits. */
+  readonly modes: boolean;
   readonly sessionId: string;
   #conn: Deno.Conn;
   #reader: FrameReader;
@@ -85,6 +89,8 @@ export class ClientConnection {
   #nextId = 1;
   #closed: Error | undefined;
   #onNotice: (message: string) => void;
+  /** The server sent `Notice` SHUTTING_DOWN: the end of the connection is that shutdown. */
+  #serverShutDown = false;
   readonly closedPromise: Promise<void>;
 
   private constructor(link: OpenedLink, sessionId: string, onNotice: (message: string) => void) {
@@ -95,6 +101,7 @@ export class ClientConnection {
     this.capabilities = link.welcome.capabilities;
     this.chunkSize = Math.min(link.welcome.chunkSize, DEFAULT_CHUNK_SIZE) || DEFAULT_CHUNK_SIZE;
     this.compress = link.compress && link.welcome.capabilities.includes(ZSTD_CAPABILITY);
+    this.modes = link.welcome.capabilities.includes(MODE_CAPABILITY);
     this.sessionId = sessionId;
     this.#onNotice = onNotice;
     this.closedPromise = this.#readLoop();
@@ -211,7 +218,7 @@ export class ClientConnection {
   async list(path: string): Promise<WireEntry[]> {
     const entries: WireEntry[] = [];
     await this.exchange(Messages.List, { path }, (frame) => {
-      const listing = decode(Messages.Listing, throwIfError(frame));
+      const listing = decode(entryMessages(this.modes).Listing, throwIfError(frame));
       entries.push(...listing.entries);
       return !listing.more;
     });
@@ -219,7 +226,7 @@ export class ClientConnection {
   }
 
   async stat(path: string): Promise<{ path: string; entry: WireEntry }> {
-    return decode(Messages.Attributes, await this.call(Messages.Stat, { path }));
+    return decode(entryMessages(this.modes).Attributes, await this.call(Messages.Stat, { path }));
   }
 
   async chdir(path: string): Promise<string> {
@@ -269,7 +276,7 @@ export class ClientConnection {
   }
 
   async #readLoop(): Promise<void> {
-    let ending: Error = new ConnectionError("connection closed by the server");
+    let ending: Error | undefined;
     try {
       for (;;) {
         // Requests issued while replies already here are handled leave together, in one write.
@@ -297,7 +304,7 @@ export class ClientConnection {
     } catch (error) {
       ending = this.#lost(error);
     }
-    this.#closed ??= ending;
+    this.#closed ??= ending ?? connectionEnded(undefined, this.#serverShutDown);
     closeQuietly(this.#conn);
     for (const pending of this.#pending.values()) pending.fail(this.#closed);
     this.#pending.clear();
@@ -305,7 +312,9 @@ export class ClientConnection {
 
   #onConnectionFrame(frame: Frame): Error | undefined {
     if (frame.type === MESSAGE_TYPE.Notice) {
-      this.#onNotice(decode(Messages.Notice, frame).message);
+      const notice = decode(Messages.Notice, frame);
+      if (notice.code === STATUS.SHUTTING_DOWN) this.#serverShutDown = true;
+      this.#onNotice(notice.message);
       return undefined;
     }
     if (frame.type === MESSAGE_TYPE.Error) return toRemoteError(frame);
@@ -315,10 +324,7 @@ export class ClientConnection {
   #lost(error: unknown): Error {
     if (this.#closed) return this.#closed;
     if (error instanceof RemoteError || error instanceof ConnectionError) return error;
-    if (error instanceof ProtocolError) {
-      return new ConnectionError(`protocol error: ${error.message}`);
-    }
-    return new ConnectionError(`connection lost: ${connectionLostReason(error)}`);
+    return connectionEnded(error, this.#serverShutDown);
   }
 }
 
@@ -347,6 +353,7 @@ async function greet(conn: Deno.Conn, timeoutMs: number, compress: boolean): Pro
         "resume",
         "sha256",
         SYMLINK_CAPABILITY,
+        MODE_CAPABILITY,
         ...(compress ? [ZSTD_CAPABILITY] : []),
       ],
     }));

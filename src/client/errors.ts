@@ -13,6 +13,7 @@
  * @module
  */
 
+import { ClosedMidFrame, ProtocolError } from "../protocol/protocol_error.ts";
 import { STATUS, statusName } from "../protocol/status.ts";
 
 /** Exit codes of `dfos client`. */
@@ -69,6 +70,20 @@ export class LocalError extends Error {
   }
 }
 
+/** A transfer not made because its local target exists and -f was not given. */
+export class LocalTargetExists extends LocalError {
+  constructor(path: string) {
+    super(`${path}: already exists locally (use -f to replace it)`);
+    this.name = "LocalTargetExists";
+  }
+}
+
+/** Whether `error` refused a transfer because its target exists, on either side (no -f). */
+export function isTargetExists(error: unknown): boolean {
+  if (error instanceof RemoteError) return error.code === STATUS.EXISTS;
+  return error instanceof LocalTargetExists;
+}
+
 const CONNECTION_STATUSES = new Set<number>([
   STATUS.SERVER_BUSY,
   STATUS.SESSION_LIMIT,
@@ -93,15 +108,48 @@ export function exitCodeFor(error: unknown): number {
 /**
  * How a connection that broke under the client is described: the ordinary
  * ways (the server closed it, or reset it) in plain words, not in the
- * runtime's; anything else with its own message.
+ * runtime's or the TLS library's (whose end-of-stream error carries a URL
+ * about close_notify); anything else with its own message.
  */
 export function connectionLostReason(error: unknown): string {
-  if (error instanceof Deno.errors.UnexpectedEof || error instanceof Deno.errors.BrokenPipe) {
-    return "the server closed the connection";
-  }
+  if (peerClosed(error)) return "the server closed the connection";
   if (error instanceof Deno.errors.ConnectionReset) return "the connection was reset";
   if (error instanceof Deno.errors.ConnectionAborted) return "the connection was aborted";
   return error instanceof Error ? error.message : String(error);
+}
+
+/** An end of stream, a closed pipe, or TLS's complaint of an end without close_notify. */
+function peerClosed(error: unknown): boolean {
+  if (error instanceof Deno.errors.UnexpectedEof || error instanceof Deno.errors.BrokenPipe) {
+    return true;
+  }
+  return error instanceof ClosedMidFrame ||
+    (error instanceof Error && error.message.includes("close_notify"));
+}
+
+/**
+ * The error that ends every request still waiting when a logged-in
+ * connection ends: "the server shut down" once the server has announced
+ * its shutdown (whatever the socket then did), else what happened to it
+ * (`cause` undefined: the server closed it cleanly).
+ */
+export function connectionEnded(cause: unknown, serverShutDown: boolean): ConnectionError {
+  if (serverShutDown) return new ConnectionError("the server shut down");
+  if (cause === undefined) return new ConnectionError("connection closed by the server");
+  if (cause instanceof ProtocolError && !(cause instanceof ClosedMidFrame)) {
+    return new ConnectionError(`protocol error: ${cause.message}`);
+  }
+  return new ConnectionError(`connection lost: ${connectionLostReason(cause)}`);
+}
+
+/**
+ * `error` itself, or, if it is a {@link RemoteError} with status `code`,
+ * the same status in the words `say` gives: the server's message said in
+ * terms of this client's commands and flags.
+ */
+export function rephrase(error: unknown, code: number, say: (message: string) => string): unknown {
+  if (!(error instanceof RemoteError) || error.code !== code) return error;
+  return new RemoteError(code, say(error.message));
 }
 
 /** The "why" part of `dfos: <what>: <why>`. */

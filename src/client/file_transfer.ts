@@ -5,7 +5,8 @@
  *
  * A download writes to `.<name>.dfos-part` beside the target, with the
  * remote size and mtime in `.<name>.dfos-part.json`; running the same `get`
- * again continues it. An upload's partial lives on the server.
+ * again continues it. Both stay private (0o600); the file gets its mode
+ * when it takes its real name. An upload's partial lives on the server.
  *
  * @module
  */
@@ -20,6 +21,7 @@ import { LocalError, localError, RemoteError } from "./errors.ts";
 import type { Progress } from "./progress.ts";
 import { ChunkCompressor, decompressChunk, frameChunk } from "../protocol/compression.ts";
 import type { RateLimiter } from "../shared/rate_limiter.ts";
+import { finalMode, folderError, refuseExisting } from "./download_target.ts";
 import { writeAllSync } from "../shared/write_all_sync.ts";
 
 /** Options of {@link downloadFile} and {@link uploadFile}. */
@@ -38,6 +40,12 @@ export interface FileTransferOptions {
    * partial stays for a resume, and the transfer rejects with the signal's reason.
    */
   signal?: AbortSignal;
+  /**
+   * Permission bits of a downloaded file (`get -p` and `get -r`: the
+   * source's). Default: those of the file it replaces, else a new file's
+   * (0o666 less the umask). Uploads carry none.
+   */
+  mode?: number;
 }
 
 /** What a transfer did. */
@@ -110,7 +118,7 @@ async function downloadOnce(
   options: FileTransferOptions,
 ): Promise<TransferResult> {
   options.signal?.throwIfAborted();
-  refuseExisting(localPath, options.force ?? false);
+  const replaced = refuseExisting(localPath, options.force ?? false);
   const partialPath = partialPathFor(localPath);
   const metaPath = `${partialPath}.json`;
   const meta = options.resume === false ? undefined : readMeta(metaPath, partialPath);
@@ -118,7 +126,7 @@ async function downloadOnce(
   try {
     file = Deno.openSync(partialPath, { read: true, write: true, create: true, mode: 0o600 });
   } catch (error) {
-    throw localError(error, partialPath);
+    throw folderError(error, localPath) ?? localError(error, partialPath);
   }
   const receiver = new DownloadReceiver(file, partialPath, metaPath, options);
   try {
@@ -140,6 +148,7 @@ async function downloadOnce(
     file.close();
   }
   try {
+    Deno.chmodSync(partialPath, finalMode(options.mode, replaced, localPath));
     Deno.renameSync(partialPath, localPath);
     Deno.utimeSync(localPath, new Date(), new Date(receiver.mtimeMs));
   } catch (error) {
@@ -255,16 +264,6 @@ function readMeta(metaPath: string, partialPath: string) {
     return offset <= meta.size ? { ...meta, offset } : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function refuseExisting(localPath: string, force: boolean): void {
-  try {
-    const info = Deno.statSync(localPath);
-    if (info.isDirectory) throw new LocalError(`${localPath}: is a directory`);
-    if (!force) throw new LocalError(`${localPath}: already exists locally (use -f to replace it)`);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
 }
 

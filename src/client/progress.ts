@@ -43,49 +43,85 @@ export function createProgress(options: ProgressOptions): Progress {
   return new BarProgress(options.label);
 }
 
+/** The bar on the terminal now, if any: {@link printLine} writes above it. */
+let shown: BarProgress | undefined;
+
+/**
+ * Prints `text` as one line on stderr. While a progress bar is shown, the
+ * line goes above the bar, never glued to it, and the bar is drawn again
+ * below: notices and warnings that arrive mid-transfer use this.
+ */
+export function printLine(text: string): void {
+  if (shown) shown.log(text);
+  else console.error(text);
+}
+
+/**
+ * A cli-progress bar. It appears with the first byte or file moved, not
+ * when the work is announced, so a request the server refuses shows no
+ * bar before its error. It is a one-bar `MultiBar` because that kind can
+ * print lines above itself ({@link printLine}).
+ */
 class BarProgress implements Progress {
-  #bar: cliProgress.SingleBar;
+  #label: string;
+  #bars: cliProgress.MultiBar | undefined;
+  #bar: cliProgress.SingleBar | undefined;
   #total = 0;
   #value = 0;
   #files = 0;
   #filesDone = 0;
-  #started = false;
   #startTime = Date.now();
 
   constructor(label: string) {
-    this.#bar = new cliProgress.SingleBar({
-      stream: process.stderr,
-      format: `${label} |{bar}| {percentage}% {done}/{size} {rate}/s ETA {eta_formatted}{files}`,
-      hideCursor: true,
-      clearOnComplete: false,
-      etaBuffer: 50,
-      fps: 10,
-    }, cliProgress.Presets.shades_classic);
+    this.#label = label;
   }
 
   grow(bytes: number, files = 0): void {
     this.#total += bytes;
     this.#files += files;
-    if (!this.#started) {
-      this.#started = true;
-      this.#bar.start(Math.max(this.#total, 1), 0, this.#payload());
-    } else {
-      this.#bar.setTotal(Math.max(this.#total, 1));
-    }
+    this.#bar?.setTotal(Math.max(this.#total, 1));
   }
 
   advance(bytes: number): void {
     this.#value += bytes;
-    this.#bar.update(this.#value, this.#payload());
+    if (this.#value > 0) this.#draw();
   }
 
   fileDone(): void {
     this.#filesDone++;
-    this.#bar.update(this.#value, this.#payload());
+    this.#draw();
   }
 
   stop(): void {
-    if (this.#started) this.#bar.stop();
+    if (!this.#bars) return;
+    this.#bars.stop();
+    this.#bars = undefined;
+    this.#bar = undefined;
+    if (shown === this) shown = undefined;
+  }
+
+  /** Prints `text` on its own line above the bar. */
+  log(text: string): void {
+    this.#bars?.log(`${text}\n`);
+    this.#bars?.update();
+  }
+
+  #draw(): void {
+    if (this.#bar) return this.#bar.update(this.#value, this.#payload());
+    this.#bars = new cliProgress.MultiBar({
+      stream: process.stderr,
+      format:
+        `${this.#label} |{bar}| {percentage}% {done}/{size} {rate}/s ETA {eta_formatted}{files}`,
+      hideCursor: true,
+      clearOnComplete: false,
+      // Drawn every frame: after a line printed above, an unchanged bar must appear again.
+      forceRedraw: true,
+      etaBuffer: 50,
+      fps: 10,
+    }, cliProgress.Presets.shades_classic);
+    this.#bar = this.#bars.create(Math.max(this.#total, 1), this.#value, this.#payload());
+    shown?.stop();
+    shown = this;
   }
 
   #payload() {

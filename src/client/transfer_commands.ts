@@ -7,9 +7,12 @@
 import { basename, join } from "node:path";
 import { posix } from "node:path";
 import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
-import { LocalError, reasonOf } from "./errors.ts";
+import { LocalError, reasonOf, rephrase } from "./errors.ts";
+import { STATUS } from "../protocol/status.ts";
 import { downloadFile, readRemote, uploadFile } from "./file_transfer.ts";
 import { createProgress } from "./progress.ts";
+import { plural } from "../shared/plural.ts";
+import type { WireEntry } from "../protocol/messages.ts";
 import { downloadTree, type TreeResult, uploadTree } from "./tree_transfer.ts";
 
 /** Bytes `cat` shows unless told otherwise. */
@@ -20,14 +23,17 @@ const transferFlags = {
   force: { type: "boolean", short: "f" },
 } as const;
 
+const getFlags = { ...transferFlags, preserve: { type: "boolean", short: "p" } } as const;
+
 const get: Command = {
   name: "get",
   aliases: ["download"],
-  usage: "get [-r] [-f] REMOTE [LOCAL]",
-  summary: "download a file (-r: a directory tree; -f: replace local files)",
+  usage: "get [-r] [-f] [-p] REMOTE [LOCAL]",
+  summary:
+    "download a file (-r: a directory tree, modes kept; -f: replace local files; -p: keep its mode)",
   completes: ["remote", "local"],
   async run(context, args) {
-    const { values, positionals } = parseCommandArgs(this, args, transferFlags, { min: 1, max: 2 });
+    const { values, positionals } = parseCommandArgs(this, args, getFlags, { min: 1, max: 2 });
     const remote = positionals[0];
     const info = await context.connection.stat(remote);
     const name = posix.basename(info.path) || "root";
@@ -43,13 +49,14 @@ const get: Command = {
           signal: context.signal,
         });
         progress.stop();
-        return reportTree(context, "get", result);
+        return reportTree(context, "get", "locally", result);
       }
       await downloadFile(context.connection, info.path, local, {
         force: values.force,
         progress,
         limiter: context.limiter,
         signal: context.signal,
+        mode: values.preserve ? sourceMode(context, info.entry) : undefined,
       });
     } finally {
       progress.stop();
@@ -81,13 +88,15 @@ const put: Command = {
           signal: context.signal,
         });
         progress.stop();
-        return reportTree(context, "put", result);
+        return reportTree(context, "put", "on the server", result);
       }
       await uploadFile(context.connection, local, remote, {
         force: values.force,
         progress,
         limiter: context.limiter,
         signal: context.signal,
+      }).catch((error) => {
+        throw rephrase(error, STATUS.EXISTS, (message) => `${message} (use -f to replace it)`);
       });
     } finally {
       progress.stop();
@@ -121,6 +130,15 @@ function parseByteCount(text: string): number {
   return value;
 }
 
+/** The permission bits `get -p` keeps: the entry's, if the server sends them (else a warning). */
+function sourceMode(context: CommandContext, entry: WireEntry): number | undefined {
+  if (entry.mode) return entry.mode;
+  context.warn(
+    `get: -p: the server does not send permission bits; ${entry.name} gets a new file's`,
+  );
+  return undefined;
+}
+
 /** Where a download goes: LOCAL, LOCAL/name if LOCAL is a directory, or ./name. */
 async function localTarget(given: string | undefined, name: string): Promise<string> {
   if (given === undefined) return name;
@@ -141,24 +159,66 @@ const SKIP_REASONS = {
   other: "not a regular file or directory",
 } as const;
 
-async function reportTree(context: CommandContext, verb: string, result: TreeResult) {
+/** Refused files named one by one before the rest are only counted. */
+const REFUSED_NAMED = 10;
+
+/** Where a tree transfer's targets are, as its messages say it. */
+type TargetSide = "locally" | "on the server";
+
+async function reportTree(
+  context: CommandContext,
+  verb: string,
+  side: TargetSide,
+  result: TreeResult,
+) {
   for (const { path, kind } of result.skipped) {
     context.warn(`${verb}: ${path}: skipped (${SKIP_REASONS[kind]})`);
   }
   for (const { path, error } of result.failures) {
     context.warn(`${verb}: ${path}: ${reasonOf(error)}`);
   }
-  if (!context.quiet && Deno.stderr.isTerminal()) {
-    const skipped = result.skipped.length > 0 ? `, ${result.skipped.length} skipped` : "";
-    context.warn(
-      `${result.files} files, ${result.directories} directories, ${result.bytes} bytes${skipped}`,
+  for (const path of result.refused.slice(0, REFUSED_NAMED)) {
+    context.warn(`${verb}: ${path}: already exists ${side}`);
+  }
+  if (result.refused.length > REFUSED_NAMED) {
+    context.warn(`${verb}: and ${result.refused.length - REFUSED_NAMED} more that already exist`);
+  }
+  if (!context.quiet && Deno.stderr.isTerminal()) context.warn(treeSummary(result));
+  const failure = treeFailure(result, side);
+  if (failure) throw new LocalError(failure);
+  await Promise.resolve();
+}
+
+/** The line a tree transfer ends with on a terminal: "2 files, 1 directory, 300 bytes, 1 refused". */
+export function treeSummary(result: TreeResult): string {
+  const parts = [
+    plural(result.files, "file"),
+    plural(result.directories, "directory", "directories"),
+    plural(result.bytes, "byte"),
+  ];
+  if (result.refused.length > 0) parts.push(`${result.refused.length} refused`);
+  if (result.skipped.length > 0) parts.push(`${result.skipped.length} skipped`);
+  return parts.join(", ");
+}
+
+/**
+ * The error a tree transfer ends with when files failed or were refused
+ * (their targets exist and -f was not given); undefined if neither.
+ */
+export function treeFailure(result: TreeResult, side: TargetSide): string | undefined {
+  const failed = result.failures.length;
+  const refused = result.refused.length;
+  const parts: string[] = [];
+  if (failed > 0) {
+    parts.push(`${failed} of ${plural(failed + refused + result.files, "file")} failed`);
+  }
+  if (refused > 0) {
+    const [verb, them] = refused === 1 ? ["exists", "it"] : ["exist", "them"];
+    parts.push(
+      `refused ${plural(refused, "file")} that already ${verb} ${side} (use -f to replace ${them})`,
     );
   }
-  if (result.failures.length > 0) {
-    const total = result.failures.length + result.files;
-    throw new LocalError(`${result.failures.length} of ${total} files failed`);
-  }
-  await Promise.resolve();
+  return parts.length > 0 ? parts.join("; ") : undefined;
 }
 
 /** `get`, `put` and `cat`. */

@@ -1,9 +1,13 @@
 /**
  * `put -r` and `get -r`: whole directory trees, with relative paths, empty
  * folders, and the mtimes of files and folders (folders last, once nothing
- * more is written into them). Many files are in flight on the one connection at
+ * more is written into them); `get -r` also keeps permission bits, as
+ * `rsync -a` does, where the server sends them. Many files are in flight on the one connection at
  * once (a window of {@link DEFAULT_WINDOW}), so small files cost no round trip
- * each. A file that fails is reported and the rest carry on.
+ * each. A file that fails is reported and the rest carry on. Without `force`
+ * a file whose target exists is refused and left as it is, and folders that
+ * were there before keep their times: a tree whose every file is refused
+ * changes nothing.
  *
  * @module
  */
@@ -11,10 +15,12 @@
 import { join } from "node:path";
 import { posix } from "node:path";
 import type { ClientConnection } from "./connection.ts";
-import { localError } from "./errors.ts";
+import { isTargetExists, LocalError, localError, RemoteError } from "./errors.ts";
+import { STATUS } from "../protocol/status.ts";
 import { downloadFile, type TransferResult, uploadFile } from "./file_transfer.ts";
 import type { Progress } from "./progress.ts";
 import type { RateLimiter } from "../shared/rate_limiter.ts";
+import { PERMISSION_BITS } from "./local_mode.ts";
 
 /** Files moved at once on one connection. */
 export const DEFAULT_WINDOW = 16;
@@ -34,8 +40,11 @@ export interface TreeTransferOptions {
 /** What a tree transfer did. */
 export interface TreeResult {
   files: number;
+  /** Folders this transfer created (those that were there already are neither counted nor touched). */
   directories: number;
   bytes: number;
+  /** Files left alone because their target exists and `force` was not given (relative paths). */
+  refused: string[];
   failures: { path: string; error: unknown }[];
   /** Entries that are neither files nor directories, not copied (nor followed, for links). */
   skipped: SkippedEntry[];
@@ -47,12 +56,21 @@ export interface SkippedEntry {
   kind: "symlink" | "other";
 }
 
+/** A file of a tree: its relative path, size, and permission bits where the listing has them. */
+interface TreeFile {
+  path: string;
+  size: number;
+  mode?: number;
+}
+
 interface TreeListing {
   /** Relative directory paths, parents before children ("" is the top). */
   directories: string[];
   /** Modification time of each directory, by relative path. */
   directoryMtimes: Map<string, number>;
-  files: { path: string; size: number }[];
+  /** Permission bits of each directory, where the listing carries them (remote trees). */
+  directoryModes: Map<string, number>;
+  files: TreeFile[];
   skipped: SkippedEntry[];
 }
 
@@ -64,14 +82,16 @@ export async function uploadTree(
   options: TreeTransferOptions,
 ): Promise<TreeResult> {
   const tree = await walkLocal(localDir);
-  for (const level of byDepth(tree.directories)) {
-    await Promise.all(level.map((dir) => connection.mkdir(posix.join(remoteDir, dir), true)));
-  }
+  const created = await makeDirectories(
+    tree.directories,
+    (dir, parents) => makeRemoteDirectory(connection, posix.join(remoteDir, dir), parents),
+  );
   const result = await transferFiles(
     tree,
+    created,
     options,
     (file, progress) =>
-      uploadFile(connection, join(localDir, file), posix.join(remoteDir, file), {
+      uploadFile(connection, join(localDir, file.path), posix.join(remoteDir, file.path), {
         force: options.force,
         progress,
         limiter: options.limiter,
@@ -81,6 +101,7 @@ export async function uploadTree(
   if (connection.capabilities.includes("SetMtime")) {
     await setDirectoryMtimes(
       tree,
+      timedFolders(tree, created, options),
       result,
       (dir, mtimeMs) => connection.setMtime(posix.join(remoteDir, dir), mtimeMs),
     );
@@ -96,24 +117,28 @@ export async function downloadTree(
   options: TreeTransferOptions,
 ): Promise<TreeResult> {
   const tree = await walkRemote(connection, remoteDir);
-  for (const dir of tree.directories) {
-    await Deno.mkdir(join(localDir, dir), { recursive: true })
-      .catch((error) => Promise.reject(localError(error, join(localDir, dir))));
-  }
+  const created = await makeDirectories(
+    tree.directories,
+    (dir, parents) => Promise.resolve(makeLocalDirectory(join(localDir, dir), parents)),
+  );
   const result = await transferFiles(
     tree,
+    created,
     options,
     (file, progress) =>
-      downloadFile(connection, posix.join(remoteDir, file), join(localDir, file), {
+      downloadFile(connection, posix.join(remoteDir, file.path), join(localDir, file.path), {
         force: options.force,
         progress,
         limiter: options.limiter,
         signal: options.signal,
+        mode: file.mode,
       }),
   );
-  await setDirectoryMtimes(tree, result, (dir, mtimeMs) => {
+  await setDirectoryMtimes(tree, timedFolders(tree, created, options), result, (dir, mtimeMs) => {
     const path = join(localDir, dir);
+    const mode = tree.directoryModes.get(dir);
     try {
+      if (mode !== undefined) Deno.chmodSync(path, mode & PERMISSION_BITS);
       Deno.utimeSync(path, new Date(), new Date(mtimeMs));
     } catch (error) {
       throw localError(error, path);
@@ -124,16 +149,82 @@ export async function downloadTree(
 }
 
 /**
- * Gives every directory of the tree its source's mtime, all at once (setting
- * a folder's time does not change its parent's), after the last file: a file
- * created in a folder would change the folder's time again.
+ * Creates the tree's folders, parents first, through `mkdir` (true: made,
+ * false: it was there); the top one with its missing parents. Returns the
+ * folders made, the only ones whose times the transfer then sets.
+ */
+async function makeDirectories(
+  directories: string[],
+  mkdir: (dir: string, parents: boolean) => Promise<boolean>,
+): Promise<Set<string>> {
+  const created = new Set<string>();
+  for (const level of byDepth(directories)) {
+    await Promise.all(level.map(async (dir) => {
+      if (await mkdir(dir, dir === "")) created.add(dir);
+    }));
+  }
+  return created;
+}
+
+/** Makes one remote folder (with missing parents if `parents`); false if a folder is there. */
+async function makeRemoteDirectory(
+  connection: ClientConnection,
+  path: string,
+  parents: boolean,
+): Promise<boolean> {
+  try {
+    await connection.mkdir(path, false);
+    return true;
+  } catch (error) {
+    const status = error instanceof RemoteError ? error.code : undefined;
+    if (status === STATUS.EXISTS && (await connection.stat(path)).entry.kind === "directory") {
+      return false;
+    }
+    if (status !== STATUS.NOT_FOUND || !parents) throw error;
+  }
+  await connection.mkdir(path, true);
+  return true;
+}
+
+/** Makes one local folder (with missing parents if `parents`); false if a folder is there. */
+function makeLocalDirectory(path: string, parents: boolean): boolean {
+  let info: Deno.FileInfo | undefined;
+  try {
+    info = Deno.statSync(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw localError(error, path);
+  }
+  if (info?.isDirectory) return false;
+  if (info) throw new LocalError(`${path}: exists and is not a directory`);
+  try {
+    Deno.mkdirSync(path, { recursive: parents });
+  } catch (error) {
+    throw localError(error, path);
+  }
+  return true;
+}
+
+/**
+ * The folders whose times (and, downloading, modes) the transfer sets:
+ * those it created, or with `force` (replacing what is there) every folder
+ * of the tree; deepest first, so a parent made unsearchable comes last.
+ */
+function timedFolders(tree: TreeListing, created: Set<string>, options: TreeTransferOptions) {
+  return tree.directories.filter((dir) => options.force || created.has(dir)).reverse();
+}
+
+/**
+ * Gives each of `folders` its source's mtime, all at once
+ * (setting a folder's time does not change its parent's), after the last
+ * file: a file created in a folder would change the folder's time again.
  */
 async function setDirectoryMtimes(
   tree: TreeListing,
+  folders: string[],
   result: TreeResult,
   setMtime: (dir: string, mtimeMs: number) => Promise<void>,
 ): Promise<void> {
-  await Promise.all(tree.directories.map(async (dir) => {
+  await Promise.all(folders.map(async (dir) => {
     try {
       await setMtime(dir, tree.directoryMtimes.get(dir)!);
     } catch (error) {
@@ -144,13 +235,15 @@ async function setDirectoryMtimes(
 
 async function transferFiles(
   tree: TreeListing,
+  created: Set<string>,
   options: TreeTransferOptions,
-  move: (relativePath: string, progress: Progress) => Promise<TransferResult>,
+  move: (file: TreeFile, progress: Progress) => Promise<TransferResult>,
 ): Promise<TreeResult> {
   const result: TreeResult = {
     files: 0,
-    directories: tree.directories.length,
+    directories: created.size,
     bytes: 0,
+    refused: [],
     failures: [],
     skipped: tree.skipped,
   };
@@ -165,13 +258,15 @@ async function transferFiles(
   };
   await runPool(tree.files, options.window ?? DEFAULT_WINDOW, async (file) => {
     try {
-      const moved = await move(file.path, perFile);
+      const moved = await move(file, perFile);
       result.files++;
       result.bytes += moved.bytes;
     } catch (error) {
-      result.failures.push({ path: file.path, error });
+      if (isTargetExists(error)) result.refused.push(file.path);
+      else result.failures.push({ path: file.path, error });
     }
   });
+  result.refused.sort();
   // Once cancelled, each file left fails at once; none is a failure to list.
   options.signal?.throwIfAborted();
   return result;
@@ -187,7 +282,13 @@ export async function runPool<T>(items: T[], limit: number, work: (item: T) => P
 }
 
 function newListing(): TreeListing {
-  return { directories: [""], directoryMtimes: new Map(), files: [], skipped: [] };
+  return {
+    directories: [""],
+    directoryMtimes: new Map(),
+    directoryModes: new Map(),
+    files: [],
+    skipped: [],
+  };
 }
 
 function mtimeOf(info: Deno.FileInfo): number {
@@ -226,7 +327,9 @@ async function walkLocal(root: string): Promise<TreeListing> {
 
 async function walkRemote(connection: ClientConnection, root: string): Promise<TreeListing> {
   const tree = newListing();
-  tree.directoryMtimes.set("", (await connection.stat(root)).entry.mtimeMs);
+  const top = (await connection.stat(root)).entry;
+  tree.directoryMtimes.set("", top.mtimeMs);
+  if (top.mode) tree.directoryModes.set("", top.mode);
   let level = [""];
   while (level.length > 0) {
     const listings = await Promise.all(level.map((dir) => connection.list(posix.join(root, dir))));
@@ -237,8 +340,10 @@ async function walkRemote(connection: ClientConnection, root: string): Promise<T
         if (entry.kind === "directory") {
           nextLevel.push(path);
           tree.directoryMtimes.set(path, entry.mtimeMs);
-        } else if (entry.kind === "file") tree.files.push({ path, size: entry.size });
-        else tree.skipped.push({ path, kind: entry.kind === "symlink" ? "symlink" : "other" });
+          if (entry.mode) tree.directoryModes.set(path, entry.mode);
+        } else if (entry.kind === "file") {
+          tree.files.push({ path, size: entry.size, mode: entry.mode || undefined });
+        } else tree.skipped.push({ path, kind: entry.kind === "symlink" ? "symlink" : "other" });
       }
     });
     tree.directories.push(...nextLevel);

@@ -110,12 +110,21 @@ const entryKind: FieldCodec<EntryKindName> = {
   },
 };
 
+/** The capability both ends list for entries to carry their permission bits (PROTOCOL.md §5.3). */
+export const MODE_CAPABILITY = "mode";
+
 /** A directory entry as carried by `Listing` and `Attributes`. */
 export interface WireEntry {
   name: string;
   kind: EntryKindName;
   size: number;
   mtimeMs: number;
+  /**
+   * Permission bits (at most 0o777; 0: unknown). On the wire only where
+   * both ends list {@link MODE_CAPABILITY}; absent from entries decoded
+   * without it, and ignored when encoding without it.
+   */
+  mode?: number;
 }
 
 const entry: FieldCodec<WireEntry> = record({
@@ -124,6 +133,15 @@ const entry: FieldCodec<WireEntry> = record({
   size: u64,
   mtimeMs: u64,
 });
+
+/** An entry followed by its `mode`: the layout where both ends list {@link MODE_CAPABILITY}. */
+const entryWithMode: FieldCodec<WireEntry> = {
+  write: (w, v) => {
+    entry.write(w, v);
+    w.u16(v.mode ?? 0);
+  },
+  read: (r) => ({ ...entry.read(r), mode: r.u16() }),
+};
 
 type Fields = Record<string, FieldCodec<unknown>>;
 type ValueOf<F extends Fields> = { [K in keyof F]: F[K] extends FieldCodec<infer V> ? V : never };
@@ -236,6 +254,21 @@ export const Messages = {
   }),
   PartialsDiscarded: message("PartialsDiscarded", { count: u32, bytes: u64, busy: u32 }),
 } as const;
+
+/**
+ * `Listing` and `Attributes` as laid out on a connection where both ends
+ * list {@link MODE_CAPABILITY}: the same messages and type bytes, each
+ * entry followed by its `mode` (PROTOCOL.md §5.3).
+ */
+export const MessagesWithModes = {
+  Listing: message("Listing", { entries: list(entryWithMode, MAX_LISTING_ENTRIES), more: bool }),
+  Attributes: message("Attributes", { path, entry: entryWithMode }),
+} as const;
+
+/** The `Listing` and `Attributes` layouts of a connection: with modes if both ends list `mode`. */
+export function entryMessages(modes: boolean): typeof MessagesWithModes {
+  return modes ? MessagesWithModes : Messages;
+}
 
 /** The decoded value of a message spec. */
 export type MessageOf<S> = S extends MessageSpec<infer T> ? T : never;

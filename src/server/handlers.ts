@@ -10,8 +10,10 @@ import { MAX_LISTING_ENTRIES, MESSAGE_TYPE } from "../protocol/constants.ts";
 import {
   decode,
   encode,
+  entryMessages,
   type Frame,
   Messages,
+  MODE_CAPABILITY,
   SYMLINK_CAPABILITY,
   type WireEntry,
 } from "../protocol/messages.ts";
@@ -30,8 +32,9 @@ async function handleList(context: RequestContext, frame: Frame) {
   const { path } = decode(Messages.List, frame);
   const target = context.resolve(path);
   const entries = (await context.storage.list(target)).map((entry) => wireEntry(context, entry));
-  for (const [batch, more] of listingBatches(entries)) {
-    await context.reply(encode(Messages.Listing, frame.id, { entries: batch, more }));
+  const { Listing } = entryMessages(context.modes);
+  for (const [batch, more] of listingBatches(entries, context.modes)) {
+    await context.reply(encode(Listing, frame.id, { entries: batch, more }));
   }
   return { path: target };
 }
@@ -42,12 +45,13 @@ function wireEntry(context: RequestContext, entry: EntryInfo): WireEntry {
 }
 
 /** Splits a listing into frames bounded by entry count and bytes. */
-function* listingBatches(entries: WireEntry[]): Generator<[WireEntry[], boolean]> {
+function* listingBatches(entries: WireEntry[], modes: boolean): Generator<[WireEntry[], boolean]> {
   const encoder = new TextEncoder();
+  const fixed = modes ? 21 : 19; // PROTOCOL.md §5.3: an entry's bytes besides its name.
   let batch: WireEntry[] = [];
   let bytes = 0;
   for (const entry of entries) {
-    const size = encoder.encode(entry.name).length + 19;
+    const size = encoder.encode(entry.name).length + fixed;
     if (batch.length === MAX_LISTING_ENTRIES || bytes + size > LISTING_FRAME_BUDGET) {
       yield [batch, true];
       batch = [];
@@ -63,7 +67,9 @@ async function handleStat(context: RequestContext, frame: Frame) {
   const { path } = decode(Messages.Stat, frame);
   const target = context.resolve(path);
   const entry = wireEntry(context, await context.storage.stat(target));
-  await context.reply(encode(Messages.Attributes, frame.id, { path: target, entry }));
+  await context.reply(
+    encode(entryMessages(context.modes).Attributes, frame.id, { path: target, entry }),
+  );
   return { path: target };
 }
 
@@ -154,7 +160,7 @@ export const REQUEST_HANDLERS: ReadonlyMap<number, RequestHandler> = new Map(
 );
 
 /** Features beyond the request names, advertised in `Welcome`. */
-const FEATURES = ["resume", "sha256", ZSTD_CAPABILITY, SYMLINK_CAPABILITY];
+const FEATURES = ["resume", "sha256", ZSTD_CAPABILITY, SYMLINK_CAPABILITY, MODE_CAPABILITY];
 
 /** The capability list for `Welcome`: every request this server handles, plus features. */
 export function serverCapabilities(): string[] {

@@ -28,6 +28,8 @@ export interface RequestContext {
   readonly compress: boolean;
   /** The client lists `symlink`: links go out as entry kind 4, else as kind 3 (other). */
   readonly symlinks: boolean;
+  /** The client lists `mode`: entries go out with their permission bits. */
+  readonly modes: boolean;
   /** Working directory, a virtual absolute path. */
   cwd: string;
   /** Resolves a client path against `cwd` inside the user's root (may throw INVALID_PATH). */

@@ -8,7 +8,7 @@
 
 import { join } from "node:path";
 import { FrameReader } from "../protocol/frame_reader.ts";
-import { encode, Messages, SYMLINK_CAPABILITY } from "../protocol/messages.ts";
+import { encode, Messages, MODE_CAPABILITY, SYMLINK_CAPABILITY } from "../protocol/messages.ts";
 import { FrameWriter } from "../protocol/frame_writer.ts";
 import type { Authenticator } from "../auth/authenticator.ts";
 import { LocalStorage } from "../storage/local_storage.ts";
@@ -170,6 +170,7 @@ class Server {
       pacers: this.#userLimits.for(user),
       compress: capabilities.includes(ZSTD_CAPABILITY),
       symlinks: capabilities.includes(SYMLINK_CAPABILITY),
+      modes: capabilities.includes(MODE_CAPABILITY),
       idleTimeoutMs: this.#config.idleTimeoutMs,
     });
     await link.writer.send(encode(Messages.AuthOk, 0, { sessionId, cwd: "/" }));

@@ -79,6 +79,8 @@ export interface SessionOptions {
   compress: boolean;
   /** The client understands entry kind 4 (symlink). */
   symlinks: boolean;
+  /** The client takes entries with their permission bits (`mode`). */
+  modes: boolean;
   idleTimeoutMs: number;
 }
 
@@ -93,6 +95,7 @@ export class ServerSession implements RequestContext {
   readonly pacers: UserPacers;
   readonly compress: boolean;
   readonly symlinks: boolean;
+  readonly modes: boolean;
   cwd = "/";
   #link: Link;
   #idleTimeoutMs: number;
@@ -111,6 +114,7 @@ export class ServerSession implements RequestContext {
     this.pacers = options.pacers;
     this.compress = options.compress;
     this.symlinks = options.symlinks;
+    this.modes = options.modes;
     this.#idleTimeoutMs = options.idleTimeoutMs;
     this.transfers = new TransferRegistry((operation, detail, result) =>
       this.#audit(operation, detail, result)

@@ -537,6 +537,7 @@ function toEntryInfo(name: string, info: Deno.FileInfo): EntryInfo {
     kind,
     size: kind === "file" ? info.size : 0,
     mtimeMs: info.mtime?.getTime() ?? 0,
+    mode: (info.mode ?? 0) & 0o777,
   };
 }
 

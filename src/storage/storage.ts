@@ -25,6 +25,8 @@ export interface EntryInfo {
   size: number;
   /** Modification time, milliseconds since the epoch. */
   mtimeMs: number;
+  /** Permission bits (at most 0o777), where the backend keeps them. */
+  mode?: number;
 }
 
 /** A file opened for reading. The caller must call `close()`. */

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { ConnectionError } from "../client/errors.ts";
+import { ConnectionError, connectionLostReason } from "../client/errors.ts";
 import { withTimeout } from "../client/timeout.ts";
 import { derToPem, fingerprint } from "./certificate.ts";
 import { fetchServerCertificate } from "./certificate_probe.ts";
@@ -183,7 +183,9 @@ async function startTls(
       throw new TlsVerificationError(message);
     }
     throw new ConnectionError(
-      `TLS handshake with ${hostAddress(host, port)} failed: ${message}${NOT_TLS_HINT}`,
+      `TLS handshake with ${hostAddress(host, port)} failed: ${
+        connectionLostReason(error)
+      }${NOT_TLS_HINT}`,
     );
   }
 }

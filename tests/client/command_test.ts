@@ -42,6 +42,29 @@ Deno.test("an unknown flag is a UsageError that shows the usage", () => {
   );
 });
 
+Deno.test("a file name that starts with '-' is named as such, with the two ways to pass it", () => {
+  for (const args of [["-dash.txt"], ["-f", "-dash.txt"], ["a", "-dash.txt"]]) {
+    assertUsage(
+      () => parseCommandArgs(GET, args, GET_OPTIONS, { min: 1, max: 2 }),
+      /^"-dash\.txt" looks like an option; to name a file that starts with "-", write \.\/-dash\.txt or put -- before it; usage: /,
+    );
+  }
+  assertUsage(
+    () => parseCommandArgs(GET, ["--notes.md"], GET_OPTIONS, { min: 1, max: 2 }),
+    /"--notes\.md" looks like an option/,
+  );
+  assertUsage(
+    () => parseCommandArgs(GET, ["-x", "a"], GET_OPTIONS, { min: 1, max: 2 }),
+    /^unknown option -x; usage: /,
+  );
+  assertUsage(
+    () => parseCommandArgs(GET, ["--bogus", "a"], GET_OPTIONS, { min: 1, max: 2 }),
+    /^unknown option --bogus; usage: /,
+  );
+  const after = parseCommandArgs(GET, ["-f", "--", "-dash.txt"], GET_OPTIONS, { min: 1, max: 2 });
+  assert.deepEqual(after.positionals, ["-dash.txt"]);
+});
+
 Deno.test("a string flag without its value is a UsageError", () => {
   assertUsage(() => parseCommandArgs(GET, ["a", "--to"], GET_OPTIONS, { min: 1, max: 2 }), /to/);
 });

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import {
   CancelledError,
+  connectionEnded,
   ConnectionError,
+  connectionLostReason,
   EXIT,
   exitCodeFor,
   LocalError,
@@ -11,6 +13,7 @@ import {
   UsageError,
 } from "../../src/client/errors.ts";
 import { STATUS, type StatusName } from "../../src/protocol/status.ts";
+import { ClosedMidFrame, ProtocolError } from "../../src/protocol/protocol_error.ts";
 
 const CONNECTION_STATUSES: StatusName[] = [
   "SERVER_BUSY",
@@ -83,4 +86,47 @@ Deno.test("localError turns filesystem errors into one-line LocalErrors", () => 
   }
   const other = new Error("odd");
   assert.equal(localError(other, "a.txt"), other);
+});
+
+/** What the TLS library (rustls, through Deno) says when a peer closes without close_notify. */
+const TLS_EOF = "peer closed connection without sending TLS close_notify: " +
+  "https://docs.rs/rustls/latest/rustls/manual/_03_howto/index.html#unexpected-eof";
+
+Deno.test("a TLS end without close_notify reads as the server closing the connection, without the URL", () => {
+  for (const error of [new Deno.errors.UnexpectedEof(TLS_EOF), new Error(TLS_EOF)]) {
+    assert.equal(connectionLostReason(error), "the server closed the connection");
+    const ended = connectionEnded(error, false);
+    assert.ok(ended instanceof ConnectionError);
+    assert.equal(ended.message, "connection lost: the server closed the connection");
+  }
+});
+
+Deno.test("after the server announced its shutdown, any end of the connection is 'the server shut down'", () => {
+  for (
+    const cause of [
+      undefined,
+      new Deno.errors.UnexpectedEof(TLS_EOF),
+      new Deno.errors.ConnectionReset("reset"),
+      new ClosedMidFrame(),
+    ]
+  ) {
+    assert.equal(connectionEnded(cause, true).message, "the server shut down");
+  }
+});
+
+Deno.test("an end nobody announced says what happened to the connection", () => {
+  assert.equal(connectionEnded(undefined, false).message, "connection closed by the server");
+  assert.equal(
+    connectionEnded(new Deno.errors.ConnectionReset("os error 104"), false).message,
+    "connection lost: the connection was reset",
+  );
+  assert.equal(
+    connectionEnded(new ClosedMidFrame(), false).message,
+    "connection lost: the server closed the connection",
+  );
+  assert.equal(
+    connectionEnded(new ProtocolError("frame length 3 is shorter than a frame header"), false)
+      .message,
+    "protocol error: frame length 3 is shorter than a frame header",
+  );
 });

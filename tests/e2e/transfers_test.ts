@@ -116,7 +116,7 @@ Deno.test("put -r and get -r round-trip a tree: paths, sizes, contents, mtimes o
   await Deno.remove(local, { recursive: true });
 });
 
-Deno.test("put -r reports files that fail and still copies the rest", async () => {
+Deno.test("put -r refuses a file that is there already, names it, and still copies the rest", async () => {
   await using server = await startServer();
   const local = await Deno.makeTempDir({ prefix: "dfos-local-" });
   await makeTree(join(local, "tree"));
@@ -126,8 +126,11 @@ Deno.test("put -r reports files that fail and still copies the rest", async () =
   assert.equal(clash.code, 0, clash.stderr);
   const put = await runClient(server, ["put", "-r", "tree", "copy"], { cwd: local });
   assert.equal(put.code, 1);
-  assert.match(put.stderr, /^dfos: put: a\.txt: .*already exists/m);
-  assert.match(put.stderr, /^dfos: put: 1 of 204 files failed$/m);
+  assert.equal(
+    put.stderr,
+    "dfos: put: a.txt: already exists on the server\n" +
+      "dfos: put: refused 1 file that already exists on the server (use -f to replace it)\n",
+  );
   const copied = await snapshotTree(join(server.storageDir, "alice", "copy", "tree"));
   assert.equal(copied.size, 204 + 8, "every file and all 8 folders (the top one too) arrived");
   assert.equal(

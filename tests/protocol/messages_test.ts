@@ -11,10 +11,13 @@ import { FrameReader } from "../../src/protocol/frame_reader.ts";
 import {
   decode,
   encode,
+  entryMessages,
   type Frame,
   messageName,
   Messages,
   type MessageSpec,
+  MessagesWithModes,
+  type WireEntry,
   writeDataHeader,
 } from "../../src/protocol/messages.ts";
 import { ProtocolError } from "../../src/protocol/protocol_error.ts";
@@ -308,4 +311,27 @@ Deno.test("writeDataHeader frames a payload in place and FrameReader reads it ba
   assert.ok(second);
   assert.deepEqual([second.type, second.id, second.payload.length], [MESSAGE_TYPE.Data, 2, 0]);
   assert.equal(await reader.next(), null);
+});
+
+Deno.test("with the mode capability, every Listing and Attributes entry ends with its mode (u16)", () => {
+  const entries: WireEntry[] = [
+    { name: "run.sh", kind: "file", size: 10, mtimeMs: 1_700_000_000_000, mode: 0o755 },
+    { name: "docs", kind: "directory", size: 0, mtimeMs: 1, mode: 0o700 },
+    { name: "odd", kind: "other", size: 0, mtimeMs: 0, mode: 0 },
+  ];
+  const listing = frameOf(encode(MessagesWithModes.Listing, 7, { entries, more: true }));
+  assert.deepEqual(decode(MessagesWithModes.Listing, listing), { entries, more: true });
+  const attributes = frameOf(
+    encode(MessagesWithModes.Attributes, 8, { path: "/run.sh", entry: entries[0] }),
+  );
+  assert.deepEqual([...attributes.payload.subarray(-2)], [0x01, 0xed], "0o755 closes the entry");
+  assert.equal(attributes.type, MESSAGE_TYPE.Attributes, "the same message, the same type byte");
+
+  const plain = frameOf(encode(Messages.Attributes, 8, { path: "/run.sh", entry: entries[0] }));
+  assert.equal(plain.payload.length, attributes.payload.length - 2, "no mode without it");
+  const { mode: _mode, ...withoutMode } = entries[0];
+  assert.deepEqual(decode(Messages.Attributes, plain).entry, withoutMode);
+  assertProtocolError(() => decode(Messages.Attributes, attributes), /2 unexpected trailing bytes/);
+  assert.equal(entryMessages(true), MessagesWithModes);
+  assert.equal(entryMessages(false).Listing, Messages.Listing);
 });

@@ -73,6 +73,21 @@ Deno.test("LocalStorage.open creates a missing root folder with mode 0o700", asy
   });
 });
 
+Deno.test("stat and list report the permission bits on disk, and no other bits", async () => {
+  await withSandbox(async ({ root, storage }) => {
+    await Deno.writeTextFile(join(root, "run.sh"), "#!/bin/sh\n");
+    await Deno.chmod(join(root, "run.sh"), 0o4751);
+    await Deno.mkdir(join(root, "shared"));
+    await Deno.chmod(join(root, "shared"), 0o1775);
+    assert.equal((await storage.stat("/run.sh")).mode, 0o751);
+    const listed = await storage.list("/");
+    assert.deepEqual(listed.map((entry) => [entry.name, entry.mode]), [
+      ["run.sh", 0o751],
+      ["shared", 0o775],
+    ]);
+  });
+});
+
 Deno.test("a symlink inside the root pointing outside is refused for every operation", async () => {
   await withSandbox(async ({ root, outside, storage }) => {
     await Deno.symlink(outside, join(root, "escape"));
