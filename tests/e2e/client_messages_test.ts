@@ -35,7 +35,7 @@ Deno.test("a server that shuts down under a download: its notice, then 'the serv
   assert.equal(await download.finish(), 4, download.stderr());
   assert.equal(
     download.stderr(),
-    "dfos: server: server is shutting down; running transfers may finish\n" +
+    "dfos: server: the server is shutting down; 1 running transfer has 1 s to finish\n" +
       "dfos: get: the server shut down\n",
   );
   assert.equal(await stopped, 0);

@@ -57,7 +57,7 @@ Deno.test({
       await terminal.waitForScreen((text) => text.includes("exit 4"), "the client to end");
       const lines = (await terminal.screen()).split("\n");
       assert.ok(
-        lines.some((line) => line.startsWith("dfos: server: server is shutting down")),
+        lines.some((line) => line.startsWith("dfos: server: the server is shutting down")),
         `the notice starts a line:\n${lines.join("\n")}`,
       );
       assert.ok(lines.includes("dfos: get: the server shut down"), lines.join("\n"));
