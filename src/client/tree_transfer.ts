@@ -12,8 +12,7 @@
  * @module
  */
 
-import { join } from "node:path";
-import { posix } from "node:path";
+import { join, posix } from "node:path";
 import type { ClientConnection } from "./connection.ts";
 import { isTargetExists, LocalError, localError, RemoteError } from "./errors.ts";
 import { STATUS } from "../protocol/status.ts";
@@ -21,6 +20,16 @@ import { downloadFile, type TransferResult, uploadFile } from "./file_transfer.t
 import type { Progress } from "./progress.ts";
 import type { RateLimiter } from "../shared/rate_limiter.ts";
 import { PERMISSION_BITS } from "./local_mode.ts";
+import { runPool } from "../shared/run_pool.ts";
+import {
+  type SkippedEntry,
+  type TreeFile,
+  type TreeListing,
+  walkLocal,
+  walkRemote,
+} from "./tree_walk.ts";
+
+export type { SkippedEntry } from "./tree_walk.ts";
 
 /** Files moved at once on one connection. */
 export const DEFAULT_WINDOW = 16;
@@ -47,30 +56,6 @@ export interface TreeResult {
   refused: string[];
   failures: { path: string; error: unknown }[];
   /** Entries that are neither files nor directories, not copied (nor followed, for links). */
-  skipped: SkippedEntry[];
-}
-
-/** An entry a tree transfer left out: a symbolic link, or another special file. */
-export interface SkippedEntry {
-  path: string;
-  kind: "symlink" | "other";
-}
-
-/** A file of a tree: its relative path, size, and permission bits where the listing has them. */
-interface TreeFile {
-  path: string;
-  size: number;
-  mode?: number;
-}
-
-interface TreeListing {
-  /** Relative directory paths, parents before children ("" is the top). */
-  directories: string[];
-  /** Modification time of each directory, by relative path. */
-  directoryMtimes: Map<string, number>;
-  /** Permission bits of each directory, where the listing carries them (remote trees). */
-  directoryModes: Map<string, number>;
-  files: TreeFile[];
   skipped: SkippedEntry[];
 }
 
@@ -272,29 +257,7 @@ async function transferFiles(
   return result;
 }
 
-/** Runs `work` on every item, at most `limit` at once. */
-export async function runPool<T>(items: T[], limit: number, work: (item: T) => Promise<void>) {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-function newListing(): TreeListing {
-  return {
-    directories: [""],
-    directoryMtimes: new Map(),
-    directoryModes: new Map(),
-    files: [],
-    skipped: [],
-  };
-}
-
-function mtimeOf(info: Deno.FileInfo): number {
-  return Math.floor(info.mtime?.getTime() ?? Date.now());
-}
-
+/** Folders grouped by depth, shallowest first: each group can be created at once. */
 function byDepth(directories: string[]): string[][] {
   const levels: string[][] = [];
   for (const dir of directories) {
@@ -302,52 +265,4 @@ function byDepth(directories: string[]): string[][] {
     (levels[depth] ??= []).push(dir);
   }
   return levels.filter(Boolean);
-}
-
-async function walkLocal(root: string): Promise<TreeListing> {
-  const tree = newListing();
-  const info = await Deno.stat(root).catch((error) => Promise.reject(localError(error, root)));
-  if (!info.isDirectory) throw localError(new Deno.errors.NotADirectory(), root);
-  for (let index = 0; index < tree.directories.length; index++) {
-    const dir = tree.directories[index];
-    tree.directoryMtimes.set(dir, mtimeOf(Deno.statSync(join(root, dir))));
-    const entries = [];
-    for await (const entry of Deno.readDir(join(root, dir))) entries.push(entry);
-    entries.sort((a, b) => a.name < b.name ? -1 : 1);
-    for (const entry of entries) {
-      const path = dir === "" ? entry.name : `${dir}/${entry.name}`;
-      if (entry.isDirectory) tree.directories.push(path);
-      else if (entry.isFile) {
-        tree.files.push({ path, size: Deno.statSync(join(root, path)).size });
-      } else tree.skipped.push({ path, kind: entry.isSymlink ? "symlink" : "other" });
-    }
-  }
-  return tree;
-}
-
-async function walkRemote(connection: ClientConnection, root: string): Promise<TreeListing> {
-  const tree = newListing();
-  const top = (await connection.stat(root)).entry;
-  tree.directoryMtimes.set("", top.mtimeMs);
-  if (top.mode) tree.directoryModes.set("", top.mode);
-  let level = [""];
-  while (level.length > 0) {
-    const listings = await Promise.all(level.map((dir) => connection.list(posix.join(root, dir))));
-    const nextLevel: string[] = [];
-    listings.forEach((entries, index) => {
-      for (const entry of entries) {
-        const path = level[index] === "" ? entry.name : `${level[index]}/${entry.name}`;
-        if (entry.kind === "directory") {
-          nextLevel.push(path);
-          tree.directoryMtimes.set(path, entry.mtimeMs);
-          if (entry.mode) tree.directoryModes.set(path, entry.mode);
-        } else if (entry.kind === "file") {
-          tree.files.push({ path, size: entry.size, mode: entry.mode || undefined });
-        } else tree.skipped.push({ path, kind: entry.kind === "symlink" ? "symlink" : "other" });
-      }
-    });
-    tree.directories.push(...nextLevel);
-    level = nextLevel;
-  }
-  return tree;
 }
