@@ -1,0 +1,173 @@
+/**
+ * One sync run, start to end: look at both sides, plan against the
+ * remembered state, stop at the delete guard, carry the plan out (or just
+ * print it), and remember what now agrees.
+ *
+ * @module
+ */
+
+import { deleteGuard, type DeleteGuardOptions } from "./delete_guard.ts";
+import { executePlan, type ExecutionResult } from "./executor.ts";
+import { IGNORE_FILE, ignoreFileText, IgnoreRules } from "./ignore_rules.ts";
+import { scanLocal, type SkippedPath } from "./local_scan.ts";
+import type { Plan } from "./plan.ts";
+import { reconcile, type SyncDirection } from "./reconcile.ts";
+import { countAction, planTotals, type SyncTotals } from "./report.ts";
+import type { Copier, SideOperations } from "./sides.ts";
+import type { PairState, StateChange } from "./state_store.ts";
+import type { BaseEntry, SyncEntry } from "./sync_entry.ts";
+
+/** The remote side as a run needs it. */
+export interface RemoteFolder extends SideOperations {
+  /** Every entry under the synced folder, with content hashes; links and special files left out. */
+  listTree(): Promise<{ tree: Map<string, SyncEntry>; skipped: SkippedPath[] }>;
+  /** The folder's `.dfosignore`, if it has one. */
+  readIgnoreFile(): Promise<Uint8Array | undefined>;
+}
+
+/** What a run needs besides its options. */
+export interface SyncSides {
+  localRoot: string;
+  local: SideOperations;
+  remote: RemoteFolder;
+  copier: Copier;
+  state: PairState;
+}
+
+/** Options of {@link runSync}. */
+export interface SyncOptions {
+  /** Default "both". */
+  direction?: SyncDirection;
+  /** One-way: also delete on the target what the source deleted. */
+  delete?: boolean;
+  /** Print the plan, change nothing. */
+  dryRun?: boolean;
+  /** Go past the delete guard. */
+  force?: boolean;
+  guard?: DeleteGuardOptions;
+  /** This machine's name, for conflict names. */
+  host: string;
+  /** Steps run at once. */
+  window?: number;
+  /** Told of each step as it ends. */
+  onStep?: Parameters<typeof executePlan>[2] extends infer O ? O extends { onStep?: infer F } ? F
+    : never
+    : never;
+}
+
+/** What a run did (or, for a dry run, would do). */
+export interface SyncReport {
+  plan: Plan;
+  totals: SyncTotals;
+  skipped: SkippedPath[];
+  execution?: ExecutionResult;
+}
+
+/** The run stopped before changing anything, and why. */
+export class SyncStopped extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SyncStopped";
+  }
+}
+
+/** Runs one sync of the pair; see the module documentation. */
+export async function runSync(sides: SyncSides, options: SyncOptions): Promise<SyncReport> {
+  const started = performance.now();
+  const base = sides.state.load();
+  const ignore = await ignoreRules(sides);
+  const [local, remote] = await Promise.all([
+    scanLocal(sides.localRoot, { base, ignore }),
+    sides.remote.listTree(),
+  ]);
+  const remoteTree = new Map(
+    [...remote.tree].filter(([path, entry]) => !ignore.ignores(path, entry.kind === "directory")),
+  );
+  const plan = reconcile(base, local.tree, remoteTree, {
+    direction: options.direction,
+    delete: options.delete,
+    host: options.host,
+    now: new Date(),
+  });
+  const report: SyncReport = {
+    plan,
+    totals: planTotals(plan),
+    skipped: [...local.skipped, ...remote.skipped],
+  };
+  const verdict = deleteGuard(plan, base, options.guard);
+  if (verdict.stop && !options.force && !options.dryRun) {
+    const where = verdict.side === "remote" ? "on the server" : "locally";
+    throw new SyncStopped(
+      `the sync would delete ${verdict.files} of the ${verdict.of} files it knows ${where}: ` +
+        "if that is meant (and the other side's folder is not just missing or unmounted), run it again with --force",
+    );
+  }
+  if (options.dryRun) return finish(report, started);
+  report.execution = await execute(sides, plan, base, local.tree, remoteTree, options);
+  report.totals = countDone(report);
+  return finish(report, started);
+}
+
+async function ignoreRules(sides: SyncSides): Promise<IgnoreRules> {
+  const texts: string[] = [];
+  const localFile = await Deno.readFile(`${sides.localRoot}/${IGNORE_FILE}`).catch((error) => {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  });
+  if (localFile) texts.push(ignoreFileText(localFile));
+  const remoteFile = await sides.remote.readIgnoreFile();
+  if (remoteFile) texts.push(ignoreFileText(remoteFile));
+  return new IgnoreRules(texts);
+}
+
+async function execute(
+  sides: SyncSides,
+  plan: Plan,
+  base: Map<string, BaseEntry>,
+  local: Map<string, SyncEntry>,
+  remote: Map<string, SyncEntry>,
+  options: SyncOptions,
+): Promise<ExecutionResult> {
+  const pending: StateChange[] = [];
+  let lastFlush = performance.now();
+  const flush = () => {
+    if (pending.length === 0) return;
+    sides.state.apply(pending.splice(0));
+    lastFlush = performance.now();
+  };
+  try {
+    return await executePlan(plan, {
+      local: sides.local,
+      remote: sides.remote,
+      copier: sides.copier,
+      trees: { local, remote },
+      remember(changes) {
+        pending.push(...changes);
+        for (const { path, entry } of changes) {
+          if (entry) base.set(path, entry);
+          else base.delete(path);
+        }
+        // Any remembered state is safe to sync from, so batches only bound the work a crash repeats.
+        if (pending.length >= 500 || performance.now() - lastFlush > 1000) flush();
+      },
+    }, { window: options.window, onStep: options.onStep });
+  } finally {
+    flush();
+  }
+}
+
+function countDone(report: SyncReport): SyncTotals {
+  const totals = planTotals({ ...report.plan, actions: [] });
+  const failed = new Set(report.execution!.failed.map((failure) => failure.action));
+  const skipped = new Set(report.execution!.skipped);
+  for (const action of report.plan.actions) {
+    if (!failed.has(action) && !skipped.has(action)) countAction(totals, action);
+  }
+  totals.failed = failed.size + skipped.size;
+  return totals;
+}
+
+function finish(report: SyncReport, started: number): SyncReport {
+  report.totals.seconds = (performance.now() - started) / 1000;
+  return report;
+}
