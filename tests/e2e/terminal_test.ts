@@ -7,19 +7,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PERMISSION_FLAGS } from "../../src/cli/permissions.ts";
-import { startServer, USERS, waitFor } from "../helpers/processes.ts";
+import { startServer, USERS } from "../helpers/processes.ts";
+import { hasTmux, Terminal } from "../helpers/terminal.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const hasTmux = new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
-  .output().then((result) => result.success, () => false);
-
-async function tmux(...args: string[]): Promise<string> {
-  const result = await new Deno.Command("tmux", { args, stderr: "piped" }).output();
-  if (!result.success) {
-    throw new Error(`tmux ${args[0]}: ${new TextDecoder().decode(result.stderr)}`);
-  }
-  return new TextDecoder().decode(result.stdout);
-}
 
 Deno.test({
   name: "on a terminal: trust question, hidden password, path completion, progress bar",
@@ -28,18 +19,13 @@ Deno.test({
     await using server = await startServer();
     const local = await Deno.makeTempDir({ prefix: "dfos-tty-" });
     await Deno.writeTextFile(join(local, "holiday-photos.txt"), "sunny\n");
-    const session = `dfos-test-${server.port}`;
     const command = [Deno.execPath(), "run", "--quiet", ...PERMISSION_FLAGS, MAIN, "client"]
-      .concat([`--port=${server.port}`, "--user=alice", `--known-hosts=${local}/known_hosts`])
-      .map((word) => `'${word}'`).join(" ");
-    await tmux("new-session", "-d", "-s", session, "-x", "150", "-y", "40", "-c", local, command);
-    const screen = () => tmux("capture-pane", "-p", "-t", session);
-    const type = (...keys: string[]) => tmux("send-keys", "-t", session, ...keys);
+      .concat([`--port=${server.port}`, "--user=alice", `--known-hosts=${local}/known_hosts`]);
+    await using terminal = await Terminal.start(command, { cwd: local });
+    const screen = () => terminal.screen();
+    const type = (...keys: string[]) => terminal.type(...keys);
     const expectScreen = (test: (text: string) => boolean, what: string, timeoutMs = 10_000) =>
-      waitFor(async () => test(await screen()), timeoutMs, what)
-        .catch(async (error) =>
-          Promise.reject(new Error(`${error.message}; screen:\n${await screen()}`))
-        );
+      terminal.expect(test, what, timeoutMs);
     try {
       await expectScreen((text) => text.includes("(yes/no)?"), "first-contact question", 20_000);
       assert.ok((await screen()).includes(server.fingerprint!), "the fingerprint is shown");
@@ -50,7 +36,7 @@ Deno.test({
       assert.ok(!(await screen()).includes(USERS.alice), "the password is not echoed");
 
       await type("mkd", "Tab");
-      await waitFor(async () => (await screen()).includes("> mkdir"), 5_000, "command completion");
+      await expectScreen((text) => text.includes("> mkdir"), "command completion", 5_000);
 
       await type(" album", "Enter", "put holi", "Tab");
       await expectScreen((text) => text.includes("put holiday-photos.txt"), "local", 5_000);
@@ -62,13 +48,10 @@ Deno.test({
       await expectScreen((text) => text.includes("alice@127.0.0.1:/album>"), "cwd", 5_000);
       await expectScreen((text) => /- +6 .*holiday-photos\.txt/.test(text), "listing", 5_000);
       await type("exit", "Enter");
-      await waitFor(async () => !(await tmux("ls")).includes(session), 10_000, "exit").catch(
-        () => {},
-      );
+      assert.equal(await terminal.exitCode(), 0);
       const remembered = await Deno.readTextFile(join(local, "known_hosts"));
       assert.ok(remembered.startsWith(`127.0.0.1:${server.port} ${server.fingerprint} `));
     } finally {
-      await tmux("kill-session", "-t", session).catch(() => {});
       await Deno.remove(local, { recursive: true });
     }
   },
