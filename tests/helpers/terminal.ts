@@ -96,7 +96,7 @@ export class Terminal implements AsyncDisposable {
         what,
       );
     } catch (error) {
-      throw new Error(`${(error as Error).message}; screen:\n${last}`);
+      throw new Error(`${(error as Error).message}; screen:\n${last.trimEnd()}`);
     }
   }
 
@@ -107,7 +107,7 @@ export class Terminal implements AsyncDisposable {
       timeoutMs,
       "the program to exit",
     ).catch(async (error) => {
-      throw new Error(`${error.message}; screen:\n${await this.screen()}`);
+      throw new Error(`${error.message}; screen:\n${(await this.screen()).trimEnd()}`);
     });
     return Number(text.trim());
   }
