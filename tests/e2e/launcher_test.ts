@@ -30,11 +30,14 @@ async function elsewhere(): Promise<{ dir: string; dfos: string } & AsyncDisposa
   };
 }
 
-/** Runs `dfos client` for alice on `server` through `launcher`, in `cwd`, as a script would. */
+/**
+ * Runs `dfos client --quiet` for alice on `server` through `launcher`, in `cwd`, as a script
+ * would. Quiet, as the program's own notes on a slow login (a busy machine) are not the launcher's.
+ */
 async function client(launcher: string, cwd: string, server: TestServer, ...args: string[]) {
   const { code, stdout, stderr } = await new Deno.Command(launcher, {
     args: ["client", `--port=${server.port}`, "--user=alice", `--known-hosts=${server.knownHosts}`]
-      .concat(args),
+      .concat("--quiet", args),
     cwd,
     env: { DFOS_PASSWORD: USERS.alice },
     stdin: "null",
