@@ -7,7 +7,7 @@
  */
 
 import { Command } from "commander";
-import { ClientConnection } from "../client/connection.ts";
+import type { ClientConnection } from "../client/connection.ts";
 import type { CommandContext } from "../client/commands.ts";
 import { runCommand } from "../client/commands.ts";
 import { EXIT, exitCodeFor, reasonOf } from "../client/errors.ts";
@@ -16,7 +16,7 @@ import { byteSize, port, secondsOption } from "./options.ts";
 import { parseServerAddress } from "./host_address.ts";
 import { RateLimiter } from "../shared/rate_limiter.ts";
 import { printLine } from "../client/progress.ts";
-import { readPassword } from "./password.ts";
+import { logIn } from "./client_login.ts";
 import { askToTrust } from "./trust_prompt.ts";
 import { CommandInterrupt, onInterruptSignal } from "../client/interrupt.ts";
 import { UsageError } from "../client/errors.ts";
@@ -103,34 +103,18 @@ async function runClient(words: string[], flags: ClientFlags): Promise<number> {
   }
   let connection: ClientConnection;
   try {
-    const source = { passwordFile: flags.passwordFile, account: `${user}@${flags.host}` };
-    // Without a file or DFOS_PASSWORD, ask on the terminal, after the server is trusted.
-    const prompted = flags.passwordFile === undefined && !Deno.env.get("DFOS_PASSWORD") &&
-      Deno.stdin.isTerminal();
-    const password = prompted ? () => readPassword(source) : await readPassword(source);
-    connection = await ClientConnection.open({
-      host: flags.host,
-      port: flags.port,
-      user,
-      password,
-      trust: await trustFrom(flags),
-      compress: flags.compress ?? false,
-      timeoutMs: flags.timeout,
-      onQueued: (position, waiting) => {
-        if (position > 0) {
-          console.error(
-            `dfos: server busy: waiting for a free slot (position ${position} of ${waiting})`,
-          );
-        } else if (!flags.quiet) {
-          // A slow login, not a refusal: shown like progress, so --quiet leaves it out.
-          console.error(
-            waiting > 0
-              ? `dfos: server busy: waiting for the password check (place ${waiting} in line)`
-              : "dfos: server busy: checking the password",
-          );
-        }
+    connection = await logIn({
+      password: { passwordFile: flags.passwordFile, account: `${user}@${flags.host}` },
+      connect: {
+        host: flags.host,
+        port: flags.port,
+        user,
+        trust: await trustFrom(flags),
+        compress: flags.compress ?? false,
+        timeoutMs: flags.timeout,
+        onQueued: (position, waiting) => reportQueued(position, waiting, flags.quiet ?? false),
+        onNotice: (message) => printLine(`dfos: server: ${message}`),
       },
-      onNotice: (message) => printLine(`dfos: server: ${message}`),
     });
   } catch (error) {
     reportFailure(`${user}@${flags.host}:${flags.port}`, error);
@@ -166,6 +150,22 @@ async function runOnce(context: CommandContext, words: string[]): Promise<void> 
     running.interrupt();
   });
   await runCommand(context, words);
+}
+
+/** Says that the server keeps the client waiting: for a slot, or for its password check. */
+function reportQueued(position: number, waiting: number, quiet: boolean): void {
+  if (position > 0) {
+    console.error(
+      `dfos: server busy: waiting for a free slot (position ${position} of ${waiting})`,
+    );
+  } else if (!quiet) {
+    // A slow login, not a refusal: shown like progress, so --quiet leaves it out.
+    console.error(
+      waiting > 0
+        ? `dfos: server busy: waiting for the password check (place ${waiting} in line)`
+        : "dfos: server busy: checking the password",
+    );
+  }
 }
 
 /** The trust mode the flags ask for. */

@@ -77,13 +77,16 @@ async function readFirstLine(stream: ReadableStream<Uint8Array>): Promise<string
   return text.split("\n")[0].replace(/\r$/, "");
 }
 
-/** Reads one line from the terminal with echo off. Ctrl-C or Ctrl-D cancel. */
+/**
+ * Reads one line from the terminal with echo off. Ctrl-C or Ctrl-D cancel.
+ * Echo goes off before the prompt shows, so a password typed ahead of it is not echoed either.
+ */
 async function promptHidden(prompt: string): Promise<string> {
   const encoder = new TextEncoder();
-  await Deno.stderr.write(encoder.encode(prompt));
   Deno.stdin.setRaw(true);
   const bytes: number[] = [];
   try {
+    await Deno.stderr.write(encoder.encode(prompt));
     const buffer = new Uint8Array(1);
     for (;;) {
       const read = await Deno.stdin.read(buffer);

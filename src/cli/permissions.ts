@@ -1,8 +1,8 @@
 /**
  * The Deno permissions DFOS runs with: the binary is compiled with exactly
- * these flags, the deno.json tasks use them, and the end-to-end tests run
- * main.ts with them, so the binary and the tests agree
- * (tests/permissions_test.ts checks the tasks).
+ * these flags, the `./dfos` launcher runs main.ts with them, and so do the
+ * end-to-end tests, so the binary, the launcher and the tests agree
+ * (tests/cli/permissions_test.ts keeps the launcher in step).
  *
  * - read, write: the server's storage, users file and logs; the client's
  *   local files for get/put. A file tool must reach any path its user names.
@@ -28,7 +28,7 @@ export const ENVIRONMENT_VARIABLES = [
   "CLICOLOR_FORCE",
 ] as const;
 
-/** The permission flags, in the order they appear in deno.json. */
+/** The permission flags, in the order they appear in `./dfos`. */
 export const PERMISSION_FLAGS: readonly string[] = [
   "--allow-read",
   "--allow-write",

@@ -1,6 +1,8 @@
 /**
  * The `dfos` command line: `server`, `client` and `user` subcommands. Usage errors
- * exit 2 with a `dfos: …` line; help and version exit 0.
+ * exit 2 with a `dfos: …` line; help and version exit 0. A command that needs a
+ * subcommand and got none (`dfos`, `dfos user`) prints its help on stderr and
+ * exits 2: that is a usage error too.
  *
  * @module
  */
@@ -33,14 +35,18 @@ export async function main(args: string[]): Promise<number> {
   try {
     await program.parseAsync(args, { from: "user" });
   } catch (error) {
-    if (error instanceof CommanderError) {
-      const informational = error.code === "commander.helpDisplayed" ||
-        error.code === "commander.version" || error.code === "commander.help";
-      return informational ? 0 : 2;
-    }
+    if (error instanceof CommanderError) return exitCodeOf(error);
     throw error;
   }
   return exitCode;
+}
+
+/** Asked-for help and the version exit 0; help shown because of a mistake, and errors, 2. */
+function exitCodeOf(error: CommanderError): number {
+  if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
+  // `help` and `help COMMAND` exit 0; help printed for a missing subcommand has exit code 1.
+  if (error.code === "commander.help") return error.exitCode === 0 ? 0 : 2;
+  return 2;
 }
 
 /** `command` and all its subcommands, however deeply nested. */

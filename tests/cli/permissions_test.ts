@@ -1,15 +1,24 @@
 /**
- * The binary, the tasks and the tests must run with the same permissions.
+ * The binary, the launcher and the tests must run with the same permissions.
  */
 
 import assert from "node:assert/strict";
 import { PERMISSION_FLAGS } from "../../src/cli/permissions.ts";
 import config from "../../deno.json" with { type: "json" };
 
-Deno.test("the server and client tasks run main.ts with exactly the binary's permission flags", () => {
-  for (const task of ["server", "client"] as const) {
-    const command = config.tasks[task];
-    assert.equal(command, `deno run ${PERMISSION_FLAGS.join(" ")} main.ts ${task}`);
+const LAUNCHER = new URL("../../dfos", import.meta.url);
+
+Deno.test("the ./dfos launcher runs main.ts with exactly the binary's permission flags", async () => {
+  const text = await Deno.readTextFile(LAUNCHER);
+  const lines = text.split("\n").filter((line) => line.startsWith("permissions=("));
+  assert.equal(lines.length, 1, "one permissions=(...) line in ./dfos");
+  assert.equal(lines[0], `permissions=(${PERMISSION_FLAGS.join(" ")})`);
+  assert.match(text, /"\$\{permissions\[@\]\}" "\$root\/main\.ts" "\$@"/);
+});
+
+Deno.test("no deno task runs the program with flags of its own: ./dfos is the one way", () => {
+  for (const [name, command] of Object.entries(config.tasks)) {
+    assert.doesNotMatch(command, /deno run .*main\.ts/, `task ${name} runs main.ts`);
   }
 });
 

@@ -18,6 +18,20 @@ Deno.test("--help lists both subcommands and exits 0", async () => {
   assert.match(result.stdout, /client/);
 });
 
+Deno.test("dfos with no arguments prints the help on stderr and exits 2, a usage error", async () => {
+  const bare = await dfos();
+  const asked = await dfos("--help");
+  assert.equal(bare.code, 2);
+  assert.equal(bare.stdout, "");
+  assert.equal(bare.stderr, asked.stdout);
+  const user = await dfos("user");
+  assert.equal(user.code, 2);
+  assert.match(user.stderr, /add/);
+  for (const args of [["help"], ["help", "user"], ["user", "--help"]]) {
+    assert.equal((await dfos(...args)).code, 0, args.join(" "));
+  }
+});
+
 Deno.test("--version prints the version from deno.json", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
   const result = await dfos("--version");

@@ -5,39 +5,15 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { PERMISSION_FLAGS } from "../../src/cli/permissions.ts";
-import { startServer, type TestServer, USERS, waitFor } from "../helpers/processes.ts";
+import { startServer, type TestServer, USERS } from "../helpers/processes.ts";
 import { seededBytes } from "../helpers/files.ts";
+import { dfosCommand, hasTmux, Terminal } from "../helpers/terminal.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const hasTmux = new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
-  .output().then((result) => result.success, () => false);
-
-async function tmux(...args: string[]): Promise<string> {
-  const result = await new Deno.Command("tmux", { args, stderr: "piped" }).output();
-  if (!result.success) {
-    throw new Error(`tmux ${args[0]}: ${new TextDecoder().decode(result.stderr)}`);
-  }
-  return new TextDecoder().decode(result.stdout);
-}
-
-/** A terminal running one client command; the pane stays (with `exit N`) after it ends. */
-async function clientOnTerminal(server: TestServer, cwd: string, args: string[]) {
-  const session = `dfos-progress-${server.port}-${args[0].replace(/\W/g, "")}`;
-  const words = [Deno.execPath(), "run", "--quiet", ...PERMISSION_FLAGS, MAIN, "client"]
-    .concat([`--port=${server.port}`, "--user=alice", `--known-hosts=${server.knownHosts}`])
-    .concat(args).map((word) => `'${word}'`).join(" ");
-  const script = `DFOS_PASSWORD='${USERS.alice}' ${words}; echo "exit $?"; sleep 600`;
-  await tmux("new-session", "-d", "-s", session, "-x", "150", "-y", "30", "-c", cwd, script);
-  const screen = () => tmux("capture-pane", "-p", "-t", session);
-  return {
-    screen,
-    waitForScreen: (test: (text: string) => boolean, what: string) =>
-      waitFor(async () => test(await screen()), 30_000, what).catch(async (error) =>
-        Promise.reject(new Error(`${error.message}; screen:\n${await screen()}`))
-      ),
-    close: () => tmux("kill-session", "-t", session).catch(() => ""),
-  };
+/** A terminal running one client command for alice. */
+function clientOnTerminal(server: TestServer, cwd: string, args: string[]): Promise<Terminal> {
+  const command = dfosCommand(["client", `--port=${server.port}`, "--user=alice"])
+    .concat(`--known-hosts=${server.knownHosts}`, ...args);
+  return Terminal.start(command, { cwd, env: { DFOS_PASSWORD: USERS.alice }, height: 30 });
 }
 
 Deno.test({
@@ -50,11 +26,15 @@ Deno.test({
     await Deno.mkdir(root, { recursive: true });
     await Deno.writeFile(join(root, "big.bin"), seededBytes(24 * 1024 * 1024, 5));
     const local = await Deno.makeTempDir({ prefix: "dfos-tty-" });
-    const terminal = await clientOnTerminal(server, local, ["--limit-rate=4M", "get", "big.bin"]);
+    await using terminal = await clientOnTerminal(server, local, [
+      "--limit-rate=4M",
+      "get",
+      "big.bin",
+    ]);
     try {
-      await terminal.waitForScreen((text) => /big\.bin \|.*%/.test(text), "the bar");
+      await terminal.expect((text) => /big\.bin \|.*%/.test(text), "the bar", 30_000);
       const stopped = server.stop("SIGTERM");
-      await terminal.waitForScreen((text) => text.includes("exit 4"), "the client to end");
+      assert.equal(await terminal.exitCode(30_000), 4);
       const lines = (await terminal.screen()).split("\n");
       assert.ok(
         lines.some((line) => line.startsWith("dfos: server: the server is shutting down")),
@@ -64,7 +44,6 @@ Deno.test({
       assert.ok(!lines.some((line) => /ETA \S+dfos/.test(line)), "nothing glued to the bar");
       assert.equal(await stopped, 0);
     } finally {
-      await terminal.close();
       await Deno.remove(local, { recursive: true });
     }
   },
@@ -80,16 +59,13 @@ Deno.test({
     await Deno.writeTextFile(join(root, "notes.txt"), "kept");
     const local = await Deno.makeTempDir({ prefix: "dfos-tty-" });
     await Deno.writeTextFile(join(local, "notes.txt"), "new notes");
-    const terminal = await clientOnTerminal(server, local, ["put", "notes.txt"]);
+    await using terminal = await clientOnTerminal(server, local, ["put", "notes.txt"]);
     try {
-      await terminal.waitForScreen((text) => text.includes("exit 1"), "the client to end");
-      const lines = (await terminal.screen()).split("\n").filter((line) => line !== "");
-      assert.deepEqual(lines, [
-        "dfos: put: /notes.txt: already exists (use -f to replace it)",
-        "exit 1",
-      ]);
+      assert.equal(await terminal.exitCode(30_000), 1);
+      const lines = (await terminal.screen()).split("\n")
+        .filter((line) => line !== "" && !line.startsWith("Pane is dead"));
+      assert.deepEqual(lines, ["dfos: put: /notes.txt: already exists (use -f to replace it)"]);
     } finally {
-      await terminal.close();
       await Deno.remove(local, { recursive: true });
     }
   },

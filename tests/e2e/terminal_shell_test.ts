@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { ClientConnection } from "../../src/client/connection.ts";
 import { openClient, readAudit, startServer, USERS, waitFor } from "../helpers/processes.ts";
 import { sha256File, writeLargeFile } from "../helpers/files.ts";
-import { dfosCommandLine, hasTmux, openTerminal, type Terminal } from "../helpers/terminal.ts";
+import { dfosCommandLine, hasTmux, Terminal } from "../helpers/terminal.ts";
 
 const MiB = 1024 * 1024;
 const SIZE = 24 * MiB;
@@ -45,22 +45,23 @@ Deno.test({
       `--known-hosts=${server.knownHosts}`,
       "--limit-rate=8M", // About 3 s for the whole file: slow enough to interrupt.
     ]);
-    const command = `DFOS_PASSWORD=${USERS.alice} ${client}; echo "shell exited with $?"; sleep 60`;
-    await using terminal = await openTerminal(`dfos-keys-${server.port}`, command, { cwd: local });
+    const command = ["sh", "-c", `${client}; echo "shell exited with $?"`];
+    const env = { DFOS_PASSWORD: USERS.alice };
+    await using terminal = await Terminal.start(command, { cwd: local, env });
     const watcher = await openClient(server);
     try {
-      await terminal.expectScreen((text) => text.includes(PROMPT), "the prompt", 20_000);
+      await terminal.expect((text) => text.includes(PROMPT), "the prompt", 20_000);
 
       await terminal.type("stat /", "C-c");
-      await terminal.expectScreen((text) => text.includes(`${PROMPT} stat /^C\n${PROMPT}`), "^C");
+      await terminal.expect((text) => text.includes(`${PROMPT} stat /^C\n${PROMPT}`), "^C");
       await terminal.type("pwd", "Enter");
-      await terminal.expectScreen((text) => text.includes(`${PROMPT} pwd\n/\n${PROMPT}`), "pwd");
+      await terminal.expect((text) => text.includes(`${PROMPT} pwd\n/\n${PROMPT}`), "pwd");
       assert.ok(!(await terminal.screen()).includes("type: directory"), "stat did not run");
 
       await terminal.type("put big.bin", "Enter");
       await waitFor(async () => ((await partialOf(watcher, "/big.bin"))?.received ?? 0) >= MiB);
       await terminal.type("C-c");
-      await terminal.expectScreen(
+      await terminal.expect(
         (text) => text.includes(`dfos: put: cancelled\n${PROMPT}`),
         "cancel",
       );
@@ -68,7 +69,7 @@ Deno.test({
       assert.ok(kept.received < SIZE && !kept.active, `kept ${kept.received} bytes, idle`);
 
       await terminal.type("put big.bin", "Enter");
-      await terminal.expectScreen((text) => /big\.bin \|.*100%/.test(text), "the resumed upload");
+      await terminal.expect((text) => /big\.bin \|.*100%/.test(text), "the resumed upload");
       await waitFor(async () => (await lastLine(terminal)) === PROMPT, 10_000, "the prompt");
       const stored = join(server.storageDir, "alice", "big.bin");
       assert.equal(await sha256File(stored), await sha256File(join(local, "big.bin")));
@@ -77,7 +78,7 @@ Deno.test({
       assert.equal(upload?.bytes, SIZE - kept.received, "only the missing bytes were sent");
 
       await terminal.type("C-d");
-      await terminal.expectScreen(
+      await terminal.expect(
         (text) => text.includes(`${PROMPT}\nshell exited with 0`),
         "Ctrl-D",
       );
@@ -101,14 +102,14 @@ Deno.test({
     const client = dfosCommandLine(
       ["client", `--port=${server.port}`, "--user=alice", `--known-hosts=${server.knownHosts}`],
     );
-    const command = `DFOS_PASSWORD=${USERS.alice} ${client}`;
-    await using terminal = await openTerminal(`dfos-tabs-${server.port}`, command, { cwd: local });
+    const env = { DFOS_PASSWORD: USERS.alice };
+    await using terminal = await Terminal.start(["sh", "-c", client], { cwd: local, env });
     const tab = async (keys: string, completed: string) => {
       await terminal.type(keys, "Tab");
-      await terminal.expectScreen((text) => text.includes(`${PROMPT} ${completed}`), completed);
+      await terminal.expect((text) => text.includes(`${PROMPT} ${completed}`), completed);
     };
     try {
-      await terminal.expectScreen((text) => text.includes(PROMPT), "the prompt", 20_000);
+      await terminal.expect((text) => text.includes(PROMPT), "the prompt", 20_000);
       await tab("put my", "put my\\ notes.txt");
       await tab(" rem", "put my\\ notes.txt remote-only/"); // The second argument is remote.
       await terminal.type("Enter");
@@ -123,7 +124,7 @@ Deno.test({
       );
 
       await terminal.type("cat -n 3 'remote-only/my notes.txt'", "Enter");
-      await terminal.expectScreen((text) => text.includes(`notes.txt'\nabc\n${PROMPT}`), "abc");
+      await terminal.expect((text) => text.includes(`notes.txt'\nabc\n${PROMPT}`), "abc");
     } finally {
       await Deno.remove(local, { recursive: true });
     }

@@ -6,8 +6,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startServer, USERS, waitFor } from "../helpers/processes.ts";
-import { dfosCommandLine, hasTmux, openTerminal } from "../helpers/terminal.ts";
+import { startServer, USERS } from "../helpers/processes.ts";
+import { dfosCommand, hasTmux, Terminal } from "../helpers/terminal.ts";
 
 Deno.test({
   name: "on a terminal: trust question, hidden password, path completion, progress bar",
@@ -16,10 +16,13 @@ Deno.test({
     await using server = await startServer();
     const local = await Deno.makeTempDir({ prefix: "dfos-tty-" });
     await Deno.writeTextFile(join(local, "holiday-photos.txt"), "sunny\n");
-    const command = dfosCommandLine(["client", `--port=${server.port}`, "--user=alice"]
-      .concat(`--known-hosts=${local}/known_hosts`));
-    await using terminal = await openTerminal(`dfos-test-${server.port}`, command, { cwd: local });
-    const { screen, type, expectScreen } = terminal;
+    const command = dfosCommand(["client", `--port=${server.port}`, "--user=alice"])
+      .concat(`--known-hosts=${local}/known_hosts`);
+    await using terminal = await Terminal.start(command, { cwd: local });
+    const screen = () => terminal.screen();
+    const type = (...keys: string[]) => terminal.type(...keys);
+    const expectScreen = (test: (text: string) => boolean, what: string, timeoutMs = 10_000) =>
+      terminal.expect(test, what, timeoutMs);
     try {
       await expectScreen((text) => text.includes("(yes/no)?"), "first-contact question", 20_000);
       assert.ok((await screen()).includes(server.fingerprint!), "the fingerprint is shown");
@@ -30,7 +33,7 @@ Deno.test({
       assert.ok(!(await screen()).includes(USERS.alice), "the password is not echoed");
 
       await type("mkd", "Tab");
-      await waitFor(async () => (await screen()).includes("> mkdir"), 5_000, "command completion");
+      await expectScreen((text) => text.includes("> mkdir"), "command completion", 5_000);
 
       await type(" album", "Enter", "put holi", "Tab");
       await expectScreen((text) => text.includes("put holiday-photos.txt"), "local", 5_000);
@@ -42,7 +45,7 @@ Deno.test({
       await expectScreen((text) => text.includes("alice@127.0.0.1:/album>"), "cwd", 5_000);
       await expectScreen((text) => /- +6 .*holiday-photos\.txt/.test(text), "listing", 5_000);
       await type("exit", "Enter");
-      await waitFor(async () => !(await terminal.running()), 10_000, "exit").catch(() => {});
+      assert.equal(await terminal.exitCode(), 0);
       const remembered = await Deno.readTextFile(join(local, "known_hosts"));
       assert.ok(remembered.startsWith(`127.0.0.1:${server.port} ${server.fingerprint} `));
     } finally {
