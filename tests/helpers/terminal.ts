@@ -58,7 +58,9 @@ export class Terminal implements AsyncDisposable {
   /** Starts `command` (program and arguments) on a new terminal. */
   static async start(command: string[], options: TerminalOptions = {}): Promise<Terminal> {
     const dir = await Deno.makeTempDir({ prefix: "dfos-terminal-" });
-    const terminal = new Terminal(`dfos-test-${Deno.pid}-${++sessions}`, dir);
+    // Unique even against a tmux server left by an earlier run whose process had this pid.
+    const socket = `dfos-test-${Deno.pid}-${++sessions}-${crypto.randomUUID().slice(0, 8)}`;
+    const terminal = new Terminal(socket, dir);
     // The pane stays after the program ends (remain-on-exit), so its last screen can be read;
     // its exit status goes to a file, which tmux 3.3 does not reliably report. The shell outlives
     // a Ctrl-C to write it: a trap (not an ignored signal, which the program would inherit).
