@@ -1,7 +1,7 @@
 /**
- * A logged-in connection to a DFOS server. Every request gets its own id, so
- * any number may be in flight at once; one reader routes reply frames to the
- * request they answer.
+ * Connecting and logging in to a DFOS server: the handshake, the queue and
+ * the login, then a {@link ClientConnection}: the request channel
+ * (`request_channel.ts`) with the typed operations of `remote_fs.ts` on it.
  *
  * @module
  */
@@ -17,19 +17,19 @@ import { FrameWriter } from "../protocol/frame_writer.ts";
 import {
   decode,
   encode,
-  entryMessages,
   type Frame,
-  messageName,
-  type MessageOf,
   Messages,
   type MessageSpec,
   MODE_CAPABILITY,
   SYMLINK_CAPABILITY,
-  type WireEntry,
 } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
-import { connectionEnded, ConnectionError, connectionLostReason, RemoteError } from "./errors.ts";
-import { STATUS } from "../protocol/status.ts";
+import { ConnectionError, connectionLostReason, RemoteError } from "./errors.ts";
+import { closeQuietly, type ReplyHandler, RequestChannel } from "./request_channel.ts";
+import { RemoteFs } from "./remote_fs.ts";
+import { throwIfError } from "./replies.ts";
+
+export { CANCEL_REPLY_TIMEOUT_MS, type ReplyHandler } from "./request_channel.ts";
 import { withTimeout } from "./timeout.ts";
 import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
 import { openTransport, type TrustMode } from "../transport/client_transport.ts";
@@ -61,50 +61,26 @@ export interface ConnectOptions {
   onNotice?: (message: string) => void;
 }
 
-/** Receives the frames that answer request `id`; returns true when the request is complete. */
-export type ReplyHandler = (frame: Frame, id: number) => boolean | Promise<boolean>;
-
-/** How long a cancelled request may take to end before the client stops waiting for it, ms. */
-export const CANCEL_REPLY_TIMEOUT_MS = 10_000;
-
-interface Pending {
-  handle: ReplyHandler;
-  fail: (error: Error) => void;
-}
-
-/** A connection after a successful login. */
-export class ClientConnection {
+/** A connection after a successful login: its request channel and the typed operations on it. */
+export class ClientConnection extends RemoteFs {
   readonly serverName: string;
   readonly capabilities: readonly string[];
   readonly chunkSize: number;
   /** Both ends agreed to compress transfer chunks with zstd. */
   readonly compress: boolean;
-  /** Both ends list `mode`: entries from `list` and `stat` carry their permission bits. */
-  readonly modes: boolean;
   readonly sessionId: string;
-  #conn: Deno.Conn;
-  #reader: FrameReader;
-  #writer: FrameWriter;
-  #pending = new Map<number, Pending>();
-  #nextId = 1;
-  #closed: Error | undefined;
-  #onNotice: (message: string) => void;
-  /** The server sent `Notice` SHUTTING_DOWN: the end of the connection is that shutdown. */
-  #serverShutDown = false;
+  /** Settles when the connection has ended. */
   readonly closedPromise: Promise<void>;
 
   private constructor(link: OpenedLink, sessionId: string, onNotice: (message: string) => void) {
-    this.#conn = link.conn;
-    this.#reader = link.reader;
-    this.#writer = link.writer;
+    const channel = new RequestChannel(link, onNotice);
+    super(channel, link.welcome.capabilities.includes(MODE_CAPABILITY));
     this.serverName = link.welcome.serverName;
     this.capabilities = link.welcome.capabilities;
     this.chunkSize = Math.min(link.welcome.chunkSize, DEFAULT_CHUNK_SIZE) || DEFAULT_CHUNK_SIZE;
     this.compress = link.compress && link.welcome.capabilities.includes(ZSTD_CAPABILITY);
-    this.modes = link.welcome.capabilities.includes(MODE_CAPABILITY);
     this.sessionId = sessionId;
-    this.#onNotice = onNotice;
-    this.closedPromise = this.#readLoop();
+    this.closedPromise = channel.closedPromise;
   }
 
   /** Connects, greets, waits in the queue if the server says so, and logs in. */
@@ -128,203 +104,37 @@ export class ClientConnection {
 
   /** True once the connection has ended. */
   get closed(): boolean {
-    return this.#closed !== undefined;
+    return this.channel.closed;
   }
 
   /** Why the connection ended, once it has. */
   get closedReason(): Error | undefined {
-    return this.#closed;
+    return this.channel.closedReason;
   }
 
-  /**
-   * Sends a request and routes every reply frame for it to `onFrame` until
-   * that returns true; resolves then. Rejects if the connection ends first.
-   * A frame's payload is only valid during the `onFrame` call.
-   *
-   * Once `signal` is aborted the request is cancelled (PROTOCOL.md §5.6):
-   * `Cancel` goes out with its id and its frames are still routed until the
-   * last one, so the id is free and the session usable when this settles. An
-   * exchange that then ends CANCELLED rejects with the signal's reason; one
-   * the server does not end within {@link CANCEL_REPLY_TIMEOUT_MS} is given up.
-   */
+  /** See {@link RequestChannel.exchange}. */
   exchange<T>(
     spec: MessageSpec<T>,
     value: T,
     onFrame: ReplyHandler,
     signal?: AbortSignal,
   ): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closed);
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    const id = this.#nextId++;
-    const replied = new Promise<void>((resolve, reject) => {
-      this.#pending.set(id, {
-        handle: async (frame) => {
-          const done = await onFrame(frame, id);
-          if (done) resolve();
-          return done;
-        },
-        fail: reject,
-      });
-      this.#writer.post(encode(spec, id, value)).catch((error) => {
-        this.#pending.delete(id);
-        reject(this.#lost(error));
-      });
-    });
-    return signal ? this.#cancellable(replied, id, signal) : replied;
+    return this.channel.exchange(spec, value, onFrame, signal);
   }
 
-  /** `replied`, with a `Cancel` for request `id` when `signal` is aborted first. */
-  async #cancellable(replied: Promise<void>, id: number, signal: AbortSignal): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const cancel = () => {
-      this.sendFrame(encode(Messages.Cancel, id, {})).catch(() => {});
-      timer = setTimeout(() => this.#giveUp(id, signal.reason), CANCEL_REPLY_TIMEOUT_MS);
-    };
-    signal.addEventListener("abort", cancel, { once: true });
-    try {
-      await replied;
-    } catch (error) {
-      const cancelled = error instanceof RemoteError && error.code === STATUS.CANCELLED;
-      throw signal.aborted && cancelled ? signal.reason : error;
-    } finally {
-      signal.removeEventListener("abort", cancel);
-      clearTimeout(timer);
-    }
+  /** See {@link RequestChannel.call}. */
+  call<T>(spec: MessageSpec<T>, value: T): Promise<Frame> {
+    return this.channel.call(spec, value);
   }
 
-  /** Stops waiting for request `id`: a frame that still comes for it is dropped. */
-  #giveUp(id: number, reason: unknown): void {
-    const pending = this.#pending.get(id);
-    this.#pending.delete(id);
-    pending?.fail(reason instanceof Error ? reason : new Error(String(reason)));
-  }
-
-  /** Sends a request and resolves with its single reply; `Error` replies reject with {@link RemoteError}. */
-  async call<T>(spec: MessageSpec<T>, value: T): Promise<Frame> {
-    let reply: Frame | undefined;
-    await this.exchange(spec, value, (frame) => {
-      reply = { ...frame, payload: frame.payload.slice() };
-      return true;
-    });
-    return throwIfError(reply!);
-  }
-
-  /** Sends one raw frame (used for `Data`, `DataEnd` and `Cancel`). */
+  /** See {@link RequestChannel.sendFrame}. */
   sendFrame(frame: Uint8Array): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closed);
-    return this.#writer.send(frame).catch((error) => Promise.reject(this.#lost(error)));
-  }
-
-  async list(path: string): Promise<WireEntry[]> {
-    const entries: WireEntry[] = [];
-    await this.exchange(Messages.List, { path }, (frame) => {
-      const listing = decode(entryMessages(this.modes).Listing, throwIfError(frame));
-      entries.push(...listing.entries);
-      return !listing.more;
-    });
-    return entries;
-  }
-
-  async stat(path: string): Promise<{ path: string; entry: WireEntry }> {
-    return decode(entryMessages(this.modes).Attributes, await this.call(Messages.Stat, { path }));
-  }
-
-  async chdir(path: string): Promise<string> {
-    return decode(Messages.WorkingDirectory, await this.call(Messages.Chdir, { path })).path;
-  }
-
-  async mkdir(path: string, parents: boolean): Promise<void> {
-    await this.call(Messages.Mkdir, { path, parents });
-  }
-
-  async rmdir(path: string): Promise<void> {
-    await this.call(Messages.Rmdir, { path });
-  }
-
-  async remove(path: string, recursive: boolean): Promise<void> {
-    await this.call(Messages.Remove, { path, recursive });
-  }
-
-  async rename(from: string, to: string, overwrite: boolean): Promise<void> {
-    await this.call(Messages.Rename, { from, to, overwrite });
-  }
-
-  async setMtime(path: string, mtimeMs: number): Promise<void> {
-    await this.call(Messages.SetMtime, { path, mtimeMs });
-  }
-
-  /** The user's unfinished uploads at or below `path`, newest first (PROTOCOL.md §5.8). */
-  async listPartials(path: string): Promise<MessageOf<typeof Messages.PartialList>> {
-    return decode(Messages.PartialList, await this.call(Messages.ListPartials, { path }));
-  }
-
-  /** Discards unfinished uploads: those of `path`, the one `id` names, or `all` below `path`. */
-  async discardPartials(
-    request: MessageOf<typeof Messages.DiscardPartials>,
-  ): Promise<MessageOf<typeof Messages.PartialsDiscarded>> {
-    return decode(Messages.PartialsDiscarded, await this.call(Messages.DiscardPartials, request));
+    return this.channel.sendFrame(frame);
   }
 
   /** Says goodbye and closes. Safe to call twice. */
-  async close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = new ConnectionError("connection closed");
-      await this.#writer.send(encode(Messages.Goodbye, 0, {})).catch(() => {});
-      closeQuietly(this.#conn);
-    }
-    await this.closedPromise;
-  }
-
-  async #readLoop(): Promise<void> {
-    let ending: Error | undefined;
-    try {
-      for (;;) {
-        // Requests issued while replies already here are handled leave together, in one write.
-        if (!this.#reader.hasBufferedFrame) this.#writer.uncork();
-        const frame = await this.#reader.next();
-        if (!frame) break;
-        this.#writer.cork();
-        if (frame.id === 0) {
-          const fatal = this.#onConnectionFrame(frame);
-          if (fatal) {
-            ending = fatal;
-            break;
-          }
-          continue;
-        }
-        const pending = this.#pending.get(frame.id);
-        if (!pending) continue; // A late frame for a request we gave up on.
-        try {
-          if (await pending.handle(frame, frame.id)) this.#pending.delete(frame.id);
-        } catch (error) {
-          this.#pending.delete(frame.id);
-          pending.fail(error instanceof Error ? error : new Error(String(error)));
-        }
-      }
-    } catch (error) {
-      ending = this.#lost(error);
-    }
-    this.#closed ??= ending ?? connectionEnded(undefined, this.#serverShutDown);
-    closeQuietly(this.#conn);
-    for (const pending of this.#pending.values()) pending.fail(this.#closed);
-    this.#pending.clear();
-  }
-
-  #onConnectionFrame(frame: Frame): Error | undefined {
-    if (frame.type === MESSAGE_TYPE.Notice) {
-      const notice = decode(Messages.Notice, frame);
-      if (notice.code === STATUS.SHUTTING_DOWN) this.#serverShutDown = true;
-      this.#onNotice(notice.message);
-      return undefined;
-    }
-    if (frame.type === MESSAGE_TYPE.Error) return toRemoteError(frame);
-    return new ConnectionError(`unexpected ${messageName(frame.type)} from the server`);
-  }
-
-  #lost(error: unknown): Error {
-    if (this.#closed) return this.#closed;
-    if (error instanceof RemoteError || error instanceof ConnectionError) return error;
-    return connectionEnded(error, this.#serverShutDown);
+  close(): Promise<void> {
+    return this.channel.close();
   }
 }
 
@@ -385,16 +195,6 @@ async function awaitLogin(link: OpenedLink, options: ConnectOptions, timeoutMs: 
   }
 }
 
-function throwIfError(frame: Frame): Frame {
-  if (frame.type === MESSAGE_TYPE.Error) throw toRemoteError(frame);
-  return frame;
-}
-
-function toRemoteError(frame: Frame): RemoteError {
-  const { code, message } = decode(Messages.Error, frame);
-  return new RemoteError(code, message);
-}
-
 function asConnectionError(error: unknown): Error {
   if (error instanceof RemoteError || error instanceof ConnectionError) return error;
   if (error instanceof ProtocolError) {
@@ -404,12 +204,4 @@ function asConnectionError(error: unknown): Error {
     return new ConnectionError(`the server's reply is not DFOS protocol: ${error.message}`);
   }
   return new ConnectionError(connectionLostReason(error));
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
-  }
 }

@@ -17,6 +17,7 @@ import { FRAME_HEADER_SIZE, MAX_WHOLE_FILE_SIZE, MESSAGE_TYPE } from "../protoco
 import { decode, encode, type Frame, Messages } from "../protocol/messages.ts";
 import { STATUS } from "../protocol/status.ts";
 import type { ClientConnection } from "./connection.ts";
+import { remoteErrorOf } from "./replies.ts";
 import { LocalError, localError, RemoteError } from "./errors.ts";
 import type { Progress } from "./progress.ts";
 import { ChunkCompressor, decompressChunk, frameChunk } from "../protocol/compression.ts";
@@ -215,10 +216,8 @@ class DownloadReceiver {
       case MESSAGE_TYPE.DataEnd:
         this.#finish(decode(Messages.DataEnd, frame).sha256);
         return true;
-      case MESSAGE_TYPE.Error: {
-        const { code, message } = decode(Messages.Error, frame);
-        throw new RemoteError(code, message);
-      }
+      case MESSAGE_TYPE.Error:
+        throw remoteErrorOf(frame);
       default:
         throw new RemoteError(STATUS.PROTOCOL_ERROR, `unexpected reply type ${frame.type} to Read`);
     }
@@ -392,8 +391,7 @@ class UploadSender {
       this.#progress.fileDone();
       return true;
     }
-    const { code, message } = decode(Messages.Error, frame);
-    throw new RemoteError(code, message);
+    throw remoteErrorOf(frame);
   }
 
   async #send(id: number): Promise<void> {
@@ -509,8 +507,7 @@ export async function readRemote(
         }
         return true;
       }
-      const { code, message } = decode(Messages.Error, frame);
-      throw new RemoteError(code, message);
+      throw remoteErrorOf(frame);
     },
     signal,
   );
