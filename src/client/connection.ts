@@ -69,10 +69,16 @@ export class ClientConnection extends RemoteFs {
   /** Both ends agreed to compress transfer chunks with zstd. */
   readonly compress: boolean;
   readonly sessionId: string;
+  /** Who the server is, as the trust mode established it: a fingerprint when pinned. */
+  readonly serverIdentity: string;
   /** Settles when the connection has ended. */
   readonly closedPromise: Promise<void>;
 
-  private constructor(link: OpenedLink, sessionId: string, onNotice: (message: string) => void) {
+  private constructor(
+    link: OpenedLink & { identity: string },
+    sessionId: string,
+    onNotice: (message: string) => void,
+  ) {
     const channel = new RequestChannel(link, onNotice);
     super(channel, link.welcome.capabilities.includes(MODE_CAPABILITY));
     this.serverName = link.welcome.serverName;
@@ -80,6 +86,7 @@ export class ClientConnection extends RemoteFs {
     this.chunkSize = Math.min(link.welcome.chunkSize, DEFAULT_CHUNK_SIZE) || DEFAULT_CHUNK_SIZE;
     this.compress = link.compress && link.welcome.capabilities.includes(ZSTD_CAPABILITY);
     this.sessionId = sessionId;
+    this.serverIdentity = link.identity;
     this.closedPromise = channel.closedPromise;
   }
 
@@ -87,8 +94,8 @@ export class ClientConnection extends RemoteFs {
   static async open(options: ConnectOptions): Promise<ClientConnection> {
     const timeoutMs = options.timeoutMs ?? 15_000;
     const trust = options.trust ?? { kind: "pinned", knownHostsPath: defaultKnownHostsPath() };
-    const conn = await openTransport(options.host, options.port, trust, timeoutMs);
-    const link = await greet(conn, timeoutMs, options.compress ?? false);
+    const { conn, identity } = await openTransport(options.host, options.port, trust, timeoutMs);
+    const link = { ...await greet(conn, timeoutMs, options.compress ?? false), identity };
     try {
       const password = typeof options.password === "string"
         ? options.password

@@ -44,25 +44,39 @@ export class TrustError extends ConnectionError {
   }
 }
 
+/** An open connection, and who is at the other end as far as the trust mode can tell. */
+export interface OpenedTransport {
+  conn: Deno.Conn;
+  /**
+   * The server's identity: its certificate fingerprint (`SHA256:…`) when
+   * pinned, `ca:HOST` when a CA vouched for the name, `tcp:HOST:PORT` without TLS.
+   */
+  identity: string;
+}
+
 /** Opens a connection to `host:port` secured according to `trust`. */
 export async function openTransport(
   host: string,
   port: number,
   trust: TrustMode,
   timeoutMs: number,
-): Promise<Deno.Conn> {
-  if (trust.kind === "insecure") return await connectTcp(host, port, timeoutMs);
+): Promise<OpenedTransport> {
+  if (trust.kind === "insecure") {
+    return { conn: await connectTcp(host, port, timeoutMs), identity: `tcp:${host}:${port}` };
+  }
   if (trust.kind === "ca") {
-    return await startTls(host, port, host, trust.caPem, timeoutMs).catch((error) => {
+    const conn = await startTls(host, port, host, trust.caPem, timeoutMs).catch((error) => {
       if (!(error instanceof TlsVerificationError)) throw error;
       throw new TrustError(`the server's certificate is not valid for ${host}: ${error.message}`);
     });
+    return { conn, identity: `ca:${host}` };
   }
   const address = hostAddress(host, port);
   const knownHosts = await KnownHosts.load(trust.knownHostsPath);
   const known = knownHosts.find(address);
   if (known && !trust.expectedFingerprint) {
-    return await connectPinned(host, port, known, knownHosts.path, timeoutMs);
+    const conn = await connectPinned(host, port, known, knownHosts.path, timeoutMs);
+    return { conn, identity: known.fingerprint };
   }
   const presented = await probe(host, port, timeoutMs);
   const printed = fingerprint(presented);
@@ -72,7 +86,10 @@ export async function openTransport(
   if (!known) await decideOnNewHost(address, printed, trust);
   const name = await pinnedName(presented, host);
   if (!known && !trust.expectedFingerprint) await knownHosts.add(address, presented, name);
-  return await startTls(host, port, name, derToPem(presented), timeoutMs);
+  return {
+    conn: await startTls(host, port, name, derToPem(presented), timeoutMs),
+    identity: printed,
+  };
 }
 
 async function decideOnNewHost(
