@@ -249,6 +249,8 @@ class Planner {
     const base = this.#base.get(path);
     const [local, remote] = [this.#trees.local.get(path), this.#trees.remote.get(path)];
     if (base === undefined || local === undefined || remote === undefined) return;
+    // A folder's time moves with every change inside it, and sync does not keep folder times.
+    if (base.kind === "directory") return;
     const stale = base.localMtimeNs !== local.mtimeNs || base.localInode !== local.inode ||
       base.remoteMtimeNs !== remote.mtimeNs;
     if (stale) this.#actions.push({ op: "record", path, local, remote });
