@@ -42,6 +42,12 @@ export interface FileTransferOptions {
    */
   signal?: AbortSignal;
   /**
+   * Downloads: called just before the finished file takes its name; throwing
+   * keeps the target as it is (sync re-checks the local file here). The
+   * verified partial is then discarded.
+   */
+  beforeReplace?: () => void;
+  /**
    * Permission bits of a downloaded file (`get -p` and `get -r`: the
    * source's). Default: those of the file it replaces, else a new file's
    * (0o666 less the umask). Uploads carry none.
@@ -147,6 +153,15 @@ async function downloadOnce(
   } finally {
     await receiver.synced.catch(() => {});
     file.close();
+  }
+  if (options.beforeReplace) {
+    try {
+      options.beforeReplace();
+    } catch (error) {
+      removeQuietly(partialPath);
+      if (meta || receiver.wroteMeta) removeQuietly(metaPath);
+      throw error;
+    }
   }
   try {
     Deno.chmodSync(partialPath, finalMode(options.mode, replaced, localPath));

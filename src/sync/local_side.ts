@@ -31,11 +31,23 @@ export class LocalSide {
   }
 
   /** Throws {@link ChangedMeanwhile} unless `path` is still `expected` (absent if undefined). */
-  async check(path: string, expected: SyncEntry | undefined): Promise<void> {
-    const info = await Deno.lstat(this.resolve(path)).catch((error) => {
-      if (error instanceof Deno.errors.NotFound) return undefined;
-      throw error;
-    });
+  check(path: string, expected: SyncEntry | undefined): Promise<void> {
+    try {
+      this.checkNow(path, expected);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** {@link check}, synchronously: for the moment just before a file is replaced. */
+  checkNow(path: string, expected: SyncEntry | undefined): void {
+    let info: Deno.FileInfo | undefined;
+    try {
+      info = Deno.lstatSync(this.resolve(path));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
     if (expected === undefined) {
       if (info !== undefined) throw new ChangedMeanwhile(path, "something was created there");
       return;
