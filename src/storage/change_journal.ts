@@ -31,6 +31,8 @@ export type { ChangesSince, IndexedEntry, JournalChange, JournalOp } from "./jou
 export interface ChangeJournalOptions {
   /** Changes kept for clients that ask; older ones are dropped. Default 100,000. */
   retain?: number;
+  /** Called once the journal is closed, whatever happened. */
+  onClose?: () => void;
 }
 
 const SCHEMA = `
@@ -49,12 +51,14 @@ const SCHEMA = `
 export class ChangeJournal implements Journal {
   readonly id: string;
   readonly #db: DatabaseSync;
+  readonly #options: ChangeJournalOptions;
   readonly #retain: number;
   readonly #statements: Statements;
   #closed = false;
 
   private constructor(db: DatabaseSync, options: ChangeJournalOptions) {
     this.#db = db;
+    this.#options = options;
     this.#retain = options.retain ?? 100_000;
     this.#statements = prepare(db);
     this.id = this.#markInUse();
@@ -209,11 +213,17 @@ export class ChangeJournal implements Journal {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     try {
-      this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('in-use', '0')").run();
+      try {
+        this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('in-use', '0')").run();
+      } finally {
+        this.#db.close();
+      }
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
     } finally {
-      this.#db.close();
+      this.#options.onClose?.();
     }
-    return Promise.resolve();
   }
 
   /** The last sequence handed out, kept even when its change was pruned or dropped. */

@@ -31,6 +31,8 @@ import {
   type PartialFolder,
   sweepPartials,
 } from "./local_partials.ts";
+import type { Journal } from "./journal.ts";
+import { openLocalJournal } from "./local_journal.ts";
 import { LocalReadHandle } from "./local_read_handle.ts";
 import { LocalUpload, partialFileName, uploadInProgress } from "./local_upload.ts";
 import {
@@ -50,6 +52,7 @@ import {
 } from "./private_files.ts";
 import { type Located, RootConfinement } from "./root_confinement.ts";
 import {
+  type CanonicalOptions,
   type DiscardResult,
   type EntryInfo,
   type EntryKind,
@@ -105,6 +108,30 @@ export class LocalStorage implements Storage {
         using located = this.#confinement.locate(virtual, { followLast: true });
         if (located.info === null) throw notFound(virtual);
         return toEntryInfo(virtualBaseName(virtual), located.info);
+      })
+    );
+  }
+
+  /** Describes the last name itself: a symlink as a link, wherever it leads. */
+  lstat(path: string): Promise<EntryInfo> {
+    return settle(() =>
+      this.#run(path, (virtual) => {
+        using located = this.#confinement.locate(virtual);
+        if (located.info === null) throw notFound(virtual);
+        return toEntryInfo(virtualBaseName(virtual), located.info);
+      })
+    );
+  }
+
+  /** The path as its folders really are: links on the way (and last, with `followLast`) resolved. */
+  canonicalPath(path: string, options: CanonicalOptions = {}): Promise<string> {
+    return settle(() =>
+      this.#run(path, (virtual) => {
+        using located = this.#confinement.locate(virtual, { followLast: options.followLast });
+        const names = located.name === ""
+          ? located.components
+          : [...located.components, located.name];
+        return `/${names.join("/")}`;
       })
     );
   }
@@ -257,7 +284,11 @@ export class LocalStorage implements Storage {
    * name exists, so no check-then-act race; with it, a rename. A failure
    * leaves nothing behind; there is nothing to resume.
    */
-  async writeFile(path: string, content: Uint8Array, options: WholeFileOptions): Promise<void> {
+  async writeFile(
+    path: string,
+    content: Uint8Array,
+    options: WholeFileOptions,
+  ): Promise<EntryInfo> {
     const virtual = resolveVirtualPath("/", path);
     if (virtual === "/") throw new StorageError(STATUS.IS_A_DIRECTORY, "/: is a directory");
     validateUploadOptions(virtual, { size: content.length, mtimeMs: options.mtimeMs });
@@ -268,15 +299,26 @@ export class LocalStorage implements Storage {
       );
     }
     const overwrite = options.overwrite ?? false;
-    using target = this.#locateUploadTarget(virtual, overwrite);
+    this.#locateUploadTarget(virtual, overwrite)[Symbol.dispose](); // Refused before any write.
     using partials = this.#confinement.retrying(virtual, () => this.#partialFolder());
     const temporary = this.#confinement.retrying(virtual, () => createPrivateFile(partials));
+    const from = partials.entry(temporary.name);
     try {
-      await writeAndClose(temporary.file, content, options.mtimeMs, this.#fsync);
-      this.#putInPlace(partials.entry(temporary.name), target, overwrite);
+      const written = await writeAndClose(temporary.file, content, options.mtimeMs, this.#fsync);
+      const place = () =>
+        settle(() => {
+          using target = this.#locateUploadTarget(virtual, overwrite);
+          try {
+            this.#putInPlace(from, target, overwrite);
+          } catch (error) {
+            throw this.#explainPlacement(error, target);
+          }
+          return toEntryInfo(virtualBaseName(virtual), written);
+        });
+      return await (options.guard ?? ((place) => place()))(place);
     } catch (error) {
-      removeQuietly(partials.entry(temporary.name));
-      throw this.#explainPlacement(error, target);
+      removeQuietly(from);
+      throw toStorageError(error, virtual);
     }
   }
 
@@ -356,6 +398,18 @@ export class LocalStorage implements Storage {
   /** Sum of the sizes of all files under the root, `.dfos` included; symlinks are not followed. */
   usage(): Promise<number> {
     return treeUsage(this.#confinement);
+  }
+
+  /** The journal in `.dfos/journal.db`, opened through the pinned folder (see local_journal.ts). */
+  openJournal(): Promise<Journal> {
+    return settle(() => {
+      const folder = this.#confinement.retrying(
+        `/${RESERVED_NAME}`,
+        () => this.#confinement.privateFolder(true, []),
+      );
+      if (folder === null) throw new TreeChanged();
+      return openLocalJournal(folder);
+    });
   }
 
   /** Resolves `path`, then runs `work` on the virtual path, again if the tree changed under it. */
