@@ -13,8 +13,9 @@
  *
  * - After opening, the server checks that the database and the log that
  *   the pinned folder holds (by device and inode) are open in the process:
- *   nothing but SQLite opens them. If not, a swap won the race, and the journal
- *   is refused (and left open, see below). SQLite keeps both files open
+ *   nothing but SQLite opens them. If not, a swap won the race, and the
+ *   journal is refused and left open: closing it would fold and remove the
+ *   log it opened elsewhere. SQLite keeps both files open
  *   for the life of the connection (exclusive locking: no `-shm` file), so
  *   every later write goes to them, wherever their names go.
  * - What SQLite still does by name: it creates and removes a rollback
