@@ -23,8 +23,12 @@ import {
   Messages,
   type MessageSpec,
   SYMLINK_CAPABILITY,
+  type WireChange,
+  type WireCondition,
   type WireEntry,
 } from "../protocol/messages.ts";
+import type { JournalChange, JournalPosition } from "../storage/journal.ts";
+import { fromHex, toHex } from "../shared/hex.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { ConnectionError, connectionLostReason, RemoteError } from "./errors.ts";
 import { withTimeout } from "./timeout.ts";
@@ -58,6 +62,38 @@ export interface ConnectOptions {
   onNotice?: (message: string) => void;
 }
 
+/** What a conditional request expects at its path (PROTOCOL.md §5.9.4); a file by its hex SHA-256. */
+export type RemoteExpectation =
+  | { kind: "absent" }
+  | { kind: "directory" }
+  | { kind: "file"; sha256: string };
+
+/** One entry of {@link ClientConnection.listTree}; `sha256` (hex) for files. */
+export interface RemoteTreeEntry {
+  /** Relative to the folder listed. */
+  path: string;
+  kind: WireEntry["kind"];
+  size: number;
+  mtimeMs: number;
+  sha256?: string;
+}
+
+/** A folder's whole tree, and where the server's journal stood when it was listed. */
+export interface RemoteTree extends JournalPosition {
+  /** The folder's canonical path on the server: the journal's changes name paths under it. */
+  path: string;
+  entries: RemoteTreeEntry[];
+}
+
+/** A page of {@link ClientConnection.changes}. */
+export interface RemoteChanges {
+  changes: JournalChange[];
+  /** More changes follow: ask again from `sequence`. */
+  more: boolean;
+  /** The cursor to ask from next. */
+  sequence: number;
+}
+
 /** Receives the frames that answer request `id`; returns true when the request is complete. */
 export type ReplyHandler = (frame: Frame, id: number) => boolean | Promise<boolean>;
 
@@ -81,6 +117,8 @@ export class ClientConnection {
   #nextId = 1;
   #closed: Error | undefined;
   #onNotice: (message: string) => void;
+  /** Told of each `Changed` the server sends while a `changes` watch is on (PROTOCOL.md §5.9.3). */
+  onChanged: ((position: JournalPosition) => void) | undefined;
   readonly closedPromise: Promise<void>;
 
   private constructor(link: OpenedLink, sessionId: string, onNotice: (message: string) => void) {
@@ -215,6 +253,75 @@ export class ClientConnection {
     return decode(Messages.PartialsDiscarded, await this.call(Messages.DiscardPartials, request));
   }
 
+  /** Every entry under the folder `path`, with file hashes and the journal's position (§5.9.1). */
+  async listTree(path: string): Promise<RemoteTree> {
+    this.#require("ListTree");
+    const tree: RemoteTree = { path, journalId: "", sequence: 0, entries: [] };
+    await this.exchange(Messages.ListTree, { path }, (frame) => {
+      const reply = decode(Messages.TreeEntries, throwIfError(frame));
+      Object.assign(tree, {
+        path: reply.path,
+        journalId: reply.journalId,
+        sequence: reply.sequence,
+      });
+      for (const entry of reply.entries) {
+        const { sha256, ...rest } = entry;
+        tree.entries.push(sha256.length === 0 ? rest : { ...rest, sha256: toHex(sha256) });
+      }
+      return !reply.more;
+    });
+    return tree;
+  }
+
+  /**
+   * One page of the changes under `path` since the cursor (§5.9.2); with
+   * `watch`, the server then tells {@link onChanged} when others change it.
+   * A cursor the server no longer has fails with CURSOR_EXPIRED: list again.
+   */
+  async changes(
+    path: string,
+    cursor: JournalPosition,
+    watch = false,
+  ): Promise<RemoteChanges> {
+    this.#require("Changes");
+    const request = { path, ...cursor, watch };
+    const reply = decode(Messages.ChangeList, await this.call(Messages.Changes, request));
+    return {
+      changes: reply.changes.map(journalChange),
+      more: reply.more,
+      sequence: reply.sequence,
+    };
+  }
+
+  /** Stores a small file at `path` only if it is still as `expected` (absent or that file). */
+  async writeFileIf(
+    request: { path: string; mtimeMs: number; sha256: Uint8Array; content: Uint8Array },
+    expected: RemoteExpectation,
+  ): Promise<void> {
+    this.#require("WriteFileIf");
+    await this.call(Messages.WriteFileIf, { ...request, expected: wireCondition(expected) });
+  }
+
+  /** Removes the file or empty folder at `path` only if it is still as `expected`. */
+  async removeIf(path: string, expected: RemoteExpectation): Promise<void> {
+    this.#require("RemoveIf");
+    await this.call(Messages.RemoveIf, { path, expected: wireCondition(expected) });
+  }
+
+  /** Renames `from`, if still as `expected`, to `to`, if nothing is there. */
+  async renameIf(from: string, to: string, expected: RemoteExpectation): Promise<void> {
+    this.#require("RenameIf");
+    await this.call(Messages.RenameIf, { from, to, expected: wireCondition(expected) });
+  }
+
+  /** Refuses, before sending anything, a request the server did not list (PROTOCOL.md §11). */
+  #require(request: keyof typeof Messages): void {
+    if (this.capabilities.includes(request)) return;
+    throw new Error(
+      `the server does not support ${request} (folder sync needs a newer server)`,
+    );
+  }
+
   /** Says goodbye and closes. Safe to call twice. */
   async close(): Promise<void> {
     if (!this.#closed) {
@@ -263,6 +370,10 @@ export class ClientConnection {
   #onConnectionFrame(frame: Frame): Error | undefined {
     if (frame.type === MESSAGE_TYPE.Notice) {
       this.#onNotice(decode(Messages.Notice, frame).message);
+      return undefined;
+    }
+    if (frame.type === MESSAGE_TYPE.Changed) {
+      this.onChanged?.(decode(Messages.Changed, frame));
       return undefined;
     }
     if (frame.type === MESSAGE_TYPE.Error) return toRemoteError(frame);
@@ -333,6 +444,21 @@ async function awaitLogin(link: OpenedLink, options: ConnectOptions, timeoutMs: 
     throwIfError(frame);
     return decode(Messages.AuthOk, frame);
   }
+}
+
+function wireCondition(expected: RemoteExpectation): WireCondition {
+  const sha256 = expected.kind === "file" ? fromHex(expected.sha256) : new Uint8Array();
+  return { state: expected.kind, sha256 };
+}
+
+function journalChange(change: WireChange): JournalChange {
+  const result: JournalChange = { sequence: change.sequence, op: change.op, path: change.path };
+  if (change.from !== "") result.from = change.from;
+  if (change.kind !== "none") {
+    Object.assign(result, { kind: change.kind, size: change.size, mtimeMs: change.mtimeMs });
+  }
+  if (change.sha256.length === 32) result.sha256 = toHex(change.sha256);
+  return result;
 }
 
 function throwIfError(frame: Frame): Frame {
