@@ -191,16 +191,16 @@ export class ObservedStorage implements Storage {
         if (expected !== undefined) {
           await checkExpected(this.#index, await this.#inner.canonicalPath(path), expected, path);
         }
-        const entry = await this.#refusing(expected, place());
-        const { size, mtimeMs } = entry;
+        const placed = await this.#refusing(expected, place());
+        const { size, mtimeMs } = placed.entry;
         const sha256 = sha256Hex.toLowerCase();
-        const target = await this.#canonical(path);
+        const target = placed.path;
         await this.#publish({
           op: "write",
           path: target,
           entry: { kind: "file", size, mtimeMs, sha256 },
         });
-        return entry;
+        return placed;
       });
   }
 

@@ -262,7 +262,8 @@ export async function hashStoredFile(storage: Storage, path: string): Promise<Ha
   const handle = await storage.openRead(path);
   try {
     const hash = createHash("sha256");
-    const buffer = new Uint8Array(HASH_CHUNK_BYTES);
+    // Small files (most of a tree) get a small buffer: one read, and little garbage.
+    const buffer = new Uint8Array(Math.min(Math.max(handle.size + 1, 4096), HASH_CHUNK_BYTES));
     for (let position = 0;;) {
       const count = await handle.read(buffer, position);
       if (count === null || count === 0) break;

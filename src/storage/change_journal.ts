@@ -258,13 +258,13 @@ export class ChangeJournal implements Journal {
   }
 
   #transaction<T>(work: () => T): T {
-    this.#db.exec("BEGIN IMMEDIATE");
+    this.#statements.begin.run();
     try {
       const result = work();
-      this.#db.exec("COMMIT");
+      this.#statements.commit.run();
       return result;
     } catch (error) {
-      this.#db.exec("ROLLBACK");
+      this.#statements.rollback.run();
       throw error;
     }
   }
@@ -308,6 +308,9 @@ type Statements = ReturnType<typeof prepare>;
 function prepare(db: DatabaseSync) {
   const statement = (sql: string): StatementSync => db.prepare(sql);
   return {
+    begin: statement("BEGIN IMMEDIATE"),
+    commit: statement("COMMIT"),
+    rollback: statement("ROLLBACK"),
     last: statement("SELECT seq FROM sqlite_sequence WHERE name = 'changes'"),
     first: statement("SELECT min(sequence) AS sequence FROM changes"),
     lookup: statement("SELECT * FROM entries WHERE path = ?"),

@@ -59,6 +59,7 @@ import {
   type PartialListing,
   type PartialListOptions,
   type PartialSelection,
+  type PlacedFile,
   type ReadHandle,
   type Storage,
   StorageError,
@@ -128,10 +129,7 @@ export class LocalStorage implements Storage {
     return settle(() =>
       this.#run(path, (virtual) => {
         using located = this.#confinement.locate(virtual, { followLast: options.followLast });
-        const names = located.name === ""
-          ? located.components
-          : [...located.components, located.name];
-        return `/${names.join("/")}`;
+        return canonicalOf(located);
       })
     );
   }
@@ -299,23 +297,30 @@ export class LocalStorage implements Storage {
       );
     }
     const overwrite = options.overwrite ?? false;
-    this.#locateUploadTarget(virtual, overwrite)[Symbol.dispose](); // Refused before any write.
+    // Without a guard the target is walked once, before any write, and held; behind a guard
+    // (which may wait while others change the tree) it is walked as the file is put in place.
+    const guarded = options.guard !== undefined;
+    using early = guarded ? null : this.#locateUploadTarget(virtual, overwrite);
     using partials = this.#confinement.retrying(virtual, () => this.#partialFolder());
     const temporary = this.#confinement.retrying(virtual, () => createPrivateFile(partials));
     const from = partials.entry(temporary.name);
     try {
       const written = await writeAndClose(temporary.file, content, options.mtimeMs, this.#fsync);
       const place = () =>
-        settle(() => {
-          using target = this.#locateUploadTarget(virtual, overwrite);
+        settle((): PlacedFile => {
+          using walked = early === null ? this.#locateUploadTarget(virtual, overwrite) : null;
+          const target = (walked ?? early)!;
           try {
             this.#putInPlace(from, target, overwrite);
           } catch (error) {
             throw this.#explainPlacement(error, target);
           }
-          return toEntryInfo(virtualBaseName(virtual), written);
+          return {
+            path: canonicalOf(target),
+            entry: toEntryInfo(virtualBaseName(virtual), written),
+          };
         });
-      return await (options.guard ?? ((place) => place()))(place);
+      return (await (options.guard ?? ((place) => place()))(place)).entry;
     } catch (error) {
       removeQuietly(from);
       throw toStorageError(error, virtual);
@@ -484,8 +489,8 @@ export class LocalStorage implements Storage {
     return folder;
   }
 
-  /** Renames the partial `name` onto the upload's target, checked again just before. */
-  #placePartial(virtual: string, name: string, overwrite: boolean): void {
+  /** Renames the partial `name` onto the upload's target, checked again just before; its canonical path. */
+  #placePartial(virtual: string, name: string, overwrite: boolean): string {
     using target = this.#locateUploadTarget(virtual, overwrite);
     using partials = this.#confinement.retrying(
       virtual,
@@ -499,6 +504,7 @@ export class LocalStorage implements Storage {
     } catch (error) {
       throw toStorageError(error, virtual);
     }
+    return canonicalOf(target);
   }
 
   /** Opens the partial `name` for reading and writing, creating it empty if missing. */
@@ -575,6 +581,12 @@ function makeFolder(located: Located, parents: boolean): void {
       located.parent.lstat(located.name)?.isDirectory === true;
     if (!made) throw error;
   }
+}
+
+/** The canonical path of what `located` names: its parent's names below the root, then its own. */
+function canonicalOf(located: Located): string {
+  const names = located.name === "" ? located.components : [...located.components, located.name];
+  return `/${names.join("/")}`;
 }
 
 function kindOf(info: Deno.FileInfo): EntryKind {

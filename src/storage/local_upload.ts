@@ -12,6 +12,7 @@ import { toStorageError } from "./fs_errors.ts";
 import {
   type CommitOptions,
   type EntryInfo,
+  type PlacedFile,
   type PlacementGuard,
   StorageError,
   type Upload,
@@ -46,9 +47,9 @@ export interface LocalUploadOptions {
   /**
    * Checks the target again (confinement, EXISTS) and renames the partial
    * onto it; throws to refuse. Synchronous, so nothing else in this process
-   * runs between the checks and the rename.
+   * runs between the checks and the rename. Returns the target's canonical path.
    */
-  placePartial(): void;
+  placePartial(): string;
 }
 
 /**
@@ -197,10 +198,10 @@ export class LocalUpload implements Upload {
     }
     try {
       if (fsync) await this.#file.syncData();
-      const entry = await guard(() => this.#place());
+      const placed = await guard(() => this.#place());
       // The file is in place; a record left behind by a crash here is swept like a partial.
       dropQuietly(() => this.#options.removeRecord(false));
-      return entry;
+      return placed.entry;
     } catch (error) {
       // A refused condition makes the upload moot: nothing will resume it.
       if (error instanceof StorageError && error.code === STATUS.CONFLICT) {
@@ -212,20 +213,16 @@ export class LocalUpload implements Upload {
     }
   }
 
-  /** Renames the partial onto its name and gives it its mtime; resolves to the file's entry. */
-  #place(): Promise<EntryInfo> {
+  /** Renames the partial onto its name and gives it its mtime; resolves to the file as placed. */
+  #place(): Promise<PlacedFile> {
     try {
-      this.#options.placePartial();
+      const path = this.#options.placePartial();
       // Through the descriptor: the name may already be something else.
       this.#file.utimeSync(new Date(), new Date(this.#options.mtimeMs));
       const info = this.#file.statSync();
       const name = this.#options.virtualPath.slice(this.#options.virtualPath.lastIndexOf("/") + 1);
-      return Promise.resolve({
-        name,
-        kind: "file",
-        size: info.size,
-        mtimeMs: info.mtime?.getTime() ?? this.#options.mtimeMs,
-      });
+      const mtimeMs = info.mtime?.getTime() ?? this.#options.mtimeMs;
+      return Promise.resolve({ path, entry: { name, kind: "file", size: info.size, mtimeMs } });
     } catch (error) {
       return Promise.reject(error);
     }

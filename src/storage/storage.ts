@@ -61,13 +61,19 @@ export interface WholeFileOptions {
   guard?: PlacementGuard;
 }
 
+/** A file just put under its name: its entry, and its path as {@link Storage.canonicalPath} says it. */
+export interface PlacedFile {
+  path: string;
+  entry: EntryInfo;
+}
+
 /**
  * Runs `place`, the step that puts a verified, synced file under its name,
  * and may check and record around it: the server takes its per-user commit
  * lock, checks a request's condition before and records the change after.
  * Whatever it throws fails the commit; a file it did not place is not placed.
  */
-export type PlacementGuard = (place: () => Promise<EntryInfo>) => Promise<EntryInfo>;
+export type PlacementGuard = (place: () => Promise<PlacedFile>) => Promise<PlacedFile>;
 
 /** Options of {@link Upload.commit}. */
 export interface CommitOptions {

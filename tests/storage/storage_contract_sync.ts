@@ -52,9 +52,10 @@ export function registerSyncContract(define: DefineContractTest): void {
       const guard: PlacementGuard = async (place) => {
         seen.push("before");
         await assertAbsent(storage, "/a.txt");
-        const entry = await place();
+        const placed = await place();
+        assert.equal(placed.path, "/a.txt", "the canonical path");
         seen.push("after");
-        return entry;
+        return placed;
       };
       const entry = await upload.commit(sha256Hex(content), { guard });
       assert.deepEqual(seen, ["before", "after"]);
