@@ -74,10 +74,10 @@ class Entry implements UserJournal {
       return journal;
     } catch (error) {
       this.#opened = undefined; // The next request tries again.
-      serverLog.error("{user}'s change journal cannot be opened: {error}", {
-        user: this.user,
-        error: String(error),
-      });
+      serverLog.error(
+        "{user}'s change journal cannot be opened: {error}; sync requests fail until it can (one moved away starts afresh)",
+        { user: this.user, error: error instanceof Error ? error.message : String(error) },
+      );
       throw new StorageError(
         STATUS.IO_ERROR,
         "the change journal is unavailable (see the server log)",

@@ -51,6 +51,7 @@ export function openLocalJournal(
   options: ChangeJournalOptions = {},
 ): Journal {
   try {
+    refuseOddFiles(folder);
     const journal = ChangeJournal.open(folder.entry(JOURNAL_FILE), {
       ...options,
       onClose: () => folder.close(),
@@ -70,6 +71,19 @@ export function openLocalJournal(
       STATUS.IO_ERROR,
       `${FOLDER_NAME}/${JOURNAL_FILE}: the change journal cannot be opened (${String(error)})`,
     );
+  }
+}
+
+/** Refuses a database or log that is not a regular file (SQLite could block on a FIFO). */
+function refuseOddFiles(folder: PinnedDirectory): void {
+  for (const name of [JOURNAL_FILE, `${JOURNAL_FILE}-wal`]) {
+    const info = folder.lstat(name);
+    if (info !== null && !info.isFile) {
+      throw new StorageError(
+        STATUS.IO_ERROR,
+        `${FOLDER_NAME}/${name}: not a regular file, so the change journal cannot be opened`,
+      );
+    }
   }
 }
 

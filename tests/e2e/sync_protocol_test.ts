@@ -104,6 +104,18 @@ Deno.test("ListTree lists the tree with the hash each upload was verified agains
       ]);
       assert.equal(await outcome(connection.listTree("/docs/small.txt")), "NOT_A_DIRECTORY");
       assert.equal(await outcome(connection.listTree("/missing")), "NOT_FOUND");
+      await Deno.symlink("docs", join(root, "alias"));
+      const viaLink = await connection.listTree("/alias");
+      assert.equal(viaLink.path, "/docs", "the folder's canonical path, which the journal names");
+      assert.deepEqual(viaLink.entries, tree.entries);
+      const everything = await connection.listTree("/");
+      assert.ok(everything.entries.every((entry) => !entry.path.startsWith(".dfos")));
+      await Deno.symlink(server.dir, join(root, "outside"));
+      const cursor = { journalId: tree.journalId, sequence: tree.sequence };
+      for (const path of ["/.dfos", "/outside", "/alias/../.dfos"]) {
+        assert.equal(await outcome(connection.listTree(path)), "PERMISSION_DENIED", path);
+        assert.equal(await outcome(connection.changes(path, cursor)), "PERMISSION_DENIED", path);
+      }
     } finally {
       await connection.close();
     }

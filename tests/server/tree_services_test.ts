@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { configure, reset } from "@logtape/logtape";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { LocalStorage } from "../../src/storage/local_storage.ts";
@@ -8,6 +9,7 @@ import type { TreeChange } from "../../src/server/change_feed.ts";
 import { type SessionTree, TreeServices } from "../../src/server/tree_services.ts";
 import { StorageError } from "../../src/storage/storage.ts";
 import { statusName } from "../../src/protocol/status.ts";
+import { expectedOf } from "../../src/server/conditions.ts";
 
 const MTIME = 1_700_000_000_000;
 const encoder = new TextEncoder();
@@ -235,9 +237,49 @@ Deno.test("each conditional change refuses with CONFLICT and changes nothing whe
       await status(session.storage.renameIf("/d", "/f.txt", { kind: "directory" })),
       "CONFLICT",
     );
+    assert.equal(
+      await status(
+        session.storage.writeFile("/n.txt", content, { ...whole, expected: { kind: "directory" } }),
+      ),
+      "BAD_REQUEST",
+    );
+    assert.throws(
+      () => expectedOf("/a", { state: "absent", sha256: new Uint8Array(32) }),
+      /only then/,
+    );
+    assert.throws(() => expectedOf("/a", { state: "file", sha256: new Uint8Array() }), /only then/);
     assert.equal(await Deno.readTextFile(join(root, "f.txt")), "theirs");
     const current = { kind: "file", sha256: sha("theirs") } as const;
     assert.equal(await status(session.storage.renameIf("/f.txt", "/g.txt", current)), "ok");
     assert.equal(await status(session.storage.removeIf("/d", { kind: "directory" })), "ok");
     assert.deepEqual((await session.storage.list("/")).map((entry) => entry.name), ["g.txt"]);
   }));
+
+Deno.test("a journal that cannot be opened: changes still go through, sync fails with IO_ERROR, and the file is left as it is", async () => {
+  const base = await Deno.realPath(await Deno.makeTempDir({ prefix: "dfos-tree-" }));
+  const root = join(base, "alice");
+  await Deno.mkdir(join(root, ".dfos"), { recursive: true });
+  const garbage = encoder.encode("not a database, and it must not be lost ".repeat(200));
+  await Deno.writeFile(join(root, ".dfos", "journal.db"), garbage);
+  const services = new TreeServices();
+  const session = await services.openSession("alice", "s1", await LocalStorage.open(root));
+  await configure({
+    reset: true,
+    sinks: { memory: () => {} },
+    loggers: [{ category: ["logtape", "meta"], lowestLevel: "error", sinks: [] }],
+  });
+  try {
+    await put(session, "/a.txt", "still stored");
+    assert.equal(await Deno.readTextFile(join(root, "a.txt")), "still stored");
+    const error = await session.index.ready().then(() => null, (error) => error);
+    assert.ok(error instanceof StorageError);
+    assert.equal(statusName(error.code), "IO_ERROR");
+    assert.match(error.message, /the change journal is unavailable/);
+    assert.deepEqual(await Deno.readFile(join(root, ".dfos", "journal.db")), garbage);
+  } finally {
+    await reset();
+    await session.release();
+    await services.closeAll();
+    await Deno.remove(base, { recursive: true });
+  }
+});

@@ -69,3 +69,12 @@ Deno.test("lstat describes a link as itself; the canonical path resolves links o
     assert.equal(await storage.canonicalPath("/link", { followLast: true }), "/real");
     assert.equal(await storage.canonicalPath("/link/new.txt"), "/real/new.txt");
   }));
+
+Deno.test("a journal.db that is not a regular file is refused with a clear error and left as it is", () =>
+  withRoot(async (_base, root) => {
+    const storage = await LocalStorage.open(root);
+    await Deno.mkdir(join(root, ".dfos", JOURNAL_FILE, "inside"), { recursive: true });
+    const error = await assertStatus(storage.openJournal(), "IO_ERROR");
+    assert.match(error.message, /\/\.dfos\/journal\.db: not a regular file/);
+    assert.deepEqual(names(join(root, ".dfos", JOURNAL_FILE)), ["inside"]);
+  }));
