@@ -129,6 +129,7 @@ export class TreeIndex {
     const disk = walkTree(this.#storage, folder);
     let walked = await disk.next();
     let indexed = await index.next();
+    let gone: string | null = null; // A path found gone: the journal dropped what was inside it.
     while (!walked.done || indexed !== null) {
       if (options.signal?.aborted) return;
       const order = walked.done
@@ -137,7 +138,11 @@ export class TreeIndex {
         ? -1
         : compareCodePoints(walked.value.path, indexed[0]);
       if (order > 0) {
-        await this.touch(indexed![0]); // Only in the index: gone, unless it came back meanwhile.
+        // Only in the index: gone, unless it came back meanwhile.
+        const path = indexed![0];
+        if (gone === null || !path.startsWith(`${gone}/`)) {
+          gone = (await this.touch(path)).entry === null ? path : null;
+        }
         indexed = await index.next();
         continue;
       }
@@ -184,7 +189,11 @@ export class TreeIndex {
       return await options.visit?.(path, entry, known.sha256);
     }
     const hashed = await hashStoredFile(this.#storage, path).catch(() => null);
-    if (hashed === null) return await options.visit?.(path, entry); // Gone or unreadable: no hash.
+    if (hashed === null) {
+      // Gone meanwhile: not listed. There but unreadable: listed without a hash.
+      if ((await this.#lstat(path))?.kind === "file") await options.visit?.(path, entry);
+      return;
+    }
     await this.locked(() => this.#remember(path, hashed));
     const seen = { ...entry, size: hashed.size, mtimeMs: hashed.mtimeMs };
     await options.visit?.(path, seen, hashed.sha256);
