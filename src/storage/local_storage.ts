@@ -297,10 +297,10 @@ export class LocalStorage implements Storage {
       );
     }
     const overwrite = options.overwrite ?? false;
-    // Without a guard the target is walked once, before any write, and held; behind a guard
-    // (which may wait while others change the tree) it is walked as the file is put in place.
+    // The target is walked before any write (a refusal writes nothing, not even in `.dfos`) and
+    // held; behind a guard, which may wait while others change the tree, it is walked again.
     const guarded = options.guard !== undefined;
-    using early = guarded ? null : this.#locateUploadTarget(virtual, overwrite);
+    using early = this.#locateUploadTarget(virtual, overwrite);
     using partials = this.#confinement.retrying(virtual, () => this.#partialFolder());
     const temporary = this.#confinement.retrying(virtual, () => createPrivateFile(partials));
     const from = partials.entry(temporary.name);
@@ -308,8 +308,8 @@ export class LocalStorage implements Storage {
       const written = await writeAndClose(temporary.file, content, options.mtimeMs, this.#fsync);
       const place = () =>
         settle((): PlacedFile => {
-          using walked = early === null ? this.#locateUploadTarget(virtual, overwrite) : null;
-          const target = (walked ?? early)!;
+          using walked = guarded ? this.#locateUploadTarget(virtual, overwrite) : null;
+          const target = walked ?? early;
           try {
             this.#putInPlace(from, target, overwrite);
           } catch (error) {
