@@ -30,6 +30,7 @@ import { RemoteFs } from "./remote_fs.ts";
 import { throwIfError } from "./replies.ts";
 
 export { CANCEL_REPLY_TIMEOUT_MS, type ReplyHandler } from "./request_channel.ts";
+export type { RemoteChanges, RemoteExpectation, RemoteTree, RemoteTreeEntry } from "./remote_fs.ts";
 import { withTimeout } from "./timeout.ts";
 import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
 import { openTransport, type TrustMode } from "../transport/client_transport.ts";
@@ -64,7 +65,6 @@ export interface ConnectOptions {
 /** A connection after a successful login: its request channel and the typed operations on it. */
 export class ClientConnection extends RemoteFs {
   readonly serverName: string;
-  readonly capabilities: readonly string[];
   readonly chunkSize: number;
   /** Both ends agreed to compress transfer chunks with zstd. */
   readonly compress: boolean;
@@ -80,9 +80,9 @@ export class ClientConnection extends RemoteFs {
     onNotice: (message: string) => void,
   ) {
     const channel = new RequestChannel(link, onNotice);
-    super(channel, link.welcome.capabilities.includes(MODE_CAPABILITY));
+    const capabilities = link.welcome.capabilities;
+    super(channel, capabilities, capabilities.includes(MODE_CAPABILITY));
     this.serverName = link.welcome.serverName;
-    this.capabilities = link.welcome.capabilities;
     this.chunkSize = Math.min(link.welcome.chunkSize, DEFAULT_CHUNK_SIZE) || DEFAULT_CHUNK_SIZE;
     this.compress = link.compress && link.welcome.capabilities.includes(ZSTD_CAPABILITY);
     this.sessionId = sessionId;
@@ -137,6 +137,11 @@ export class ClientConnection extends RemoteFs {
   /** See {@link RequestChannel.sendFrame}. */
   sendFrame(frame: Uint8Array): Promise<void> {
     return this.channel.sendFrame(frame);
+  }
+
+  /** Told of each `Changed` the server sends while a `changes` watch is on. */
+  set onChanged(listener: RequestChannel["onChanged"]) {
+    this.channel.onChanged = listener;
   }
 
   /** Says goodbye and closes. Safe to call twice. */

@@ -22,6 +22,7 @@ import {
 import { STATUS } from "../protocol/status.ts";
 import { connectionEnded, ConnectionError, RemoteError } from "./errors.ts";
 import { remoteErrorOf, throwIfError } from "./replies.ts";
+import type { JournalPosition } from "../storage/journal.ts";
 
 /** Receives the frames that answer request `id`; returns true when the request is complete. */
 export type ReplyHandler = (frame: Frame, id: number) => boolean | Promise<boolean>;
@@ -52,6 +53,8 @@ export class RequestChannel {
   #onNotice: (message: string) => void;
   /** The server sent `Notice` SHUTTING_DOWN: the end of the connection is that shutdown. */
   #serverShutDown = false;
+  /** Told of each `Changed` the server sends while a `Changes` watch is on (PROTOCOL.md §5.9.3). */
+  onChanged: ((position: JournalPosition) => void) | undefined;
   readonly closedPromise: Promise<void>;
 
   constructor(link: ChannelLink, onNotice: (message: string) => void) {
@@ -201,6 +204,10 @@ export class RequestChannel {
       const notice = decode(Messages.Notice, frame);
       if (notice.code === STATUS.SHUTTING_DOWN) this.#serverShutDown = true;
       this.#onNotice(notice.message);
+      return undefined;
+    }
+    if (frame.type === MESSAGE_TYPE.Changed) {
+      this.onChanged?.(decode(Messages.Changed, frame));
       return undefined;
     }
     if (frame.type === MESSAGE_TYPE.Error) return remoteErrorOf(frame);

@@ -55,6 +55,12 @@ export const MAX_LISTING_ENTRIES = 4096;
 /** Most partial uploads one `PartialList` carries (PROTOCOL.md §5.8). */
 export const MAX_PARTIALS_LISTED = 1024;
 
+/** Most entries one `TreeEntries` frame carries, and changes one `ChangeList` (PROTOCOL.md §5.9). */
+export const MAX_TREE_ENTRIES = 4096;
+
+/** Longest journal id, in UTF-8 bytes. */
+export const MAX_JOURNAL_ID_BYTES = 64;
+
 /**
  * Message type bytes. 0x01–0x0f connection set-up, 0x10–0x2f requests,
  * 0x30–0x3f transfer streams (both directions), 0x80–0x8f replies.
@@ -67,6 +73,7 @@ export const MESSAGE_TYPE = {
   AuthOk: 0x05,
   Notice: 0x06,
   Goodbye: 0x07,
+  Changed: 0x08,
 
   List: 0x10,
   Stat: 0x11,
@@ -78,9 +85,15 @@ export const MESSAGE_TYPE = {
   SetMtime: 0x17,
   ListPartials: 0x18,
   DiscardPartials: 0x19,
+  ListTree: 0x1a,
+  Changes: 0x1b,
+  RemoveIf: 0x1c,
+  RenameIf: 0x1d,
   Read: 0x20,
   Write: 0x21,
   WriteFile: 0x22,
+  WriteIf: 0x23,
+  WriteFileIf: 0x24,
 
   Data: 0x30,
   DataEnd: 0x31,
@@ -96,6 +109,8 @@ export const MESSAGE_TYPE = {
   WriteReady: 0x86,
   PartialList: 0x87,
   PartialsDiscarded: 0x88,
+  TreeEntries: 0x89,
+  ChangeList: 0x8a,
 } as const;
 
 /** Name of a message type, e.g. `"Hello"`. */

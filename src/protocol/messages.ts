@@ -13,10 +13,12 @@ import { ByteReader, ByteWriter } from "./bytes.ts";
 import {
   FRAME_HEADER_SIZE,
   MAX_CREDENTIAL_BYTES,
+  MAX_JOURNAL_ID_BYTES,
   MAX_LISTING_ENTRIES,
   MAX_PARTIALS_LISTED,
   MAX_PATH_BYTES,
   MAX_TEXT_BYTES,
+  MAX_TREE_ENTRIES,
   MAX_WHOLE_FILE_SIZE,
   MESSAGE_TYPE,
   type MessageName,
@@ -195,6 +197,99 @@ const partial: FieldCodec<WirePartial> = record({
   active: bool,
 });
 
+/** A SHA-256 that may be missing: a u32 count of 0 (none) or 32, then the digest. */
+const digest: FieldCodec<Uint8Array> = {
+  write: (w, v) => {
+    if (v.length !== 0 && v.length !== 32) throw new RangeError("a digest is 0 or 32 bytes");
+    w.u32(v.length).bytes(v);
+  },
+  read: (r) => {
+    const length = r.u32();
+    if (length !== 0 && length !== 32) throw new ProtocolError(`a digest of ${length} bytes`);
+    return r.bytes(length).slice();
+  },
+};
+
+/** A u8 holding one of `names`' values. */
+function enumeration<N extends string>(what: string, names: Record<N, number>): FieldCodec<N> {
+  const byValue = new Map(Object.entries(names).map(([name, value]) => [value, name as N]));
+  return {
+    write: (w, v) => w.u8(names[v]),
+    read: (r) => {
+      const value = r.u8();
+      const name = byValue.get(value);
+      if (name === undefined) throw new ProtocolError(`unknown ${what} ${value}`);
+      return name;
+    },
+  };
+}
+
+/** Path states a condition names (PROTOCOL.md §5.9). */
+export const EXPECTED_STATE = { absent: 0, file: 1, directory: 2 } as const;
+
+/** What a conditional request expects at its path; `sha256` is set for a file only. */
+export interface WireCondition {
+  state: keyof typeof EXPECTED_STATE;
+  sha256: Uint8Array;
+}
+
+const condition: FieldCodec<WireCondition> = record({
+  state: enumeration("condition state", EXPECTED_STATE),
+  sha256: digest,
+});
+
+/** One entry of `TreeEntries` (PROTOCOL.md §5.9). */
+export interface WireTreeEntry {
+  /** Relative to the listed folder. */
+  path: string;
+  kind: EntryKindName;
+  size: number;
+  mtimeMs: number;
+  /** The file's SHA-256; empty for anything else. */
+  sha256: Uint8Array;
+}
+
+const treeEntry: FieldCodec<WireTreeEntry> = record({
+  path: text(MAX_PATH_BYTES),
+  kind: entryKind,
+  size: u64,
+  mtimeMs: u64,
+  sha256: digest,
+});
+
+/** Journal operations on the wire. */
+export const CHANGE_OP = { put: 1, mkdir: 2, delete: 3, rename: 4 } as const;
+/** What a change left at its path; `none` for a delete or a rename. */
+export const CHANGE_KIND = { none: 0, file: 1, directory: 2 } as const;
+
+/** One change of `ChangeList` (PROTOCOL.md §5.9). */
+export interface WireChange {
+  sequence: number;
+  op: keyof typeof CHANGE_OP;
+  /** Absolute: the path changed, or where a rename went. */
+  path: string;
+  /** Where a rename came from; "" otherwise. */
+  from: string;
+  kind: keyof typeof CHANGE_KIND;
+  size: number;
+  mtimeMs: number;
+  /** The file's SHA-256; empty when not a file or not known. */
+  sha256: Uint8Array;
+}
+
+const change: FieldCodec<WireChange> = record({
+  sequence: u64,
+  op: enumeration("change operation", CHANGE_OP),
+  path: text(MAX_PATH_BYTES),
+  from: text(MAX_PATH_BYTES),
+  kind: enumeration("change kind", CHANGE_KIND),
+  size: u64,
+  mtimeMs: u64,
+  sha256: digest,
+});
+
+const journalId = text(MAX_JOURNAL_ID_BYTES);
+
 /** The message table. Field order here is the order on the wire. */
 export const Messages = {
   Hello: message("Hello", {
@@ -215,6 +310,7 @@ export const Messages = {
   AuthOk: message("AuthOk", { sessionId: text(64), cwd: path }),
   Notice: message("Notice", { code: u16, message: text(MAX_TEXT_BYTES) }),
   Goodbye: message("Goodbye", {}),
+  Changed: message("Changed", { journalId, sequence: u64 }),
 
   List: message("List", { path }),
   Stat: message("Stat", { path }),
@@ -226,6 +322,10 @@ export const Messages = {
   SetMtime: message("SetMtime", { path, mtimeMs: u64 }),
   ListPartials: message("ListPartials", { path }),
   DiscardPartials: message("DiscardPartials", { path, id: path, all: bool }),
+  ListTree: message("ListTree", { path }),
+  Changes: message("Changes", { path, journalId, sequence: u64, watch: bool }),
+  RemoveIf: message("RemoveIf", { path, expected: condition }),
+  RenameIf: message("RenameIf", { from: path, to: path, expected: condition }),
   Read: message("Read", { path, offset: u64, length: u64, ifSize: u64, ifMtimeMs: u64 }),
   Write: message("Write", { path, size: u64, mtimeMs: u64, overwrite: bool, resume: bool }),
   WriteFile: message("WriteFile", {
@@ -234,6 +334,20 @@ export const Messages = {
     overwrite: bool,
     sha256,
     content: blob(MAX_WHOLE_FILE_SIZE),
+  }),
+  WriteIf: message("WriteIf", {
+    path,
+    size: u64,
+    mtimeMs: u64,
+    resume: bool,
+    expected: condition,
+  }),
+  WriteFileIf: message("WriteFileIf", {
+    path,
+    mtimeMs: u64,
+    sha256,
+    content: blob(MAX_WHOLE_FILE_SIZE),
+    expected: condition,
   }),
 
   DataEnd: message("DataEnd", { sha256 }),
@@ -253,6 +367,18 @@ export const Messages = {
     bytes: u64,
   }),
   PartialsDiscarded: message("PartialsDiscarded", { count: u32, bytes: u64, busy: u32 }),
+  TreeEntries: message("TreeEntries", {
+    path,
+    journalId,
+    sequence: u64,
+    entries: list(treeEntry, MAX_TREE_ENTRIES),
+    more: bool,
+  }),
+  ChangeList: message("ChangeList", {
+    changes: list(change, MAX_TREE_ENTRIES),
+    more: bool,
+    sequence: u64,
+  }),
 } as const;
 
 /**

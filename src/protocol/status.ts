@@ -52,6 +52,10 @@ export const STATUS = {
   BAD_REQUEST: 20,
   /** A deadline passed: handshake or login too slow, or the session idle too long. */
   TIMEOUT: 21,
+  /** A conditional request found its path no longer in the state it expected; nothing changed. */
+  CONFLICT: 22,
+  /** A `Changes` cursor names another journal, or changes older than the server keeps: list again. */
+  CURSOR_EXPIRED: 23,
 } as const;
 
 /** Name of a status, e.g. `"NOT_FOUND"`. */

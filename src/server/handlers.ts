@@ -22,8 +22,9 @@ import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
 import { type EntryInfo, StorageError } from "../storage/storage.ts";
 import type { RequestContext, RequestHandler } from "./request_context.ts";
 import { handleRead } from "./downloads.ts";
-import { handleWrite, handleWriteFile } from "./transfers.ts";
+import { handleWrite, handleWriteFile, handleWriteFileIf, handleWriteIf } from "./uploads.ts";
 import { handleDiscardPartials, handleListPartials } from "./partial_handlers.ts";
+import { handleChanges, handleListTree, handleRemoveIf, handleRenameIf } from "./sync_handlers.ts";
 
 /** Listing frames stay well under the frame limit. */
 const LISTING_FRAME_BUDGET = 512 * 1024;
@@ -152,6 +153,12 @@ const TABLE: RequestHandler[] = [
     writes: true,
     handle: handleDiscardPartials,
   },
+  { name: "ListTree", audit: "list-tree", writes: false, handle: handleListTree },
+  { name: "Changes", audit: "changes", writes: false, handle: handleChanges },
+  { name: "WriteIf", audit: "upload", writes: true, handle: handleWriteIf },
+  { name: "WriteFileIf", audit: "upload", writes: true, handle: handleWriteFileIf },
+  { name: "RemoveIf", audit: "delete", writes: true, handle: handleRemoveIf },
+  { name: "RenameIf", audit: "rename", writes: true, handle: handleRenameIf },
 ];
 
 /** Handlers keyed by type byte. */

@@ -7,8 +7,9 @@
 
 import type { MessageName } from "../protocol/constants.ts";
 import type { Frame } from "../protocol/messages.ts";
-import type { Storage } from "../storage/storage.ts";
 import type { ServerMetrics } from "./metrics.ts";
+import type { ObservedStorage } from "./observed_storage.ts";
+import type { TreeIndex } from "./tree_index.ts";
 import type { TransferRegistry } from "./transfers.ts";
 import type { QuotaLedger } from "./quota.ts";
 import type { UserPacers } from "./user_limits.ts";
@@ -17,7 +18,10 @@ import type { UserPacers } from "./user_limits.ts";
 export interface RequestContext {
   readonly user: string;
   readonly sessionId: string;
-  readonly storage: Storage;
+  /** The user's files; every change made through it is locked, recorded and published. */
+  readonly storage: ObservedStorage;
+  /** The user's change journal and its index, held up against the files. */
+  readonly index: TreeIndex;
   readonly metrics: ServerMetrics;
   readonly transfers: TransferRegistry;
   /** Quota and file-size limits, shared by all sessions. */
@@ -34,6 +38,8 @@ export interface RequestContext {
   cwd: string;
   /** Resolves a client path against `cwd` inside the user's root (may throw INVALID_PATH). */
   resolve(path: string): string;
+  /** Sends `Changed` when others change something in `folder` (canonical); null: stop. */
+  watch(folder: string | null): void;
   /**
    * Queues one frame to the client; resolves once it is written, rejects
    * with `ConnectionLost` if the connection is gone. Once the session has
@@ -64,7 +70,9 @@ export type AuditOperation =
   | "download"
   | "upload"
   | "list-partials"
-  | "discard-partials";
+  | "discard-partials"
+  | "list-tree"
+  | "changes";
 
 /** A path for the audit log: resolved, and as the client sent it where that differs. */
 export interface AuditedPath {

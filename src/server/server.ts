@@ -26,6 +26,7 @@ import { QuotaLedger } from "./quota.ts";
 import { UserLimits } from "./user_limits.ts";
 import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
 import { openUsers } from "./users.ts";
+import { type SessionTree, TreeServices } from "./tree_services.ts";
 import { plural } from "../shared/plural.ts";
 
 /** A server that is listening. */
@@ -72,6 +73,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
 
 class Server {
   readonly metrics = new ServerMetrics();
+  #tree = new TreeServices();
   #quota: QuotaLedger;
   #userLimits: UserLimits;
   readonly finished: Promise<void>;
@@ -137,6 +139,7 @@ class Server {
       },
     });
     await Promise.allSettled([...this.#connections]);
+    await this.#tree.closeAll(); // Journals still open: the last sessions closed them already.
   }
 
   async #serve(conn: Deno.TcpConn): Promise<void> {
@@ -157,14 +160,30 @@ class Server {
   }
 
   async #runSession(link: Link, user: string, capabilities: string[]): Promise<void> {
-    const storage = await LocalStorage.open(join(this.#config.storageDir, user), {
+    const backend = await LocalStorage.open(join(this.#config.storageDir, user), {
       fsync: this.#config.fsync,
     });
     const sessionId = crypto.randomUUID().slice(0, 8);
+    const tree = await this.#tree.openSession(user, sessionId, backend);
+    try {
+      await this.#serveSession(link, tree, { user, sessionId, capabilities });
+    } finally {
+      await tree.release();
+    }
+  }
+
+  async #serveSession(
+    link: Link,
+    tree: SessionTree,
+    { user, sessionId, capabilities }: { user: string; sessionId: string; capabilities: string[] },
+  ): Promise<void> {
     const session = new ServerSession(link, {
       user,
       sessionId,
-      storage,
+      storage: tree.storage,
+      index: tree.index,
+      feed: this.#tree.feed,
+      watchers: this.#tree.watchers,
       metrics: this.metrics,
       quota: this.#quota,
       pacers: this.#userLimits.for(user),
@@ -263,6 +282,7 @@ class Server {
         connections: plural(count, "connection"),
       });
     }
+    if (!finished) await this.#tree.closeAll();
     this.#stopTimers();
     serverLog.info("server stopped");
   }

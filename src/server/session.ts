@@ -13,8 +13,7 @@ import { decode, encode, type Frame, messageName, Messages } from "../protocol/m
 import { ClosedMidFrame, ProtocolError } from "../protocol/protocol_error.ts";
 import { STATUS } from "../protocol/status.ts";
 import { resolveVirtualPath } from "../storage/virtual_path.ts";
-import type { Storage } from "../storage/storage.ts";
-import { auditLog, serverLog } from "../log/logging.ts";
+import { serverLog } from "../log/logging.ts";
 import { ConnectionLost, describeError, errorFrame } from "./error_reply.ts";
 import { REQUEST_HANDLERS } from "./handlers.ts";
 import type { Link } from "./handshake.ts";
@@ -27,6 +26,10 @@ import {
   type RequestContext,
 } from "./request_context.ts";
 import { TransferRegistry } from "./transfers.ts";
+import type { ChangeFeed } from "./change_feed.ts";
+import type { ObservedStorage } from "./observed_storage.ts";
+import type { TreeIndex } from "./tree_index.ts";
+import type { Watchers } from "./watchers.ts";
 import type { QuotaLedger } from "./quota.ts";
 import type { UserPacers } from "./user_limits.ts";
 import { plural } from "../shared/plural.ts";
@@ -65,14 +68,19 @@ function sentPaths(frame: Frame): SentPaths {
     }
   };
   const path = next();
-  return frame.type === MESSAGE_TYPE.Rename ? { path, to: next() } : { path };
+  const twoPaths = frame.type === MESSAGE_TYPE.Rename || frame.type === MESSAGE_TYPE.RenameIf;
+  return twoPaths ? { path, to: next() } : { path };
 }
 
 /** Options of {@link ServerSession}. */
 export interface SessionOptions {
   user: string;
   sessionId: string;
-  storage: Storage;
+  storage: ObservedStorage;
+  index: TreeIndex;
+  /** Where the session reports finished requests. */
+  feed: ChangeFeed;
+  watchers: Watchers;
   metrics: ServerMetrics;
   quota: QuotaLedger;
   pacers: UserPacers;
@@ -88,7 +96,8 @@ export interface SessionOptions {
 export class ServerSession implements RequestContext {
   readonly user: string;
   readonly sessionId: string;
-  readonly storage: Storage;
+  readonly storage: ObservedStorage;
+  readonly index: TreeIndex;
   readonly metrics: ServerMetrics;
   readonly transfers: TransferRegistry;
   readonly quota: QuotaLedger;
@@ -98,6 +107,8 @@ export class ServerSession implements RequestContext {
   readonly modes: boolean;
   cwd = "/";
   #link: Link;
+  #feed: ChangeFeed;
+  #watchers: Watchers;
   #idleTimeoutMs: number;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #draining = false;
@@ -109,6 +120,9 @@ export class ServerSession implements RequestContext {
     this.user = options.user;
     this.sessionId = options.sessionId;
     this.storage = options.storage;
+    this.index = options.index;
+    this.#feed = options.feed;
+    this.#watchers = options.watchers;
     this.metrics = options.metrics;
     this.quota = options.quota;
     this.pacers = options.pacers;
@@ -123,6 +137,16 @@ export class ServerSession implements RequestContext {
 
   resolve(path: string): string {
     return resolveVirtualPath(this.cwd, path);
+  }
+
+  watch(folder: string | null): void {
+    if (folder === null) return this.#watchers.unwatch(this);
+    this.#watchers.watch(this, {
+      user: this.user,
+      sessionId: this.sessionId,
+      folder,
+      send: (frame) => this.send(frame),
+    });
   }
 
   send(frame: Uint8Array): Promise<void> {
@@ -168,6 +192,7 @@ export class ServerSession implements RequestContext {
    */
   async #teardown(): Promise<void> {
     clearTimeout(this.#idleTimer);
+    this.#watchers.unwatch(this);
     this.#closing = true;
     await this.transfers.closeAll(this.#draining ? "the server shut down" : "the session ended");
     await this.#repliesWritten();
@@ -312,15 +337,12 @@ export class ServerSession implements RequestContext {
     result: string,
   ): void {
     const { deferred: _, ...fields } = detail;
-    const message = fields.path === undefined
-      ? "{user}: {event}: {result}"
-      : "{user}: {event} {path}: {result}";
-    auditLog.info(message, {
-      event: operation,
+    this.#feed.request({
+      operation,
       user: this.user,
-      session: this.sessionId,
+      sessionId: this.sessionId,
       remote: this.#link.remote,
-      ...fields,
+      detail: fields,
       result,
     });
   }

@@ -1,7 +1,8 @@
 /**
- * The transfers running on one session (PROTOCOL.md §5.4–§5.6), and
- * uploads (`Write` + `Data`… + `DataEnd`, §5.5). An upload's bytes go to the
- * storage's partial file and become visible only on a verified commit.
+ * The transfers running on one session (PROTOCOL.md §5.4–§5.6): uploads
+ * (opened in uploads.ts) receive their `Data` and commit on `DataEnd`; an
+ * upload's bytes go to the storage's partial file and become visible only
+ * on a verified commit.
  * Downloads stream from `downloads.ts`; here they hold their request id and
  * pass every frame through a {@link DownloadChannel}, so a cancelled or
  * closing download cannot send after its end.
@@ -15,14 +16,10 @@ import { decompressChunk } from "../protocol/compression.ts";
 import { MESSAGE_TYPE } from "../protocol/constants.ts";
 import { STATUS } from "../protocol/status.ts";
 import { StorageError, type Upload } from "../storage/storage.ts";
+import { toHex } from "../shared/hex.ts";
 import { describeError, errorFrame } from "./error_reply.ts";
 import type { Reservation } from "./quota.ts";
-import {
-  type AuditDetail,
-  type AuditedPath,
-  auditedPath,
-  type RequestContext,
-} from "./request_context.ts";
+import type { AuditDetail, AuditedPath, RequestContext } from "./request_context.ts";
 
 /** Downloads one session streams at once; further `Read`s wait (backpressure). */
 export const MAX_CONCURRENT_DOWNLOADS = 8;
@@ -271,67 +268,4 @@ export class TransferRegistry {
 
 function cancelled(): StorageError {
   return new StorageError(STATUS.CANCELLED, "cancelled by the client");
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
-/** `Write`: opens (or resumes) a partial upload and tells the client where to start. */
-export async function handleWrite(context: RequestContext, frame: Frame): Promise<AuditDetail> {
-  const request = decode(Messages.Write, frame);
-  const path = context.resolve(request.path);
-  context.quota.checkFileSize(path, request.size);
-  const upload = await context.storage.beginUpload(path, {
-    size: request.size,
-    mtimeMs: request.mtimeMs,
-    overwrite: request.overwrite,
-    resume: request.resume,
-  });
-  let reservation: Reservation | undefined;
-  try {
-    reservation = await context.quota.reserve(
-      context.user,
-      context.storage,
-      path,
-      request.size - upload.offset,
-    );
-    context.transfers.addUpload(frame.id, upload, auditedPath(request.path, path), reservation);
-  } catch (error) {
-    // Nothing may leave the partial open (its identity would stay locked until a restart).
-    reservation?.(0);
-    await upload.abort(upload.offset > 0); // Keep only a partial that holds earlier bytes.
-    throw error;
-  }
-  await context.reply(encode(Messages.WriteReady, frame.id, { offset: upload.offset }));
-  return { path, deferred: true };
-}
-
-/**
- * `WriteFile`: a small file whole in one frame (PROTOCOL.md §5.5), stored
- * and synced before the reply. No partial, nothing to resume.
- */
-export async function handleWriteFile(context: RequestContext, frame: Frame): Promise<AuditDetail> {
-  const request = decode(Messages.WriteFile, frame);
-  const path = context.resolve(request.path);
-  const size = request.content.length;
-  context.quota.checkFileSize(path, size);
-  // The frame is already here; waiting still slows this user's next ones.
-  await context.pacers.bandwidth?.take(frame.payload.length);
-  const reservation = await context.quota.reserve(context.user, context.storage, path, size);
-  let stored = 0;
-  try {
-    await context.storage.writeFile(path, request.content, {
-      mtimeMs: request.mtimeMs,
-      overwrite: request.overwrite,
-      sha256Hex: toHex(request.sha256),
-    });
-    stored = size;
-  } finally {
-    reservation(stored);
-  }
-  context.metrics.bytesIn += frame.payload.length;
-  context.metrics.transfersCompleted++;
-  await context.reply(encode(Messages.Ok, frame.id, {}));
-  return { path, bytes: size };
 }

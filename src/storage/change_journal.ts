@@ -1,51 +1,38 @@
 /**
- * A user's change journal: every create, update, rename and delete of their
- * files, numbered by a sequence that only grows, and an index of what each
- * path holds now (kind, size, mtime, SHA-256, and the sequence of its last
- * change). Sync asks "what changed since sequence N" and gets only that; the
- * hash the server computed while receiving a file is kept, so listings can
- * carry it without reading the file again.
+ * A user's {@link Journal} in SQLite (`node:sqlite`): a table of changes
+ * numbered by SQLite's AUTOINCREMENT, and an index of what each path holds
+ * now. One process holds it at a time (exclusive locking).
  *
- * Kept in SQLite beside the user's data. A journal has a random id: a client
- * whose cursor names another id (the journal was lost and rebuilt), or one
- * older than the changes still kept, must list the whole tree once instead.
+ * Commits are not synced one by one (WAL, `synchronous = NORMAL`): a crash
+ * of the process loses nothing, but one of the machine may lose the last
+ * changes, so that the sequence could run back and be reused. The journal
+ * therefore marks itself in use, durably, when it opens and clean when it
+ * closes; opening one still marked in use (the server was killed, or the
+ * machine went down) gives it a new id, so every old cursor expires and
+ * clients list the tree once. The index is kept: whatever it lost, the
+ * server finds when it compares it with the files (tree_index.ts).
  *
  * @module
  */
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type {
+  ChangesSince,
+  IndexedEntry,
+  Journal,
+  JournalChange,
+  JournalOp,
+  SinceOptions,
+} from "./journal.ts";
 
-/** What a journal entry did. */
-export type JournalOp = "put" | "mkdir" | "delete" | "rename";
-
-/** A path's state as the journal knows it. */
-export interface IndexedEntry {
-  kind: "file" | "directory";
-  size: number;
-  mtimeMs: number;
-  /** Lowercase hex; absent where the content changed behind the server's back and is not hashed yet. */
-  sha256?: string;
-}
-
-/** One change. Paths are absolute within the user's folder (`/docs/a.txt`). */
-export interface JournalChange extends Partial<IndexedEntry> {
-  sequence: number;
-  op: JournalOp;
-  path: string;
-  /** The old path of a rename. */
-  from?: string;
-}
-
-/** An answer to {@link ChangeJournal.since}. */
-export type ChangesSince =
-  | { kind: "changes"; changes: JournalChange[]; sequence: number; more: boolean }
-  /** The cursor is from another journal, or older than what is kept: list the tree instead. */
-  | { kind: "expired"; sequence: number };
+export type { ChangesSince, IndexedEntry, JournalChange, JournalOp } from "./journal.ts";
 
 /** Options of {@link ChangeJournal.open}. */
 export interface ChangeJournalOptions {
   /** Changes kept for clients that ask; older ones are dropped. Default 100,000. */
   retain?: number;
+  /** Called once the journal is closed, whatever happened. */
+  onClose?: () => void;
 }
 
 const SCHEMA = `
@@ -60,107 +47,189 @@ const SCHEMA = `
   );
 `;
 
-/** The journal and index of one user's files. */
-export class ChangeJournal {
-  /** Random, fixed for the life of this journal's file. */
+/** The journal and index of one user's files, in one SQLite file. */
+export class ChangeJournal implements Journal {
   readonly id: string;
   readonly #db: DatabaseSync;
+  readonly #options: ChangeJournalOptions;
   readonly #retain: number;
-  readonly #statements: Record<string, StatementSync>;
+  readonly #statements: Statements;
+  #closed = false;
 
   private constructor(db: DatabaseSync, options: ChangeJournalOptions) {
     this.#db = db;
+    this.#options = options;
     this.#retain = options.retain ?? 100_000;
     this.#statements = prepare(db);
-    const stored = db.prepare("SELECT value FROM meta WHERE key = 'id'").get() as
-      | { value: string }
-      | undefined;
-    this.id = stored?.value ?? crypto.randomUUID();
-    if (stored === undefined) {
-      db.prepare("INSERT INTO meta (key, value) VALUES ('id', ?)").run(this.id);
-    }
+    this.id = this.#markInUse();
   }
 
-  /** Opens the journal in the file `path`, creating it if missing. */
+  /**
+   * Opens the journal in the file `path`, creating it if missing. Once this
+   * returns, SQLite holds the file and its write-ahead log open.
+   */
   static open(path: string, options: ChangeJournalOptions = {}): ChangeJournal {
     const db = new DatabaseSync(path);
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
-    db.exec(SCHEMA);
-    return new ChangeJournal(db, options);
-  }
-
-  /** The sequence of the last change (0 for none). */
-  get sequence(): number {
-    const row = this.#statements.last.get() as { sequence: number | null };
-    return row.sequence ?? 0;
-  }
-
-  /** What the journal knows of `path`. */
-  lookup(path: string): IndexedEntry | undefined {
-    const row = this.#statements.lookup.get(path) as Row | undefined;
-    return row === undefined ? undefined : entryOf(row);
-  }
-
-  /** `path` now holds `entry` (a file written, a folder made, or found changed). */
-  put(path: string, entry: IndexedEntry): JournalChange {
-    return this.#transaction(() => {
-      const op = entry.kind === "directory" ? "mkdir" : "put";
-      const change = this.#append({ op, path, ...entry });
-      this.#statements.upsert.run(
-        path,
-        entry.kind,
-        entry.size,
-        entry.mtimeMs,
-        entry.sha256 ?? null,
-        change.sequence,
-      );
-      return change;
-    });
-  }
-
-  /** `path` and, for a folder, everything in it are gone. */
-  delete(path: string): JournalChange {
-    return this.#transaction(() => {
-      const change = this.#append({ op: "delete", path });
-      this.#statements.remove.run(path, `${path}/`, `${path}0`);
-      return change;
-    });
-  }
-
-  /** `from` (and, for a folder, everything in it) is now at `to`; what was at `to` is replaced. */
-  rename(from: string, to: string): JournalChange {
-    return this.#transaction(() => {
-      const change = this.#append({ op: "rename", path: to, from });
-      this.#statements.remove.run(to, `${to}/`, `${to}0`);
-      this.#statements.move.run(to, from.length + 1, change.sequence, from, `${from}/`, `${from}0`);
-      return change;
-    });
-  }
-
-  /** Changes after `sequence`, at most `limit`, if this journal (`journalId`) still has them. */
-  since(journalId: string, sequence: number, limit: number): ChangesSince {
-    const current = this.sequence;
-    const oldest = this.#statements.first.get() as { sequence: number | null };
-    const firstKept = oldest.sequence ?? current + 1;
-    if (journalId !== this.id || sequence > current || sequence + 1 < firstKept) {
-      return { kind: "expired", sequence: current };
+    try {
+      // Exclusive before WAL: the WAL index then lives in memory, with no -shm file.
+      db.exec("PRAGMA locking_mode = EXCLUSIVE; PRAGMA busy_timeout = 2000;");
+      db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+      db.exec(SCHEMA);
+      return new ChangeJournal(db, options);
+    } catch (error) {
+      db.close();
+      throw error;
     }
-    const rows = this.#statements.since.all(sequence, limit + 1) as unknown as ChangeRow[];
-    const changes = rows.slice(0, limit).map(changeOf);
-    const last = changes.at(-1)?.sequence ?? sequence;
-    return { kind: "changes", changes, sequence: last, more: rows.length > limit };
   }
 
-  /** Every indexed entry at or below `path` ("/" for all), in path order. */
-  *entries(path: string): Generator<[string, IndexedEntry]> {
-    const rows = path === "/"
-      ? this.#statements.all.iterate()
-      : this.#statements.under.iterate(path, `${path}/`, `${path}0`);
-    for (const row of rows as Iterable<Row>) yield [row.path, entryOf(row)];
+  /** Reads or makes the id (a new one after an unclean end) and marks the journal in use. */
+  #markInUse(): string {
+    const meta = (key: string) =>
+      (this.#db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as
+        | { value: string }
+        | undefined)?.value;
+    const set = this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
+    let id = meta("id");
+    this.#transaction(() => {
+      if (id === undefined || meta("in-use") === "1") {
+        id = crypto.randomUUID();
+        set.run("id", id);
+        this.#db.exec("DELETE FROM changes");
+      }
+      set.run("in-use", "1");
+    });
+    // Into the database file, synced: a lost log cannot take the mark with it.
+    this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    return id!;
   }
 
-  close(): void {
-    this.#db.close();
+  sequence(): Promise<number> {
+    return this.#run(() => this.#last());
+  }
+
+  lookup(path: string): Promise<IndexedEntry | undefined> {
+    return this.#run(() => {
+      const row = this.#statements.lookup.get(path) as Row | undefined;
+      return row === undefined ? undefined : entryOf(row);
+    });
+  }
+
+  entriesAfter(under: string, after: string | null, limit: number) {
+    return this.#run(() => {
+      const rows = under === "/"
+        ? this.#statements.allAfter.all(after ?? "", limit)
+        : this.#statements.insideAfter.all(`${under}/`, `${under}0`, after ?? "", limit);
+      return (rows as unknown as Row[]).map((row): [string, IndexedEntry] => [
+        row.path,
+        entryOf(row),
+      ]);
+    });
+  }
+
+  put(path: string, entry: IndexedEntry): Promise<JournalChange> {
+    return this.#run(() =>
+      this.#transaction(() => {
+        const op = entry.kind === "directory" ? "mkdir" : "put";
+        const change = this.#append({ op, path, ...entry });
+        if (entry.kind === "file") this.#statements.removeInside.run(`${path}/`, `${path}0`);
+        this.#statements.upsert.run(
+          path,
+          entry.kind,
+          entry.size,
+          entry.mtimeMs,
+          entry.sha256 ?? null,
+          change.sequence,
+        );
+        return change;
+      })
+    );
+  }
+
+  delete(path: string): Promise<JournalChange> {
+    return this.#run(() =>
+      this.#transaction(() => {
+        const change = this.#append({ op: "delete", path });
+        this.#statements.remove.run(path, `${path}/`, `${path}0`);
+        return change;
+      })
+    );
+  }
+
+  rename(from: string, to: string): Promise<JournalChange> {
+    return this.#run(() =>
+      this.#transaction(() => {
+        const change = this.#append({ op: "rename", path: to, from });
+        this.#statements.remove.run(to, `${to}/`, `${to}0`);
+        this.#statements.move.run(
+          to,
+          from.length + 1,
+          change.sequence,
+          from,
+          `${from}/`,
+          `${from}0`,
+        );
+        return change;
+      })
+    );
+  }
+
+  rememberHash(path: string, entry: IndexedEntry & { sha256: string }): Promise<boolean> {
+    return this.#run(() =>
+      this.#transaction(() => {
+        const { sha256, size, mtimeMs } = entry;
+        const updated = this.#statements.hashEntry.run(sha256, path, size, mtimeMs).changes;
+        if (Number(updated) === 0) return false;
+        this.#statements.hashChange.run(sha256, path, size, mtimeMs);
+        return true;
+      })
+    );
+  }
+
+  since(journalId: string, sequence: number, options: SinceOptions): Promise<ChangesSince> {
+    return this.#run(() => {
+      const current = this.#last();
+      const oldest = this.#statements.first.get() as { sequence: number | null };
+      const firstKept = oldest.sequence ?? current + 1;
+      if (journalId !== this.id || sequence > current || sequence + 1 < firstKept) {
+        return { kind: "expired", sequence: current };
+      }
+      const { limit, under = "/" } = options;
+      const rows = under === "/"
+        ? this.#statements.since.all(sequence, limit + 1)
+        : this.#statements.sinceUnder.all(sequence, under, `${under}/`, `${under}0`, limit + 1);
+      const changes = (rows as unknown as ChangeRow[]).slice(0, limit).map(changeOf);
+      const more = rows.length > limit;
+      // Without more to come, everything up to the end was looked at, matching or not.
+      return {
+        kind: "changes",
+        changes,
+        sequence: more ? changes.at(-1)!.sequence : current,
+        more,
+      };
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    try {
+      try {
+        this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('in-use', '0')").run();
+      } finally {
+        this.#db.close();
+      }
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    } finally {
+      this.#options.onClose?.();
+    }
+  }
+
+  /** The last sequence handed out, kept even when its change was pruned or dropped. */
+  #last(): number {
+    const row = this.#statements.last.get() as { seq: number } | undefined;
+    return row?.seq ?? 0;
   }
 
   #append(change: Omit<JournalChange, "sequence">): JournalChange {
@@ -178,14 +247,24 @@ export class ChangeJournal {
     return { sequence, ...change };
   }
 
+  /** Runs synchronous work behind the asynchronous interface. */
+  #run<T>(work: () => T): Promise<T> {
+    try {
+      if (this.#closed) throw new Error("the change journal is closed");
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   #transaction<T>(work: () => T): T {
-    this.#db.exec("BEGIN IMMEDIATE");
+    this.#statements.begin.run();
     try {
       const result = work();
-      this.#db.exec("COMMIT");
+      this.#statements.commit.run();
       return result;
     } catch (error) {
-      this.#db.exec("ROLLBACK");
+      this.#statements.rollback.run();
       throw error;
     }
   }
@@ -219,28 +298,54 @@ function changeOf(row: ChangeRow): JournalChange {
   return change;
 }
 
-/** The statements the journal runs; `[path/, path0)` is everything inside `path` ('0' follows '/'). */
-function prepare(db: DatabaseSync): Record<string, StatementSync> {
+type Statements = ReturnType<typeof prepare>;
+
+/**
+ * The statements the journal runs. `[path/, path0)` is everything inside
+ * `path` ('0' follows '/'); in `sinceUnder`, `substr(?2, …) = path || '/'`
+ * says that the change's path is a parent of the folder asked about.
+ */
+function prepare(db: DatabaseSync) {
+  const statement = (sql: string): StatementSync => db.prepare(sql);
   return {
-    last: db.prepare("SELECT max(sequence) AS sequence FROM changes"),
-    first: db.prepare("SELECT min(sequence) AS sequence FROM changes"),
-    lookup: db.prepare("SELECT * FROM entries WHERE path = ?"),
-    upsert: db.prepare(
+    begin: statement("BEGIN IMMEDIATE"),
+    commit: statement("COMMIT"),
+    rollback: statement("ROLLBACK"),
+    last: statement("SELECT seq FROM sqlite_sequence WHERE name = 'changes'"),
+    first: statement("SELECT min(sequence) AS sequence FROM changes"),
+    lookup: statement("SELECT * FROM entries WHERE path = ?"),
+    upsert: statement(
       "INSERT OR REPLACE INTO entries (path, kind, size, mtime_ms, sha256, version) VALUES (?, ?, ?, ?, ?, ?)",
     ),
-    remove: db.prepare("DELETE FROM entries WHERE path = ? OR (path >= ? AND path < ?)"),
-    move: db.prepare(
+    remove: statement("DELETE FROM entries WHERE path = ? OR (path >= ? AND path < ?)"),
+    removeInside: statement("DELETE FROM entries WHERE path >= ? AND path < ?"),
+    move: statement(
       `UPDATE entries SET path = ?1 || substr(path, ?2), version = ?3
        WHERE path = ?4 OR (path >= ?5 AND path < ?6)`,
     ),
-    append: db.prepare(
+    hashEntry: statement(
+      "UPDATE entries SET sha256 = ? WHERE path = ? AND kind = 'file' AND size = ? AND mtime_ms = ?",
+    ),
+    hashChange: statement(
+      `UPDATE changes SET sha256 = ?1 WHERE sequence = (SELECT version FROM entries WHERE path = ?2)
+       AND op = 'put' AND path = ?2 AND size = ?3 AND mtime_ms = ?4 AND sha256 IS NULL`,
+    ),
+    append: statement(
       "INSERT INTO changes (op, path, from_path, kind, size, mtime_ms, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
     ),
-    prune: db.prepare("DELETE FROM changes WHERE sequence <= ?"),
-    since: db.prepare("SELECT * FROM changes WHERE sequence > ? ORDER BY sequence LIMIT ?"),
-    all: db.prepare("SELECT * FROM entries ORDER BY path"),
-    under: db.prepare(
-      "SELECT * FROM entries WHERE path = ? OR (path >= ? AND path < ?) ORDER BY path",
+    prune: statement("DELETE FROM changes WHERE sequence <= ?"),
+    since: statement("SELECT * FROM changes WHERE sequence > ? ORDER BY sequence LIMIT ?"),
+    sinceUnder: statement(
+      `SELECT * FROM changes WHERE sequence > ?1 AND (
+         path = ?2 OR (path >= ?3 AND path < ?4) OR from_path = ?2
+         OR (from_path >= ?3 AND from_path < ?4)
+         OR substr(?2, 1, length(path) + 1) = path || '/'
+         OR substr(?2, 1, length(from_path) + 1) = from_path || '/'
+       ) ORDER BY sequence LIMIT ?5`,
+    ),
+    allAfter: statement("SELECT * FROM entries WHERE path > ? ORDER BY path LIMIT ?"),
+    insideAfter: statement(
+      "SELECT * FROM entries WHERE path >= ? AND path < ? AND path > ? ORDER BY path LIMIT ?",
     ),
   };
 }

@@ -109,6 +109,16 @@ export function statFd(fd: number): Deno.FileInfo {
   return Deno.statSync(descriptorPath(fd));
 }
 
+/** The descriptors this process has open now (read through the private link to `/proc/self/fd`). */
+export function openDescriptors(): number[] {
+  const descriptors: number[] = [];
+  for (const entry of Deno.readDirSync(descriptorRoot())) {
+    const fd = Number(entry.name);
+    if (Number.isSafeInteger(fd)) descriptors.push(fd);
+  }
+  return descriptors;
+}
+
 /** Whether two stats describe the same inode. */
 export function sameEntry(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
   return a.dev === b.dev && a.ino === b.ino;

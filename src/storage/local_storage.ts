@@ -31,6 +31,8 @@ import {
   type PartialFolder,
   sweepPartials,
 } from "./local_partials.ts";
+import type { Journal } from "./journal.ts";
+import { openLocalJournal } from "./local_journal.ts";
 import { LocalReadHandle } from "./local_read_handle.ts";
 import { LocalUpload, partialFileName, uploadInProgress } from "./local_upload.ts";
 import {
@@ -50,12 +52,14 @@ import {
 } from "./private_files.ts";
 import { type Located, RootConfinement } from "./root_confinement.ts";
 import {
+  type CanonicalOptions,
   type DiscardResult,
   type EntryInfo,
   type EntryKind,
   type PartialListing,
   type PartialListOptions,
   type PartialSelection,
+  type PlacedFile,
   type ReadHandle,
   type Storage,
   StorageError,
@@ -105,6 +109,27 @@ export class LocalStorage implements Storage {
         using located = this.#confinement.locate(virtual, { followLast: true });
         if (located.info === null) throw notFound(virtual);
         return toEntryInfo(virtualBaseName(virtual), located.info);
+      })
+    );
+  }
+
+  /** Describes the last name itself: a symlink as a link, wherever it leads. */
+  lstat(path: string): Promise<EntryInfo> {
+    return settle(() =>
+      this.#run(path, (virtual) => {
+        using located = this.#confinement.locate(virtual);
+        if (located.info === null) throw notFound(virtual);
+        return toEntryInfo(virtualBaseName(virtual), located.info);
+      })
+    );
+  }
+
+  /** The path as its folders really are: links on the way (and last, with `followLast`) resolved. */
+  canonicalPath(path: string, options: CanonicalOptions = {}): Promise<string> {
+    return settle(() =>
+      this.#run(path, (virtual) => {
+        using located = this.#confinement.locate(virtual, { followLast: options.followLast });
+        return canonicalOf(located);
       })
     );
   }
@@ -257,7 +282,11 @@ export class LocalStorage implements Storage {
    * name exists, so no check-then-act race; with it, a rename. A failure
    * leaves nothing behind; there is nothing to resume.
    */
-  async writeFile(path: string, content: Uint8Array, options: WholeFileOptions): Promise<void> {
+  async writeFile(
+    path: string,
+    content: Uint8Array,
+    options: WholeFileOptions,
+  ): Promise<EntryInfo> {
     const virtual = resolveVirtualPath("/", path);
     if (virtual === "/") throw new StorageError(STATUS.IS_A_DIRECTORY, "/: is a directory");
     validateUploadOptions(virtual, { size: content.length, mtimeMs: options.mtimeMs });
@@ -268,15 +297,33 @@ export class LocalStorage implements Storage {
       );
     }
     const overwrite = options.overwrite ?? false;
-    using target = this.#locateUploadTarget(virtual, overwrite);
+    // The target is walked before any write (a refusal writes nothing, not even in `.dfos`) and
+    // held; behind a guard, which may wait while others change the tree, it is walked again.
+    const guarded = options.guard !== undefined;
+    using early = this.#locateUploadTarget(virtual, overwrite);
     using partials = this.#confinement.retrying(virtual, () => this.#partialFolder());
     const temporary = this.#confinement.retrying(virtual, () => createPrivateFile(partials));
+    const from = partials.entry(temporary.name);
     try {
-      await writeAndClose(temporary.file, content, options.mtimeMs, this.#fsync);
-      this.#putInPlace(partials.entry(temporary.name), target, overwrite);
+      const written = await writeAndClose(temporary.file, content, options.mtimeMs, this.#fsync);
+      const place = () =>
+        settle((): PlacedFile => {
+          using walked = guarded ? this.#locateUploadTarget(virtual, overwrite) : null;
+          const target = walked ?? early;
+          try {
+            this.#putInPlace(from, target, overwrite);
+          } catch (error) {
+            throw this.#explainPlacement(error, target);
+          }
+          return {
+            path: canonicalOf(target),
+            entry: toEntryInfo(virtualBaseName(virtual), written),
+          };
+        });
+      return (await (options.guard ?? ((place) => place()))(place)).entry;
     } catch (error) {
-      removeQuietly(partials.entry(temporary.name));
-      throw this.#explainPlacement(error, target);
+      removeQuietly(from);
+      throw toStorageError(error, virtual);
     }
   }
 
@@ -358,6 +405,18 @@ export class LocalStorage implements Storage {
     return treeUsage(this.#confinement);
   }
 
+  /** The journal in `.dfos/journal.db`, opened through the pinned folder (see local_journal.ts). */
+  openJournal(): Promise<Journal> {
+    return settle(() => {
+      const folder = this.#confinement.retrying(
+        `/${RESERVED_NAME}`,
+        () => this.#confinement.privateFolder(true, []),
+      );
+      if (folder === null) throw new TreeChanged();
+      return openLocalJournal(folder);
+    });
+  }
+
   /** Resolves `path`, then runs `work` on the virtual path, again if the tree changed under it. */
   #run<T>(path: string, work: (virtual: string) => T): T {
     const virtual = resolveVirtualPath("/", path);
@@ -430,8 +489,8 @@ export class LocalStorage implements Storage {
     return folder;
   }
 
-  /** Renames the partial `name` onto the upload's target, checked again just before. */
-  #placePartial(virtual: string, name: string, overwrite: boolean): void {
+  /** Renames the partial `name` onto the upload's target, checked again just before; its canonical path. */
+  #placePartial(virtual: string, name: string, overwrite: boolean): string {
     using target = this.#locateUploadTarget(virtual, overwrite);
     using partials = this.#confinement.retrying(
       virtual,
@@ -445,6 +504,7 @@ export class LocalStorage implements Storage {
     } catch (error) {
       throw toStorageError(error, virtual);
     }
+    return canonicalOf(target);
   }
 
   /** Opens the partial `name` for reading and writing, creating it empty if missing. */
@@ -521,6 +581,12 @@ function makeFolder(located: Located, parents: boolean): void {
       located.parent.lstat(located.name)?.isDirectory === true;
     if (!made) throw error;
   }
+}
+
+/** The canonical path of what `located` names: its parent's names below the root, then its own. */
+function canonicalOf(located: Located): string {
+  const names = located.name === "" ? located.components : [...located.components, located.name];
+  return `/${names.join("/")}`;
 }
 
 function kindOf(info: Deno.FileInfo): EntryKind {

@@ -9,7 +9,14 @@
 import { createHash, type Hash } from "node:crypto";
 import { STATUS } from "../protocol/status.ts";
 import { toStorageError } from "./fs_errors.ts";
-import { StorageError, type Upload } from "./storage.ts";
+import {
+  type CommitOptions,
+  type EntryInfo,
+  type PlacedFile,
+  type PlacementGuard,
+  StorageError,
+  type Upload,
+} from "./storage.ts";
 
 /** Bytes read at a time when re-hashing a partial that is being resumed. */
 const REHASH_CHUNK_BYTES = 1024 * 1024;
@@ -40,9 +47,9 @@ export interface LocalUploadOptions {
   /**
    * Checks the target again (confinement, EXISTS) and renames the partial
    * onto it; throws to refuse. Synchronous, so nothing else in this process
-   * runs between the checks and the rename.
+   * runs between the checks and the rename. Returns the target's canonical path.
    */
-  placePartial(): void;
+  placePartial(): string;
 }
 
 /**
@@ -82,7 +89,7 @@ export class LocalUpload implements Upload {
   #length: number;
   #state: "open" | "broken" | "closed" = "open";
   #fileClosed = false;
-  #commitResult: Promise<void> | null = null;
+  #commitResult: Promise<EntryInfo> | null = null;
 
   private constructor(options: LocalUploadOptions, file: Deno.FsFile, hash: Hash, offset: number) {
     this.#options = options;
@@ -150,8 +157,8 @@ export class LocalUpload implements Upload {
     this.#length += chunk.length;
   }
 
-  /** Verifies length and SHA-256, then syncs and renames the partial into place. */
-  async commit(sha256Hex: string): Promise<void> {
+  /** Verifies length and SHA-256, then syncs and renames the partial into place (through `guard`). */
+  async commit(sha256Hex: string, options: CommitOptions = {}): Promise<EntryInfo> {
     if (this.#commitResult) return await this.#commitResult;
     this.#assertOpen();
     const { size, virtualPath } = this.#options;
@@ -162,7 +169,7 @@ export class LocalUpload implements Upload {
       );
     }
     this.#state = "closed";
-    this.#commitResult = this.#finishCommit(sha256Hex);
+    this.#commitResult = this.#finishCommit(sha256Hex, options.guard ?? ((place) => place()));
     return await this.#commitResult;
   }
 
@@ -179,8 +186,8 @@ export class LocalUpload implements Upload {
     }
   }
 
-  async #finishCommit(sha256Hex: string): Promise<void> {
-    const { virtualPath, fsync, mtimeMs } = this.#options;
+  async #finishCommit(sha256Hex: string, guard: PlacementGuard): Promise<EntryInfo> {
+    const { virtualPath, fsync } = this.#options;
     if (this.#hash.digest("hex") !== sha256Hex.toLowerCase()) {
       this.#closeFile();
       this.#removePartial();
@@ -191,15 +198,33 @@ export class LocalUpload implements Upload {
     }
     try {
       if (fsync) await this.#file.syncData();
-      this.#options.placePartial();
-      // Through the descriptor: the name may already be something else.
-      this.#file.utimeSync(new Date(), new Date(mtimeMs));
+      const placed = await guard(() => this.#place());
       // The file is in place; a record left behind by a crash here is swept like a partial.
       dropQuietly(() => this.#options.removeRecord(false));
+      return placed.entry;
     } catch (error) {
+      // A refused condition makes the upload moot: nothing will resume it.
+      if (error instanceof StorageError && error.code === STATUS.CONFLICT) {
+        dropQuietly(() => this.#removePartial());
+      }
       throw toStorageError(error, virtualPath);
     } finally {
       this.#closeFile();
+    }
+  }
+
+  /** Renames the partial onto its name and gives it its mtime; resolves to the file as placed. */
+  #place(): Promise<PlacedFile> {
+    try {
+      const path = this.#options.placePartial();
+      // Through the descriptor: the name may already be something else.
+      this.#file.utimeSync(new Date(), new Date(this.#options.mtimeMs));
+      const info = this.#file.statSync();
+      const name = this.#options.virtualPath.slice(this.#options.virtualPath.lastIndexOf("/") + 1);
+      const mtimeMs = info.mtime?.getTime() ?? this.#options.mtimeMs;
+      return Promise.resolve({ path, entry: { name, kind: "file", size: info.size, mtimeMs } });
+    } catch (error) {
+      return Promise.reject(error);
     }
   }
 

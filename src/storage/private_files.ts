@@ -124,17 +124,21 @@ export function replacePrivateFile(
   }
 }
 
-/** Writes all of `content` to `file`, sets its mtime, syncs it if `fsync`, and closes it. */
+/**
+ * Writes all of `content` to `file`, sets its mtime, syncs it if `fsync`,
+ * and closes it; resolves to what the file then is.
+ */
 export async function writeAndClose(
   file: Deno.FsFile,
   content: Uint8Array,
   mtimeMs: number,
   fsync: boolean,
-): Promise<void> {
+): Promise<Deno.FileInfo> {
   try {
     writeAllSync(file, content);
     file.utimeSync(new Date(), new Date(mtimeMs));
     if (fsync) await file.syncData();
+    return file.statSync();
   } finally {
     file.close();
   }

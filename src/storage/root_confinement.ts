@@ -230,15 +230,16 @@ export class RootConfinement {
   }
 
   /**
-   * `<root>/.dfos/partial`, open; created (mode 0o700) if missing and
-   * `create`, else null when missing. No symlink is followed on the way:
-   * anything but a plain folder there is refused.
+   * A folder of the server's own under `<root>/.dfos` (`names` below it:
+   * `partial` by default, none for `.dfos` itself), open; created (mode
+   * 0o700) if missing and `create`, else null when missing. No symlink is
+   * followed on the way: anything but a plain folder there is refused.
    */
-  privateFolder(create: boolean): PinnedDirectory | null {
+  privateFolder(create: boolean, names: readonly string[] = ["partial"]): PinnedDirectory | null {
     let current = this.openRoot();
     try {
       const components: string[] = [];
-      for (const name of [RESERVED_NAME, "partial"]) {
+      for (const name of [RESERVED_NAME, ...names]) {
         const child = this.#enterPrivate(current, components, name, create);
         current.close();
         if (child === null) return null;

@@ -12,6 +12,7 @@
  */
 
 import type { StatusCode } from "../protocol/status.ts";
+import type { Journal } from "./journal.ts";
 
 /** What kind of thing a directory entry is. */
 export type EntryKind = "file" | "directory" | "symlink" | "other";
@@ -58,6 +59,34 @@ export interface WholeFileOptions {
   overwrite?: boolean;
   /** SHA-256 (hex) the content must have; CHECKSUM_MISMATCH otherwise. */
   sha256Hex: string;
+  /** Runs the step that puts the file under its name. Default: runs it as it is. */
+  guard?: PlacementGuard;
+}
+
+/** A file just put under its name: its entry, and its path as {@link Storage.canonicalPath} says it. */
+export interface PlacedFile {
+  path: string;
+  entry: EntryInfo;
+}
+
+/**
+ * Runs `place`, the step that puts a verified, synced file under its name,
+ * and may check and record around it: the server takes its per-user commit
+ * lock, checks a request's condition before and records the change after.
+ * Whatever it throws fails the commit; a file it did not place is not placed.
+ */
+export type PlacementGuard = (place: () => Promise<PlacedFile>) => Promise<PlacedFile>;
+
+/** Options of {@link Upload.commit}. */
+export interface CommitOptions {
+  /** Runs the step that puts the file under its name. Default: runs it as it is. */
+  guard?: PlacementGuard;
+}
+
+/** Options of {@link Storage.canonicalPath}. */
+export interface CanonicalOptions {
+  /** Resolve a symlink in the last position too (what stat and setMtime act on). Default false. */
+  followLast?: boolean;
 }
 
 /**
@@ -72,9 +101,11 @@ export interface Upload {
   /**
    * Checks that exactly `size` bytes arrived and that their SHA-256 (hex) is
    * `sha256Hex`, then syncs and renames the partial into place atomically and
-   * sets its mtime. On CHECKSUM_MISMATCH the partial is removed.
+   * sets its mtime; resolves to the file's entry as placed. On
+   * CHECKSUM_MISMATCH, and when the guard refuses with CONFLICT, the partial
+   * is removed; after any other failure it is kept for a later resume.
    */
-  commit(sha256Hex: string): Promise<void>;
+  commit(sha256Hex: string, options?: CommitOptions): Promise<EntryInfo>;
   /** Stops the upload: keeps the partial for a later resume, or removes it. */
   abort(keepPartial: boolean): Promise<void>;
 }
@@ -144,6 +175,14 @@ export interface DiscardResult {
 /** The operations a storage backend offers for one user's root. */
 export interface Storage {
   stat(path: string): Promise<EntryInfo>;
+  /** Describes the last name of `path` itself: a symlink is kind "symlink", wherever it leads. */
+  lstat(path: string): Promise<EntryInfo>;
+  /**
+   * `path` with every symbolic link on the way resolved (the last one only
+   * with `followLast`): where the journal knows it. NOT_FOUND if a folder
+   * on the way is missing.
+   */
+  canonicalPath(path: string, options?: CanonicalOptions): Promise<string>;
   /** Entries of a directory, sorted by name; never shows partial uploads or reserved names. */
   list(path: string): Promise<EntryInfo[]>;
   mkdir(path: string, options?: { parents?: boolean }): Promise<void>;
@@ -160,9 +199,10 @@ export interface Storage {
   /**
    * Stores a small file in one step, with the same checks and guarantees as
    * a committed upload (the name shows the old file or the whole new one),
-   * but nothing to resume: a failure leaves nothing behind.
+   * but nothing to resume: a failure leaves nothing behind. Resolves to the
+   * file's entry as placed.
    */
-  writeFile(path: string, content: Uint8Array, options: WholeFileOptions): Promise<void>;
+  writeFile(path: string, content: Uint8Array, options: WholeFileOptions): Promise<EntryInfo>;
   /** Deletes partial uploads untouched for longer than `maxAgeMs`; resolves to how many. */
   cleanupPartials(maxAgeMs: number): Promise<number>;
   /** The user's partial uploads, newest first, with what they are for and hold. */
@@ -174,6 +214,12 @@ export interface Storage {
   discardPartials(selection: PartialSelection): Promise<DiscardResult>;
   /** Bytes used by the user's files, partial uploads included. */
   usage(): Promise<number>;
+  /**
+   * Opens the user's change journal, kept beside their files. One process
+   * holds it at a time: the server opens it once and shares it between the
+   * user's sessions, then closes it.
+   */
+  openJournal(): Promise<Journal>;
 }
 
 /** A failure a client caused or should hear about, with its protocol status. */

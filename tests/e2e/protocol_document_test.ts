@@ -3,14 +3,16 @@
  * on the raw protocol against the server: outcomes the document lists,
  * how connections end (TLS close_notify), the Hello capabilities the server
  * reads, the Data payload a receiver accepts, when `Queued` is sent, and
- * which downloads the limit of 8 holds back.
+ * which downloads the limit of 8 holds back; and that its tables of message
+ * types, status codes and capabilities are the code's.
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { MAX_CHUNK_SIZE, MESSAGE_TYPE } from "../../src/protocol/constants.ts";
 import { decode, encode, type Frame, Messages } from "../../src/protocol/messages.ts";
-import { statusName } from "../../src/protocol/status.ts";
+import { STATUS, statusName } from "../../src/protocol/status.ts";
+import { serverCapabilities } from "../../src/server/handlers.ts";
 import { startServer, type TestServer, USERS } from "../helpers/processes.ts";
 import { seededBytes } from "../helpers/files.ts";
 import {
@@ -258,4 +260,24 @@ Deno.test("the limit of 8 downloads holds back only Reads that stream, not those
   );
   const ninth = await outcomeOf(1024 * 1024, readFrame(9, "/big.bin"));
   assert.ok(ninth.streamsEnded >= 1, "a ninth streaming Read waits until one of the 8 has ended");
+});
+
+const DOCUMENT = new URL("../../PROTOCOL.md", import.meta.url);
+
+Deno.test("PROTOCOL.md lists every message type, status code and capability the code has, and no other", async () => {
+  const text = await Deno.readTextFile(DOCUMENT);
+  const types = new Map<string, number>();
+  for (const match of text.matchAll(/\| (0x[0-9a-f]{2}) \| (\w+)\s+\| (?:C→S|S→C|both)/g)) {
+    types.set(match[2], Number(match[1]));
+  }
+  assert.deepEqual(Object.fromEntries(types), { ...MESSAGE_TYPE }, "section 3.1");
+  const codes = new Map<string, number>();
+  for (const match of text.matchAll(/^\| (\d+)\s+\| ([A-Z_]+)\s+\|/gm)) {
+    codes.set(match[2], Number(match[1]));
+  }
+  assert.deepEqual(Object.fromEntries(codes), { ...STATUS }, "section 6");
+  const listed =
+    text.match(/The reference server's capabilities are, in this order: ([\s\S]+?)\)\./)?.[1] ?? "";
+  const names = new Set([...listed.matchAll(/`(\w+)`/g)].map((match) => match[1]));
+  assert.deepEqual([...names], serverCapabilities(), "section 5.1");
 });

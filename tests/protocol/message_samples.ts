@@ -16,8 +16,10 @@ import {
 import {
   type MessageOf,
   Messages,
+  type WireChange,
   type WireEntry,
   type WirePartial,
+  type WireTreeEntry,
 } from "../../src/protocol/messages.ts";
 
 /** Largest u64 this implementation carries. */
@@ -64,6 +66,63 @@ const partials: WirePartial[] = [
   },
 ];
 
+const empty = new Uint8Array(0);
+const fileExpected = { state: "file", sha256: digest } as const;
+const absent = { state: "absent", sha256: empty } as const;
+const folder = { state: "directory", sha256: empty } as const;
+const journalId = "0f3c2a94-6d51-4e0b-9a7e-2b8c1d4e5f60";
+
+const treeEntries: WireTreeEntry[] = [
+  { path: "notes.txt", kind: "file", size: 5, mtimeMs: 1_700_000_000_000, sha256: digest },
+  { path: "photos", kind: "directory", size: 0, mtimeMs: 1, sha256: empty },
+  { path: "photos/link", kind: "symlink", size: 0, mtimeMs: 2, sha256: empty },
+  { path: "photos/fifo", kind: "other", size: 0, mtimeMs: MAX_U64, sha256: empty },
+  { path: LONGEST_PATH, kind: "file", size: MAX_U64, mtimeMs: 0, sha256: empty },
+];
+
+const changes: WireChange[] = [
+  {
+    sequence: 1,
+    op: "put",
+    path: "/a.txt",
+    from: "",
+    kind: "file",
+    size: 5,
+    mtimeMs: 1_700_000_000_000,
+    sha256: digest,
+  },
+  {
+    sequence: 2,
+    op: "mkdir",
+    path: "/d",
+    from: "",
+    kind: "directory",
+    size: 0,
+    mtimeMs: 3,
+    sha256: empty,
+  },
+  {
+    sequence: 3,
+    op: "rename",
+    path: "/b.txt",
+    from: "/a.txt",
+    kind: "none",
+    size: 0,
+    mtimeMs: 0,
+    sha256: empty,
+  },
+  {
+    sequence: MAX_U64,
+    op: "delete",
+    path: LONGEST_PATH,
+    from: LONGEST_PATH,
+    kind: "none",
+    size: MAX_U64,
+    mtimeMs: MAX_U64,
+    sha256: empty,
+  },
+];
+
 /** Samples per message name. */
 export type MessageSamples = {
   [K in keyof typeof Messages]: MessageOf<(typeof Messages)[K]>[];
@@ -101,6 +160,7 @@ export const SAMPLES: MessageSamples = {
   AuthOk: [{ sessionId: "a".repeat(64), cwd: "/" }, { sessionId: "", cwd: LONGEST_PATH }],
   Notice: [{ code: 0, message: "" }, { code: 0xffff, message: LONGEST_TEXT }],
   Goodbye: [{}],
+  Changed: [{ journalId, sequence: 0 }, { journalId: "x".repeat(64), sequence: MAX_U64 }],
   List: [{ path: "" }, { path: "/docs/ñ" }, { path: LONGEST_PATH }],
   Stat: [{ path: "report.pdf" }],
   Mkdir: [{ path: "a/b/c", parents: true }, { path: "x", parents: false }],
@@ -117,6 +177,24 @@ export const SAMPLES: MessageSamples = {
     { path: "big.iso", id: "", all: false },
     { path: "/", id: "0123abcd".repeat(8), all: false },
     { path: LONGEST_PATH, id: LONGEST_PATH, all: true },
+  ],
+  ListTree: [{ path: "/" }, { path: LONGEST_PATH }],
+  Changes: [
+    { path: "/sync", journalId, sequence: 42, watch: true },
+    { path: "", journalId: "", sequence: MAX_U64, watch: false },
+  ],
+  RemoveIf: [{ path: "a.txt", expected: fileExpected }, { path: "d", expected: folder }],
+  RenameIf: [
+    { from: "a", to: "b", expected: fileExpected },
+    { from: LONGEST_PATH, to: LONGEST_PATH, expected: absent },
+  ],
+  WriteIf: [
+    { path: "up.bin", size: 10, mtimeMs: 1_700_000_000_123, resume: true, expected: absent },
+    { path: "", size: MAX_U64, mtimeMs: 0, resume: false, expected: fileExpected },
+  ],
+  WriteFileIf: [
+    { path: "small.txt", mtimeMs: 1, sha256: digest, content, expected: fileExpected },
+    { path: LONGEST_PATH, mtimeMs: MAX_U64, sha256: digest, content: empty, expected: absent },
   ],
   Read: [
     { path: "big.iso", offset: 0, length: 0, ifSize: 0, ifMtimeMs: 0 },
@@ -179,4 +257,12 @@ export const SAMPLES: MessageSamples = {
     bytes: MAX_U64,
     busy: 0xffffffff,
   }],
+  TreeEntries: [
+    { path: "/", journalId, sequence: 0, entries: [], more: false },
+    { path: LONGEST_PATH, journalId: "", sequence: MAX_U64, entries: treeEntries, more: true },
+  ],
+  ChangeList: [
+    { changes: [], more: false, sequence: 0 },
+    { changes, more: true, sequence: MAX_U64 },
+  ],
 };

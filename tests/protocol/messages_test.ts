@@ -335,3 +335,28 @@ Deno.test("with the mode capability, every Listing and Attributes entry ends wit
   assert.equal(entryMessages(true), MessagesWithModes);
   assert.equal(entryMessages(false).Listing, Messages.Listing);
 });
+
+Deno.test("decode refuses a digest that is neither empty nor 32 bytes, and a condition state, change op or change kind it does not know", () => {
+  const condition = (state: number, digestBytes: number) =>
+    rawFrame(Messages.RemoveIf, (w) => {
+      w.string("/a", MAX_PATH_BYTES).u8(state).u32(digestBytes).bytes(new Uint8Array(digestBytes));
+    });
+  assert.deepEqual(decode(Messages.RemoveIf, condition(1, 32)).expected.state, "file");
+  assert.deepEqual(decode(Messages.RemoveIf, condition(0, 0)).expected.state, "absent");
+  assertProtocolError(() => decode(Messages.RemoveIf, condition(1, 16)), /a digest of 16 bytes/);
+  assertProtocolError(
+    () => decode(Messages.RemoveIf, condition(3, 0)),
+    /unknown condition state 3/,
+  );
+  const change = (op: number, kind: number) =>
+    rawFrame(Messages.ChangeList, (w) => {
+      w.u32(1).u64(1).u8(op).string("/a", MAX_PATH_BYTES).string("", MAX_PATH_BYTES).u8(kind);
+      w.u64(0).u64(0).u32(0).u8(0).u64(1);
+    });
+  assert.equal(decode(Messages.ChangeList, change(3, 0)).changes[0].op, "delete");
+  assertProtocolError(
+    () => decode(Messages.ChangeList, change(9, 0)),
+    /unknown change operation 9/,
+  );
+  assertProtocolError(() => decode(Messages.ChangeList, change(1, 3)), /unknown change kind 3/);
+});

@@ -33,7 +33,7 @@ function failingUpload(error: Error): Upload {
   return {
     offset: 0,
     write: () => Promise.reject(error),
-    commit: () => Promise.resolve(),
+    commit: () => Promise.reject(error),
     abort: () => Promise.resolve(),
   };
 }

@@ -10,6 +10,7 @@ import type { Storage } from "../../src/storage/storage.ts";
 import { registerNamespaceContract } from "./storage_contract_namespace.ts";
 import { registerPartialsContract } from "./storage_contract_partials.ts";
 import { registerPathContract } from "./storage_contract_paths.ts";
+import { registerSyncContract } from "./storage_contract_sync.ts";
 import { registerUploadContract } from "./storage_contract_upload.ts";
 import { registerWholeFileContract } from "./storage_contract_whole_file.ts";
 
@@ -56,4 +57,5 @@ export function runStorageContract(backendName: string, makeFixture: StorageFixt
   registerUploadContract(define);
   registerWholeFileContract(define);
   registerPartialsContract(define);
+  registerSyncContract(define);
 }

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { Storage, WholeFileOptions } from "../../src/storage/storage.ts";
+import type { EntryInfo, Storage, WholeFileOptions } from "../../src/storage/storage.ts";
 import type { DefineContractTest } from "./storage_contract.ts";
 import {
   assertStatus,
@@ -24,7 +24,7 @@ function writeText(
   path: string,
   text: string,
   options: Partial<WholeFileOptions> = {},
-): Promise<void> {
+): Promise<EntryInfo> {
   const content = bytesOf(text);
   return storage.writeFile(path, content, {
     mtimeMs: TEST_MTIME_MS,

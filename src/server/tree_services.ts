@@ -1,0 +1,61 @@
+/**
+ * The change feed and everything that hangs on it, wired once per server:
+ * the users' journals (which write every change down), the watchers (which
+ * tell watching sessions), and the audit trail. Each session gets from here
+ * its storage (the backend's, observed) and its view of the index.
+ *
+ * @module
+ */
+
+import type { Storage } from "../storage/storage.ts";
+import type { JournalPosition } from "../storage/journal.ts";
+import { auditTrail } from "./audit_trail.ts";
+import { ChangeFeed } from "./change_feed.ts";
+import { ObservedStorage } from "./observed_storage.ts";
+import { TreeIndex } from "./tree_index.ts";
+import { UserJournals } from "./user_journals.ts";
+import { Watchers } from "./watchers.ts";
+
+/** What one session uses of the tree services; `release` when the session ends. */
+export interface SessionTree {
+  storage: ObservedStorage;
+  index: TreeIndex;
+  release(): Promise<void>;
+}
+
+/** The feed, the journals, the watchers and the audit trail of one server. */
+export class TreeServices {
+  readonly feed = new ChangeFeed();
+  readonly journals: UserJournals;
+  readonly watchers: Watchers;
+
+  constructor() {
+    this.journals = new UserJournals((shared, storage, signal) =>
+      new TreeIndex(storage, shared, this.feed).compareTree("/", { signal })
+    );
+    this.watchers = new Watchers((user) => this.#position(user));
+    this.feed.subscribe(this.journals.subscriber);
+    this.feed.subscribe(this.watchers.subscriber);
+
+    this.feed.subscribe(auditTrail);
+  }
+
+  /** A session of `user` on `backend` (the user's files). */
+  async openSession(user: string, sessionId: string, backend: Storage): Promise<SessionTree> {
+    const shared = await this.journals.acquire(user, backend);
+    const index = new TreeIndex(backend, shared, this.feed);
+    const storage = new ObservedStorage(backend, { index, feed: this.feed, user, sessionId });
+    return { storage, index, release: () => this.journals.release(user) };
+  }
+
+  /** Closes every journal still open (at shutdown). */
+  closeAll(): Promise<void> {
+    return this.journals.closeAll();
+  }
+
+  async #position(user: string): Promise<JournalPosition | null> {
+    const journal = await this.journals.get(user)?.journal();
+    if (journal === undefined) return null;
+    return { journalId: journal.id, sequence: await journal.sequence() };
+  }
+}

@@ -1,0 +1,135 @@
+import assert from "node:assert/strict";
+import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { ChangeFeed, type TreeChange } from "../../src/server/change_feed.ts";
+import { concerns, Watchers } from "../../src/server/watchers.ts";
+import { decode, type Frame, Messages } from "../../src/protocol/messages.ts";
+import { FrameReader } from "../../src/protocol/frame_reader.ts";
+
+const change = (fields: Partial<TreeChange> = {}): TreeChange => ({
+  user: "alice",
+  sessionId: "other",
+  op: "delete",
+  path: "/sync/a.txt",
+  ...fields,
+});
+
+Deno.test("the feed tells each subscriber in turn, waits for each, and a failing one is logged, not fatal", async () => {
+  const records: LogRecord[] = [];
+  await configure({
+    reset: true,
+    sinks: { memory: (record) => records.push(record) },
+    loggers: [
+      { category: ["dfos", "server"], lowestLevel: "info", sinks: ["memory"] },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+    ],
+  });
+  try {
+    const feed = new ChangeFeed();
+    const heard: string[] = [];
+    feed.subscribe({
+      change: async () => {
+        await Promise.resolve();
+        heard.push("journal");
+      },
+    });
+    feed.subscribe({ change: () => Promise.reject(new Error("disk full")) });
+    const stop = feed.subscribe({ change: (c) => void heard.push(`watchers ${c.path}`) });
+    feed.subscribe({ request: (record) => void heard.push(`audit ${record.operation}`) });
+    await feed.publish(change());
+    feed.request({
+      operation: "delete",
+      user: "alice",
+      sessionId: "s",
+      remote: "127.0.0.1:1",
+      detail: {},
+      result: "ok",
+    });
+    stop();
+    await feed.publish(change({ path: "/b" }));
+    assert.deepEqual(heard, ["journal", "watchers /sync/a.txt", "audit delete", "journal"]);
+    assert.equal(records.filter((record) => record.level === "error").length, 2);
+  } finally {
+    await reset();
+  }
+});
+
+Deno.test("a watch concerns changes at, inside or above its folder, either path of a rename, and nothing beside it", () => {
+  assert.ok(concerns("/sync", change({ path: "/sync" })));
+  assert.ok(concerns("/sync", change({ path: "/sync/deep/a.txt" })));
+  assert.ok(concerns("/sync", change({ op: "rename", path: "/out", from: "/sync/a" })));
+  assert.ok(concerns("/sync/deep", change({ path: "/sync" })), "the folder's parent went");
+  assert.ok(!concerns("/sync", change({ path: "/sync-other/a.txt" })));
+  assert.ok(!concerns("/sync", change({ path: "/other" })));
+  assert.ok(concerns("/", change({ path: "/anything" })));
+});
+
+/** The `Changed` frames a watcher was sent. */
+function changedFrames(sent: Uint8Array[]): Promise<Frame[]> {
+  let bytes = new Uint8Array(sent.flatMap((frame) => [...frame]));
+  const reader = new FrameReader({
+    read(buffer) {
+      if (bytes.length === 0) return Promise.resolve(null);
+      const count = Math.min(buffer.length, bytes.length);
+      buffer.set(bytes.subarray(0, count));
+      bytes = bytes.subarray(count);
+      return Promise.resolve(count);
+    },
+  });
+  return (async () => {
+    const frames: Frame[] = [];
+    for (let frame = await reader.next(); frame; frame = await reader.next()) {
+      frames.push({ ...frame, payload: frame.payload.slice() });
+    }
+    return frames;
+  })();
+}
+
+Deno.test("a watching session hears of others' changes in its folder, coalesced, never of its own", async () => {
+  let clock = 0;
+  let sequence = 0;
+  const watchers = new Watchers(
+    () => Promise.resolve({ journalId: "j", sequence }),
+    { intervalMs: 40, now: () => clock },
+  );
+  const session = {};
+  const sent: Uint8Array[] = [];
+  let arrived = () => {};
+  watchers.watch(session, {
+    user: "alice",
+    sessionId: "mine",
+    folder: "/sync",
+    send: (frame) => {
+      sent.push(frame);
+      arrived();
+      return Promise.resolve();
+    },
+  });
+  const next = () => new Promise<void>((resolve) => arrived = resolve);
+  const publish = (fields: Partial<TreeChange>) => watchers.subscriber.change!(change(fields));
+  try {
+    publish({ sessionId: "mine", path: "/sync/own.txt" });
+    publish({ user: "bob", path: "/sync/bob.txt" });
+    publish({ path: "/elsewhere.txt" });
+    await new Promise((resolve) => setTimeout(resolve, 0)); // A notification due now would be out.
+    assert.deepEqual(sent, [], "nothing for its own change, another user's, or another folder's");
+    sequence = 1;
+    let arriving = next();
+    publish({ path: "/sync/a.txt" });
+    await arriving;
+    clock = 10; // Within the interval: the next two go out together, later.
+    sequence = 3;
+    arriving = next();
+    publish({ path: "/sync/b.txt" });
+    publish({ sessionId: undefined, path: "/sync/found-on-disk.txt" });
+    await arriving;
+    const frames = (await changedFrames(sent)).map((
+      frame,
+    ) => [frame.id, decode(Messages.Changed, frame)]);
+    assert.deepEqual(frames, [[0, { journalId: "j", sequence: 1 }], [0, {
+      journalId: "j",
+      sequence: 3,
+    }]]);
+  } finally {
+    watchers.unwatch(session);
+  }
+});
