@@ -20,6 +20,7 @@ export const ENVIRONMENT_VARIABLES = [
   "DFOS_PASSWORD",
   "HOME",
   "XDG_CONFIG_HOME",
+  "XDG_STATE_HOME",
   "USER",
   "LOGNAME",
   // Read by commander to decide on colored help.

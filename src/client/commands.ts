@@ -17,6 +17,7 @@ import { STATUS } from "../protocol/status.ts";
 import type { WireEntry } from "../protocol/messages.ts";
 import { TRANSFER_COMMANDS } from "./transfer_commands.ts";
 import { PARTIAL_COMMANDS } from "./partial_commands.ts";
+import { syncCommand } from "./sync_command.ts";
 import { formatBytes } from "../shared/format_bytes.ts";
 
 const ls: Command = {
@@ -240,6 +241,7 @@ export const COMMANDS: readonly Command[] = [
   stat,
   ...TRANSFER_COMMANDS,
   ...PARTIAL_COMMANDS,
+  syncCommand,
   lcd,
   lpwd,
   lls,

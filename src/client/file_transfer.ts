@@ -18,6 +18,7 @@ import { decode, encode, type Frame, Messages } from "../protocol/messages.ts";
 import { STATUS } from "../protocol/status.ts";
 import type { ClientConnection } from "./connection.ts";
 import { remoteErrorOf } from "./replies.ts";
+import { type RemoteExpectation, wireCondition } from "./remote_fs.ts";
 import { LocalError, localError, RemoteError } from "./errors.ts";
 import type { Progress } from "./progress.ts";
 import { ChunkCompressor, decompressChunk, frameChunk } from "../protocol/compression.ts";
@@ -41,6 +42,12 @@ export interface FileTransferOptions {
    * partial stays for a resume, and the transfer rejects with the signal's reason.
    */
   signal?: AbortSignal;
+  /**
+   * Uploads: store the file only if the remote path is still as expected
+   * (`WriteIf`/`WriteFileIf`, PROTOCOL.md §5.9.4); `force` is then ignored.
+   * A failed condition rejects with CONFLICT and changes nothing.
+   */
+  expected?: RemoteExpectation;
   /**
    * Downloads: called just before the finished file takes its name; throwing
    * keeps the target as it is (sync re-checks the local file here). The
@@ -304,17 +311,25 @@ async function uploadOnce(
       overwrite: options.force ?? false,
       resume: options.resume ?? true,
     };
-    if (info.size <= MAX_WHOLE_FILE_SIZE && connection.capabilities.includes("WriteFile")) {
+    const whole = options.expected === undefined ? "WriteFile" : "WriteFileIf";
+    if (info.size <= MAX_WHOLE_FILE_SIZE && connection.capabilities.includes(whole)) {
       return await uploadWhole(connection, file, request, options);
     }
     const sender = new UploadSender(connection, file, info.size, options);
+    const onFrame = (frame: Frame, id: number) => sender.accept(frame, id);
     try {
-      await connection.exchange(
-        Messages.Write,
-        request,
-        (frame, id) => sender.accept(frame, id),
-        options.signal,
-      );
+      if (options.expected === undefined) {
+        await connection.exchange(Messages.Write, request, onFrame, options.signal);
+      } else {
+        const { overwrite: _, ...conditional } = request;
+        const expected = wireCondition(options.expected);
+        await connection.exchange(
+          Messages.WriteIf,
+          { ...conditional, expected },
+          onFrame,
+          options.signal,
+        );
+      }
     } catch (error) {
       await sender.sending; // A local failure explains a CANCELLED reply better.
       throw error;
@@ -345,13 +360,17 @@ async function uploadWhole(
   options.progress.grow(request.size, 1);
   await options.limiter?.take(request.size, options.signal);
   options.signal?.throwIfAborted(); // A request in one frame: nothing to cancel once it is sent.
-  await connection.call(Messages.WriteFile, {
+  const whole = {
     path: request.path,
     mtimeMs: request.mtimeMs,
-    overwrite: request.overwrite,
     sha256: createHash("sha256").update(content).digest(),
     content,
-  });
+  };
+  if (options.expected === undefined) {
+    await connection.call(Messages.WriteFile, { ...whole, overwrite: request.overwrite });
+  } else {
+    await connection.writeFileIf(whole, options.expected);
+  }
   options.progress.advance(request.size);
   options.progress.fileDone();
   return { bytes: request.size, resumedFrom: 0 };

@@ -10,7 +10,7 @@ import { deleteGuard, type DeleteGuardOptions } from "./delete_guard.ts";
 import { executePlan, type ExecutionResult } from "./executor.ts";
 import { IGNORE_FILE, ignoreFileText, IgnoreRules } from "./ignore_rules.ts";
 import { scanLocal, type SkippedPath } from "./local_scan.ts";
-import type { Plan } from "./plan.ts";
+import type { Plan, SyncAction } from "./plan.ts";
 import { reconcile, type SyncDirection } from "./reconcile.ts";
 import { countAction, planTotals, type SyncTotals } from "./report.ts";
 import type { Copier, SideOperations } from "./sides.ts";
@@ -49,10 +49,10 @@ export interface SyncOptions {
   host: string;
   /** Steps run at once. */
   window?: number;
-  /** Told of each step as it ends. */
-  onStep?: Parameters<typeof executePlan>[2] extends infer O ? O extends { onStep?: infer F } ? F
-    : never
-    : never;
+  /** Told of each step as it ends (`error` if it failed). */
+  onStep?: (action: SyncAction, error?: unknown) => void;
+  /** Told of the plan before it is carried out (for a progress bar's totals). */
+  onPlan?: (plan: Plan, totals: SyncTotals) => void;
 }
 
 /** What a run did (or, for a dry run, would do). */
@@ -103,6 +103,7 @@ export async function runSync(sides: SyncSides, options: SyncOptions): Promise<S
     );
   }
   if (options.dryRun) return finish(report, started);
+  options.onPlan?.(plan, report.totals);
   report.execution = await execute(sides, plan, base, local.tree, remoteTree, options);
   report.totals = countDone(report);
   return finish(report, started);

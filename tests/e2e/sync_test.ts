@@ -1,0 +1,207 @@
+/**
+ * Folder sync end to end: a real server, the real client, real folders.
+ * Random trees (fixed seeds) changed on one side and on both; the delete
+ * guard; ignore rules; a dry run; a rename that moves no bytes.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readAudit, runClient, startServer, type TestServer } from "../helpers/processes.ts";
+import {
+  changeRandomly,
+  readTree,
+  type TreeContents,
+  versionsOf,
+  writeRandomTree,
+} from "../helpers/disk_trees.ts";
+import { Mulberry32 } from "../helpers/random.ts";
+import { writeLargeFile } from "../helpers/files.ts";
+
+/** A test's own folders: two machines' local folders and a state folder for each. */
+async function workspace() {
+  const dir = await Deno.makeTempDir({ prefix: "dfos-sync-" });
+  for (const name of ["a", "b", "state-a", "state-b"]) await Deno.mkdir(join(dir, name));
+  return {
+    dir,
+    a: join(dir, "a"),
+    b: join(dir, "b"),
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+/** Runs `sync ARGS` as machine `machine` ("a" or "b"), from the workspace folder. */
+async function sync(server: TestServer, dir: string, machine: "a" | "b", ...args: string[]) {
+  const result = await runClient(server, ["sync", ...args], {
+    cwd: dir,
+    env: { XDG_STATE_HOME: join(dir, `state-${machine}`) },
+  });
+  return result;
+}
+
+async function syncOk(server: TestServer, dir: string, machine: "a" | "b", ...args: string[]) {
+  const result = await sync(server, dir, machine, ...args);
+  assert.equal(result.code, 0, `sync ${args.join(" ")}: ${result.stderr}`);
+  return result;
+}
+
+function serverFolder(server: TestServer, path = "docs"): string {
+  return join(server.storageDir, "alice", path);
+}
+
+function assertSameTree(actual: TreeContents, expected: TreeContents, what: string) {
+  const show = (tree: TreeContents) => [...tree].sort().map(([p, h]) => `${p} ${h.slice(0, 8)}`);
+  assert.deepEqual(show(actual), show(expected), what);
+}
+
+function assertKeeps(tree: TreeContents, versions: Set<string>, what: string) {
+  const present = versionsOf(tree);
+  for (const version of versions) assert.ok(present.has(version), `${what}: lost ${version}`);
+}
+
+Deno.test("one-way sync of random trees changed on the source: the target ends identical", async () => {
+  await using server = await startServer();
+  for (const seed of [1, 2, 3]) {
+    await using space = await workspace();
+    const random = new Mulberry32(seed);
+    await writeRandomTree(random, space.a, 25);
+    await syncOk(server, space.dir, "a", "--push", "a", `/push${seed}`);
+    const log: string[] = [];
+    for (let index = 0; index < 6; index++) {
+      log.push(await changeRandomly(random, space.a, `s${index}`));
+    }
+    await syncOk(server, space.dir, "a", "--push", "--delete", "--force", "a", `/push${seed}`);
+    const why = `seed ${seed}: ${log.join(", ")}`;
+    assertSameTree(
+      await readTree(serverFolder(server, `push${seed}`)),
+      await readTree(space.a),
+      why,
+    );
+    // And back down, into an empty folder, one way.
+    await syncOk(server, space.dir, "b", "--pull", "b", `/push${seed}`);
+    assertSameTree(await readTree(space.b), await readTree(space.a), `${why} (pulled)`);
+  }
+});
+
+Deno.test("two machines sync one folder both ways after changing both: identical, every new version kept", async () => {
+  await using server = await startServer();
+  for (const seed of [11, 12, 13]) {
+    await using space = await workspace();
+    const random = new Mulberry32(seed);
+    const remote = `/both${seed}`;
+    await writeRandomTree(random, space.a, 25);
+    await syncOk(server, space.dir, "a", "a", remote);
+    await syncOk(server, space.dir, "b", "b", remote);
+    const before = versionsOf(await readTree(space.a));
+    const log: string[] = [];
+    for (let index = 0; index < 5; index++) {
+      log.push(`a: ${await changeRandomly(random, space.a, `a${index}`)}`);
+      log.push(`b: ${await changeRandomly(random, space.b, `b${index}`)}`);
+    }
+    const fresh = new Set(
+      [...versionsOf(await readTree(space.a)), ...versionsOf(await readTree(space.b))]
+        .filter((version) => !before.has(version)),
+    );
+    for (const machine of ["a", "b", "a"] as const) {
+      await syncOk(server, space.dir, machine, "--force", machine, remote);
+    }
+    const why = `seed ${seed}: ${log.join(", ")}`;
+    const [a, b] = [await readTree(space.a), await readTree(space.b)];
+    assertSameTree(b, a, why);
+    assertSameTree(await readTree(serverFolder(server, `both${seed}`)), a, `${why} (server)`);
+    assertKeeps(a, fresh, why);
+  }
+});
+
+Deno.test("a file changed on both machines is kept twice, under its name and a conflict name, and reported", async () => {
+  await using server = await startServer();
+  await using space = await workspace();
+  await Deno.writeTextFile(join(space.a, "notes.txt"), "first\n");
+  await syncOk(server, space.dir, "a", "a", "/c");
+  await syncOk(server, space.dir, "b", "b", "/c");
+  await Deno.writeTextFile(join(space.a, "notes.txt"), "edited on a\n");
+  await Deno.writeTextFile(join(space.b, "notes.txt"), "edited on b\n");
+  await syncOk(server, space.dir, "a", "a", "/c");
+  const result = await syncOk(server, space.dir, "b", "b", "/c");
+  assert.match(result.stderr, /conflict: notes\.txt: both sides changed it/);
+  await syncOk(server, space.dir, "a", "a", "/c");
+  for (const folder of [space.a, space.b, serverFolder(server, "c")]) {
+    const names = [...Deno.readDirSync(folder)].map((entry) => entry.name).sort();
+    assert.equal(names.length, 2, names.join(", "));
+    assert.equal(await Deno.readTextFile(join(folder, "notes.txt")), "edited on a\n");
+    assert.match(names[0], /^notes\.sync-conflict-\d{8}-\d{6}-.+\.txt$/);
+    assert.equal(await Deno.readTextFile(join(folder, names[0])), "edited on b\n");
+  }
+});
+
+Deno.test("an emptied or removed local folder does not empty the server: the run stops, nothing changes", async () => {
+  await using server = await startServer();
+  await using space = await workspace();
+  for (let index = 0; index < 6; index++) {
+    await Deno.writeTextFile(join(space.a, `f${index}.txt`), `file ${index}\n`);
+  }
+  await syncOk(server, space.dir, "a", "a", "/guarded");
+  const before = await readTree(serverFolder(server, "guarded"));
+  for (let index = 0; index < 6; index++) await Deno.remove(join(space.a, `f${index}.txt`));
+  const emptied = await sync(server, space.dir, "a", "a", "/guarded");
+  assert.equal(emptied.code, 1);
+  assert.match(emptied.stderr, /would delete 6 of the 6 files it knows on the server.*--force/);
+  assertSameTree(await readTree(serverFolder(server, "guarded")), before, "server untouched");
+  await Deno.remove(space.a);
+  const removed = await sync(server, space.dir, "a", "a", "/guarded");
+  assert.equal(removed.code, 1);
+  assert.match(removed.stderr, /local folder a was synced before but is not there now/);
+  assertSameTree(await readTree(serverFolder(server, "guarded")), before, "server untouched");
+});
+
+Deno.test(".dfosignore keeps paths out on both sides, and --dry-run changes nothing anywhere", async () => {
+  await using server = await startServer();
+  await using space = await workspace();
+  await Deno.writeTextFile(join(space.a, ".dfosignore"), "*.log\nbuild/\n");
+  await Deno.writeTextFile(join(space.a, "keep.txt"), "kept\n");
+  await Deno.writeTextFile(join(space.a, "debug.log"), "noise\n");
+  await Deno.mkdir(join(space.a, "build"));
+  await Deno.writeTextFile(join(space.a, "build", "out.bin"), "built\n");
+  const remoteSide = serverFolder(server, "ign");
+  await Deno.mkdir(remoteSide, { recursive: true });
+  await Deno.writeTextFile(join(remoteSide, "server.log"), "server noise\n");
+
+  const dry = await syncOk(server, space.dir, "a", "--dry-run", "a", "/ign");
+  assert.match(dry.stdout, /push +create +keep\.txt/);
+  assert.match(dry.stdout, /push +create +\.dfosignore/);
+  assert.doesNotMatch(dry.stdout, /debug\.log|out\.bin|server\.log/);
+  assert.deepEqual([...Deno.readDirSync(remoteSide)].map((entry) => entry.name), ["server.log"]);
+
+  await syncOk(server, space.dir, "a", "a", "/ign");
+  const names = [...Deno.readDirSync(remoteSide)].map((entry) => entry.name).sort();
+  assert.deepEqual(names, [".dfosignore", "keep.txt", "server.log"]);
+  assert.ok(!(await readTree(space.a)).has("server.log"), "the server's ignored file stays there");
+});
+
+Deno.test("renaming a 100 MiB file moves no file bytes: the server is told to rename it", async () => {
+  await using server = await startServer();
+  await using space = await workspace();
+  await writeLargeFile(join(space.a, "big.bin"), 100 * 1024 * 1024, 9);
+  await syncOk(server, space.dir, "a", "a", "/r");
+  const uploadsBefore = (await readAudit(server)).filter((record) => record.event === "upload");
+  assert.ok(uploadsBefore.some((record) => record.path === "/r/big.bin"), "the first sync sent it");
+  await Deno.mkdir(join(space.a, "moved"));
+  await Deno.rename(join(space.a, "big.bin"), join(space.a, "moved", "big.bin"));
+  await syncOk(server, space.dir, "a", "a", "/r");
+  const audit = await readAudit(server);
+  assert.equal(audit.filter((record) => record.event === "upload").length, uploadsBefore.length);
+  assert.ok(audit.some((record) => record.event === "rename" && record.to === "/r/moved/big.bin"));
+  // And the other machine repeats it locally: a rename there too, no download.
+  await syncOk(server, space.dir, "b", "b", "/r");
+  const bigDownloads = async () =>
+    (await readAudit(server)).filter((r) =>
+      r.event === "download" && String(r.path).endsWith("big.bin")
+    ).length;
+  const downloadsBefore = await bigDownloads();
+  await Deno.rename(
+    join(serverFolder(server, "r"), "moved", "big.bin"),
+    join(serverFolder(server, "r"), "big.bin"),
+  );
+  await syncOk(server, space.dir, "b", "b", "/r");
+  assert.equal(await bigDownloads(), downloadsBefore, "no download of big.bin");
+  assert.ok((await Deno.stat(join(space.b, "big.bin"))).isFile);
+});
