@@ -1,12 +1,20 @@
 /**
  * Folder sync end to end: a real server, the real client, real folders.
  * Random trees (fixed seeds) changed on one side and on both; the delete
- * guard; ignore rules; a dry run; a rename that moves no bytes.
+ * guard; ignore rules; a dry run; a rename that moves no bytes; a sync
+ * killed part way, client or server.
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readAudit, runClient, startServer, type TestServer } from "../helpers/processes.ts";
+import {
+  readAudit,
+  runClient,
+  spawnClient,
+  startServer,
+  type TestServer,
+  waitFor,
+} from "../helpers/processes.ts";
 import {
   changeRandomly,
   readTree,
@@ -204,4 +212,52 @@ Deno.test("renaming a 100 MiB file moves no file bytes: the server is told to re
   await syncOk(server, space.dir, "b", "b", "/r");
   assert.equal(await bigDownloads(), downloadsBefore, "no download of big.bin");
   assert.ok((await Deno.stat(join(space.b, "big.bin"))).isFile);
+});
+
+Deno.test("a sync killed part way (the client, then the server) completes when run again, losing nothing", async () => {
+  const serverDir = await Deno.makeTempDir({ prefix: "dfos-test-" });
+  let server = await startServer([], serverDir);
+  await using space = await workspace();
+  try {
+    const random = new Mulberry32(77);
+    await writeRandomTree(random, space.a, 120);
+    await writeLargeFile(join(space.a, "large.bin"), 6 * 1024 * 1024, 3);
+    const original = await readTree(space.a);
+    const env = { XDG_STATE_HOME: join(space.dir, "state-a") };
+    const slow = spawnClient(server, ["--limit-rate=2M", "sync", "a", "/k"], {
+      cwd: space.dir,
+      env,
+    });
+    await waitFor(async () =>
+      (await readAudit(server)).filter((r) => r.event === "upload").length >= 20
+    );
+    slow.child.kill("SIGKILL");
+    await slow.finish().catch(() => {});
+    await syncOk(server, space.dir, "a", "a", "/k");
+    assertSameTree(
+      await readTree(serverFolder(server, "k")),
+      original,
+      "after the client was killed",
+    );
+    assertSameTree(await readTree(space.a), original, "the local side is untouched");
+
+    // Now the other machine pulls, slowly, and the server dies under it.
+    const pulling = spawnClient(server, ["--limit-rate=2M", "sync", "b", "/k"], {
+      cwd: space.dir,
+      env: { XDG_STATE_HOME: join(space.dir, "state-b") },
+    });
+    await waitFor(async () =>
+      (await readAudit(server)).filter((r) => r.event === "download" && r.result === "ok").length >=
+        20
+    );
+    await server.stop("SIGKILL");
+    await pulling.finish().catch(() => {});
+    server = await startServer([], serverDir);
+    await syncOk(server, space.dir, "b", "b", "/k");
+    assertSameTree(await readTree(space.b), original, "after the server was killed");
+    assertSameTree(await readTree(serverFolder(server, "k")), original, "the server kept it all");
+  } finally {
+    await server.stop();
+    await Deno.remove(serverDir, { recursive: true });
+  }
 });
