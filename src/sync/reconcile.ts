@@ -70,7 +70,11 @@ class Planner {
   constructor(base: Tree<BaseEntry>, local: Tree, remote: Tree, options: ReconcileOptions) {
     this.#base = base;
     this.#trees = { local, remote };
-    this.#options = { direction: "both", delete: false, ...options };
+    this.#options = {
+      ...options,
+      direction: options.direction ?? "both",
+      delete: options.delete ?? false,
+    };
   }
 
   plan(): Plan {

@@ -51,8 +51,8 @@ export interface SyncOptions {
   window?: number;
   /** Told of each step as it ends (`error` if it failed). */
   onStep?: (action: SyncAction, error?: unknown) => void;
-  /** Told of the plan before it is carried out (for a progress bar's totals). */
-  onPlan?: (plan: Plan, totals: SyncTotals) => void;
+  /** Told of the plan before it is carried out (for a progress bar's totals); awaited. */
+  onPlan?: (plan: Plan, totals: SyncTotals) => void | Promise<void>;
 }
 
 /** What a run did (or, for a dry run, would do). */
@@ -103,7 +103,7 @@ export async function runSync(sides: SyncSides, options: SyncOptions): Promise<S
     );
   }
   if (options.dryRun) return finish(report, started);
-  options.onPlan?.(plan, report.totals);
+  await options.onPlan?.(plan, report.totals);
   report.execution = await execute(sides, plan, base, local.tree, remoteTree, options);
   report.totals = countDone(report);
   return finish(report, started);

@@ -275,3 +275,13 @@ Deno.test("steps that fail part way (the path changed meanwhile) lose nothing, a
     assertHasVersions(local, versions, why);
   }
 });
+
+Deno.test("options left undefined take their defaults: two-way, no deletes", () => {
+  const local: ModelTree = new Map([["mine.txt", modelFile("m", true)]]);
+  const plan = reconcile(new Map(), local, new Map(), {
+    ...OPTIONS,
+    direction: undefined,
+    delete: undefined,
+  });
+  assert.deepEqual(plan.actions.map((action) => `${action.op} ${action.path}`), ["copy mine.txt"]);
+});
