@@ -102,25 +102,33 @@ async function runClient(words: string[], flags: ClientFlags): Promise<number> {
     return EXIT.USAGE;
   }
   let connection: ClientConnection;
+  let connect: () => Promise<ClientConnection>;
   try {
-    connection = await logIn({
-      password: { passwordFile: flags.passwordFile, account: `${user}@${flags.host}` },
-      connect: {
-        host: flags.host,
-        port: flags.port,
-        user,
-        trust: await trustFrom(flags),
-        compress: flags.compress ?? false,
-        timeoutMs: flags.timeout,
-        onQueued: (position, waiting) => reportQueued(position, waiting, flags.quiet ?? false),
-        onNotice: (message) => printLine(`dfos: server: ${message}`),
-      },
-    });
+    const trust = await trustFrom(flags);
+    connect = () =>
+      logIn({
+        password: { passwordFile: flags.passwordFile, account: `${user}@${flags.host}` },
+        connect: {
+          host: flags.host,
+          port: flags.port,
+          user,
+          trust,
+          compress: flags.compress ?? false,
+          timeoutMs: flags.timeout,
+          onQueued: (position, waiting) => reportQueued(position, waiting, flags.quiet ?? false),
+          onNotice: (message) => printLine(`dfos: server: ${message}`),
+        },
+      });
+    connection = await connect();
   } catch (error) {
     reportFailure(`${user}@${flags.host}:${flags.port}`, error);
     return exitCodeFor(error);
   }
   const context = commandContext(connection, user, flags);
+  context.reconnect = async () => {
+    await context.connection.close().catch(() => {});
+    context.connection = await connect();
+  };
   try {
     if (words.length === 0) {
       // Loaded only for the interactive shell (readline and its terminal handling).
@@ -133,7 +141,7 @@ async function runClient(words: string[], flags: ClientFlags): Promise<number> {
     reportFailure(words[0], error);
     return exitCodeFor(error);
   } finally {
-    await connection.close();
+    await context.connection.close();
   }
 }
 

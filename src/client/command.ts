@@ -31,6 +31,11 @@ export interface CommandContext {
    * then cancel, keep their partials, and fail with a `CancelledError`.
    */
   signal?: AbortSignal;
+  /**
+   * Logs in again after the connection was lost and makes the new
+   * connection this context's (long-running commands such as `sync --watch`).
+   */
+  reconnect?: () => Promise<void>;
 }
 
 /** What a command returns: nothing, or a request to leave the shell. */

@@ -17,6 +17,7 @@ import { defaultStatePath, SyncStateStore } from "../sync/state_store.ts";
 import { openSyncSides } from "../sync/remote_folder.ts";
 import type { SyncDirection } from "../sync/reconcile.ts";
 import { plural } from "../shared/plural.ts";
+import { watchSync } from "./sync_watch.ts";
 
 const syncFlags = {
   push: { type: "boolean" },
@@ -25,12 +26,14 @@ const syncFlags = {
   "dry-run": { type: "boolean", short: "n" },
   force: { type: "boolean" },
   "max-delete": { type: "string" },
+  watch: { type: "boolean" },
 } as const;
 
 /** The `sync` command. */
 export const syncCommand: Command = {
   name: "sync",
-  usage: "sync [--push | --pull] [--delete] [-n] [--force] [--max-delete N] LOCAL_DIR REMOTE_DIR",
+  usage:
+    "sync [--push | --pull] [--delete] [-n] [--force] [--max-delete N] [--watch] LOCAL_DIR REMOTE_DIR",
   summary: "keep a local and a remote folder in step (two-way; --push/--pull one way)",
   completes: ["local", "remote"],
   async run(context, args) {
@@ -46,6 +49,19 @@ export const syncCommand: Command = {
       host: hostName(),
     };
     const store = SyncStateStore.open(defaultStatePath());
+    if (values.watch) {
+      if (options.dryRun) throw new UsageError("--watch and --dry-run exclude each other");
+      try {
+        return await watchSync(
+          context,
+          store,
+          { local: positionals[0], remote: positionals[1] },
+          options,
+        );
+      } finally {
+        store.close();
+      }
+    }
     const progress = createProgress({ label: "sync", quiet: context.quiet });
     try {
       const folders = { local: positionals[0], remote: positionals[1] };

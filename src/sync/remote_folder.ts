@@ -19,7 +19,7 @@ import { resolveVirtualPath } from "../storage/virtual_path.ts";
 import { IGNORE_FILE, MAX_IGNORE_FILE_BYTES } from "./ignore_rules.ts";
 import { LocalSide } from "./local_side.ts";
 import type { SkippedPath } from "./local_scan.ts";
-import { type RemoteFolder, type SyncSides, SyncStopped } from "./run_sync.ts";
+import { type RemoteFolder, type RemoteListing, type SyncSides, SyncStopped } from "./run_sync.ts";
 import type { Copier, SideOperations } from "./sides.ts";
 import type { SyncStateStore } from "./state_store.ts";
 import type { SyncEntry } from "./sync_entry.ts";
@@ -68,6 +68,7 @@ export async function openSyncSides(
   const local = new LocalSide(localRoot);
   return {
     localRoot,
+    remoteRoot,
     local: localOperations(local),
     remote: new ServerFolder(connection, remoteRoot),
     copier: new TransferCopier(context, local, remoteRoot, progress),
@@ -157,7 +158,7 @@ class ServerFolder implements RemoteFolder {
     return posix.join(this.#root, path);
   }
 
-  async listTree(): Promise<{ tree: Map<string, SyncEntry>; skipped: SkippedPath[] }> {
+  async listTree(): Promise<RemoteListing> {
     const listing = await this.#connection.listTree(this.#root);
     const tree = new Map<string, SyncEntry>();
     const skipped: SkippedPath[] = [];
@@ -176,7 +177,8 @@ class ServerFolder implements RemoteFolder {
         skipped.push({ path: entry.path, reason });
       }
     }
-    return { tree, skipped };
+    const position = { journalId: listing.journalId, sequence: listing.sequence };
+    return { tree, skipped, position };
   }
 
   async readIgnoreFile(): Promise<Uint8Array | undefined> {

@@ -16,18 +16,28 @@ import { countAction, planTotals, type SyncTotals } from "./report.ts";
 import type { Copier, SideOperations } from "./sides.ts";
 import type { PairState, StateChange } from "./state_store.ts";
 import type { BaseEntry, SyncEntry } from "./sync_entry.ts";
+import type { JournalPosition } from "../storage/journal.ts";
 
 /** The remote side as a run needs it. */
 export interface RemoteFolder extends SideOperations {
   /** Every entry under the synced folder, with content hashes; links and special files left out. */
-  listTree(): Promise<{ tree: Map<string, SyncEntry>; skipped: SkippedPath[] }>;
+  listTree(): Promise<RemoteListing>;
   /** The folder's `.dfosignore`, if it has one. */
   readIgnoreFile(): Promise<Uint8Array | undefined>;
+}
+
+/** The remote folder's tree, and where the server's journal stood when it was listed. */
+export interface RemoteListing {
+  tree: Map<string, SyncEntry>;
+  skipped: SkippedPath[];
+  position: JournalPosition;
 }
 
 /** What a run needs besides its options. */
 export interface SyncSides {
   localRoot: string;
+  /** The remote folder's absolute path on the server. */
+  remoteRoot: string;
   local: SideOperations;
   remote: RemoteFolder;
   copier: Copier;
@@ -60,6 +70,8 @@ export interface SyncReport {
   plan: Plan;
   totals: SyncTotals;
   skipped: SkippedPath[];
+  /** Where the server's journal stood when the remote tree was listed. */
+  remotePosition: JournalPosition;
   execution?: ExecutionResult;
 }
 
@@ -93,6 +105,7 @@ export async function runSync(sides: SyncSides, options: SyncOptions): Promise<S
     plan,
     totals: planTotals(plan),
     skipped: [...local.skipped, ...remote.skipped],
+    remotePosition: remote.position,
   };
   const verdict = deleteGuard(plan, base, options.guard);
   if (verdict.stop && !options.force && !options.dryRun) {

@@ -261,3 +261,44 @@ Deno.test("a sync killed part way (the client, then the server) completes when r
     await Deno.remove(serverDir, { recursive: true });
   }
 });
+
+Deno.test("--watch on two machines: a change on one appears on the other, and a burst of 1,000 new files all arrive", async () => {
+  await using server = await startServer(["--max-sessions-per-user=3"]);
+  await using space = await workspace();
+  await Deno.writeTextFile(join(space.a, "start.txt"), "start\n");
+  const watch = (machine: "a" | "b") =>
+    spawnClient(server, ["sync", "--watch", machine, "/w"], {
+      cwd: space.dir,
+      env: { XDG_STATE_HOME: join(space.dir, `state-${machine}`) },
+    });
+  const [a, b] = [watch("a"), watch("b")];
+  const has = (path: string) => () => Deno.stat(path).then(() => true, () => false);
+  try {
+    await waitFor(has(join(space.b, "start.txt")), 20_000, "the first run of both");
+    const started = performance.now();
+    await Deno.writeTextFile(join(space.a, "hello.txt"), "hello from a\n");
+    await waitFor(has(join(space.b, "hello.txt")), 20_000, "hello.txt on b");
+    console.log(`a change on a reached b in ${Math.round(performance.now() - started)} ms`);
+    assert.equal(await Deno.readTextFile(join(space.b, "hello.txt")), "hello from a\n");
+
+    await Deno.mkdir(join(space.a, "burst"));
+    for (let index = 0; index < 1000; index++) {
+      await Deno.writeTextFile(join(space.a, "burst", `f${index}.txt`), `${index}\n`);
+    }
+    const count = () => {
+      try {
+        return [...Deno.readDirSync(join(space.b, "burst"))].filter((e) => !e.name.startsWith("."))
+          .length;
+      } catch {
+        return 0;
+      }
+    };
+    await waitFor(() => Promise.resolve(count() === 1000), 120_000, "all 1,000 files on b");
+    assertSameTree(await readTree(space.b), await readTree(space.a), "both machines agree");
+  } finally {
+    a.child.kill("SIGINT");
+    b.child.kill("SIGINT");
+    assert.equal(await a.finish(), 130, a.stderr());
+    assert.equal(await b.finish(), 130, b.stderr());
+  }
+});
