@@ -55,10 +55,11 @@ async function main(repository: string): Promise<number> {
   try {
     await copyTree(repository, work, true);
     // The README's own setting only: no password or user from whoever runs the tests,
-    // and a known-hosts file of its own.
+    // and a known-hosts file and sync state of its own.
     Deno.env.delete("DFOS_PASSWORD");
     Deno.env.delete("DFOS_USER");
     Deno.env.set("XDG_CONFIG_HOME", config);
+    Deno.env.set("XDG_STATE_HOME", join(config, "state"));
     Deno.env.set("NO_COLOR", "1");
     const blocks = readmeBlocks(await Deno.readTextFile(join(work, "README.md")));
     if (blocks.length === 0) {
