@@ -1,0 +1,60 @@
+/**
+ * Small pieces both transfer directions share: the bytes a data frame
+ * carries, hashing a file's first bytes, reading a buffer full, and quiet
+ * removal of DFOS's own temporary files.
+ *
+ * @module
+ */
+
+import type { Hash } from "node:crypto";
+import { MESSAGE_TYPE } from "../protocol/constants.ts";
+import type { Frame } from "../protocol/messages.ts";
+import { decompressChunk } from "../protocol/compression.ts";
+import { LocalError } from "./errors.ts";
+
+/** The file bytes a `Data` or `DataZstd` frame carries. */
+export function chunkBytes(frame: Frame): Uint8Array {
+  return frame.type === MESSAGE_TYPE.DataZstd ? decompressChunk(frame.payload) : frame.payload;
+}
+
+/** Feeds bytes [0, `end`) of `file` to `hash`; stops with the reason of an aborted `signal`. */
+export async function hashFile(
+  file: Deno.FsFile,
+  end: number,
+  hash: Hash,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (end === 0) return;
+  await file.seek(0, Deno.SeekMode.Start);
+  const buffer = new Uint8Array(256 * 1024);
+  for (let position = 0; position < end;) {
+    signal?.throwIfAborted();
+    const read = await file.read(buffer.subarray(0, Math.min(buffer.length, end - position)));
+    if (read === null) throw new LocalError("the partial file is shorter than expected");
+    hash.update(buffer.subarray(0, read));
+    position += read;
+  }
+}
+
+/** Reads until `buffer` is full or the file ends; resolves to the bytes read. */
+export async function readFull(file: Deno.FsFile, buffer: Uint8Array): Promise<number> {
+  let filled = 0;
+  while (filled < buffer.length) {
+    const read = await file.read(buffer.subarray(filled));
+    if (read === null) break;
+    filled += read;
+  }
+  return filled;
+}
+
+/** Removes `path` if it is there. */
+export function removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch { /* Already gone. */ }
+}
+
+/** Whether two byte arrays hold the same bytes. */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, index) => byte === b[index]);
+}
