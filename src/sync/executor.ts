@@ -14,8 +14,11 @@ import type { Copier, SideOperations } from "./sides.ts";
 import type { StateChange } from "./state_store.ts";
 import { type BaseEntry, otherSide, type Side, type SyncEntry, type Tree } from "./sync_entry.ts";
 
-/** Steps run at once within a phase. */
-const DEFAULT_WINDOW = 16;
+/**
+ * Steps run at once within a phase: each is a request (a small file, a
+ * rename) whose round trip the others hide, so the window is wide.
+ */
+const DEFAULT_WINDOW = 64;
 
 /** What the executor needs. */
 export interface ExecutorSides {
@@ -30,7 +33,7 @@ export interface ExecutorSides {
 
 /** Options of {@link executePlan}. */
 export interface ExecuteOptions {
-  /** Steps run at once within a phase. Default 16. */
+  /** Steps run at once within a phase. Default 64. */
   window?: number;
   /** Told of each step when it has run (`error` if it failed). */
   onStep?(action: SyncAction, error?: unknown): void;
