@@ -53,7 +53,7 @@ export async function scanLocal(root: string, options: LocalScanOptions): Promis
         continue;
       }
       const info = await Deno.lstat(join(root, path));
-      const entry = entryOf(info);
+      const entry = localEntryOf(info);
       if (entry.kind === "directory") pending.push(path);
       else await describeContent(root, path, entry, options.base.get(path), scan);
       scan.tree.set(path, entry);
@@ -71,7 +71,8 @@ function refusedPath(path: string): string | undefined {
   }
 }
 
-function entryOf(info: Deno.FileInfo): SyncEntry {
+/** A local file or folder as sync describes it (the content hash is added separately). */
+export function localEntryOf(info: Deno.FileInfo): SyncEntry {
   return {
     kind: info.isDirectory ? "directory" : "file",
     size: info.isDirectory ? 0 : info.size,

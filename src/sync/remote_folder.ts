@@ -18,7 +18,7 @@ import { STATUS } from "../protocol/status.ts";
 import { resolveVirtualPath } from "../storage/virtual_path.ts";
 import { IGNORE_FILE, MAX_IGNORE_FILE_BYTES } from "./ignore_rules.ts";
 import { LocalSide } from "./local_side.ts";
-import type { SkippedPath } from "./local_scan.ts";
+import { localEntryOf, type SkippedPath } from "./local_scan.ts";
 import { type RemoteFolder, type RemoteListing, type SyncSides, SyncStopped } from "./run_sync.ts";
 import type { Copier, SideOperations } from "./sides.ts";
 import type { SyncStateStore } from "./state_store.ts";
@@ -124,23 +124,13 @@ function localOperations(local: LocalSide): SideOperations {
   return {
     async mkdir(path) {
       await local.mkdir(path);
-      return entryOf(await Deno.lstat(local.resolve(path)));
+      return localEntryOf(await Deno.lstat(local.resolve(path)));
     },
     delete: (path, expected) => local.delete(path, expected),
     async rename(from, to, expected) {
       await local.rename(from, to, expected);
-      return { ...entryOf(await Deno.lstat(local.resolve(to))), sha256: expected.sha256 };
+      return { ...localEntryOf(await Deno.lstat(local.resolve(to))), sha256: expected.sha256 };
     },
-  };
-}
-
-/** A local entry as the scan would describe it (without its hash). */
-function entryOf(info: Deno.FileInfo): SyncEntry {
-  return {
-    kind: info.isDirectory ? "directory" : "file",
-    size: info.isDirectory ? 0 : info.size,
-    mtimeNs: BigInt(info.mtime?.getTime() ?? 0) * 1_000_000n,
-    inode: info.ino ?? undefined,
   };
 }
 
@@ -261,6 +251,6 @@ class TransferCopier implements Copier {
       limiter: this.#context.limiter,
       signal: this.#context.signal,
     });
-    return { ...entryOf(await Deno.lstat(target)), sha256: source.sha256 };
+    return { ...localEntryOf(await Deno.lstat(target)), sha256: source.sha256 };
   }
 }
