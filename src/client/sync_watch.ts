@@ -10,7 +10,8 @@
  */
 
 import type { CommandContext } from "./command.ts";
-import { CancelledError, ConnectionError, reasonOf } from "./errors.ts";
+import { CancelledError, ConnectionError, reasonOf, RemoteError } from "./errors.ts";
+import { STATUS } from "../protocol/status.ts";
 import { SILENT_PROGRESS } from "./progress.ts";
 import { describeTotals } from "../sync/report.ts";
 import { openSyncSides, type SyncFolders } from "../sync/remote_folder.ts";
@@ -105,11 +106,19 @@ async function armWatch(
   onChanged: () => void,
 ): Promise<void> {
   context.connection.onChanged = onChanged;
-  // The answer lists what changed since the listing (a run's own changes among them);
-  // the next run finds any that matter. A cursor already gone only means: no notices.
-  await context.connection.changes(sides.remoteRoot, position, true).catch((error) => {
+  // The answer lists what changed since the listing, which no notice will announce: another
+  // session's change that landed meanwhile, or this run's own. Either way one more run settles
+  // it (finding nothing, if it was our own). A cursor already gone (the server's journal was
+  // rebuilt): run again, which lists the folder and starts from the new journal.
+  try {
+    const since = await context.connection.changes(sides.remoteRoot, position, true);
+    if (since.changes.length > 0) onChanged();
+  } catch (error) {
+    if (error instanceof RemoteError && error.code === STATUS.CURSOR_EXPIRED) return onChanged();
     if (error instanceof ConnectionError) throw error;
-  });
+    // Without notices the periodic rescan still finds every change.
+    context.warn(`sync: the server will not say when the folder changes: ${reasonOf(error)}`);
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
