@@ -60,7 +60,9 @@ export async function openSyncSides(
     localPath: localRoot,
   });
   const remembered = state.load().size > 0;
-  if (!await isFolder(localRoot)) {
+  const kind = await localKind(localRoot);
+  if (kind === "other") throw new LocalError(`${folders.local} is not a folder`);
+  if (kind === "missing") {
     if (remembered) throw gone(`the local folder ${folders.local}`);
     await Deno.mkdir(localRoot, { recursive: true });
   }
@@ -93,11 +95,11 @@ async function ensureLocalFolder(path: string): Promise<string> {
   }
 }
 
-async function isFolder(path: string): Promise<boolean> {
+async function localKind(path: string): Promise<"folder" | "missing" | "other"> {
   try {
-    return (await Deno.stat(path)).isDirectory;
+    return (await Deno.stat(path)).isDirectory ? "folder" : "other";
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
+    if (error instanceof Deno.errors.NotFound) return "missing";
     throw error;
   }
 }

@@ -302,3 +302,31 @@ Deno.test("--watch on two machines: a change on one appears on the other, and a 
     assert.equal(await b.finish(), 130, b.stderr());
   }
 });
+
+Deno.test("sync refuses bad folders and flags with a clear message and changes nothing", async () => {
+  await using server = await startServer();
+  await using space = await workspace();
+  await Deno.writeTextFile(join(space.dir, "plain.txt"), "a file, not a folder\n");
+  await Deno.mkdir(join(server.storageDir, "alice"), { recursive: true });
+  await Deno.writeTextFile(join(server.storageDir, "alice", "remote.txt"), "remote file\n");
+  const cases: [string[], number, RegExp][] = [
+    [["plain.txt", "/x"], 1, /plain\.txt is not a folder/],
+    [["a", "/remote.txt"], 1, /\/remote\.txt on the server is not a folder/],
+    [["--delete", "a", "/x"], 2, /--delete needs --push or --pull/],
+    [["--push", "--pull", "a", "/x"], 2, /--push and --pull exclude each other/],
+    [["--max-delete=lots", "a", "/x"], 2, /--max-delete takes a number of files/],
+    [["a"], 2, /usage: sync/],
+  ];
+  for (const [args, code, message] of cases) {
+    const result = await sync(server, space.dir, "a", ...args);
+    assert.equal(result.code, code, `${args.join(" ")}: ${result.stderr}`);
+    assert.match(result.stderr, message);
+    assert.equal(result.stderr.trim().split("\n").length, 1, "one line");
+  }
+  assert.equal(await Deno.readTextFile(join(space.dir, "plain.txt")), "a file, not a folder\n");
+  assert.deepEqual(
+    [...Deno.readDirSync(join(server.storageDir, "alice"))].map((e) => e.name)
+      .filter((name) => name !== ".dfos"),
+    ["remote.txt"],
+  );
+});
