@@ -23,6 +23,7 @@ import { type RemoteFolder, type RemoteListing, type SyncSides, SyncStopped } fr
 import type { Copier, SideOperations } from "./sides.ts";
 import type { SyncStateStore } from "./state_store.ts";
 import type { SyncEntry } from "./sync_entry.ts";
+import type { JournalChange, JournalPosition } from "../storage/journal.ts";
 
 /** The requests a server must handle for sync. */
 const SYNC_REQUESTS = ["ListTree", "WriteIf", "WriteFileIf", "RemoveIf", "RenameIf"];
@@ -171,6 +172,25 @@ class ServerFolder implements RemoteFolder {
     }
     const position = { journalId: listing.journalId, sequence: listing.sequence };
     return { tree, skipped, position };
+  }
+
+  async changesSince(
+    cursor: JournalPosition,
+  ): Promise<{ changes: JournalChange[]; position: JournalPosition } | "expired"> {
+    const changes: JournalChange[] = [];
+    let sequence = cursor.sequence;
+    try {
+      for (;;) {
+        const page = await this.#connection.changes(this.#root, { ...cursor, sequence });
+        changes.push(...page.changes);
+        sequence = page.sequence;
+        if (!page.more) break;
+      }
+    } catch (error) {
+      if (error instanceof RemoteError && error.code === STATUS.CURSOR_EXPIRED) return "expired";
+      throw error;
+    }
+    return { changes, position: { journalId: cursor.journalId, sequence } };
   }
 
   async readIgnoreFile(): Promise<Uint8Array | undefined> {

@@ -16,12 +16,20 @@ import { countAction, planTotals, type SyncTotals } from "./report.ts";
 import type { Copier, SideOperations } from "./sides.ts";
 import type { PairState, StateChange } from "./state_store.ts";
 import type { BaseEntry, SyncEntry } from "./sync_entry.ts";
-import type { JournalPosition } from "../storage/journal.ts";
+import type { JournalChange, JournalPosition } from "../storage/journal.ts";
+import { applyJournal, relativeTo } from "./remote_tree.ts";
 
 /** The remote side as a run needs it. */
 export interface RemoteFolder extends SideOperations {
   /** Every entry under the synced folder, with content hashes; links and special files left out. */
   listTree(): Promise<RemoteListing>;
+  /**
+   * The server's changes under the synced folder since `cursor`, all pages;
+   * "expired" if the server no longer has them (list the tree instead).
+   */
+  changesSince(cursor: JournalPosition): Promise<
+    { changes: JournalChange[]; position: JournalPosition } | "expired"
+  >;
   /** The folder's `.dfosignore`, if it has one. */
   readIgnoreFile(): Promise<Uint8Array | undefined>;
 }
@@ -90,7 +98,7 @@ export async function runSync(sides: SyncSides, options: SyncOptions): Promise<S
   const ignore = await ignoreRules(sides);
   const [local, remote] = await Promise.all([
     scanLocal(sides.localRoot, { base, ignore }),
-    sides.remote.listTree(),
+    currentRemoteTree(sides),
   ]);
   const remoteTree = new Map(
     [...remote.tree].filter(([path, entry]) => !ignore.ignores(path, entry.kind === "directory")),
@@ -120,6 +128,35 @@ export async function runSync(sides: SyncSides, options: SyncOptions): Promise<S
   report.execution = await execute(sides, plan, base, local.tree, remoteTree, options);
   report.totals = countDone(report);
   return finish(report, started);
+}
+
+/**
+ * The remote tree now: the one remembered from the last run brought up to
+ * date with the server's journal, or, when that cannot be trusted (no
+ * cursor, an expired one, a move in from outside the folder, a file changed
+ * behind the server's back whose hash is not known yet), a fresh listing.
+ * Either way remembered for the next run, with its journal position.
+ */
+async function currentRemoteTree(sides: SyncSides): Promise<RemoteListing> {
+  const cursor = sides.state.cursor();
+  if (cursor !== undefined) {
+    const since = await sides.remote.changesSince(cursor);
+    if (since !== "expired") {
+      const tree = sides.state.loadRemote();
+      const { relist } = applyJournal(tree, sides.remoteRoot, since.changes);
+      const unhashed = since.changes.some((change) =>
+        change.kind === "file" && change.sha256 === undefined &&
+        relativeTo(sides.remoteRoot, change.path) !== undefined
+      );
+      if (relist.length === 0 && !unhashed) {
+        if (since.changes.length > 0) sides.state.replaceRemote(tree, since.position);
+        return { tree, skipped: [], position: since.position };
+      }
+    }
+  }
+  const listing = await sides.remote.listTree();
+  sides.state.replaceRemote(listing.tree, listing.position);
+  return listing;
 }
 
 async function ignoreRules(sides: SyncSides): Promise<IgnoreRules> {

@@ -14,7 +14,7 @@
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
-import type { BaseEntry, SyncKind } from "./sync_entry.ts";
+import type { BaseEntry, SyncEntry, SyncKind } from "./sync_entry.ts";
 
 /** Identifies a folder pair. */
 export interface PairKey {
@@ -55,6 +55,15 @@ const SCHEMA = `
     local_mtime_ns INTEGER NOT NULL,
     local_inode INTEGER,
     remote_mtime_ns INTEGER NOT NULL,
+    PRIMARY KEY (pair, path)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS remote_entries (
+    pair INTEGER NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('file', 'directory')),
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 TEXT,
     PRIMARY KEY (pair, path)
   ) WITHOUT ROWID;
 `;
@@ -143,6 +152,48 @@ export class PairState {
       });
     }
     return entries;
+  }
+
+  /**
+   * The remote tree as last listed (at {@link cursor}): with the server's
+   * changes since then it is the remote tree now, without listing it again.
+   */
+  loadRemote(): Map<string, SyncEntry> {
+    const select = this.#db.prepare(
+      "SELECT path, kind, size, mtime_ns, sha256 FROM remote_entries WHERE pair = ?",
+    );
+    select.setReadBigInts(true);
+    const tree = new Map<string, SyncEntry>();
+    for (const row of select.iterate(this.#pair) as Iterable<Record<string, unknown>>) {
+      const entry: SyncEntry = {
+        kind: row.kind as SyncKind,
+        size: Number(row.size),
+        mtimeNs: row.mtime_ns as bigint,
+      };
+      if (row.sha256 !== null) entry.sha256 = row.sha256 as string;
+      tree.set(row.path as string, entry);
+    }
+    return tree;
+  }
+
+  /** Replaces the remembered remote tree and its journal position, in one transaction. */
+  replaceRemote(tree: ReadonlyMap<string, SyncEntry>, cursor: JournalCursor): void {
+    const insert = this.#db.prepare(
+      "INSERT INTO remote_entries (pair, path, kind, size, mtime_ns, sha256) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      this.#db.prepare("DELETE FROM remote_entries WHERE pair = ?").run(this.#pair);
+      for (const [path, entry] of tree) {
+        insert.run(this.#pair, path, entry.kind, entry.size, entry.mtimeNs, entry.sha256 ?? null);
+      }
+      this.#db.prepare("UPDATE pairs SET journal_id = ?, journal_sequence = ? WHERE id = ?")
+        .run(cursor.journalId, cursor.sequence, this.#pair);
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
   }
 
   /** The server journal position the state was last brought up to, if any. */
