@@ -356,7 +356,9 @@ async function login(
     });
     throw new Refusal(
       STATUS.SESSION_LIMIT,
-      `${user} already has ${env.config.maxSessionsPerUser} open session(s), the most allowed`,
+      `${user} already has ${
+        plural(env.config.maxSessionsPerUser, "open session")
+      }, the most allowed`,
     );
   }
   return user;
