@@ -17,7 +17,6 @@
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { PERMISSION_FLAGS } from "../src/cli/permissions.ts";
 import {
   type CommandLine,
   peakRssBytes,
@@ -27,19 +26,11 @@ import {
 } from "./bench/processes.ts";
 import { findOpenSshPrograms, type Programs, type Sshd, startSshd } from "./bench/sshd.ts";
 import { median } from "./bench/report.ts";
+import { dfos } from "./bench/dfos_tool.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const USER = "bench";
 const PASSWORD = "bench-password-not-secret";
 const FILE_BYTES = 4096;
-
-function dfos(args: string[], env: Record<string, string> = {}): CommandLine {
-  return {
-    program: Deno.execPath(),
-    args: ["run", "--quiet", ...PERMISSION_FLAGS, MAIN, ...args],
-    env,
-  };
-}
 
 /** Runs `line`, sampling its peak RSS until it exits; rejects on a non-zero exit. */
 async function timed(line: CommandLine): Promise<{ seconds: number; peakRss: number }> {

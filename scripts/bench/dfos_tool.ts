@@ -29,7 +29,7 @@ const USER = "bench";
 const PASSWORD = "bench-password-not-secret";
 
 /** The command that runs dfos exactly like the binary and the tests do. */
-function dfos(args: string[], env: Record<string, string> = {}): CommandLine {
+export function dfos(args: string[], env: Record<string, string> = {}): CommandLine {
   return {
     program: Deno.execPath(),
     args: ["run", "--quiet", ...PERMISSION_FLAGS, MAIN, ...args],

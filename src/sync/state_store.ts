@@ -181,19 +181,13 @@ export class PairState {
     const insert = this.#db.prepare(
       "INSERT INTO remote_entries (pair, path, kind, size, mtime_ns, sha256) VALUES (?, ?, ?, ?, ?, ?)",
     );
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
+    this.#transaction(() => {
       this.#db.prepare("DELETE FROM remote_entries WHERE pair = ?").run(this.#pair);
       for (const [path, entry] of tree) {
         insert.run(this.#pair, path, entry.kind, entry.size, entry.mtimeNs, entry.sha256 ?? null);
       }
-      this.#db.prepare("UPDATE pairs SET journal_id = ?, journal_sequence = ? WHERE id = ?")
-        .run(cursor.journalId, cursor.sequence, this.#pair);
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      this.#db.exec("ROLLBACK");
-      throw error;
-    }
+      this.#moveCursor(cursor);
+    });
   }
 
   /** The server journal position the state was last brought up to, if any. */
@@ -209,8 +203,7 @@ export class PairState {
    * none; with `cursor`, the journal position moves in the same transaction.
    */
   apply(changes: Iterable<StateChange>, cursor?: JournalCursor): void {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
+    this.#transaction(() => {
       for (const { path, entry } of changes) {
         if (entry === undefined) {
           this.#remove.run(this.#pair, path);
@@ -227,10 +220,20 @@ export class PairState {
           );
         }
       }
-      if (cursor !== undefined) {
-        this.#db.prepare("UPDATE pairs SET journal_id = ?, journal_sequence = ? WHERE id = ?")
-          .run(cursor.journalId, cursor.sequence, this.#pair);
-      }
+      if (cursor !== undefined) this.#moveCursor(cursor);
+    });
+  }
+
+  #moveCursor(cursor: JournalCursor): void {
+    this.#db.prepare("UPDATE pairs SET journal_id = ?, journal_sequence = ? WHERE id = ?")
+      .run(cursor.journalId, cursor.sequence, this.#pair);
+  }
+
+  /** Runs `work` in one transaction: all of it is kept, or none. */
+  #transaction(work: () => void): void {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      work();
       this.#db.exec("COMMIT");
     } catch (error) {
       this.#db.exec("ROLLBACK");

@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { Messages } from "../../src/protocol/messages.ts";
-import type { CommandContext } from "../../src/client/command.ts";
 import { SILENT_PROGRESS } from "../../src/client/progress.ts";
+import { testContext } from "../helpers/sync_context.ts";
 import { openSyncSides } from "../../src/sync/remote_folder.ts";
 import { runSync } from "../../src/sync/run_sync.ts";
 import { SyncStateStore } from "../../src/sync/state_store.ts";
@@ -26,16 +26,7 @@ Deno.test("a change made on the server by another session while a sync runs is n
     const local = join(dir, "local");
     await Deno.mkdir(local);
     await Deno.writeTextFile(join(local, "doc.txt"), "version 1\n");
-    const context: CommandContext = {
-      connection: syncing,
-      user: "alice",
-      host: "127.0.0.1",
-      cwd: "/",
-      quiet: true,
-      print: () => Promise.resolve(),
-      write: () => Promise.resolve(),
-      warn: () => {},
-    };
+    const context = testContext(syncing);
     const open = () => openSyncSides(context, store, { local, remote: "/race" }, SILENT_PROGRESS);
     await runSync(await open(), { host: "test" });
 

@@ -7,8 +7,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { CommandContext } from "../../src/client/command.ts";
 import { SILENT_PROGRESS } from "../../src/client/progress.ts";
+import { testContext } from "../helpers/sync_context.ts";
 import { openSyncSides } from "../../src/sync/remote_folder.ts";
 import { runSync, type SyncSides } from "../../src/sync/run_sync.ts";
 import { SyncStateStore } from "../../src/sync/state_store.ts";
@@ -18,16 +18,7 @@ Deno.test("a re-sync takes the server's changes from its journal, without listin
   await using server = await startServer(["--max-sessions-per-user=2"]);
   const dir = await Deno.makeTempDir({ prefix: "dfos-sync-journal-" });
   const store = SyncStateStore.open(join(dir, "sync.db"));
-  const context: CommandContext = {
-    connection: await openClient(server),
-    user: "alice",
-    host: "127.0.0.1",
-    cwd: "/",
-    quiet: true,
-    print: () => Promise.resolve(),
-    write: () => Promise.resolve(),
-    warn: () => {},
-  };
+  const context = testContext(await openClient(server));
   try {
     const local = join(dir, "local");
     await Deno.mkdir(local);
