@@ -45,7 +45,8 @@ export function applyJournal(
       removeTree(tree, path);
     } else {
       // A file written where a folder was (or the reverse) replaced it and its contents.
-      if (tree.get(path)?.kind !== change.kind) removeTree(tree, path);
+      const existing = tree.get(path);
+      if (existing !== undefined && existing.kind !== change.kind) removeTree(tree, path);
       tree.set(path, {
         kind: change.kind ?? "file",
         size: change.size ?? 0,
@@ -64,12 +65,15 @@ export function relativeTo(root: string, path: string): string | undefined {
   return path.startsWith(`${root}/`) ? path.slice(root.length + 1) : undefined;
 }
 
+/** Removes `path` and, if it is a folder, everything in it (only a folder has anything inside). */
 function removeTree(tree: Map<string, SyncEntry>, path: string): void {
   if (path === "") {
     tree.clear();
     return;
   }
+  const removed = tree.get(path);
   tree.delete(path);
+  if (removed?.kind !== "directory") return;
   for (const inner of [...tree.keys()]) if (isInside(inner, path)) tree.delete(inner);
 }
 
