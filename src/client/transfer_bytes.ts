@@ -11,6 +11,7 @@ import { MESSAGE_TYPE } from "../protocol/constants.ts";
 import type { Frame } from "../protocol/messages.ts";
 import { decompressChunk } from "../protocol/compression.ts";
 import { LocalError } from "./errors.ts";
+import { hashFileFromStart } from "../shared/file_hash.ts";
 
 /** The file bytes a `Data` or `DataZstd` frame carries. */
 export function chunkBytes(frame: Frame): Uint8Array {
@@ -25,14 +26,8 @@ export async function hashFile(
   signal?: AbortSignal,
 ): Promise<void> {
   if (end === 0) return;
-  await file.seek(0, Deno.SeekMode.Start);
-  const buffer = new Uint8Array(256 * 1024);
-  for (let position = 0; position < end;) {
-    signal?.throwIfAborted();
-    const read = await file.read(buffer.subarray(0, Math.min(buffer.length, end - position)));
-    if (read === null) throw new LocalError("the partial file is shorter than expected");
-    hash.update(buffer.subarray(0, read));
-    position += read;
+  if (await hashFileFromStart(file, hash, { end, signal }) < end) {
+    throw new LocalError("the partial file is shorter than expected");
   }
 }
 

@@ -17,9 +17,7 @@ import {
   StorageError,
   type Upload,
 } from "./storage.ts";
-
-/** Bytes read at a time when re-hashing a partial that is being resumed. */
-const REHASH_CHUNK_BYTES = 1024 * 1024;
+import { hashFileFromStart } from "../shared/file_hash.ts";
 
 /**
  * Everything {@link LocalUpload.open} needs; {@link LocalStorage} fills it in,
@@ -264,26 +262,13 @@ async function seedFromPartial(
 ): Promise<number> {
   const existing = (await file.stat()).size;
   if (options.resume && existing <= options.size) {
-    const hashed = await hashFromStart(file, hash);
+    const hashed = await hashFileFromStart(file, hash);
     if (hashed !== existing) await file.truncate(hashed);
     return hashed;
   }
   await file.truncate(0);
   await file.seek(0, Deno.SeekMode.Start);
   return 0;
-}
-
-/** Hashes the whole file in bounded chunks, leaving the position at its end. */
-async function hashFromStart(file: Deno.FsFile, hash: Hash): Promise<number> {
-  await file.seek(0, Deno.SeekMode.Start);
-  const buffer = new Uint8Array(REHASH_CHUNK_BYTES);
-  let total = 0;
-  for (;;) {
-    const count = await file.read(buffer);
-    if (count === null) return total;
-    hash.update(buffer.subarray(0, count));
-    total += count;
-  }
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
