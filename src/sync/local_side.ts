@@ -7,6 +7,7 @@
  */
 
 import { dirname, join } from "node:path";
+import { localEntryOf } from "./local_scan.ts";
 import type { SyncEntry } from "./sync_entry.ts";
 
 /** A path is no longer what the plan was made from: the other step must wait for the next run. */
@@ -56,9 +57,10 @@ export class LocalSide {
     const kind = info.isDirectory ? "directory" : info.isFile ? "file" : "other";
     if (kind !== expected.kind) throw new ChangedMeanwhile(path, "it was replaced");
     if (kind === "file") {
-      const mtimeNs = BigInt(info.mtime?.getTime() ?? 0) * 1_000_000n;
+      const found = localEntryOf(info);
       if (
-        info.size !== expected.size || mtimeNs !== expected.mtimeNs || info.ino !== expected.inode
+        found.size !== expected.size || found.mtimeNs !== expected.mtimeNs ||
+        found.inode !== expected.inode
       ) {
         throw new ChangedMeanwhile(path, "it was changed");
       }

@@ -15,6 +15,7 @@ import { LocalError, RemoteError } from "../client/errors.ts";
 import { downloadFile, readRemote, uploadFile } from "../client/file_transfer.ts";
 import type { Progress } from "../client/progress.ts";
 import { STATUS } from "../protocol/status.ts";
+import { concatBytes } from "../shared/concat_bytes.ts";
 import { resolveVirtualPath } from "../storage/virtual_path.ts";
 import { IGNORE_FILE, MAX_IGNORE_FILE_BYTES } from "./ignore_rules.ts";
 import { LocalSide } from "./local_side.ts";
@@ -210,13 +211,7 @@ class ServerFolder implements RemoteFolder {
       if (error instanceof RemoteError && error.code === STATUS.NOT_FOUND) return undefined;
       throw error;
     }
-    const bytes = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-    let offset = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset);
-      offset += chunk.length;
-    }
-    return bytes;
+    return concatBytes(...chunks);
   }
 
   async mkdir(path: string): Promise<SyncEntry> {

@@ -41,12 +41,4 @@ export class Mulberry32 {
 }
 
 /** The concatenation of `parts` (e.g. frames a client sends in one write). */
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const joined = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
-}
+export { concatBytes } from "../../src/shared/concat_bytes.ts";
