@@ -66,9 +66,19 @@ export interface Admitted {
   release(): void;
 }
 
+/**
+ * How long a login at the session limit waits for a slot to free up. A client that was killed
+ * and started again at once logs in while the server is still closing its old session (the
+ * transfers in flight finish, the journal is released): that slot frees within moments, and the
+ * new login should take it rather than be refused. A session that is really open does not close
+ * in this time, so a refusal costs the peer this much extra wait.
+ */
+export const SESSION_SLOT_GRACE_MS = 2_000;
+
 /** Counts open sessions per user against `--max-sessions-per-user`. */
 export class UserSessions {
   #open = new Map<string, number>();
+  #waiting = new Map<string, Set<() => void>>();
 
   tryOpen(user: string, limit: number): boolean {
     const count = this.#open.get(user) ?? 0;
@@ -77,10 +87,40 @@ export class UserSessions {
     return true;
   }
 
+  /** As `tryOpen`, but at the limit waits up to `graceMs` for one of the user's sessions to close. */
+  async open(user: string, limit: number, graceMs: number): Promise<boolean> {
+    const deadline = Date.now() + graceMs;
+    while (!this.tryOpen(user, limit)) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await this.#nextClose(user, left);
+    }
+    return true;
+  }
+
   close(user: string): void {
     const count = (this.#open.get(user) ?? 1) - 1;
     if (count <= 0) this.#open.delete(user);
     else this.#open.set(user, count);
+    const waiting = this.#waiting.get(user);
+    if (!waiting) return;
+    this.#waiting.delete(user);
+    for (const wake of waiting) wake();
+  }
+
+  #nextClose(user: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let waiting = this.#waiting.get(user);
+      if (!waiting) this.#waiting.set(user, waiting = new Set());
+      const wake = () => {
+        clearTimeout(timer);
+        waiting.delete(wake);
+        if (waiting.size === 0 && this.#waiting.get(user) === waiting) this.#waiting.delete(user);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      waiting.add(wake);
+    });
   }
 }
 
@@ -347,7 +387,7 @@ async function login(
   }
   const { user, password } = decode(Messages.Auth, frame);
   await checkPassword(link, env, user, password);
-  if (!env.userSessions.tryOpen(user, env.config.maxSessionsPerUser)) {
+  if (!await env.userSessions.open(user, env.config.maxSessionsPerUser, SESSION_SLOT_GRACE_MS)) {
     auditLog.warn("login of {user} from {remote}: {result}", {
       event: "login",
       user,

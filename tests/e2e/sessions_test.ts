@@ -86,6 +86,43 @@ Deno.test("a second login of the same user is refused while the first is open", 
   assert.equal((await runClient(server, ["pwd"])).code, 0, "after logout alice may log in again");
 });
 
+/** Bytes in alice's unfinished uploads on the server. */
+function partialBytes(server: { storageDir: string }): number {
+  try {
+    const folder = join(server.storageDir, "alice", ".dfos", "partial");
+    return [...Deno.readDirSync(folder)].reduce(
+      (sum, entry) => sum + (entry.isFile ? Deno.statSync(join(folder, entry.name)).size : 0),
+      0,
+    );
+  } catch {
+    return 0;
+  }
+}
+
+Deno.test("a client killed during an upload and started again at once is let in (its old slot frees)", async () => {
+  await using server = await startServer();
+  const local = await Deno.makeTempDir({ prefix: "dfos-local-" });
+  const bytes = seededBytes(8 * 1024 * 1024, 5);
+  await Deno.mkdir(join(local, "tree"));
+  await Deno.writeFile(join(local, "tree", "big.bin"), bytes);
+  for (let index = 0; index < 300; index++) {
+    await Deno.writeTextFile(join(local, "tree", `f${index}.txt`), `${index}\n`.repeat(100));
+  }
+  for (let round = 0; round < 5; round++) {
+    const slow = spawnClient(server, ["--limit-rate=1M", "put", "-r", "tree", `/t${round}`], {
+      cwd: local,
+    });
+    await waitFor(() => partialBytes(server) > 256 * 1024, 15_000, "the upload under way");
+    slow.child.kill("SIGKILL");
+    await slow.finish().catch(() => {});
+    const again = await runClient(server, ["pwd"]);
+    assert.equal(again.code, 0, `round ${round}: ${again.stderr}`);
+  }
+  assert.equal((await runClient(server, ["put", "tree/big.bin"], { cwd: local })).code, 0);
+  assert.equal(await sha256File(join(server.storageDir, "alice", "big.bin")), sha256(bytes));
+  await Deno.remove(local, { recursive: true });
+});
+
 Deno.test("each user sees only their own folder", async () => {
   await using server = await startServer();
   const local = await Deno.makeTempDir({ prefix: "dfos-local-" });
