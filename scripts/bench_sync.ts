@@ -26,7 +26,7 @@ import {
 } from "./bench/processes.ts";
 import { findOpenSshPrograms, type Programs, type Sshd, startSshd } from "./bench/sshd.ts";
 import { median } from "./bench/report.ts";
-import { dfos } from "./bench/dfos_tool.ts";
+import { dfos, rememberServer } from "./bench/dfos_tool.ts";
 
 const USER = "bench";
 const PASSWORD = "bench-password-not-secret";
@@ -124,14 +124,10 @@ async function main(): Promise<number> {
       30_000,
       "the server",
     );
-    const fingerprint = await waitForOutput(
-      server,
-      /fingerprint (SHA256:[0-9a-f]+)/,
-      1,
-      "its fingerprint",
-    );
+    const knownHosts = join(dir, "known_hosts");
+    await rememberServer(knownHosts, Number(port), join(dir, "server_state"));
     for (const files of sizes) {
-      rows.push(...await measure(dir, files, rounds, { port, fingerprint, sshd, programs }));
+      rows.push(...await measure(dir, files, rounds, { port, knownHosts, sshd, programs }));
     }
     const serverRss = (await peakRssBytes(server.pid)) ?? 0;
     printTable(rows, serverRss);
@@ -144,7 +140,7 @@ async function main(): Promise<number> {
 
 interface Setup {
   port: string;
-  fingerprint: string;
+  knownHosts: string;
   sshd: Sshd;
   programs: Programs;
 }
@@ -165,7 +161,7 @@ async function measure(dir: string, files: number, rounds: number, setup: Setup)
     "--host=127.0.0.1",
     `--port=${setup.port}`,
     `--user=${USER}`,
-    `--fingerprint=${setup.fingerprint}`,
+    `--known-hosts=${setup.knownHosts}`,
     "--quiet",
     "sync",
     "--force",

@@ -37,6 +37,20 @@ export function dfos(args: string[], env: Record<string, string> = {}): CommandL
   };
 }
 
+/**
+ * Adds the server whose state folder is `stateDir` to `knownHosts` for
+ * 127.0.0.1:`port`, as a user's first accepted connection would: the
+ * clients then connect as on every later day, trusting what they remember.
+ */
+export async function rememberServer(knownHosts: string, port: number, stateDir: string) {
+  const certPem = await Deno.readTextFile(join(stateDir, "tls_cert.pem"));
+  await (await KnownHosts.load(knownHosts)).add(
+    `127.0.0.1:${port}`,
+    pemToDer(certPem),
+    SERVER_CERT_NAME,
+  );
+}
+
 /** Creates the users file (`dfos user add`, a scrypt hash) and warms Deno's module cache. */
 export async function createDfosTool(workDir: string): Promise<BenchTool> {
   const usersFile = join(workDir, "dfos_users.txt");
@@ -115,12 +129,7 @@ class DfosTool implements BenchTool {
         await waitForOutput(server, /listening on .*:(\d+)/, 30_000, "the DFOS server listened"),
       );
       const knownHosts = join(paths.runDir, "known_hosts");
-      const certPem = await Deno.readTextFile(join(this.#stateDir, "tls_cert.pem"));
-      await (await KnownHosts.load(knownHosts)).add(
-        `127.0.0.1:${port}`,
-        pemToDer(certPem),
-        SERVER_CERT_NAME,
-      );
+      await rememberServer(knownHosts, port, this.#stateDir);
       const clients = workload.units.map((unit) =>
         this.#client(port, knownHosts, [
           ...limitFlags(workload).client,

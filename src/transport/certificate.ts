@@ -1,6 +1,6 @@
 /**
  * Server certificates: fingerprints, PEM/DER conversion, and the fixed name
- * of self-signed DFOS certificates. Creating and parsing certificates is in
+ * of self-signed DFOS certificates. Creating certificates is in
  * certificate_x509.ts, loaded only when needed.
  *
  * A self-signed DFOS certificate names the fixed host {@link SERVER_CERT_NAME}:
@@ -10,7 +10,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import { encodeBase64 } from "./base64.ts";
 
 /** The DNS name inside every self-signed DFOS server certificate. */
@@ -39,4 +39,17 @@ export function parseFingerprint(text: string): string {
   const match = text.trim().match(/^sha256:([0-9a-f]{64})$/i);
   if (!match) throw new Error(`"${text}" is not a fingerprint of the form SHA256:<64 hex digits>`);
   return `SHA256:${match[1].toLowerCase()}`;
+}
+
+/**
+ * DNS names a certificate is valid for (its subjectAltName entries), in
+ * their order. Names the runtime prints quoted (with characters no host
+ * name has) are left out.
+ */
+export function certificateNames(der: Uint8Array): string[] {
+  const names = new X509Certificate(der).subjectAltName ?? "";
+  return names.split(", ").flatMap((entry) => {
+    const match = entry.match(/^DNS:([A-Za-z0-9.*_-]+)$/);
+    return match ? [match[1]] : [];
+  });
 }

@@ -1,8 +1,7 @@
 /**
- * The parts of certificate handling that need an X.509 library: creating a
- * self-signed certificate and reading the names in one. Loaded only when
- * needed (a server's first start, a client's first contact), because the
- * library takes a noticeable part of a second to load.
+ * The part of certificate handling that needs an X.509 library: creating a
+ * self-signed certificate. Loaded only when needed (a server's first start),
+ * because the library takes about 80 ms to load.
  *
  * @module
  */
@@ -51,11 +50,4 @@ export async function createSelfSignedCertificate(
 
 function hex(byte: number): string {
   return byte.toString(16).padStart(2, "0");
-}
-
-/** DNS names a certificate is valid for (its subjectAltName entries). */
-export function certificateNames(der: Uint8Array): string[] {
-  const certificate = new x509.X509Certificate(new Uint8Array(der));
-  const names = certificate.getExtension(x509.SubjectAlternativeNameExtension)?.names.items ?? [];
-  return names.filter((name) => name.type === "dns").map((name) => name.value);
 }

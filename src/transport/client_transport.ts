@@ -14,7 +14,7 @@
 
 import { ConnectionError, connectionLostReason } from "../client/errors.ts";
 import { withTimeout } from "../client/timeout.ts";
-import { derToPem, fingerprint } from "./certificate.ts";
+import { certificateNames, derToPem, fingerprint } from "./certificate.ts";
 import { fetchServerCertificate } from "./certificate_probe.ts";
 import { hostAddress, type KnownHost, KnownHosts } from "./known_hosts.ts";
 
@@ -74,7 +74,9 @@ export async function openTransport(
   const address = hostAddress(host, port);
   const knownHosts = await KnownHosts.load(trust.knownHostsPath);
   const known = knownHosts.find(address);
-  if (known && !trust.expectedFingerprint) {
+  if (known && (trust.expectedFingerprint ?? known.fingerprint) === known.fingerprint) {
+    // As remembered (and as --fingerprint says, if given): no look at the certificate
+    // first, the pinned handshake itself refuses any other.
     const conn = await connectPinned(host, port, known, knownHosts.path, timeoutMs);
     return { conn, identity: known.fingerprint };
   }
@@ -83,9 +85,9 @@ export async function openTransport(
   if (known && known.fingerprint !== printed) {
     throw identityChanged(address, known, printed, knownHosts.path);
   }
-  if (!known) await decideOnNewHost(address, printed, trust);
-  const name = await pinnedName(presented, host);
-  if (!known && !trust.expectedFingerprint) await knownHosts.add(address, presented, name);
+  await decideOnNewHost(address, printed, trust);
+  const name = pinnedName(presented, host);
+  if (!trust.expectedFingerprint) await knownHosts.add(address, presented, name);
   return {
     conn: await startTls(host, port, name, derToPem(presented), timeoutMs),
     identity: printed,
@@ -119,7 +121,7 @@ async function connectPinned(
   timeoutMs: number,
 ): Promise<Deno.Conn> {
   try {
-    const name = known.name ?? await pinnedName(known.der, host);
+    const name = known.name ?? pinnedName(known.der, host);
     return await startTls(host, port, name, derToPem(known.der), timeoutMs);
   } catch (error) {
     if (!(error instanceof TlsVerificationError)) throw error;
@@ -144,8 +146,7 @@ function identityChanged(address: string, known: KnownHost, printed: string, pat
 }
 
 /** The name to verify in a pinned certificate: its first DNS name, else the address typed. */
-async function pinnedName(der: Uint8Array, host: string): Promise<string> {
-  const { certificateNames } = await import("./certificate_x509.ts");
+function pinnedName(der: Uint8Array, host: string): string {
   return certificateNames(der)[0] ?? host;
 }
 

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runClient, startServer } from "../helpers/processes.ts";
+import { startRelay } from "../helpers/relay.ts";
 
 const hasOpenssl = await new Deno.Command("openssl", { args: ["version"], stdout: "null" })
   .output().then((result) => result.success, () => false);
@@ -120,6 +121,23 @@ Deno.test("--fingerprint connects on a match and refuses a mismatch", async () =
   assert.match(mismatch.stderr, /presented SHA256:[0-9a-f]{64}, not the expected SHA256:0{64}/);
   const malformed = await runClient(fresh, ["--fingerprint=abc", "pwd"]);
   assert.equal(malformed.code, 2);
+});
+
+Deno.test("--fingerprint that is the remembered one connects with one handshake; one that is not is refused", async () => {
+  await using server = await startServer();
+  const cert = join(server.dir, "server_state", "tls_cert.pem");
+  const relay = await startRelay(server.port, cert, server.knownHosts);
+  try {
+    const match = await runClient(relay, [`--fingerprint=${server.fingerprint}`, "pwd"]);
+    assert.equal(match.code, 0, match.stderr);
+    assert.equal(relay.connections(), 1, "no separate look at the certificate first");
+    const wrong = `SHA256:${"0".repeat(64)}`;
+    const mismatch = await runClient(relay, [`--fingerprint=${wrong}`, "pwd"]);
+    assert.equal(mismatch.code, 4, "a remembered entry does not override --fingerprint");
+    assert.match(mismatch.stderr, /presented SHA256:[0-9a-f]{64}, not the expected SHA256:0{64}/);
+  } finally {
+    relay.cut();
+  }
 });
 
 Deno.test("a plaintext client and a TLS server, and the reverse, fail clearly within 5 s", async () => {

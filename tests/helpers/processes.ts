@@ -11,7 +11,7 @@ import { PERMISSION_FLAGS } from "../../src/cli/permissions.ts";
 import { ClientConnection, type ConnectOptions } from "../../src/client/connection.ts";
 import { pemToDer, SERVER_CERT_NAME } from "../../src/transport/certificate.ts";
 import { KnownHosts } from "../../src/transport/known_hosts.ts";
-import { certificateNames } from "../../src/transport/certificate_x509.ts";
+import { certificateNames } from "../../src/transport/certificate.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 

@@ -7,13 +7,15 @@
 
 import { pemToDer } from "../../src/transport/certificate.ts";
 import { KnownHosts } from "../../src/transport/known_hosts.ts";
-import { certificateNames } from "../../src/transport/certificate_x509.ts";
+import { certificateNames } from "../../src/transport/certificate.ts";
 import type { ServerAddress } from "./processes.ts";
 
 /** A running relay. */
 export interface Relay extends ServerAddress {
   /** Bytes relayed so far, both directions. */
   bytes(): number;
+  /** Connections accepted so far. */
+  connections(): number;
   /** Drops every connection at once and stops listening. */
   cut(): void;
 }
@@ -30,6 +32,7 @@ export async function startRelay(targetPort: number, certPath: string, knownHost
   );
   const open = new Set<Deno.Conn>();
   let relayed = 0;
+  let accepted = 0;
   const pump = async (from: Deno.Conn, to: Deno.Conn) => {
     const buffer = new Uint8Array(64 * 1024);
     try {
@@ -51,6 +54,7 @@ export async function startRelay(targetPort: number, certPath: string, knownHost
   (async () => {
     try {
       for await (const client of listener) {
+        accepted++;
         const server = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
         open.add(client).add(server);
         pump(client, server);
@@ -62,6 +66,7 @@ export async function startRelay(targetPort: number, certPath: string, knownHost
     port,
     knownHosts,
     bytes: () => relayed,
+    connections: () => accepted,
     cut() {
       try {
         listener.close();
