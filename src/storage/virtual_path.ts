@@ -12,14 +12,13 @@
 
 import { MAX_PATH_BYTES, MAX_VIRTUAL_PATH_BYTES } from "../protocol/constants.ts";
 import { STATUS } from "../protocol/status.ts";
+import { utf8Length } from "../shared/utf8_length.ts";
 import { StorageError } from "./storage.ts";
 
 /** The server's private folder inside each user root; clients can never name it. */
 export const RESERVED_NAME = ".dfos";
 /** Longest single path component, in UTF-8 bytes (Linux NAME_MAX). */
 export const MAX_COMPONENT_BYTES = 255;
-
-const encoder = new TextEncoder();
 
 /**
  * Resolves what a client sent against its current directory.
@@ -56,7 +55,7 @@ export function resolveVirtualPath(cwd: string, input: string): string {
       `${resolved}: the name ${RESERVED_NAME} at the top of your storage is reserved`,
     );
   }
-  const length = encoder.encode(resolved).length;
+  const length = utf8Length(resolved);
   if (length > MAX_VIRTUAL_PATH_BYTES) {
     invalid(
       `${shorten(resolved)}: the path is ${length} bytes long` +
@@ -115,23 +114,26 @@ function shorten(path: string): string {
 }
 
 function validateInput(input: string): void {
-  const shown = shorten(input);
+  // Runs for every request and every scanned file: the message is built only for a refusal.
   for (let index = 0; index < input.length; index++) {
     const code = input.charCodeAt(index);
-    if (code === 0) invalid(`${shown}: paths may not contain a NUL byte`);
+    if (code === 0) invalid(`${shorten(input)}: paths may not contain a NUL byte`);
     if (code < 0x20 || code === 0x7f) {
-      invalid(`${shown}: paths may not contain control characters (such as newlines)`);
+      invalid(`${shorten(input)}: paths may not contain control characters (such as newlines)`);
     }
     if (code === 0x5c) {
-      invalid(`${shown}: backslashes are not path separators here and are refused; use "/"`);
+      invalid(
+        `${shorten(input)}: backslashes are not path separators here and are refused; use "/"`,
+      );
     }
   }
-  if (encoder.encode(input).length > MAX_PATH_BYTES) {
-    invalid(`${shown}: the path is longer than ${MAX_PATH_BYTES} bytes`);
+  if (input.length * 3 > MAX_PATH_BYTES && utf8Length(input) > MAX_PATH_BYTES) {
+    invalid(`${shorten(input)}: the path is longer than ${MAX_PATH_BYTES} bytes`);
   }
+  if (input.length * 3 <= MAX_COMPONENT_BYTES) return;
   for (const component of input.split("/")) {
-    if (encoder.encode(component).length > MAX_COMPONENT_BYTES) {
-      invalid(`${shown}: a path component is longer than ${MAX_COMPONENT_BYTES} bytes`);
+    if (utf8Length(component) > MAX_COMPONENT_BYTES) {
+      invalid(`${shorten(input)}: a path component is longer than ${MAX_COMPONENT_BYTES} bytes`);
     }
   }
 }

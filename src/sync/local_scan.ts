@@ -56,7 +56,9 @@ export async function scanLocal(root: string, options: LocalScanOptions): Promis
       const info = Deno.lstatSync(join(root, path));
       const entry = localEntryOf(info);
       if (entry.kind === "directory") pending.push(path);
-      else await describeContent(root, path, entry, options.base.get(path), scan);
+      else if (!takeRemembered(entry, options.base.get(path))) {
+        await hashContent(root, path, entry, scan);
+      }
       scan.tree.set(path, entry);
     }
   }
@@ -83,20 +85,15 @@ export function localEntryOf(info: Deno.FileInfo): SyncEntry {
   };
 }
 
-/** Takes the remembered hash if nothing about the file moved, else reads it. */
-async function describeContent(
-  root: string,
-  path: string,
-  entry: SyncEntry,
-  base: BaseEntry | undefined,
-  scan: LocalScan,
-): Promise<void> {
+/** Takes the remembered hash if nothing about the file moved; false if it has to be read. */
+function takeRemembered(entry: SyncEntry, base: BaseEntry | undefined): boolean {
   const unchanged = base?.kind === "file" && base.size === entry.size &&
     base.localMtimeNs === entry.mtimeNs && base.localInode === entry.inode;
-  if (unchanged) {
-    entry.sha256 = base.sha256;
-    return;
-  }
+  if (unchanged) entry.sha256 = base.sha256;
+  return unchanged;
+}
+
+async function hashContent(root: string, path: string, entry: SyncEntry, scan: LocalScan) {
   using file = await Deno.open(join(root, path), { read: true });
   const hash = createHash("sha256");
   const read = await hashFileFromStart(file, hash);

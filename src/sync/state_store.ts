@@ -135,20 +135,19 @@ export class PairState {
 
   /** Every remembered path. */
   load(): Map<string, BaseEntry> {
-    const select = this.#db.prepare(
+    const entries = new Map<string, BaseEntry>();
+    const rows = this.#rows(
       `SELECT path, kind, size, sha256, local_mtime_ns, local_inode, remote_mtime_ns
        FROM entries WHERE pair = ?`,
     );
-    select.setReadBigInts(true);
-    const entries = new Map<string, BaseEntry>();
-    for (const row of select.iterate(this.#pair) as Iterable<Record<string, unknown>>) {
-      entries.set(row.path as string, {
-        kind: row.kind as SyncKind,
-        size: Number(row.size),
-        sha256: (row.sha256 as string | null) ?? undefined,
-        localMtimeNs: row.local_mtime_ns as bigint,
-        localInode: row.local_inode === null ? undefined : Number(row.local_inode),
-        remoteMtimeNs: row.remote_mtime_ns as bigint,
+    for (const [path, kind, size, sha256, localMtimeNs, localInode, remoteMtimeNs] of rows) {
+      entries.set(path as string, {
+        kind: kind as SyncKind,
+        size: Number(size),
+        sha256: (sha256 as string | null) ?? undefined,
+        localMtimeNs: localMtimeNs as bigint,
+        localInode: localInode === null ? undefined : Number(localInode),
+        remoteMtimeNs: remoteMtimeNs as bigint,
       });
     }
     return entries;
@@ -159,21 +158,32 @@ export class PairState {
    * changes since then it is the remote tree now, without listing it again.
    */
   loadRemote(): Map<string, SyncEntry> {
-    const select = this.#db.prepare(
+    const tree = new Map<string, SyncEntry>();
+    const rows = this.#rows(
       "SELECT path, kind, size, mtime_ns, sha256 FROM remote_entries WHERE pair = ?",
     );
-    select.setReadBigInts(true);
-    const tree = new Map<string, SyncEntry>();
-    for (const row of select.iterate(this.#pair) as Iterable<Record<string, unknown>>) {
+    for (const [path, kind, size, mtimeNs, sha256] of rows) {
       const entry: SyncEntry = {
-        kind: row.kind as SyncKind,
-        size: Number(row.size),
-        mtimeNs: row.mtime_ns as bigint,
+        kind: kind as SyncKind,
+        size: Number(size),
+        mtimeNs: mtimeNs as bigint,
       };
-      if (row.sha256 !== null) entry.sha256 = row.sha256 as string;
-      tree.set(row.path as string, entry);
+      if (sha256 !== null) entry.sha256 = sha256 as string;
+      tree.set(path as string, entry);
     }
     return tree;
+  }
+
+  /**
+   * The pair's rows of `sql` (one `?`, the pair), integers as bigints. Read
+   * at once as arrays: a third of the time of iterating row objects.
+   */
+  #rows(sql: string): unknown[][] {
+    const select = this.#db.prepare(sql);
+    select.setReadBigInts(true);
+    // Node's setReturnArrays: in the runtime, not yet in its type declarations.
+    (select as StatementSync & { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+    return select.all(this.#pair) as unknown as unknown[][];
   }
 
   /** Replaces the remembered remote tree and its journal position, in one transaction. */
