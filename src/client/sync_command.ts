@@ -62,7 +62,7 @@ export const syncCommand: Command = {
         store.close();
       }
     }
-    const progress = createProgress({ label: "sync", quiet: context.quiet });
+    const progress = await createProgress({ label: "sync", quiet: context.quiet });
     try {
       const folders = { local: positionals[0], remote: positionals[1] };
       const sides = await openSyncSides(context, store, folders, perFile(progress));

@@ -38,7 +38,7 @@ const get: Command = {
     const info = await context.connection.stat(remote);
     const name = posix.basename(info.path) || "root";
     const local = await localTarget(positionals[1], name);
-    const progress = createProgress({ label: name, quiet: context.quiet });
+    const progress = await createProgress({ label: name, quiet: context.quiet });
     try {
       if (info.entry.kind === "directory") {
         if (!values.recursive) throw new LocalError(`${remote} is a directory (use get -r)`);
@@ -77,7 +77,7 @@ const put: Command = {
       throw new LocalError(`${local}: no such local file or directory`);
     });
     const remote = await remoteTarget(context, positionals[1], basename(local));
-    const progress = createProgress({ label: basename(local), quiet: context.quiet });
+    const progress = await createProgress({ label: basename(local), quiet: context.quiet });
     try {
       if (info.isDirectory) {
         if (!values.recursive) throw new LocalError(`${local} is a directory (use put -r)`);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import zlib from "node:zlib";
+import process from "node:process";
 import { FRAME_HEADER_SIZE, MAX_CHUNK_SIZE, MESSAGE_TYPE } from "./constants.ts";
 import { ProtocolError } from "./protocol_error.ts";
 import { writeDataHeader } from "./messages.ts";
@@ -24,13 +24,22 @@ const MAX_BACKOFF = 256;
 /** zstd level: fast, since the link is usually faster than strong compression. */
 const LEVEL = 1;
 
+/**
+ * node:zlib, loaded on first use: it takes about 15 ms to load, which every
+ * client command would pay, and only transfers that compress need it.
+ */
+function zlib(): typeof import("node:zlib") {
+  return loadedZlib ??= process.getBuiltinModule("node:zlib") as typeof import("node:zlib");
+}
+let loadedZlib: typeof import("node:zlib") | undefined;
+
 /** Compresses one chunk. */
 export type CompressFunction = (chunk: Uint8Array) => Uint8Array;
 
 /** zstd at {@link LEVEL}. */
 export function zstdCompress(chunk: Uint8Array): Uint8Array {
-  return zlib.zstdCompressSync(chunk, {
-    params: { [zlib.constants.ZSTD_c_compressionLevel]: LEVEL },
+  return zlib().zstdCompressSync(chunk, {
+    params: { [zlib().constants.ZSTD_c_compressionLevel]: LEVEL },
   });
 }
 
@@ -71,7 +80,7 @@ export function decompressChunk(payload: Uint8Array): Uint8Array {
     throw new ProtocolError(`DataZstd payload is not one complete zstd frame: ${problem}`);
   }
   try {
-    return zlib.zstdDecompressSync(payload, { maxOutputLength: MAX_CHUNK_SIZE });
+    return zlib().zstdDecompressSync(payload, { maxOutputLength: MAX_CHUNK_SIZE });
   } catch (error) {
     throw new ProtocolError(
       `DataZstd payload does not inflate to a chunk: ${(error as Error).message}`,
