@@ -60,6 +60,8 @@ export class TreeIndex {
   readonly #storage: Storage;
   readonly #shared: UserJournal;
   readonly #feed: ChangeFeed;
+  #askedReady = false;
+  readonly #createdMs = performance.now();
 
   constructor(storage: Storage, shared: UserJournal, feed: ChangeFeed) {
     this.#storage = storage;
@@ -72,9 +74,11 @@ export class TreeIndex {
     return this.#shared.journal();
   }
 
-  /** Resolves once the journal is open and the tree was compared with it. */
+  /** Resolves once the journal is open and the tree was compared with it (see UserJournal). */
   ready(): Promise<void> {
-    return this.#shared.ready();
+    const first = !this.#askedReady;
+    this.#askedReady = true;
+    return this.#shared.ready(first ? this.#createdMs : undefined);
   }
 
   /** Runs `work` under the user's commit lock. */
@@ -153,6 +157,28 @@ export class TreeIndex {
       if (!agrees(entry, known)) ({ entry, indexed: known } = await this.touch(path));
       if (entry !== null) await this.#visit(path, entry, known, options);
       walked = await disk.next();
+    }
+  }
+
+  /**
+   * Compares each of `paths` with the index and records a difference; a
+   * folder the index did not know as one is compared with all it holds
+   * (what was created in it may have come before the watch of it). If a
+   * path cannot be compared, the whole tree is.
+   */
+  async comparePaths(paths: string[], signal?: AbortSignal): Promise<void> {
+    const journal = await this.journal();
+    for (const path of paths) {
+      if (signal?.aborted) return;
+      try {
+        const before = await journal.lookup(path);
+        const { entry } = await this.touch(path);
+        if (entry?.kind === "directory" && before?.kind !== "directory") {
+          await this.compareTree(path, { signal });
+        }
+      } catch {
+        return await this.compareTree("/", { signal });
+      }
     }
   }
 

@@ -2,9 +2,11 @@
  * Each user's change journal, open once for the whole server process and
  * shared by that user's sessions, with the user's commit lock. A journal
  * opens when a session first needs it (a change to record, a sync request)
- * and closes when the user's last session ends, or at shutdown. When it
- * opens, the tree is compared with its index in the background, so that
- * what changed behind the server's back while it was closed is found.
+ * and closes {@link JOURNAL_LINGER_MS} after the user's last session ends,
+ * or at shutdown. When it opens, the tree is compared with its index in the
+ * background, so that what changed behind the server's back while it was
+ * closed is found; and again for a session's first sync request unless the
+ * tree watch (storage/tree_watch.ts) vouches that nothing changed since.
  *
  * The journal is the change feed's subscriber that writes every change
  * down, under the commit lock the change was made in.
@@ -18,6 +20,15 @@ import type { Journal } from "../storage/journal.ts";
 import { serverLog } from "../log/logging.ts";
 import type { FeedSubscriber, TreeChange } from "./change_feed.ts";
 import { CommitLock } from "./commit_lock.ts";
+import type { TouchedPaths, TreeWatch } from "../storage/tree_watch.ts";
+
+/**
+ * How long a user's journal stays open after their last session: a sync
+ * run again soon (by hand, by a timer, from another machine) then finds it
+ * open and, while the tree watch vouches for the files, needs no new
+ * comparison of the whole tree.
+ */
+export const JOURNAL_LINGER_MS = 5 * 60_000;
 
 /** What a user's sessions share. */
 export interface UserJournal {
@@ -26,23 +37,34 @@ export interface UserJournal {
   readonly lock: CommitLock;
   /** The journal, opened on first use; rejects (IO_ERROR) if it cannot be opened. */
   journal(): Promise<Journal>;
-  /** Resolves once the tree has been compared with the index since the journal opened. */
-  ready(): Promise<void>;
+  /**
+   * Resolves once the tree has been compared with the index: since the
+   * journal opened, where the tree watch saw something touched since, and
+   * without a watch, since `sessionStartMs` if given (a session's first
+   * sync request gives its start).
+   */
+  ready(sessionStartMs?: number): Promise<void>;
 }
 
-/** Compares the user's tree with a journal just opened (see tree_index.ts). */
+/** Compares the user's tree, or the paths given, with the journal's index (see tree_index.ts). */
 export type OpeningScan = (
   shared: UserJournal,
   storage: Storage,
   signal: AbortSignal,
+  paths: TouchedPaths,
 ) => Promise<void>;
 
 /** One user's entry: its sessions, and the journal once asked for. */
 class Entry implements UserJournal {
   readonly lock = new CommitLock();
   sessions = 0;
+  /** Closes the journal of a user without sessions, once it has lingered. */
+  lingering: ReturnType<typeof setTimeout> | undefined;
   #opened: Promise<Journal> | undefined;
   #scanned: Promise<void> = Promise.resolve();
+  /** When the last full comparison was queued. */
+  #lastFullMs = -Infinity;
+  #watch: TreeWatch | undefined;
   readonly #scan = new AbortController();
 
   constructor(
@@ -56,21 +78,22 @@ class Entry implements UserJournal {
     return this.#opened;
   }
 
-  async ready(): Promise<void> {
+  async ready(sessionStartMs?: number): Promise<void> {
     await this.journal();
+    // What may have changed behind the server's back since the last comparison is compared
+    // now, after any comparison under way: the paths the tree watch saw touched; without a
+    // watch, the whole tree once per session (unless a full comparison began since it did).
+    const touched = this.#watch?.take() ??
+      (sessionStartMs !== undefined && this.#lastFullMs < sessionStartMs ? "all" : []);
+    if (touched === "all" || touched.length > 0) this.#compare(touched);
     await this.#scanned;
   }
 
   async #open(): Promise<Journal> {
     try {
       const journal = await this.storage.openJournal();
-      this.#scanned = this.scan(this, this.storage, this.#scan.signal).catch((error) => {
-        if (this.#scan.signal.aborted) return;
-        serverLog.warn("comparing {user}'s files with the change journal failed: {error}", {
-          user: this.user,
-          error: String(error),
-        });
-      });
+      this.#watch = this.storage.watchTree?.();
+      this.#compare(this.#watch?.take() ?? "all");
       return journal;
     } catch (error) {
       this.#opened = undefined; // The next request tries again.
@@ -85,10 +108,26 @@ class Entry implements UserJournal {
     }
   }
 
+  /** Compares `paths` (or the whole tree) with the index after what is under way; {@link ready} waits for it. */
+  #compare(paths: TouchedPaths): void {
+    if (paths === "all") this.#lastFullMs = performance.now();
+    this.#scanned = this.#scanned.then(() =>
+      this.scan(this, this.storage, this.#scan.signal, paths)
+    )
+      .catch((error) => {
+        if (this.#scan.signal.aborted) return;
+        serverLog.warn("comparing {user}'s files with the change journal failed: {error}", {
+          user: this.user,
+          error: String(error),
+        });
+      });
+  }
+
   /** Stops the scan and closes the journal, if it was opened. */
   async close(): Promise<void> {
     if (this.#opened === undefined) return;
     this.#scan.abort();
+    this.#watch?.close();
     const journal = await this.#opened.catch(() => null);
     await this.#scanned;
     await journal?.close();
@@ -101,9 +140,12 @@ export class UserJournals {
   /** Journals still closing, by user: a new session waits for them before opening again. */
   #closing = new Map<string, Promise<void>>();
   readonly #scan: OpeningScan;
+  readonly #lingerMs: number;
 
-  constructor(scan: OpeningScan) {
+  /** `lingerMs`: how long a journal stays open after its user's last session (default {@link JOURNAL_LINGER_MS}). */
+  constructor(scan: OpeningScan, lingerMs = JOURNAL_LINGER_MS) {
     this.#scan = scan;
+    this.#lingerMs = lingerMs;
   }
 
   /** Registers a session of `user`, whose files `storage` holds; release it when it ends. */
@@ -114,14 +156,21 @@ export class UserJournals {
       entry = new Entry(user, storage, this.#scan);
       this.#entries.set(user, entry);
     }
+    clearTimeout(entry.lingering);
+    entry.lingering = undefined;
     entry.sessions++;
     return entry;
   }
 
-  /** Ends a session of `user`; the last one closes the journal. */
+  /** Ends a session of `user`; after the last one the journal lingers, then closes. */
   async release(user: string): Promise<void> {
     const entry = this.#entries.get(user);
     if (entry === undefined || --entry.sessions > 0) return;
+    if (this.#lingerMs > 0) {
+      entry.lingering = setTimeout(() => this.#expire(entry), this.#lingerMs);
+      Deno.unrefTimer(entry.lingering);
+      return;
+    }
     this.#entries.delete(user);
     await this.#close(entry);
   }
@@ -129,6 +178,7 @@ export class UserJournals {
   /** Closes every journal (at shutdown, once sessions have ended). */
   async closeAll(): Promise<void> {
     const entries = [...this.#entries.values()];
+    for (const entry of entries) clearTimeout(entry.lingering);
     this.#entries.clear();
     await Promise.all(entries.map((entry) => this.#close(entry)));
     await Promise.all(this.#closing.values());
@@ -147,6 +197,12 @@ export class UserJournals {
       await record(await entry.journal(), change);
     },
   };
+
+  #expire(entry: Entry): void {
+    if (entry.sessions > 0 || this.#entries.get(entry.user) !== entry) return;
+    this.#entries.delete(entry.user);
+    this.#close(entry);
+  }
 
   async #close(entry: Entry): Promise<void> {
     const closed = entry.close().catch((error) => {

@@ -188,6 +188,7 @@ Deno.test("a journal opened again compares the whole tree with its index: what c
     const one = await first.openSession("alice", "s1", await LocalStorage.open(root));
     await put(one, "/a.txt", "a");
     await one.release();
+    await first.closeAll(); // The server stops.
     await Deno.writeTextFile(join(root, "b.txt"), "made while the server slept");
     const again = new TreeServices();
     const two = await again.openSession("alice", "s2", await LocalStorage.open(root));
