@@ -62,12 +62,20 @@ Deno.test("after the last session the journal lingers: the next session compares
     const two = await services.openSession("alice", "s2", second.storage);
     try {
       const journal = await two.index.journal();
-      await waitFor(async () => {
-        await two.index.ready();
-        return (await journal.lookup("/d/f3.txt"))?.size === 32;
-      }, 10_000, "the outside edit in the index");
+      await waitFor(
+        async () => {
+          await two.index.ready();
+          return (await journal.lookup("/d/f3.txt"))?.size === 32;
+        },
+        10_000,
+        "the outside edit in the index",
+      );
       assert.equal(second.rootListings(), 0, "no full comparison: the journal stayed open");
-      assert.equal((await journal.lookup("/d/mine.txt"))?.sha256, sha("mine"), "its own change kept");
+      assert.equal(
+        (await journal.lookup("/d/mine.txt"))?.sha256,
+        sha("mine"),
+        "its own change kept",
+      );
     } finally {
       await two.release();
     }
