@@ -61,7 +61,7 @@ export async function openSyncSides(
     remotePath: remoteRoot,
     localPath: localRoot,
   });
-  const remembered = state.load().size > 0;
+  const remembered = state.remembersAny();
   const kind = await localKind(localRoot);
   if (kind === "other") throw new LocalError(`${folders.local} is not a folder`);
   if (kind === "missing") {

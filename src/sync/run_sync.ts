@@ -95,15 +95,16 @@ export class SyncStopped extends Error {
 export async function runSync(sides: SyncSides, options: SyncOptions): Promise<SyncReport> {
   const started = performance.now();
   const base = sides.state.load();
+  // The server's side is asked for first: it answers while the local folder is read.
+  const remoteTree = currentRemoteTree(sides);
+  remoteTree.catch(() => {}); // Awaited below; a failure there is the run's.
   const ignore = await ignoreRules(sides);
-  const [local, remote] = await Promise.all([
-    scanLocal(sides.localRoot, { base, ignore }),
-    currentRemoteTree(sides),
-  ]);
-  const remoteTree = new Map(
+  const local = await scanLocal(sides.localRoot, { base, ignore });
+  const remote = await remoteTree;
+  const remoteEntries = new Map(
     [...remote.tree].filter(([path, entry]) => !ignore.ignores(path, entry.kind === "directory")),
   );
-  const plan = reconcile(base, local.tree, remoteTree, {
+  const plan = reconcile(base, local.tree, remoteEntries, {
     direction: options.direction,
     delete: options.delete,
     host: options.host,
@@ -125,7 +126,7 @@ export async function runSync(sides: SyncSides, options: SyncOptions): Promise<S
   }
   if (options.dryRun) return finish(report, started);
   await options.onPlan?.(plan, report.totals);
-  report.execution = await execute(sides, plan, base, local.tree, remoteTree, options);
+  report.execution = await execute(sides, plan, base, local.tree, remoteEntries, options);
   report.totals = countDone(report);
   return finish(report, started);
 }

@@ -133,6 +133,12 @@ export class PairState {
     this.#remove = db.prepare("DELETE FROM entries WHERE pair = ? AND path = ?");
   }
 
+  /** Whether a run of this pair ever ended with something remembered. */
+  remembersAny(): boolean {
+    return this.#db.prepare("SELECT 1 FROM entries WHERE pair = ? LIMIT 1").get(this.#pair) !==
+      undefined;
+  }
+
   /** Every remembered path. */
   load(): Map<string, BaseEntry> {
     const entries = new Map<string, BaseEntry>();
