@@ -8,25 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runClient, startServer } from "../helpers/processes.ts";
 import { startRelay } from "../helpers/relay.ts";
-
-const hasOpenssl = await new Deno.Command("openssl", { args: ["version"], stdout: "null" })
-  .output().then((result) => result.success, () => false);
-
-async function openssl(args: string[], stdin = ""): Promise<{ code: number; output: string }> {
-  const child = new Deno.Command("openssl", {
-    args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(20_000),
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(stdin));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  const decoder = new TextDecoder();
-  return { code, output: decoder.decode(stdout) + decoder.decode(stderr) };
-}
+import { hasOpenssl, newEcKey, openssl } from "../helpers/openssl.ts";
 
 Deno.test({
   name:
@@ -170,13 +152,7 @@ Deno.test({
     await run(
       "req",
       "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      `${dir}/ca.key`,
+      ...newEcKey(`${dir}/ca.key`),
       "-out",
       `${dir}/ca.pem`,
       "-days",
@@ -186,13 +162,7 @@ Deno.test({
     );
     await run(
       "req",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      `${dir}/server.key`,
+      ...newEcKey(`${dir}/server.key`),
       "-out",
       `${dir}/server.csr`,
       "-subj",

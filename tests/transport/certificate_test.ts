@@ -7,14 +7,8 @@ import {
   SERVER_CERT_NAME,
 } from "../../src/transport/certificate.ts";
 import { createSelfSignedCertificate } from "../../src/transport/certificate_x509.ts";
+import { hasOpenssl, newEcKey, openssl } from "../helpers/openssl.ts";
 
-const hasOpenssl = (() => {
-  try {
-    return new Deno.Command("openssl", { args: ["version"], stdout: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
 if (!hasOpenssl) console.warn("certificate_test: an operator's certificate: ignored: no openssl");
 
 Deno.test("a self-signed DFOS certificate names the fixed server name, and only it", async () => {
@@ -30,30 +24,20 @@ Deno.test(
     const dir = await Deno.makeTempDir({ prefix: "dfos-cert-" });
     try {
       const cert = join(dir, "cert.pem");
-      const made = new Deno.Command("openssl", {
-        args: [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:P-256",
-          "-nodes",
-          "-keyout",
-          join(dir, "key.pem"),
-          "-out",
-          cert,
-          "-days",
-          "1",
-          "-subj",
-          "/CN=files.example.org",
-          "-addext",
-          "subjectAltName=DNS:files.example.org,IP:10.0.0.5,DNS:*.files.example.org,email:a@b.c",
-        ],
-        stdout: "null",
-        stderr: "piped",
-      }).outputSync();
-      assert.ok(made.success, new TextDecoder().decode(made.stderr));
+      const made = await openssl([
+        "req",
+        "-x509",
+        ...newEcKey(join(dir, "key.pem")),
+        "-out",
+        cert,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=files.example.org",
+        "-addext",
+        "subjectAltName=DNS:files.example.org,IP:10.0.0.5,DNS:*.files.example.org,email:a@b.c",
+      ]);
+      assert.equal(made.code, 0, made.output);
       assert.deepEqual(certificateNames(pemToDer(await Deno.readTextFile(cert))), [
         "files.example.org",
         "*.files.example.org",
