@@ -20,7 +20,7 @@ import {
   type Logger,
   type LogRecord,
 } from "@logtape/logtape";
-import { getFileSink } from "@logtape/file";
+import { appendFileSink } from "./append_file_sink.ts";
 import { join } from "node:path";
 
 /** Options of {@link setupServerLogging}. */
@@ -43,15 +43,10 @@ export const LOG_FILES = {
 /** Configures the process-wide loggers for a server. Call {@link closeLogging} before exit. */
 export async function setupServerLogging(options: ServerLoggingOptions): Promise<void> {
   await Deno.mkdir(options.logDir, { recursive: true, mode: 0o750 });
-  // Audit records are written as they happen, and performance samples too: the line a server
-  // writes as it becomes idle is the last for a while, and the file sink flushes only when a
-  // record arrives. Events are buffered briefly.
-  const file = (name: string, bufferSize = 4096) =>
-    getFileSink(join(options.logDir, name), {
-      formatter: jsonLinesWithPlainMessage,
-      bufferSize,
-      flushInterval: 500,
-    });
+  // Every record is in its file as it happens (an audit record before the request is answered,
+  // the performance sample a server writes as it becomes idle at once), on disk within a second.
+  const file = (name: string) =>
+    appendFileSink(join(options.logDir, name), { formatter: jsonLinesWithPlainMessage });
   const stderr = getStreamSink(Deno.stderr.writable, {
     // Values inside a sentence without quotes: "alice logged in", not "\"alice\" logged in".
     formatter: getTextFormatter({ timestamp: "date-time-tz", category: ".", value: "bare" }),
@@ -61,8 +56,8 @@ export async function setupServerLogging(options: ServerLoggingOptions): Promise
     sinks: {
       stderr,
       events: file(LOG_FILES.events),
-      audit: file(LOG_FILES.audit, 0),
-      performance: file(LOG_FILES.performance, 0),
+      audit: file(LOG_FILES.audit),
+      performance: file(LOG_FILES.performance),
     },
     loggers: [
       {
