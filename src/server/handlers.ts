@@ -145,7 +145,7 @@ const TABLE: RequestHandler[] = [
   { name: "SetMtime", audit: "set-mtime", writes: true, handle: handleSetMtime },
   { name: "Read", audit: "download", writes: false, handle: handleRead },
   { name: "Write", audit: "upload", writes: true, handle: handleWrite },
-  { name: "WriteFile", audit: "upload", writes: true, handle: handleWriteFile },
+  { name: "WriteFile", audit: "upload", writes: true, pipelined: true, handle: handleWriteFile },
   { name: "ListPartials", audit: "list-partials", writes: false, handle: handleListPartials },
   {
     name: "DiscardPartials",
@@ -156,7 +156,13 @@ const TABLE: RequestHandler[] = [
   { name: "ListTree", audit: "list-tree", writes: false, handle: handleListTree },
   { name: "Changes", audit: "changes", writes: false, handle: handleChanges },
   { name: "WriteIf", audit: "upload", writes: true, handle: handleWriteIf },
-  { name: "WriteFileIf", audit: "upload", writes: true, handle: handleWriteFileIf },
+  {
+    name: "WriteFileIf",
+    audit: "upload",
+    writes: true,
+    pipelined: true,
+    handle: handleWriteFileIf,
+  },
   { name: "RemoveIf", audit: "delete", writes: true, handle: handleRemoveIf },
   { name: "RenameIf", audit: "rename", writes: true, handle: handleRenameIf },
 ];

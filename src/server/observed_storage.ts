@@ -145,16 +145,19 @@ export class ObservedStorage implements Storage {
     };
   }
 
-  /** Stores a small file; with `expected`, only if the target is still so. */
+  /**
+   * Stores a small file; with `expected`, only if the target is still so;
+   * with `turn`, put under its name only once that has resolved.
+   */
   async writeFile(
     path: string,
     content: Uint8Array,
-    options: WholeFileOptions & UploadCondition,
+    options: WholeFileOptions & UploadCondition & { turn?: Promise<void> },
   ): Promise<EntryInfo> {
-    const { expected, ...rest } = options;
+    const { expected, turn, ...rest } = options;
     if (expected !== undefined) await this.#precheck(path, expected);
     const overwrite = expected === undefined ? rest.overwrite : expected.kind === "file";
-    const guard = this.#placement(path, rest.sha256Hex, expected);
+    const guard = this.#placement(path, rest.sha256Hex, expected, turn);
     return await this.#refusing(
       expected,
       this.#inner.writeFile(path, content, { ...rest, overwrite, guard }),
@@ -185,9 +188,15 @@ export class ObservedStorage implements Storage {
   }
 
   /** The guard of an upload's placement: locked, its condition checked, its change published. */
-  #placement(path: string, sha256Hex: string, expected?: Expected): PlacementGuard {
-    return (place) =>
-      this.#index.locked(async () => {
+  #placement(
+    path: string,
+    sha256Hex: string,
+    expected?: Expected,
+    turn?: Promise<void>,
+  ): PlacementGuard {
+    return async (place) => {
+      await turn; // In the order the requests came: what clients see stays in their order.
+      return await this.#index.locked(async () => {
         if (expected !== undefined) {
           await checkExpected(this.#index, await this.#inner.canonicalPath(path), expected, path);
         }
@@ -202,6 +211,7 @@ export class ObservedStorage implements Storage {
         });
         return placed;
       });
+    };
   }
 
   /** Checks a condition before an upload begins, so a doomed one sends no bytes. */

@@ -115,5 +115,11 @@ export interface RequestHandler {
   audit: AuditOperation;
   /** Whether the request changes storage (drives the audit log and the capability list). */
   writes: boolean;
-  handle(context: RequestContext, frame: Frame): Promise<AuditDetail | void>;
+  /**
+   * Whether it may overlap the requests around it (request_pipeline.ts): then
+   * it must do what others can see (put in place, reply) only once `turn`
+   * has resolved. Default false: it runs alone, and `turn` has resolved.
+   */
+  pipelined?: boolean;
+  handle(context: RequestContext, frame: Frame, turn: Promise<void>): Promise<AuditDetail | void>;
 }

@@ -24,8 +24,10 @@ import {
   auditedPath,
   type AuditOperation,
   type RequestContext,
+  type RequestHandler,
 } from "./request_context.ts";
 import { TransferRegistry } from "./transfers.ts";
+import { RequestPipeline } from "./request_pipeline.ts";
 import type { ChangeFeed } from "./change_feed.ts";
 import type { ObservedStorage } from "./observed_storage.ts";
 import type { TreeIndex } from "./tree_index.ts";
@@ -33,6 +35,9 @@ import type { Watchers } from "./watchers.ts";
 import type { QuotaLedger } from "./quota.ts";
 import type { UserPacers } from "./user_limits.ts";
 import { plural } from "../shared/plural.ts";
+
+/** The turn of a request that runs alone: it has come. */
+const DONE = Promise.resolve();
 
 const TRANSFER_FRAMES = new Set<number>([
   MESSAGE_TYPE.DataZstd,
@@ -112,6 +117,7 @@ export class ServerSession implements RequestContext {
   #idleTimeoutMs: number;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #draining = false;
+  readonly #pipeline = new RequestPipeline();
   /** Set once the session ends: from then on nothing more is sent. */
   #closing = false;
 
@@ -191,6 +197,7 @@ export class ServerSession implements RequestContext {
    * closed, keeping its partial; then the connection closes.
    */
   async #teardown(): Promise<void> {
+    await this.#pipeline.settled(); // Whole files under way are stored (or refused) first.
     clearTimeout(this.#idleTimer);
     this.#watchers.unwatch(this);
     this.#closing = true;
@@ -242,7 +249,16 @@ export class ServerSession implements RequestContext {
     }
     const handler = REQUEST_HANDLERS.get(frame.type);
     if (!handler) throw new ProtocolError(`unexpected ${messageName(frame.type)} after login`);
-    this.transfers.checkUnused(frame.id); // Before any reply or side effect (PROTOCOL.md §9).
+    // Before any reply or side effect (PROTOCOL.md §9).
+    this.transfers.checkUnused(frame.id);
+    this.#pipeline.checkUnused(frame.id);
+    if (handler.pipelined && !this.#draining) {
+      // The reader reuses its buffer for the next frame: a request that outlives it has its own.
+      const own = { ...frame, payload: frame.payload.slice() };
+      await this.#pipeline.begin(frame.id, (turn) => this.#servePipelined(handler, own, turn));
+      return true;
+    }
+    await this.#pipeline.settled();
     if (this.#draining) {
       await this.reply(encode(Messages.Error, frame.id, {
         code: STATUS.SHUTTING_DOWN,
@@ -250,24 +266,43 @@ export class ServerSession implements RequestContext {
       }));
       return true;
     }
+    await this.#serve(handler, frame, DONE);
+    return true;
+  }
+
+  /** Runs one request and audits it; a failed operation is answered with its status. */
+  async #serve(handler: RequestHandler, frame: Frame, turn: Promise<void>): Promise<void> {
     await this.pacers.requests?.take(1);
     const started = performance.now();
     const durationMs = () => Math.round(performance.now() - started);
     const sent = sentPaths(frame);
     try {
-      const detail = await handler.handle(this, frame);
+      const detail = await handler.handle(this, frame, turn);
+      await turn;
       if (handler.writes && !detail?.deferred) {
         const paths = detail?.path === undefined ? {} : this.#auditedPaths(sent, detail);
         this.#audit(handler.audit, { ...detail, ...paths, durationMs: durationMs() }, "ok");
       }
     } catch (error) {
       if (error instanceof ProtocolError || error instanceof ConnectionLost) throw error;
+      await turn;
       const failure = describeError(error);
       const paths = this.#auditedPaths(sent, {});
       this.#audit(handler.audit, { ...paths, durationMs: durationMs() }, failure.message);
       await this.reply(errorFrame(frame.id, failure));
     }
-    return true;
+  }
+
+  /** {@link #serve} in the pipeline: a broken frame or connection ends the session from here. */
+  async #servePipelined(handler: RequestHandler, frame: Frame, turn: Promise<void>) {
+    try {
+      await this.#serve(handler, frame, turn);
+    } catch (error) {
+      await turn;
+      await this.#onBrokenConnection(error);
+      this.#closing = true;
+      this.#link.close(); // The read loop ends; the session tears down.
+    }
   }
 
   /**

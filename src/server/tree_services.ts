@@ -33,7 +33,7 @@ export class TreeServices {
     this.journals = new UserJournals((shared, storage, signal, paths) => {
       const index = new TreeIndex(storage, shared, this.feed);
       return paths === "all"
-        ? index.compareTree("/", { signal })
+        ? index.compareFolders("/", signal)
         : index.comparePaths(paths, signal);
     });
     this.watchers = new Watchers((user) => this.#position(user));

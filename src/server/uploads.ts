@@ -82,23 +82,34 @@ interface WholeFileRequest {
 
 /**
  * `WriteFile`: a small file whole in one frame (PROTOCOL.md §5.5.1), stored
- * and synced before the reply. No partial, nothing to resume.
+ * and synced before the reply. No partial, nothing to resume. It overlaps
+ * the whole files around it (request_pipeline.ts): it goes under its name
+ * in its `turn`.
  */
-export function handleWriteFile(context: RequestContext, frame: Frame): Promise<AuditDetail> {
-  return storeWholeFile(context, frame, decode(Messages.WriteFile, frame));
+export function handleWriteFile(
+  context: RequestContext,
+  frame: Frame,
+  turn: Promise<void>,
+): Promise<AuditDetail> {
+  return storeWholeFile(context, frame, decode(Messages.WriteFile, frame), turn);
 }
 
 /** `WriteFileIf`: `WriteFile` without `overwrite`, only if the target is as expected. */
-export function handleWriteFileIf(context: RequestContext, frame: Frame): Promise<AuditDetail> {
+export function handleWriteFileIf(
+  context: RequestContext,
+  frame: Frame,
+  turn: Promise<void>,
+): Promise<AuditDetail> {
   const request = decode(Messages.WriteFileIf, frame);
   const expected = expectedOf(request.path, request.expected);
-  return storeWholeFile(context, frame, { ...request, overwrite: false, expected });
+  return storeWholeFile(context, frame, { ...request, overwrite: false, expected }, turn);
 }
 
 async function storeWholeFile(
   context: RequestContext,
   frame: Frame,
   request: WholeFileRequest,
+  turn: Promise<void>,
 ): Promise<AuditDetail> {
   const path = context.resolve(request.path);
   const size = request.content.length;
@@ -113,6 +124,7 @@ async function storeWholeFile(
       overwrite: request.overwrite,
       sha256Hex: toHex(request.sha256),
       expected: request.expected,
+      turn,
     });
     stored = size;
   } finally {
@@ -120,6 +132,7 @@ async function storeWholeFile(
   }
   context.metrics.bytesIn += frame.payload.length;
   context.metrics.transfersCompleted++;
+  await turn;
   await context.reply(encode(Messages.Ok, frame.id, {}));
   return { path, bytes: size };
 }

@@ -21,6 +21,7 @@ import { serverLog } from "../log/logging.ts";
 import type { FeedSubscriber, TreeChange } from "./change_feed.ts";
 import { CommitLock } from "./commit_lock.ts";
 import type { TouchedPaths, TreeWatch } from "../storage/tree_watch.ts";
+import type { ComparedFolders } from "./tree_index.ts";
 
 /**
  * How long a user's journal stays open after their last session: a sync
@@ -46,13 +47,16 @@ export interface UserJournal {
   ready(sessionStartMs?: number): Promise<void>;
 }
 
-/** Compares the user's tree, or the paths given, with the journal's index (see tree_index.ts). */
+/**
+ * Compares the user's tree, or the paths given, with the journal's index
+ * (see tree_index.ts); resolves to the folders it met, for the tree watch.
+ */
 export type OpeningScan = (
   shared: UserJournal,
   storage: Storage,
   signal: AbortSignal,
   paths: TouchedPaths,
-) => Promise<void>;
+) => Promise<ComparedFolders>;
 
 /** One user's entry: its sessions, and the journal once asked for. */
 class Entry implements UserJournal {
@@ -111,9 +115,11 @@ class Entry implements UserJournal {
   /** Compares `paths` (or the whole tree) with the index after what is under way; {@link ready} waits for it. */
   #compare(paths: TouchedPaths): void {
     if (paths === "all") this.#lastFullMs = performance.now();
-    this.#scanned = this.#scanned.then(() =>
-      this.scan(this, this.storage, this.#scan.signal, paths)
-    )
+    this.#scanned = this.#scanned.then(async () => {
+      const compared = await this.scan(this, this.storage, this.#scan.signal, paths);
+      if (this.#scan.signal.aborted) return;
+      this.#watch?.watchFolders(compared.folders, { replacing: compared.whole });
+    })
       .catch((error) => {
         if (this.#scan.signal.aborted) return;
         serverLog.warn("comparing {user}'s files with the change journal failed: {error}", {

@@ -12,7 +12,6 @@ async function watched(body: (watch: TreeWatch, root: string, clock: { ms: numbe
   const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "dfos-watch-" }));
   const clock = { ms: 1_000 };
   const watch = TreeWatch.start(root, ".dfos", () => clock.ms);
-  assert.ok(watch, "the folder can be watched");
   try {
     body(watch, root, clock);
   } finally {
@@ -72,24 +71,69 @@ Deno.test("too many touched paths, a stale comparison, or a closed watch ask for
     assert.equal(watch.take(), "all");
   }));
 
-Deno.test("real changes in the folder reach the watch", async () => {
+/** Paths the watch reports until `wanted` is among them (events come on their own time). */
+async function seenUntil(watch: TreeWatch, wanted: string): Promise<Set<string>> {
+  const seen = new Set<string>();
+  const deadline = Date.now() + 10_000;
+  while (!seen.has(wanted) && Date.now() < deadline) {
+    const taken = watch.take();
+    if (taken !== "all") taken.forEach((path) => seen.add(path));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return seen;
+}
+
+Deno.test("real changes in a watched folder reach the watch; a folder is watched once named", async () => {
   const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "dfos-watch-" }));
-  const watch = TreeWatch.start(root, ".dfos")!;
+  const watch = TreeWatch.start(root, ".dfos");
   try {
     assert.equal(watch.take(), "all");
+    watch.watchFolders(["/"]);
     await Deno.mkdir(join(root, "d"));
+    assert.ok((await seenUntil(watch, "/d")).has("/d"), "the folder made");
+    watch.watchFolders(["/d"]);
     await Deno.writeTextFile(join(root, "d", "new.txt"), "x");
-    const seen = new Set<string>();
-    const deadline = Date.now() + 10_000;
-    while (!seen.has("/d/new.txt") && Date.now() < deadline) {
-      const taken = watch.take();
-      if (taken !== "all") taken.forEach((path) => seen.add(path));
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    assert.ok(seen.has("/d"), "the folder made");
-    assert.ok(seen.has("/d/new.txt"), "the file written in it");
+    assert.ok((await seenUntil(watch, "/d/new.txt")).has("/d/new.txt"), "the file written in it");
+    watch.watchFolders(["/", "/d"], { replacing: true });
+    await Deno.writeTextFile(join(root, "d", "again.txt"), "y");
+    assert.ok((await seenUntil(watch, "/d/again.txt")).has("/d/again.txt"), "after a replacement");
+    assert.deepEqual(watch.take(), [], "the replaced watchers ended without giving up");
   } finally {
     watch.close();
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a link to a folder outside is not followed: nothing there is listed or watched", async () => {
+  const base = await Deno.realPath(await Deno.makeTempDir({ prefix: "dfos-watch-" }));
+  const root = join(base, "root");
+  const outside = join(base, "outside");
+  await Deno.mkdir(root);
+  await Deno.mkdir(join(outside, "sub"), { recursive: true });
+  await Deno.symlink(outside, join(root, "link"));
+  const old = new Date(978307200000);
+  await Deno.utime(outside, old, old);
+  await Deno.utime(join(outside, "sub"), old, old);
+  const watch = TreeWatch.start(root, ".dfos");
+  try {
+    watch.take();
+    watch.watchFolders(["/"]);
+    await Deno.writeTextFile(join(outside, "secret.txt"), "x");
+    await Deno.writeTextFile(join(root, "mine.txt"), "y");
+    const seen = await seenUntil(watch, "/mine.txt");
+    assert.ok(seen.has("/mine.txt"));
+    assert.ok(![...seen].some((path) => path.startsWith("/link/")), [...seen].join(", "));
+    assert.equal((await Deno.stat(join(outside, "sub"))).atime?.getTime(), old.getTime());
+  } finally {
+    watch.close();
+    await Deno.remove(base, { recursive: true });
+  }
+});
+
+Deno.test("a folder that cannot be watched makes the watch give up", () =>
+  watched((watch) => {
+    watch.take();
+    watch.watchFolders(["/no-such-folder"]);
+    assert.equal(watch.take(), "all");
+    assert.equal(watch.take(), "all", "for good");
+  }));
