@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { RequestPipeline } from "../../src/server/request_pipeline.ts";
+import { ProtocolError } from "../../src/protocol/protocol_error.ts";
+
+/** A promise and its resolver. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => open = resolve);
+  return { opened, open };
+}
+
+Deno.test("requests overlap, but each acts in its turn: the order they came in", async () => {
+  const pipeline = new RequestPipeline(8);
+  const acted: number[] = [];
+  const prepared: number[] = [];
+  const gates = [gate(), gate(), gate()];
+  for (const id of [1, 2, 3]) {
+    await pipeline.begin(id, async (turn) => {
+      prepared.push(id);
+      await gates[id - 1].opened; // The slow part (a disk sync), overlapping the others.
+      await turn;
+      acted.push(id);
+    });
+  }
+  assert.deepEqual(prepared, [1, 2, 3], "all three started at once");
+  gates[2].open();
+  gates[1].open();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(acted, [], "the third and second wait for the first");
+  gates[0].open();
+  await pipeline.settled();
+  assert.deepEqual(acted, [1, 2, 3]);
+});
+
+Deno.test("a failed request ends in its turn too, and the pipeline goes on", async () => {
+  const pipeline = new RequestPipeline(8);
+  const ended: string[] = [];
+  const first = gate();
+  await pipeline.begin(1, async (turn) => {
+    await first.opened;
+    await turn;
+    ended.push("one");
+  });
+  await pipeline.begin(2, () => Promise.reject(new Error("refused")));
+  await pipeline.begin(3, async (turn) => {
+    await turn;
+    ended.push("three");
+  });
+  first.open();
+  await pipeline.settled();
+  assert.deepEqual(ended, ["one", "three"]);
+});
+
+Deno.test("past its depth, begin waits for a place; an id still in flight is refused", async () => {
+  const pipeline = new RequestPipeline(2);
+  const gates = [gate(), gate()];
+  await pipeline.begin(1, () => gates[0].opened);
+  await pipeline.begin(2, () => gates[1].opened);
+  assert.throws(() => pipeline.checkUnused(2), ProtocolError);
+  let third = false;
+  const admitted = pipeline.begin(3, async () => {
+    third = true;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(third, false, "no place yet");
+  gates[0].open();
+  await admitted;
+  assert.equal(third, true, "the first one's end made a place");
+  gates[1].open();
+  await pipeline.settled();
+  pipeline.checkUnused(2); // Ended: the id is free again.
+});
