@@ -186,6 +186,66 @@ Deno.test({
       },
     );
 
+    await t.step(
+      "a server on loopback is not announced, and a bad --name is a usage error",
+      async () => {
+        await using local = await startServer(
+          ["--host=127.0.0.1", "--discoverable"],
+          undefined,
+          inA,
+        );
+        await waitFor(() => local.output().includes("not discoverable"), 10_000, "the warning");
+        assert.match(
+          local.output(),
+          /not discoverable: the server listens on 127\.0\.0\.1 \(loopback\)/,
+        );
+        const sockets = await run("ip", [
+          "netns",
+          "exec",
+          pair.a.name,
+          "ss",
+          "-Huanp",
+          "sport = :5353",
+        ]);
+        assert.doesNotMatch(sockets.stdout, new RegExp(`pid=${local.pid},`));
+        for (
+          const [args, message] of [
+            [["--name=Office"], "--name is the name --discoverable announces: give both"],
+            [["--discoverable", "--name=a.b"], "may not hold dots"],
+            [["--discoverable", `--name=${"x".repeat(64)}`], "at most 63 fit"],
+          ] as const
+        ) {
+          const result = await dfosInNamespace(pair.a.name, ["server", "--port=0", ...args])
+            .output();
+          assert.equal(result.code, 2);
+          assert.match(new TextDecoder().decode(result.stderr), new RegExp(message));
+        }
+      },
+    );
+
+    await t.step({
+      name:
+        "on a terminal, the client says that no server answered and connects to the default address",
+      ignore: !tmux,
+      async fn() {
+        const lonely = await pair.lonely();
+        const client = dfosWords([
+          "client",
+          "--user=alice",
+          `--known-hosts=${join(dir, "kh")}`,
+          "pwd",
+        ]);
+        await using terminal = await Terminal.start(["ip", "netns", "exec", lonely, ...client], {
+          env: { DFOS_PASSWORD: USERS.alice },
+        });
+        await terminal.expect(
+          "dfos: cannot look for servers: no network interface that can do multicast to search on; connecting to 127.0.0.1:33000",
+        );
+        await terminal.expect("cannot connect to 127.0.0.1:33000");
+        assert.equal(await terminal.exitCode(), 4);
+      },
+    });
+
     await t.step({
       name: "a stopping server says goodbye: python-zeroconf sees it leave",
       ignore: !zeroconf,

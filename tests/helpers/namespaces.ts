@@ -52,7 +52,7 @@ export interface LinkedNamespace {
 export interface NamespacePair extends AsyncDisposable {
   a: LinkedNamespace;
   b: LinkedNamespace;
-  /** Makes a third namespace with only loopback: no interface for multicast. */
+  /** Makes another namespace with only loopback: no interface for multicast. */
   lonely(): Promise<string>;
 }
 
@@ -108,7 +108,7 @@ export async function makeNamespacePair(): Promise<NamespacePair> {
     a,
     b,
     async lonely() {
-      const name = `dfos-disc-${tag}-c`;
+      const name = `dfos-disc-${tag}-c${made.length}`;
       if (!(await run("ip", ["netns", "add", name])).ok) throw new Error(`ip netns add ${name}`);
       made.push(name);
       await run("ip", ["-n", name, "link", "set", "lo", "up"]);
