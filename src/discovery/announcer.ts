@@ -16,7 +16,12 @@ import { discoveryErrorFrom } from "./discovery_error.ts";
 import { interfacesForListenAddress, type LinkInterface } from "./interfaces.ts";
 import { MdnsSocket, type PacketAddress } from "./mdns_socket.ts";
 import { answerQuery, responsePacket } from "./responder.ts";
-import { allRecords, type ServiceAdvert, serviceRecords } from "./service_records.ts";
+import {
+  allRecords,
+  type ServiceAdvert,
+  type ServiceRecords,
+  serviceRecords,
+} from "./service_records.ts";
 
 /** What the server tells {@link startAnnouncing}. */
 export interface AnnounceOptions {
@@ -49,17 +54,8 @@ export async function startAnnouncing(options: AnnounceOptions): Promise<Announc
   const sockets: MdnsSocket[] = [];
   try {
     for (const link of links) {
-      const advert = { ...options.advert, addresses: [link.address] };
-      const records = serviceRecords(advert);
-      const answer = (query: Packet, from: PacketAddress, socket: MdnsSocket) => {
-        if (query.type !== "query") return;
-        const found = answerQuery(query, records);
-        if (!found) return;
-        const legacy = from.port !== MDNS_PORT;
-        socket.send(responsePacket(found, legacy ? query : undefined), legacy ? from : undefined)
-          .catch(report);
-      };
-      sockets.push(await MdnsSocket.open(link, answer));
+      const records = serviceRecords({ ...options.advert, addresses: [link.address] });
+      sockets.push(await MdnsSocket.open(link, answerer(records, report)));
     }
   } catch (error) {
     sockets.forEach((socket) => socket.close());
@@ -87,5 +83,17 @@ export async function startAnnouncing(options: AnnounceOptions): Promise<Announc
       })();
       return stopped;
     },
+  };
+}
+
+/** Answers each query on a socket from `records`: by multicast, or by unicast to a legacy querier. */
+function answerer(records: ServiceRecords, report: (error: Error) => void) {
+  return (query: Packet, from: PacketAddress, socket: MdnsSocket) => {
+    if (query.type !== "query") return;
+    const found = answerQuery(query, records);
+    if (!found) return;
+    const legacy = from.port !== MDNS_PORT;
+    socket.send(responsePacket(found, legacy ? query : undefined), legacy ? from : undefined)
+      .catch(report);
   };
 }
