@@ -36,7 +36,11 @@ export function clientCommand(onExit: (code: number) => void): Command {
   return new Command("client")
     .description("log in to a DFOS server; run COMMAND, or an interactive shell without one")
     .argument("[command...]", "a shell command to run once, e.g. put report.pdf")
-    .option("--host <address>", "server address: HOST, HOST:PORT, [IPV6]:PORT", "127.0.0.1")
+    .option(
+      "--host <address>",
+      "server address: HOST, HOST:PORT, [IPV6]:PORT (on a terminal, without --host and --port: pick one of the servers found on the network)",
+      "127.0.0.1",
+    )
     .option("--port <port>", "server port", port, DEFAULT_PORT)
     .option("-u, --user <name>", "user name (default: $DFOS_USER, then your login name)")
     .option("--password-file <file>", "read the password from the first line of FILE")
@@ -62,9 +66,29 @@ export function clientCommand(onExit: (code: number) => void): Command {
     .passThroughOptions()
     .addHelpText("after", "\nRun `dfos client ... help` for the command list.")
     .action(async (words: string[], options: ClientFlags, command: Command) => {
-      const flags = withServerAddress(options, command);
+      const flags = await chooseServer(options, command);
       onExit(flags ? await runClient(words, flags) : EXIT.USAGE);
     });
+}
+
+/**
+ * The flags with the server to connect to: as given, or, for a person at a
+ * terminal who named neither `--host` nor `--port`, one picked from the
+ * servers found on the local network (README "Finding servers"). Undefined,
+ * reported, when the address is wrong or no server was chosen.
+ */
+async function chooseServer(options: ClientFlags, command: Command) {
+  const flags = withServerAddress(options, command);
+  const named = command.getOptionValueSource("host") !== "default" ||
+    command.getOptionValueSource("port") !== "default";
+  if (!flags || named || !Deno.stdin.isTerminal()) return flags;
+  const { offerDiscoveredServers } = await import("./server_picker.ts");
+  const picked = await offerDiscoveredServers(flags, flags.knownHosts);
+  if (!picked) {
+    reportFailure("client", "no server chosen");
+    return undefined;
+  }
+  return { ...flags, ...picked };
 }
 
 /** `options` with a port given in `--host` (`HOST:PORT`) moved to `port`; undefined, reported, if wrong. */

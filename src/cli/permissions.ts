@@ -8,8 +8,10 @@
  *   local files for get/put. A file tool must reach any path its user names.
  * - net: listening (server) and connecting (client).
  * - env: only the variables DFOS reads.
+ * - sys: only the host name and the list of network interfaces, which
+ *   discovery needs (`dfos server --discoverable`, `dfos discover`).
  *
- * No subprocesses, FFI or system information.
+ * No subprocesses, FFI or other system information.
  *
  * @module
  */
@@ -29,10 +31,14 @@ export const ENVIRONMENT_VARIABLES = [
   "CLICOLOR_FORCE",
 ] as const;
 
+/** System information DFOS reads: the host name and the interfaces that discovery uses. */
+export const SYSTEM_INFORMATION = ["hostname", "networkInterfaces"] as const;
+
 /** The permission flags, in the order they appear in `./dfos`. */
 export const PERMISSION_FLAGS: readonly string[] = [
   "--allow-read",
   "--allow-write",
   "--allow-net",
   `--allow-env=${ENVIRONMENT_VARIABLES.join(",")}`,
+  `--allow-sys=${SYSTEM_INFORMATION.join(",")}`,
 ];

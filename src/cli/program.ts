@@ -1,5 +1,5 @@
 /**
- * The `dfos` command line: `server`, `client` and `user` subcommands. Usage errors
+ * The `dfos` command line: `server`, `client`, `discover` and `user` subcommands. Usage errors
  * exit 2 with a `dfos: …` line; help and version exit 0. A command that needs a
  * subcommand and got none (`dfos`, `dfos user`) prints its help on stderr and
  * exits 2: that is a usage error too.
@@ -10,6 +10,7 @@
 import { Command, CommanderError } from "commander";
 import { clientCommand } from "./client_command.ts";
 import { serverCommand } from "./server_command.ts";
+import { discoverCommand } from "./discover_command.ts";
 import { userCommand } from "./user_command.ts";
 import { VERSION } from "./version.ts";
 
@@ -25,6 +26,7 @@ export async function main(args: string[]): Promise<number> {
     .enablePositionalOptions()
     .addCommand(serverCommand(setExit))
     .addCommand(clientCommand(setExit))
+    .addCommand(discoverCommand(setExit))
     .addCommand(userCommand(setExit));
   // addCommand() does not pass settings down: give every command the same ones.
   for (const command of withSubcommands(program)) {

@@ -14,6 +14,8 @@ import {
 import { dirname, join } from "node:path";
 import { byteSize, integerIn, port, secondsOption } from "./options.ts";
 import { DEFAULT_LOGIN_GUARD as LOGIN } from "../server/login_guard.ts";
+import { checkInstanceName } from "../discovery/names.ts";
+import { InvalidArgumentError } from "commander";
 
 /** Builds the `server` subcommand; `onExit` receives the exit code. */
 export function serverCommand(onExit: (code: number) => void): Command {
@@ -145,6 +147,12 @@ export function serverCommand(onExit: (code: number) => void): Command {
       "requests per second per user (default: unlimited)",
       integerIn(1, 1_000_000),
     )
+    .option("--discoverable", "announce the server on the local network (DNS-SD over mDNS)")
+    .option(
+      "--name <name>",
+      "name to announce with --discoverable (default: the host name)",
+      instanceName,
+    )
     .option("--no-fsync", "do not sync uploads to disk before renaming them into place")
     .option("-q, --quiet", "no log lines on stderr (files only)")
     .option("-v, --verbose", "debug lines on stderr")
@@ -152,9 +160,21 @@ export function serverCommand(onExit: (code: number) => void): Command {
       if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) {
         command.error("--tls-cert and --tls-key go together", { exitCode: 2 });
       }
+      if (options.name !== undefined && !options.discoverable) {
+        command.error("--name is the name --discoverable announces: give both", { exitCode: 2 });
+      }
       const { runServer } = await import("./server_run.ts");
       onExit(await runServer(toConfig(options), options));
     });
+}
+
+/** A `--name` fit to announce; a usage error that says why otherwise. */
+function instanceName(value: string): string {
+  try {
+    return checkInstanceName(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 function tlsFrom(options: Record<string, unknown>): ServerTls {
@@ -197,6 +217,8 @@ function toConfig(options: Record<string, unknown>): ServerConfig {
     userBytesPerSecond: options.userRateLimit as number | undefined,
     userRequestsPerSecond: options.userRequestRate as number | undefined,
     maxUnauthenticated: options.maxUnauthenticated as number,
+    discoverable: options.discoverable === true,
+    discoveryName: options.name as string | undefined,
     loginGuard: {
       ...LOGIN,
       maxFailuresPerUser: options.maxLoginFailures as number,

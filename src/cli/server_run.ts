@@ -34,9 +34,20 @@ export async function runServer(
     await closeLogging();
     return 1;
   }
-  const signals = stopOnSignals(() => server.shutdown());
+  // Loaded only when asked for: a server that is not announced opens no mDNS socket.
+  const announcement = config.discoverable
+    ? await (await import("../discovery/announce_server.ts")).announceServer(
+      server,
+      config.discoveryName,
+    )
+    : undefined;
+  // The goodbye goes out as the shutdown begins: clients stop offering a closing server.
+  const signals = stopOnSignals(async () => {
+    await Promise.all([announcement?.stop(), server.shutdown()]);
+  });
   await Promise.race([signals.stopped, server.finished]);
   signals.remove();
+  await announcement?.stop();
   await closeLogging();
   return 0;
 }

@@ -53,7 +53,7 @@ export async function askToTrust(
 const MAX_ANSWER_BYTES = 1024;
 
 /** The question on stderr, the answers from stdin (a terminal, in cooked mode). */
-const TERMINAL: TrustDialogue = {
+export const TERMINAL: TrustDialogue = {
   async write(text) {
     const bytes = new TextEncoder().encode(text);
     for (let offset = 0; offset < bytes.length;) {

@@ -33,6 +33,8 @@ import { plural } from "../shared/plural.ts";
 export interface RunningServer {
   /** The bound port (useful with port 0). */
   readonly port: number;
+  /** The bound address (`0.0.0.0`: every IPv4 address). */
+  readonly hostname: string;
   readonly metrics: ServerMetrics;
   /** "SHA256:<hex>" of the TLS certificate, or undefined without TLS. */
   readonly fingerprint: string | undefined;
@@ -54,7 +56,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const budget = descriptorBudget(config, config.storageDir);
   logBudget(budget);
   const server = new Server(config, bound, budget.maxConnections, authenticator);
-  const port = (bound.listener.addr as Deno.NetAddr).port;
+  const { port, hostname } = bound.listener.addr as Deno.NetAddr;
   serverLog.info("listening on {host}:{port}, storage {storage}, {users}", {
     host: config.host,
     port,
@@ -64,6 +66,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
   return {
     port,
+    hostname,
     fingerprint: bound.fingerprint,
     metrics: server.metrics,
     shutdown: () => server.shutdown(),

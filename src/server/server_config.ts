@@ -68,6 +68,10 @@ export interface ServerConfig {
   userBytesPerSecond?: number;
   /** Requests per second one user may make (undefined: unlimited). */
   userRequestsPerSecond?: number;
+  /** Announce the server on the local link with DNS-SD over multicast DNS. */
+  discoverable: boolean;
+  /** The name it is announced under (undefined: the host name). */
+  discoveryName?: string;
 }
 
 /**
@@ -100,4 +104,5 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   tls: { kind: "state", stateDir: "./server_state" },
   loginGuard: DEFAULT_LOGIN_GUARD,
   maxUnauthenticated: 128,
+  discoverable: false,
 };

@@ -22,8 +22,10 @@ Deno.test("no deno task runs the program with flags of its own: ./dfos is the on
   }
 });
 
-Deno.test("the permission flags grant no subprocess, FFI or system access", () => {
+Deno.test("the permission flags grant no subprocess or FFI, and of the system only the host name and interfaces", () => {
   for (const flag of PERMISSION_FLAGS) {
-    assert.doesNotMatch(flag, /allow-(run|ffi|sys|all)|^-A$/);
+    assert.doesNotMatch(flag, /allow-(run|ffi|all)|^-A$/);
   }
+  const system = PERMISSION_FLAGS.filter((flag) => flag.startsWith("--allow-sys"));
+  assert.deepEqual(system, ["--allow-sys=hostname,networkInterfaces"]);
 });

@@ -58,6 +58,8 @@ export interface TestServer extends AsyncDisposable {
 export interface StartServerOptions {
   /** Soft open-file limit (`ulimit -n`) the server runs under; default: the test's own. */
   openFileLimit?: number;
+  /** A network namespace of the test's own to run it in (`ip netns exec`); default: here. */
+  namespace?: string;
 }
 
 /** Starts `dfos server` on a free loopback port with the demo users; extra flags in `args`. */
@@ -83,10 +85,7 @@ export async function startServer(
     `--log-dir=${logDir}`,
     ...args,
   ];
-  const child =
-    (options.openFileLimit === undefined
-      ? dfosCommand(serverArgs, { stdout: "null" })
-      : withOpenFileLimit(options.openFileLimit, serverArgs)).spawn();
+  const child = serverCommand(serverArgs, options).spawn();
   const log = collectText(child.stderr);
   let exited = false;
   child.status.then(() => exited = true);
@@ -140,6 +139,21 @@ export async function startServer(
       await Deno.remove(dir!, { recursive: true }).catch(() => {});
     },
   };
+}
+
+function serverCommand(args: string[], options: StartServerOptions): Deno.Command {
+  if (options.namespace !== undefined) {
+    return new Deno.Command("ip", {
+      args: ["netns", "exec", options.namespace, Deno.execPath(), "run", "--quiet"]
+        .concat(PERMISSION_FLAGS, MAIN, args),
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    });
+  }
+  return options.openFileLimit === undefined
+    ? dfosCommand(args, { stdout: "null" })
+    : withOpenFileLimit(options.openFileLimit, args);
 }
 
 /** `dfos ARGS` run by bash under `ulimit -n limit` (exec'd: the pid is the server's). */
