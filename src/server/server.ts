@@ -207,6 +207,7 @@ class Server {
     });
     this.#sessions.add(session);
     this.metrics.sessions++;
+    this.metrics.logins.ok++;
     if (this.#shutdown.signal.aborted) session.drain(this.#config.shutdownGraceMs);
     try {
       await session.run();
