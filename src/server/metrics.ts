@@ -36,6 +36,10 @@ export class ServerMetrics {
   sessions = 0;
   queued = 0;
   peakRss = 0;
+  /** Connections held now, logged in or not. */
+  connections = 0;
+  /** The most connections held at once (from the open-file limit); 0 until the server runs. */
+  maxConnections = 0;
   /** Logins by how they ended. */
   readonly logins = Object.fromEntries(LOGIN_RESULTS.map((result) => [result, 0])) as Record<
     LoginResult,
