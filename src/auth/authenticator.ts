@@ -70,6 +70,8 @@ export interface AuthenticatorOptions {
   loginCacheMs?: number;
   /** Called after a reload found the file changed (not after the first load). Default: nothing. */
   onUsersChanged?: () => void;
+  /** Told how long each password check waited for its turn, ms (see `CheckQueueOptions.onWait`). Default: nothing. */
+  onCheckWait?: (waitedMs: number) => void;
 }
 
 /** Verifies user names and passwords. */
@@ -106,6 +108,7 @@ export class Authenticator {
     this.#checks = new CheckQueue({
       slots: options.checkSlots ?? DEFAULT_CHECK_SLOTS,
       maxWaitMs: options.maxCheckWaitMs ?? DEFAULT_MAX_CHECK_WAIT_MS,
+      onWait: options.onCheckWait,
     });
   }
 

@@ -34,6 +34,12 @@ export interface CheckQueueOptions {
   slots: number;
   /** Longest a check may wait for a slot, ms. */
   maxWaitMs: number;
+  /**
+   * Told how long each check waited for its slot, ms: 0 when one was free,
+   * `maxWaitMs` for one refused after waiting that long. A check refused at
+   * once (it would have waited too long) is not told. Default: nothing.
+   */
+  onWait?: (waitedMs: number) => void;
 }
 
 interface Waiter {
@@ -45,6 +51,7 @@ interface Waiter {
 export class CheckQueue {
   readonly slots: number;
   readonly maxWaitMs: number;
+  #onWait: (waitedMs: number) => void;
   #running = 0;
   #queue: Waiter[] = [];
   #fastestMs: number | undefined;
@@ -55,6 +62,7 @@ export class CheckQueue {
     }
     this.slots = options.slots;
     this.maxWaitMs = options.maxWaitMs;
+    this.#onWait = options.onWait ?? (() => {});
   }
 
   /** Checks waiting for a slot. */
@@ -87,12 +95,14 @@ export class CheckQueue {
    * the wait would exceed `maxWaitMs` or has.
    */
   async run<T>(task: () => Promise<T>, onPosition: CheckPositionListener = () => {}): Promise<T> {
+    const arrived = performance.now();
     if (this.#running < this.slots && this.#queue.length === 0) {
       this.#running++;
     } else {
       await this.#wait(onPosition);
     }
     const started = performance.now();
+    this.#onWait(started - arrived);
     try {
       return await task();
     } finally {
@@ -127,6 +137,7 @@ export class CheckQueue {
         this.#queue.splice(index, 1);
         onPosition(0, this.#queue.length);
         this.#announcePositions(index);
+        this.#onWait(this.maxWaitMs);
         reject(
           new CheckQueueBusyError(
             `server busy: waited ${this.maxWaitMs / 1000} s for a password check; try again later`,

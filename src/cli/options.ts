@@ -6,6 +6,7 @@
  */
 
 import { InvalidArgumentError, Option } from "commander";
+import { type MetricsAddress, parseMetricsAddress } from "../metrics/metrics_address.ts";
 
 /** A whole number in [min, max]. */
 export function integerIn(min: number, max: number): (value: string) => number {
@@ -54,4 +55,13 @@ export function secondsOption(flags: string, description: string, defaultMs: num
     defaultMs,
     `${defaultMs / 1000}`,
   );
+}
+
+/** `--metrics HOST:PORT` (see metrics_address.ts). */
+export function metricsAddress(value: string): MetricsAddress {
+  try {
+    return parseMetricsAddress(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }

@@ -12,10 +12,11 @@ import {
   type ServerTls,
 } from "../server/server_config.ts";
 import { dirname, join } from "node:path";
-import { byteSize, integerIn, port, secondsOption } from "./options.ts";
+import { byteSize, integerIn, metricsAddress, port, secondsOption } from "./options.ts";
 import { DEFAULT_LOGIN_GUARD as LOGIN } from "../server/login_guard.ts";
 import { checkInstanceName } from "../discovery/names.ts";
 import { InvalidArgumentError } from "commander";
+import type { MetricsAddress } from "../metrics/metrics_address.ts";
 
 /** Builds the `server` subcommand; `onExit` receives the exit code. */
 export function serverCommand(onExit: (code: number) => void): Command {
@@ -97,6 +98,11 @@ export function serverCommand(onExit: (code: number) => void): Command {
         "interval of the performance log while busy (one line when it becomes idle)",
         DEFAULTS.performanceIntervalMs,
       ),
+    )
+    .option(
+      "--metrics <host:port>",
+      "serve Prometheus metrics (/metrics) and a health check (/healthz) over HTTP, without login",
+      metricsAddress,
     )
     .addOption(
       secondsOption(
@@ -209,6 +215,7 @@ function toConfig(options: Record<string, unknown>): ServerConfig {
     maxCheckWaitMs: options.maxCheckWait as number,
     loginCacheMs: options.loginCache === false ? 0 : options.loginCache as number,
     performanceIntervalMs: options.perfInterval as number,
+    metricsAddress: options.metrics as MetricsAddress | undefined,
     partialMaxAgeMs: options.partialMaxAge as number,
     fsync: options.fsync as boolean,
     tls: tlsFrom(options),

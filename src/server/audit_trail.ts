@@ -1,7 +1,8 @@
 /**
  * The audit log as a subscriber of the change feed: one record per finished
  * request, with the user, session and peer, the paths (resolved, and as
- * sent where that differs), the duration and the result.
+ * sent where that differs), the duration and the result. Requests marked
+ * `audited: false` (a successful read-only one) are left out.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import type { FeedSubscriber, RequestRecord } from "./change_feed.ts";
 /** Writes each finished request to the audit log. */
 export const auditTrail: FeedSubscriber = {
   request(record: RequestRecord): void {
+    if (record.audited === false) return;
     const message = record.detail.path === undefined
       ? "{user}: {event}: {result}"
       : "{user}: {event} {path}: {result}";

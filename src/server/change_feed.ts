@@ -4,7 +4,7 @@
  * observed_storage.ts, which every change of the tree goes through, and the
  * dispatcher, which finishes every request); the change journal, the
  * notifier of watching sessions and the audit log subscribe, and so can
- * metrics or another backend later.
+ * metrics (src/metrics/request_metrics.ts) or another backend later.
  *
  * @module
  */
@@ -40,7 +40,7 @@ export interface TreeChange {
   entry?: ChangedEntry;
 }
 
-/** A finished request, as the audit log records it. */
+/** A finished request, as the audit log (and the metrics) record it. */
 export interface RequestRecord {
   operation: AuditOperation;
   user: string;
@@ -49,6 +49,13 @@ export interface RequestRecord {
   detail: Omit<AuditDetail, "deferred"> & { durationMs?: number };
   /** "ok", or the failure's message. */
   result: string;
+  /** The failure's status code (`STATUS`); absent when the request succeeded. */
+  code?: number;
+  /**
+   * False for a request the audit log leaves out, told only for the metrics:
+   * a read-only request that succeeded, one refused while shutting down. Default true.
+   */
+  audited?: boolean;
 }
 
 /** What a subscriber listens to; either part may be left out. */

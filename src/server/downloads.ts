@@ -129,7 +129,8 @@ async function streamDownload(
     context.transfers.reportDownload(target, progress.sent, startedAt, "ok");
   } catch (error) {
     const failure = describeError(error);
-    context.transfers.reportDownload(target, progress.sent, startedAt, failure.message);
+    const { message, code } = failure;
+    context.transfers.reportDownload(target, progress.sent, startedAt, message, code);
     if (error instanceof ConnectionLost) {
       const { path } = target;
       serverLog.debug("the download of {path} stopped: {error}", { path, error: error.message });

@@ -26,7 +26,7 @@ import { auditLog, serverLog } from "../log/logging.ts";
 import { type Admission, QueueFullError } from "./admission.ts";
 import { DeadlineError, withDeadline } from "./deadline.ts";
 import { serverCapabilities } from "./handlers.ts";
-import type { ServerMetrics } from "./metrics.ts";
+import type { LoginResult, ServerMetrics } from "./metrics.ts";
 import type { ServerConfig } from "./server_config.ts";
 import type { LoginGuard } from "./login_guard.ts";
 import type { ServerStream } from "../transport/server_stream.ts";
@@ -253,7 +253,8 @@ async function checkPassword(
   user: string,
   password: string,
 ) {
-  const audit = (result: string, delayMs?: number) =>
+  const audit = (counted: LoginResult, result: string, delayMs?: number) => {
+    env.metrics.logins[counted]++;
     auditLog.warn("login of {user} from {remote}: {result}", {
       event: "login",
       user,
@@ -261,10 +262,11 @@ async function checkPassword(
       result,
       delayMs,
     });
+  };
   const refuseIfLockedOut = () => {
     const lockout = env.guard.check(user, link.address);
     if (!lockout) return;
-    audit(`refused: ${lockout.scope} locked out`);
+    audit("locked_out", `refused: ${lockout.scope} locked out`);
     const who = lockout.scope === "user" ? "for this user" : "from your address";
     const seconds = Math.ceil(lockout.retryAfterMs / 1000);
     throw new Refusal(
@@ -280,7 +282,7 @@ async function checkPassword(
   } catch (error) {
     if (!(error instanceof CheckQueueBusyError)) throw error;
     // Not a failed login: nothing was checked, and the same happens to every user.
-    audit("refused: server busy");
+    audit("busy", "refused: server busy");
     throw new Refusal(STATUS.SERVER_BUSY, error.message);
   } finally {
     progress.stop();
@@ -288,15 +290,17 @@ async function checkPassword(
   if (matches) {
     // Guesses that were waiting for their check when a lockout began are refused too.
     refuseIfLockedOut();
-    refuseDemoPasswordFromAfar(link, user, password, audit);
+    const refusedDemo = (result: string) => audit("demo_password_remote", result);
+    refuseDemoPasswordFromAfar(link, user, password, refusedDemo);
     env.guard.recordSuccess(user);
     return;
   }
   const verdict = env.guard.recordFailure(user, link.address);
-  audit("failed", verdict.delayMs);
+  audit("bad_credentials", "failed", verdict.delayMs);
   serverLog.warn("failed login for {user} from {remote}", { user, remote: link.remote });
   if (verdict.lockedOut) {
     const { scope, retryAfterMs } = verdict.lockedOut;
+    env.metrics.lockouts[scope]++;
     const subject = scope === "user" ? user : link.address;
     auditLog.warn("{scope} {subject} locked out for {durationMs} ms", {
       event: "lockout",
@@ -388,6 +392,7 @@ async function login(
   const { user, password } = decode(Messages.Auth, frame);
   await checkPassword(link, env, user, password);
   if (!await env.userSessions.open(user, env.config.maxSessionsPerUser, SESSION_SLOT_GRACE_MS)) {
+    env.metrics.logins.session_limit++;
     auditLog.warn("login of {user} from {remote}: {result}", {
       event: "login",
       user,

@@ -12,7 +12,23 @@
 import process from "node:process";
 import { performanceLog } from "../log/logging.ts";
 
-/** Running totals, updated by sessions. */
+/**
+ * How a login ended, as the metrics count it. A wrong password and an
+ * unknown user name are one result, as they are to the client: the metrics
+ * endpoint needs no login, and must not tell which names exist.
+ */
+export const LOGIN_RESULTS = [
+  "ok",
+  "bad_credentials",
+  "locked_out",
+  "busy",
+  "demo_password_remote",
+  "session_limit",
+] as const;
+/** One of {@link LOGIN_RESULTS}. */
+export type LoginResult = (typeof LOGIN_RESULTS)[number];
+
+/** Running totals, updated by sessions (and read by the performance log and the metrics). */
 export class ServerMetrics {
   bytesIn = 0;
   bytesOut = 0;
@@ -20,6 +36,17 @@ export class ServerMetrics {
   sessions = 0;
   queued = 0;
   peakRss = 0;
+  /** Connections held now, logged in or not. */
+  connections = 0;
+  /** The most connections held at once (from the open-file limit); 0 until the server runs. */
+  maxConnections = 0;
+  /** Logins by how they ended. */
+  readonly logins = Object.fromEntries(LOGIN_RESULTS.map((result) => [result, 0])) as Record<
+    LoginResult,
+    number
+  >;
+  /** Lockouts begun, by what they lock. */
+  readonly lockouts = { user: 0, address: 0 };
 }
 
 /** One line of the performance log. */

@@ -28,6 +28,9 @@ import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
 import { openUsers } from "./users.ts";
 import { type SessionTree, TreeServices } from "./tree_services.ts";
 import { plural } from "../shared/plural.ts";
+import { DfosMetrics } from "../metrics/dfos_metrics.ts";
+import type { MetricsEndpoint } from "../metrics/metrics_endpoint.ts";
+import { serveMetrics } from "../metrics/serve_metrics.ts";
 
 /** A server that is listening. */
 export interface RunningServer {
@@ -51,11 +54,17 @@ const AFTER_GRACE_MS = 3_000;
 /** Validates the configuration, binds the port and starts serving. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   await Deno.mkdir(config.storageDir, { recursive: true, mode: 0o700 });
-  const { authenticator, userCount } = await openUsers(config);
+  const metrics = new ServerMetrics();
+  const exported = config.metricsAddress ? new DfosMetrics(metrics) : undefined;
+  const onCheckWait = exported?.observeCheckWait;
+  const { authenticator, userCount } = await openUsers(config, { onCheckWait });
   const bound = await listen(config);
   const budget = descriptorBudget(config, config.storageDir);
   logBudget(budget);
-  const server = new Server(config, bound, budget.maxConnections, authenticator);
+  metrics.maxConnections = budget.maxConnections;
+  const endpoint = startMetricsEndpoint(config, exported, bound);
+  const monitoring = { metrics, exported, endpoint };
+  const server = new Server(config, bound, budget.maxConnections, authenticator, monitoring);
   const { port, hostname } = bound.listener.addr as Deno.NetAddr;
   serverLog.info("listening on {host}:{port}, storage {storage}, {users}", {
     host: config.host,
@@ -74,8 +83,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   };
 }
 
+/** The server's running totals, and the metrics endpoint showing them if `--metrics` asks. */
+interface Monitoring {
+  metrics: ServerMetrics;
+  exported?: DfosMetrics;
+  endpoint?: MetricsEndpoint;
+}
+
 class Server {
-  readonly metrics = new ServerMetrics();
+  readonly metrics: ServerMetrics;
+  #endpoint: MetricsEndpoint | undefined;
   #tree = new TreeServices();
   #quota: QuotaLedger;
   #userLimits: UserLimits;
@@ -95,7 +112,11 @@ class Server {
     port: BoundPort,
     maxConnections: number,
     authenticator: Authenticator,
+    monitoring: Monitoring,
   ) {
+    this.metrics = monitoring.metrics;
+    this.#endpoint = monitoring.endpoint;
+    if (monitoring.exported) this.#tree.feed.subscribe(monitoring.exported.requests.subscriber);
     this.#config = config;
     this.#port = port;
     this.#maxConnections = maxConnections;
@@ -134,8 +155,10 @@ class Server {
       signal: this.#shutdown.signal,
       reports: acceptReports(this.#maxConnections),
       onConnection: (conn, release) => {
+        this.metrics.connections++;
         const served = this.#serve(conn).finally(() => {
           release();
+          this.metrics.connections--;
           this.#connections.delete(served);
         });
         this.#connections.add(served);
@@ -143,6 +166,7 @@ class Server {
     });
     await Promise.allSettled([...this.#connections]);
     await this.#tree.closeAll(); // Journals still open: the last sessions closed them already.
+    await this.#endpoint?.close(); // /healthz said 503 while the connections wound down.
   }
 
   async #serve(conn: Deno.TcpConn): Promise<void> {
@@ -210,6 +234,7 @@ class Server {
     });
     this.#sessions.add(session);
     this.metrics.sessions++;
+    this.metrics.logins.ok++;
     if (this.#shutdown.signal.aborted) session.drain(this.#config.shutdownGraceMs);
     try {
       await session.run();
@@ -256,6 +281,7 @@ class Server {
       },
     );
     this.#shutdown.abort();
+    this.#endpoint?.shuttingDown();
     this.#port.listener.close();
     for (const session of this.#sessions) session.drain(this.#config.shutdownGraceMs);
     const graceTimer = setTimeout(() => {
@@ -285,7 +311,7 @@ class Server {
         connections: plural(count, "connection"),
       });
     }
-    if (!finished) await this.#tree.closeAll();
+    if (!finished) await Promise.all([this.#tree.closeAll(), this.#endpoint?.close()]);
     this.#stopTimers();
     serverLog.info("server stopped");
   }
@@ -310,6 +336,21 @@ class Server {
         error: String(error),
       });
     }
+  }
+}
+
+/** Serves the metrics if `--metrics` asks; if that fails, closes `bound` (and throws). */
+function startMetricsEndpoint(
+  config: ServerConfig,
+  exported: DfosMetrics | undefined,
+  bound: BoundPort,
+): MetricsEndpoint | undefined {
+  if (!exported || !config.metricsAddress) return undefined;
+  try {
+    return serveMetrics(config.metricsAddress, exported);
+  } catch (error) {
+    bound.listener.close();
+    throw error;
   }
 }
 

@@ -8,6 +8,7 @@ import { DEFAULT_PORT } from "../protocol/constants.ts";
 import type { IdentitySource } from "../transport/server_identity.ts";
 import { DEFAULT_LOGIN_GUARD, type LoginGuardOptions } from "./login_guard.ts";
 import { DEFAULT_LOGIN_CACHE_MS, DEFAULT_MAX_CHECK_WAIT_MS } from "../auth/authenticator.ts";
+import type { MetricsAddress } from "../metrics/metrics_address.ts";
 
 /** Transport security: TLS with an identity, or plain TCP only when asked for by name. */
 export type ServerTls = IdentitySource | { kind: "insecure" };
@@ -72,6 +73,8 @@ export interface ServerConfig {
   discoverable: boolean;
   /** The name it is announced under (undefined: the host name). */
   discoveryName?: string;
+  /** Where to serve `/metrics` and `/healthz` over HTTP (undefined: nowhere). */
+  metricsAddress?: MetricsAddress;
 }
 
 /**

@@ -28,7 +28,7 @@ import {
 } from "./request_context.ts";
 import { TransferRegistry } from "./transfers.ts";
 import { RequestPipeline } from "./request_pipeline.ts";
-import type { ChangeFeed } from "./change_feed.ts";
+import type { ChangeFeed, RequestRecord } from "./change_feed.ts";
 import type { ObservedStorage } from "./observed_storage.ts";
 import type { TreeIndex } from "./tree_index.ts";
 import type { Watchers } from "./watchers.ts";
@@ -136,8 +136,8 @@ export class ServerSession implements RequestContext {
     this.symlinks = options.symlinks;
     this.modes = options.modes;
     this.#idleTimeoutMs = options.idleTimeoutMs;
-    this.transfers = new TransferRegistry((operation, detail, result) =>
-      this.#audit(operation, detail, result)
+    this.transfers = new TransferRegistry((operation, detail, result, code) =>
+      this.#audit(operation, detail, result, { code })
     );
   }
 
@@ -264,6 +264,8 @@ export class ServerSession implements RequestContext {
         code: STATUS.SHUTTING_DOWN,
         message: "the server is shutting down",
       }));
+      const refused = { code: STATUS.SHUTTING_DOWN, audited: false };
+      this.#audit(handler.audit, {}, "the server is shutting down", refused);
       return true;
     }
     await this.#serve(handler, frame, DONE);
@@ -282,13 +284,16 @@ export class ServerSession implements RequestContext {
       if (handler.writes && !detail?.deferred) {
         const paths = detail?.path === undefined ? {} : this.#auditedPaths(sent, detail);
         this.#audit(handler.audit, { ...detail, ...paths, durationMs: durationMs() }, "ok");
+      } else if (!detail?.deferred) {
+        this.#audit(handler.audit, { durationMs: durationMs() }, "ok", { audited: false });
       }
     } catch (error) {
       if (error instanceof ProtocolError || error instanceof ConnectionLost) throw error;
       await turn;
       const failure = describeError(error);
       const paths = this.#auditedPaths(sent, {});
-      this.#audit(handler.audit, { ...paths, durationMs: durationMs() }, failure.message);
+      const code = failure.code;
+      this.#audit(handler.audit, { ...paths, durationMs: durationMs() }, failure.message, { code });
       await this.reply(errorFrame(frame.id, failure));
     }
   }
@@ -366,10 +371,12 @@ export class ServerSession implements RequestContext {
     }, this.#idleTimeoutMs);
   }
 
+  /** Tells the feed of a finished request; `extra` as in `RequestRecord`. */
   #audit(
     operation: AuditOperation,
     detail: AuditDetail & { durationMs?: number },
     result: string,
+    extra: Pick<RequestRecord, "code" | "audited"> = {},
   ): void {
     const { deferred: _, ...fields } = detail;
     this.#feed.request({
@@ -379,6 +386,7 @@ export class ServerSession implements RequestContext {
       remote: this.#link.remote,
       detail: fields,
       result,
+      ...extra,
     });
   }
 }

@@ -27,11 +27,12 @@ export const MAX_CONCURRENT_DOWNLOADS = 8;
 /** Upload ids whose failure we remember, to drop their in-flight `Data` quietly. */
 const MAX_DISCARDED_IDS = 1024;
 
-/** How a finished transfer is reported to the audit log. */
+/** How a finished transfer is reported to the audit log: `code` is a failure's status. */
 export type TransferAudit = (
   operation: "download" | "upload",
   detail: AuditDetail & { durationMs: number },
   result: string,
+  code?: number,
 ) => void;
 
 /** What the audit record of a transfer needs. */
@@ -116,7 +117,7 @@ export class TransferRegistry {
     const uploads = [...this.#uploads.keys()].map((id) => this.#take(id)!);
     await Promise.allSettled(uploads.map(({ upload }) => upload.abort(true)));
     // Like downloads, an upload the session's end cut short is on the record.
-    for (const state of uploads) this.#report("upload", state, ended.message);
+    for (const state of uploads) this.#report("upload", state, ended.message, ended.code);
   }
 
   /** Resolves when every download stream has ended (and closed its file). */
@@ -213,7 +214,7 @@ export class TransferRegistry {
     } catch (error) {
       await state.upload.abort(true).catch(() => {}); // Closes it; a short upload stays resumable.
       const failure = describeError(error);
-      this.#report("upload", state, failure.message);
+      this.#report("upload", state, failure.message, failure.code);
       await context.reply(errorFrame(frame.id, failure));
     } finally {
       this.#settle();
@@ -239,7 +240,7 @@ export class TransferRegistry {
     this.#remember(id);
     await state.upload.abort(true).catch(() => {});
     const failure = describeError(error);
-    this.#report("upload", state, failure.message);
+    this.#report("upload", state, failure.message, failure.code);
     this.#settle();
     await context.reply(errorFrame(id, failure));
   }
@@ -251,18 +252,29 @@ export class TransferRegistry {
     this.#discarding.add(id);
   }
 
-  #report(operation: "download" | "upload", state: TransferProgress, result: string): void {
+  #report(
+    operation: "download" | "upload",
+    state: TransferProgress,
+    result: string,
+    code?: number,
+  ): void {
     const durationMs = Math.round(performance.now() - state.startedAt);
-    this.#audit(operation, { ...state.target, bytes: state.received, durationMs }, result);
+    this.#audit(operation, { ...state.target, bytes: state.received, durationMs }, result, code);
   }
 
   #settle(): void {
     if (this.active === 0) this.#onIdle();
   }
 
-  /** Exposed for downloads, which report themselves when they end. */
-  reportDownload(target: AuditedPath, bytes: number, startedAt: number, result: string): void {
-    this.#report("download", { target, received: bytes, startedAt }, result);
+  /** Exposed for downloads, which report themselves when they end (`code`: a failure's status). */
+  reportDownload(
+    target: AuditedPath,
+    bytes: number,
+    startedAt: number,
+    result: string,
+    code?: number,
+  ): void {
+    this.#report("download", { target, received: bytes, startedAt }, result, code);
   }
 }
 

@@ -11,9 +11,13 @@ import { serverLog } from "../log/logging.ts";
 import { plural } from "../shared/plural.ts";
 import type { ServerConfig } from "./server_config.ts";
 
-/** Loads the users file; resolves to its authenticator and the number of users. */
+/**
+ * Loads the users file; resolves to its authenticator and the number of
+ * users. `onCheckWait` is told how long each password check waited for its turn, ms.
+ */
 export async function openUsers(
   config: ServerConfig,
+  { onCheckWait }: { onCheckWait?: (waitedMs: number) => void } = {},
 ): Promise<{ authenticator: Authenticator; userCount: number }> {
   const authenticator = new Authenticator(config.usersFile, (path, problems) => {
     for (const { line, reason } of problems) {
@@ -28,6 +32,7 @@ export async function openUsers(
     loginCacheMs: config.loginCacheMs,
     onRehash: logRehash,
     onUsersChanged: () => demo.review(authenticator),
+    onCheckWait,
   });
   const demo = new DemoUsers();
   const userCount = await authenticator.load();

@@ -139,3 +139,34 @@ Deno.test("before any check has finished nobody is refused at once; a failing ch
 Deno.test("a queue needs at least one slot", () => {
   assert.throws(() => new CheckQueue({ slots: 0, maxWaitMs: 1 }), RangeError);
 });
+
+Deno.test("each check's wait for its turn is told: about 0 with a slot free, the time queued, the bound when refused after waiting, nothing when refused at once", async () => {
+  const waits: number[] = [];
+  const queue = new CheckQueue({ slots: 1, maxWaitMs: 100, onWait: (ms) => waits.push(ms) });
+  const holder = heldTask();
+  const first = enqueue(queue, holder.run);
+  await settle();
+  assert.equal(waits.length, 1);
+  assert.ok(waits[0] < 20, `a free slot: ${waits[0]} ms`);
+  const timedOut = enqueue(queue, () => Promise.resolve());
+  await timedOut.promise;
+  assert.ok(timedOut.failure instanceof CheckQueueBusyError);
+  assert.deepEqual(waits.slice(1), [100], "refused after waiting the bound");
+  const queued = enqueue(queue, () => Promise.resolve());
+  await new Promise((resolve) => setTimeout(resolve, 30)); // Time for it to spend in line.
+  holder.finish();
+  await Promise.all([first.promise, queued.promise]);
+  assert.equal(waits.length, 3);
+  assert.ok(waits[2] >= 25 && waits[2] < 100, `queued behind the first: ${waits[2]} ms`);
+  const slow = new CheckQueue({ slots: 1, maxWaitMs: 100, onWait: (ms) => waits.push(ms) });
+  slow.observe(1_000); // Checks take a second here: one behind a running check would wait too long.
+  const second = heldTask();
+  const running = enqueue(slow, second.run);
+  await settle();
+  const refused = enqueue(slow, () => Promise.resolve());
+  await refused.promise;
+  assert.ok(refused.failure instanceof CheckQueueBusyError);
+  assert.equal(waits.length, 4, "the refusal at once waited for nothing, and is not told");
+  second.finish();
+  await running.promise;
+});
