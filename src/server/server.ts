@@ -28,12 +28,15 @@ import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
 import { openUsers } from "./users.ts";
 import { type SessionTree, TreeServices } from "./tree_services.ts";
 import { plural } from "../shared/plural.ts";
+import { LiveSession, SessionRegistry } from "./session_registry.ts";
 
 /** A server that is listening. */
 export interface RunningServer {
   /** The bound port (useful with port 0). */
   readonly port: number;
   readonly metrics: ServerMetrics;
+  /** The live sessions and their running transfers. */
+  readonly sessions: SessionRegistry;
   /** "SHA256:<hex>" of the TLS certificate, or undefined without TLS. */
   readonly fingerprint: string | undefined;
   /** Starts a graceful shutdown; resolves when everything is closed. */
@@ -66,6 +69,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     port,
     fingerprint: bound.fingerprint,
     metrics: server.metrics,
+    sessions: server.sessions,
     shutdown: () => server.shutdown(),
     finished: server.finished,
   };
@@ -73,6 +77,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
 
 class Server {
   readonly metrics = new ServerMetrics();
+  readonly sessions = new SessionRegistry();
   #tree = new TreeServices();
   #quota: QuotaLedger;
   #userLimits: UserLimits;
@@ -177,6 +182,7 @@ class Server {
     tree: SessionTree,
     { user, sessionId, capabilities }: { user: string; sessionId: string; capabilities: string[] },
   ): Promise<void> {
+    const live = new LiveSession({ sessionId, user, remote: link.remote });
     const session = new ServerSession(link, {
       user,
       sessionId,
@@ -191,6 +197,7 @@ class Server {
       symlinks: capabilities.includes(SYMLINK_CAPABILITY),
       modes: capabilities.includes(MODE_CAPABILITY),
       idleTimeoutMs: this.#config.idleTimeoutMs,
+      tracker: live,
     });
     await link.writer.send(encode(Messages.AuthOk, 0, { sessionId, cwd: "/" }));
     auditLog.info("login of {user} from {remote}: {result}", {
@@ -206,12 +213,14 @@ class Server {
       session: sessionId,
     });
     this.#sessions.add(session);
+    this.sessions.add(live);
     this.metrics.sessions++;
     if (this.#shutdown.signal.aborted) session.drain(this.#config.shutdownGraceMs);
     try {
       await session.run();
     } finally {
       this.#sessions.delete(session);
+      this.sessions.remove(live);
       this.metrics.sessions--;
       serverLog.info("{user} logged out (session {session})", { user, session: sessionId });
     }

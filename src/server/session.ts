@@ -26,6 +26,7 @@ import {
   type RequestContext,
 } from "./request_context.ts";
 import { TransferRegistry } from "./transfers.ts";
+import type { TransferTracker } from "./session_registry.ts";
 import type { ChangeFeed } from "./change_feed.ts";
 import type { ObservedStorage } from "./observed_storage.ts";
 import type { TreeIndex } from "./tree_index.ts";
@@ -90,6 +91,8 @@ export interface SessionOptions {
   /** The client takes entries with their permission bits (`mode`). */
   modes: boolean;
   idleTimeoutMs: number;
+  /** Where its running transfers are listed for `dfos server status` (default: nowhere). */
+  tracker?: TransferTracker;
 }
 
 /** Serves requests for one authenticated connection until it closes. */
@@ -130,8 +133,9 @@ export class ServerSession implements RequestContext {
     this.symlinks = options.symlinks;
     this.modes = options.modes;
     this.#idleTimeoutMs = options.idleTimeoutMs;
-    this.transfers = new TransferRegistry((operation, detail, result) =>
-      this.#audit(operation, detail, result)
+    this.transfers = new TransferRegistry(
+      (operation, detail, result) => this.#audit(operation, detail, result),
+      options.tracker,
     );
   }
 
