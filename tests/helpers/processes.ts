@@ -58,6 +58,8 @@ export interface TestServer extends AsyncDisposable {
 export interface StartServerOptions {
   /** Soft open-file limit (`ulimit -n`) the server runs under; default: the test's own. */
   openFileLimit?: number;
+  /** File mode creation mask (`umask`) the server runs under; default: the test's own. */
+  umask?: number;
 }
 
 /** Starts `dfos server` on a free loopback port with the demo users; extra flags in `args`. */
@@ -84,9 +86,9 @@ export async function startServer(
     ...args,
   ];
   const child =
-    (options.openFileLimit === undefined
+    (options.openFileLimit === undefined && options.umask === undefined
       ? dfosCommand(serverArgs, { stdout: "null" })
-      : withOpenFileLimit(options.openFileLimit, serverArgs)).spawn();
+      : inShell(options, serverArgs)).spawn();
   const log = collectText(child.stderr);
   let exited = false;
   child.status.then(() => exited = true);
@@ -142,13 +144,17 @@ export async function startServer(
   };
 }
 
-/** `dfos ARGS` run by bash under `ulimit -n limit` (exec'd: the pid is the server's). */
-function withOpenFileLimit(limit: number, args: string[]): Deno.Command {
+/** `dfos ARGS` run by bash under `ulimit -n` and `umask` as `options` say (exec'd: the pid is the server's). */
+function inShell(options: StartServerOptions, args: string[]): Deno.Command {
+  const setup = [
+    options.openFileLimit === undefined ? [] : [`ulimit -n ${options.openFileLimit}`],
+    options.umask === undefined ? [] : [`umask ${options.umask.toString(8).padStart(3, "0")}`],
+  ].flat();
   return new Deno.Command("bash", {
     args: [
       "-c",
-      'ulimit -n "$0" && exec "$@"',
-      String(limit),
+      `${setup.join(" && ")} && exec "$@"`,
+      "bash",
       Deno.execPath(),
       "run",
       "--quiet",
