@@ -10,6 +10,7 @@ import {
   DEFAULT_SERVER_CONFIG as DEFAULTS,
   type ServerConfig,
   type ServerTls,
+  stateDirFor,
 } from "../server/server_config.ts";
 import { dirname, join } from "node:path";
 import { byteSize, integerIn, metricsAddress, port, secondsOption } from "./options.ts";
@@ -17,11 +18,16 @@ import { DEFAULT_LOGIN_GUARD as LOGIN } from "../server/login_guard.ts";
 import { checkInstanceName } from "../discovery/names.ts";
 import { InvalidArgumentError } from "commander";
 import type { MetricsAddress } from "../metrics/metrics_address.ts";
+import { serverStatusCommand, serverStopCommand } from "./server_control_command.ts";
 
 /** Builds the `server` subcommand; `onExit` receives the exit code. */
 export function serverCommand(onExit: (code: number) => void): Command {
   return new Command("server")
     .description("serve per-user storage folders to DFOS clients")
+    // `status` and `stop` take options of the same names: theirs go after them.
+    .enablePositionalOptions()
+    .addCommand(serverStatusCommand(onExit))
+    .addCommand(serverStopCommand(onExit))
     .option("--host <address>", "address to bind", DEFAULTS.host)
     .option("--port <port>", "TCP port (0: any free port)", port, DEFAULTS.port)
     .option("--storage <dir>", "folder with one sub-folder per user", DEFAULTS.storageDir)
@@ -113,7 +119,7 @@ export function serverCommand(onExit: (code: number) => void): Command {
     )
     .option(
       "--state-dir <dir>",
-      "folder for the TLS key and certificate (default: server_state beside the storage)",
+      "folder for the TLS key and certificate and the control socket (default: server_state beside the storage)",
     )
     .option("--tls-cert <file>", "certificate (PEM) to use instead of the self-signed one")
     .option("--tls-key <file>", "private key (PEM) of --tls-cert")
@@ -183,7 +189,7 @@ function instanceName(value: string): string {
   }
 }
 
-function tlsFrom(options: Record<string, unknown>): ServerTls {
+function tlsFrom(options: Record<string, unknown>, stateDir: string): ServerTls {
   if (options.insecureNoTls) return { kind: "insecure" };
   if (options.tlsCert) {
     return {
@@ -192,12 +198,11 @@ function tlsFrom(options: Record<string, unknown>): ServerTls {
       keyFile: options.tlsKey as string,
     };
   }
-  const stateDir = (options.stateDir as string | undefined) ??
-    join(dirname(options.storage as string), "server_state");
   return { kind: "state", stateDir };
 }
 
 function toConfig(options: Record<string, unknown>): ServerConfig {
+  const stateDir = stateDirFor(options.storage as string, options.stateDir as string | undefined);
   return {
     ...DEFAULTS,
     host: options.host as string,
@@ -218,7 +223,8 @@ function toConfig(options: Record<string, unknown>): ServerConfig {
     metricsAddress: options.metrics as MetricsAddress | undefined,
     partialMaxAgeMs: options.partialMaxAge as number,
     fsync: options.fsync as boolean,
-    tls: tlsFrom(options),
+    tls: tlsFrom(options, stateDir),
+    stateDir,
     quotaBytes: options.quota as number | undefined,
     maxFileBytes: options.maxFileSize as number | undefined,
     userBytesPerSecond: options.userRateLimit as number | undefined,

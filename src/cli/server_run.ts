@@ -1,7 +1,7 @@
 /**
- * Running a server once its configuration is parsed: logging, the server
- * itself, signals. Loaded only by `dfos server`, so the client does not pay
- * for loading the server's modules at every start.
+ * Running a server once its configuration is parsed: logging, the control
+ * socket, the server itself, signals. Loaded only by `dfos server`, so the
+ * client does not pay for loading the server's modules at every start.
  *
  * @module
  */
@@ -10,8 +10,13 @@ import { closeLogging, serverLog, setupServerLogging } from "../log/logging.ts";
 import { startServer } from "../server/server.ts";
 import type { ServerConfig } from "../server/server_config.ts";
 import { assertDescriptorPathsWork } from "../storage/descriptor_paths.ts";
+import { ControlServer } from "../control/control_server.ts";
+import { controlHandlersFor } from "../control/control_handlers.ts";
+import { controlSocketPath } from "../control/socket_path.ts";
+import { GracefulStop, stopOnSignals } from "./graceful_stop.ts";
+import { VERSION } from "./version.ts";
 
-/** Serves until SIGINT or SIGTERM; resolves to the exit code. */
+/** Serves until SIGINT, SIGTERM or `dfos server stop`; resolves to the exit code. */
 export async function runServer(
   config: ServerConfig,
   flags: { quiet?: boolean; verbose?: boolean },
@@ -25,11 +30,15 @@ export async function runServer(
     });
   });
   let server;
+  let control: ControlServer | undefined;
   try {
     // Refuse at once, not at the first login, where folders cannot be held open.
     assertDescriptorPathsWork();
+    // Before the port: a second server on the same state folder is refused here.
+    control = await ControlServer.open(controlSocketPath(config.stateDir));
     server = await startServer(config);
   } catch (error) {
+    await control?.close();
     serverLog.fatal("cannot start: {error}", { error: describeStartError(error, config) });
     await closeLogging();
     return 1;
@@ -42,48 +51,34 @@ export async function runServer(
     )
     : undefined;
   // The goodbye goes out as the shutdown begins: clients stop offering a closing server.
-  const signals = stopOnSignals(async () => {
+  const stop = new GracefulStop(async () => {
     await Promise.all([announcement?.stop(), server.shutdown()]);
   });
-  await Promise.race([signals.stopped, server.finished]);
-  signals.remove();
+  const removeSignals = stopOnSignals(stop);
+  control.serve(controlHandlersFor(server, config, stop, VERSION));
+  logControlSocket(control);
+  await Promise.race([stop.stopped, server.finished]);
+  if (stop.started) await stop.stopped; // Its last steps follow the last connection's end.
+  removeSignals();
   await announcement?.stop();
+  // Waiting `dfos server stop`s hear the end now; their connections close as the process exits.
+  await control.close();
   await closeLogging();
   return 0;
 }
 
-/**
- * One Ctrl-C can arrive twice: the terminal signals the whole process group,
- * and a launcher in it (`deno task`, a shell script) forwards the signal to
- * the server as well. Signals this soon after the first are that same event.
- */
-const SAME_SIGNAL_MS = 1_000;
-
-/**
- * Starts `shutdown` at the first SIGINT or SIGTERM, logging it once; a later
- * signal only says that the shutdown is under way. `stopped` resolves when
- * the shutdown has finished; `remove` takes the listeners away again.
- */
-function stopOnSignals(shutdown: () => Promise<void>) {
-  let first: number | undefined;
-  let resolve: () => void = () => {};
-  const stopped = new Promise<void>((done) => resolve = done);
-  const onSignal = (signal: Deno.Signal) => {
-    const now = performance.now();
-    if (first === undefined) {
-      first = now;
-      serverLog.info("received {signal}", { signal });
-      shutdown().then(resolve);
-    } else if (now - first > SAME_SIGNAL_MS) {
-      serverLog.info("received {signal} again; the shutdown is already under way", { signal });
-    }
-  };
-  const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
-    const listener = () => onSignal(signal);
-    Deno.addSignalListener(signal, listener);
-    return () => Deno.removeSignalListener(signal, listener);
+function logControlSocket(control: ControlServer): void {
+  if (control.replacedStale) {
+    serverLog.info(
+      "replaced the control socket {path} left by a server that did not stop cleanly",
+      {
+        path: control.path,
+      },
+    );
+  }
+  serverLog.info("control socket {path} (dfos server status, dfos server stop)", {
+    path: control.path,
   });
-  return { stopped, remove: () => listeners.forEach((remove) => remove()) };
 }
 
 function describeStartError(error: unknown, config: ServerConfig): string {

@@ -54,6 +54,7 @@ export async function handleRead(context: RequestContext, frame: Frame): Promise
     await context.transfers.startDownload(
       context,
       frame.id,
+      { path, size: end, offset },
       (channel) => streamDownload(context, frame.id, target, handle, { offset, end, channel }),
     );
   } catch (error) {
@@ -119,18 +120,18 @@ async function streamDownload(
   range: StreamRange,
 ): Promise<void> {
   const startedAt = performance.now();
-  const progress = { sent: 0 };
+  const progress = range.channel.progress;
   try {
     const hash = createHash("sha256");
     await hashPrefix(handle, range.offset, hash);
     await streamChunks(context, id, handle, range, hash, progress);
     await range.channel.finish(encode(Messages.DataEnd, id, { sha256: hash.digest() }));
     context.metrics.transfersCompleted++;
-    context.transfers.reportDownload(target, progress.sent, startedAt, "ok");
+    context.transfers.reportDownload(target, progress.moved, startedAt, "ok");
   } catch (error) {
     const failure = describeError(error);
     const { message, code } = failure;
-    context.transfers.reportDownload(target, progress.sent, startedAt, message, code);
+    context.transfers.reportDownload(target, progress.moved, startedAt, message, code);
     if (error instanceof ConnectionLost) {
       const { path } = target;
       serverLog.debug("the download of {path} stopped: {error}", { path, error: error.message });
@@ -163,7 +164,7 @@ async function streamChunks(
   handle: ReadHandle,
   range: StreamRange,
   hash: ReturnType<typeof createHash>,
-  progress: { sent: number },
+  progress: { moved: number },
 ): Promise<void> {
   // A range that fits one chunk (most small files) needs one buffer of its own size.
   const length = range.end - range.offset;
@@ -184,12 +185,12 @@ async function streamChunks(
     const frame = frameChunk(buffer, id, read, compressor);
     await context.pacers.bandwidth?.take(frame.length);
     await inFlight;
-    progress.sent = position - range.offset; // What the client has been sent, for the audit.
+    progress.moved = position - range.offset; // What the client has been sent: the audit's, the status's.
     inFlight = range.channel.send(frame);
     inFlight.catch(() => {}); // Awaited next turn; a failure meanwhile must not go unhandled.
     position += read;
     context.metrics.bytesOut += frame.length;
   }
   await inFlight;
-  progress.sent = position - range.offset;
+  progress.moved = position - range.offset;
 }

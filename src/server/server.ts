@@ -31,6 +31,7 @@ import { plural } from "../shared/plural.ts";
 import { DfosMetrics } from "../metrics/dfos_metrics.ts";
 import type { MetricsEndpoint } from "../metrics/metrics_endpoint.ts";
 import { serveMetrics } from "../metrics/serve_metrics.ts";
+import { LiveSession, SessionRegistry } from "./session_registry.ts";
 
 /** A server that is listening. */
 export interface RunningServer {
@@ -39,6 +40,8 @@ export interface RunningServer {
   /** The bound address (`0.0.0.0`: every IPv4 address). */
   readonly hostname: string;
   readonly metrics: ServerMetrics;
+  /** The live sessions and their running transfers. */
+  readonly sessions: SessionRegistry;
   /** "SHA256:<hex>" of the TLS certificate, or undefined without TLS. */
   readonly fingerprint: string | undefined;
   /** Starts a graceful shutdown; resolves when everything is closed. */
@@ -78,6 +81,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     hostname,
     fingerprint: bound.fingerprint,
     metrics: server.metrics,
+    sessions: server.sessions,
     shutdown: () => server.shutdown(),
     finished: server.finished,
   };
@@ -93,6 +97,7 @@ interface Monitoring {
 class Server {
   readonly metrics: ServerMetrics;
   #endpoint: MetricsEndpoint | undefined;
+  readonly sessions = new SessionRegistry();
   #tree = new TreeServices();
   #quota: QuotaLedger;
   #userLimits: UserLimits;
@@ -204,6 +209,7 @@ class Server {
     tree: SessionTree,
     { user, sessionId, capabilities }: { user: string; sessionId: string; capabilities: string[] },
   ): Promise<void> {
+    const live = new LiveSession({ sessionId, user, remote: link.remote });
     const session = new ServerSession(link, {
       user,
       sessionId,
@@ -218,6 +224,7 @@ class Server {
       symlinks: capabilities.includes(SYMLINK_CAPABILITY),
       modes: capabilities.includes(MODE_CAPABILITY),
       idleTimeoutMs: this.#config.idleTimeoutMs,
+      tracker: live,
     });
     await link.writer.send(encode(Messages.AuthOk, 0, { sessionId, cwd: "/" }));
     auditLog.info("login of {user} from {remote}: {result}", {
@@ -233,6 +240,7 @@ class Server {
       session: sessionId,
     });
     this.#sessions.add(session);
+    this.sessions.add(live);
     this.metrics.sessions++;
     this.metrics.logins.ok++;
     if (this.#shutdown.signal.aborted) session.drain(this.#config.shutdownGraceMs);
@@ -240,6 +248,7 @@ class Server {
       await session.run();
     } finally {
       this.#sessions.delete(session);
+      this.sessions.remove(live);
       this.metrics.sessions--;
       serverLog.info("{user} logged out (session {session})", { user, session: sessionId });
     }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { dirname, join } from "node:path";
 import { DEFAULT_PORT } from "../protocol/constants.ts";
 import type { IdentitySource } from "../transport/server_identity.ts";
 import { DEFAULT_LOGIN_GUARD, type LoginGuardOptions } from "./login_guard.ts";
@@ -55,8 +56,10 @@ export interface ServerConfig {
   serverName: string;
   /** Sync file data before an upload is renamed into place. */
   fsync: boolean;
-  /** TLS identity (default: self-signed, kept in `./server_state`). */
+  /** TLS identity (default: self-signed, kept in `stateDir`). */
   tls: ServerTls;
+  /** Folder of the server's own files: the self-signed TLS identity, the control socket. */
+  stateDir: string;
   /** Failed-login limits. */
   loginGuard: LoginGuardOptions;
   /** Connections that may be between accept and login at once (counted while in the queue: no; while the password is checked: yes). */
@@ -105,7 +108,21 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   serverName: "dfos",
   fsync: true,
   tls: { kind: "state", stateDir: "./server_state" },
+  stateDir: "./server_state",
   loginGuard: DEFAULT_LOGIN_GUARD,
   maxUnauthenticated: 128,
   discoverable: false,
 };
+
+/**
+ * The state folder: `stateDir` if given, else `server_state` beside the
+ * storage folder. `dfos server` and `dfos server status`/`stop` agree through it.
+ *
+ * @example
+ * ```ts
+ * stateDirFor("/srv/dfos/storage"); // "/srv/dfos/server_state"
+ * ```
+ */
+export function stateDirFor(storageDir: string, stateDir?: string): string {
+  return stateDir ?? join(dirname(storageDir), "server_state");
+}

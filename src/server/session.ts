@@ -29,6 +29,7 @@ import {
 import { TransferRegistry } from "./transfers.ts";
 import { RequestPipeline } from "./request_pipeline.ts";
 import type { ChangeFeed, RequestRecord } from "./change_feed.ts";
+import type { TransferTracker } from "./session_registry.ts";
 import type { ObservedStorage } from "./observed_storage.ts";
 import type { TreeIndex } from "./tree_index.ts";
 import type { Watchers } from "./watchers.ts";
@@ -95,6 +96,8 @@ export interface SessionOptions {
   /** The client takes entries with their permission bits (`mode`). */
   modes: boolean;
   idleTimeoutMs: number;
+  /** Where its running transfers are listed for `dfos server status` (default: nowhere). */
+  tracker?: TransferTracker;
 }
 
 /** Serves requests for one authenticated connection until it closes. */
@@ -136,8 +139,9 @@ export class ServerSession implements RequestContext {
     this.symlinks = options.symlinks;
     this.modes = options.modes;
     this.#idleTimeoutMs = options.idleTimeoutMs;
-    this.transfers = new TransferRegistry((operation, detail, result, code) =>
-      this.#audit(operation, detail, result, { code })
+    this.transfers = new TransferRegistry(
+      (operation, detail, result, code) => this.#audit(operation, detail, result, { code }),
+      options.tracker,
     );
   }
 

@@ -20,6 +20,12 @@ import { toHex } from "../shared/hex.ts";
 import { describeError, errorFrame } from "./error_reply.ts";
 import type { Reservation } from "./quota.ts";
 import type { AuditDetail, AuditedPath, RequestContext } from "./request_context.ts";
+import {
+  type LiveTransfer,
+  type TransferStart,
+  type TransferTracker,
+  UNTRACKED,
+} from "./session_registry.ts";
 
 /** Downloads one session streams at once; further `Read`s wait (backpressure). */
 export const MAX_CONCURRENT_DOWNLOADS = 8;
@@ -47,6 +53,18 @@ interface ActiveUpload extends TransferProgress {
   upload: Upload;
   /** Quota held for the bytes still to come. */
   reservation: Reservation;
+  /** Its entry in the server's list of running transfers. */
+  live: LiveTransfer;
+}
+
+/** An upload just opened, for {@link TransferRegistry.addUpload}. */
+export interface OpenedUpload {
+  upload: Upload;
+  target: AuditedPath;
+  /** Quota held for the bytes still to come. */
+  reservation: Reservation;
+  /** The file's announced size. */
+  size: number;
 }
 
 /**
@@ -56,6 +74,8 @@ interface ActiveUpload extends TransferProgress {
  */
 export interface DownloadChannel {
   readonly signal: AbortSignal;
+  /** The download in the server's list of running transfers; the stream advances `moved`. */
+  readonly progress: LiveTransfer;
   /** Queues a `Data` frame; resolves once it is written. */
   send(frame: Uint8Array): Promise<void>;
   /** Queues the final frame (`DataEnd` or `Error`); the request id is free from then on. */
@@ -71,10 +91,13 @@ export class TransferRegistry {
   /** Download streams still running (a cancelled one may still finish reading a chunk). */
   #streams = new Set<Promise<void>>();
   #audit: TransferAudit;
+  #tracker: TransferTracker;
   #onIdle: () => void = () => {};
 
-  constructor(audit: TransferAudit) {
+  /** `tracker` lists the running transfers for `dfos server status` (default: nowhere). */
+  constructor(audit: TransferAudit, tracker: TransferTracker = UNTRACKED) {
     this.#audit = audit;
+    this.#tracker = tracker;
   }
 
   /** Running uploads plus running download streams. */
@@ -133,13 +156,16 @@ export class TransferRegistry {
   async startDownload(
     context: RequestContext,
     id: number,
+    start: Omit<TransferStart, "direction">,
     run: (channel: DownloadChannel) => Promise<void>,
   ): Promise<void> {
     while (this.#streams.size >= MAX_CONCURRENT_DOWNLOADS) await Promise.race(this.#streams);
     const controller = new AbortController();
     const refuse = () => Promise.reject(controller.signal.reason);
+    const progress = this.#tracker.begin({ ...start, direction: "download" });
     const channel: DownloadChannel = {
       signal: controller.signal,
+      progress,
       send: (frame) => controller.signal.aborted ? refuse() : context.send(frame),
       finish: (frame) => {
         if (controller.signal.aborted) return refuse();
@@ -149,6 +175,7 @@ export class TransferRegistry {
     };
     this.#downloads.set(id, controller);
     const stream: Promise<void> = run(channel).finally(() => {
+      progress.end();
       if (this.#downloads.get(id) === controller) this.#downloads.delete(id);
       this.#streams.delete(stream);
       this.#settle();
@@ -157,15 +184,22 @@ export class TransferRegistry {
   }
 
   /** Registers an opened upload as request `id` (checked with {@link checkUnused}). */
-  addUpload(id: number, upload: Upload, target: AuditedPath, reservation: Reservation): void {
+  addUpload(id: number, { upload, target, reservation, size }: OpenedUpload): void {
     if (this.#uploads.has(id)) throw new Error(`bug: request id ${id} registered twice`);
     this.#discarding.delete(id);
+    const live = this.#tracker.begin({
+      direction: "upload",
+      path: target.path,
+      size,
+      offset: upload.offset,
+    });
     this.#uploads.set(id, {
       upload,
       target,
       startedAt: performance.now(),
       received: 0,
       reservation,
+      live,
     });
   }
 
@@ -175,6 +209,7 @@ export class TransferRegistry {
     if (!state) return undefined;
     this.#uploads.delete(id);
     state.reservation(state.received);
+    state.live.end();
     return state;
   }
 
@@ -193,6 +228,7 @@ export class TransferRegistry {
     try {
       await state.upload.write(bytes);
       state.received += bytes.length;
+      state.live.moved = state.received;
       context.metrics.bytesIn += frame.payload.length;
       // Waiting here stops reading this connection; TCP flow control slows the client.
       await context.pacers.bandwidth?.take(frame.payload.length);

@@ -59,7 +59,8 @@ async function openUpload(
       path,
       request.size - upload.offset,
     );
-    context.transfers.addUpload(id, upload, auditedPath(request.path, path), reservation);
+    const target = auditedPath(request.path, path);
+    context.transfers.addUpload(id, { upload, target, reservation, size: request.size });
   } catch (error) {
     // Nothing may leave the partial open (its identity would stay locked until a restart).
     reservation?.(0);

@@ -96,13 +96,18 @@ Deno.test("README blocks: each sh line is a command, run as its comment says", (
     "```sh",
     "./dfos",
     "```",
+    '<!-- readme-test: background until "ready", stopped by a later command -->',
+    "```sh",
+    "./dfos server --port 40000",
+    "```",
   ].join("\n"));
   assert.deepEqual(blocks.map((block) => block.mode), [
-    { kind: "background", readyText: "listening on" },
+    { kind: "background", readyText: "listening on", stoppedLater: false },
     { kind: "run", exitCode: 0 },
     { kind: "terminal", dialogue: [{ text: "password:", keys: "secret word" }] },
     { kind: "skip", reason: "needs a denort" },
     { kind: "run", exitCode: 2 },
+    { kind: "background", readyText: "ready", stoppedLater: true },
   ]);
   assert.deepEqual(blocks[1].commands, [
     { line: 12, text: "./dfos user list   # names" },

@@ -60,6 +60,8 @@ export interface StartServerOptions {
   openFileLimit?: number;
   /** A network namespace of the test's own to run it in (`ip netns exec`); default: here. */
   namespace?: string;
+  /** File mode creation mask (`umask`) the server runs under; default: the test's own. */
+  umask?: number;
 }
 
 /** Starts `dfos server` on a free loopback port with the demo users; extra flags in `args`. */
@@ -151,18 +153,22 @@ function serverCommand(args: string[], options: StartServerOptions): Deno.Comman
       stderr: "piped",
     });
   }
-  return options.openFileLimit === undefined
+  return options.openFileLimit === undefined && options.umask === undefined
     ? dfosCommand(args, { stdout: "null" })
-    : withOpenFileLimit(options.openFileLimit, args);
+    : inShell(options, args);
 }
 
-/** `dfos ARGS` run by bash under `ulimit -n limit` (exec'd: the pid is the server's). */
-function withOpenFileLimit(limit: number, args: string[]): Deno.Command {
+/** `dfos ARGS` run by bash under `ulimit -n` and `umask` as `options` say (exec'd: the pid is the server's). */
+function inShell(options: StartServerOptions, args: string[]): Deno.Command {
+  const setup = [
+    options.openFileLimit === undefined ? [] : [`ulimit -n ${options.openFileLimit}`],
+    options.umask === undefined ? [] : [`umask ${options.umask.toString(8).padStart(3, "0")}`],
+  ].flat();
   return new Deno.Command("bash", {
     args: [
       "-c",
-      'ulimit -n "$0" && exec "$@"',
-      String(limit),
+      `${setup.join(" && ")} && exec "$@"`,
+      "bash",
       Deno.execPath(),
       "run",
       "--quiet",

@@ -5,7 +5,9 @@
  *
  * - `<!-- readme-test: background until "TEXT" -->`: a long-running command
  *   (a server): started in the background, ready once it prints TEXT, and
- *   stopped with SIGTERM at the end, when it must exit 0.
+ *   stopped with SIGTERM at the end, when it must exit 0. With
+ *   `, stopped by a later command` after it, a later command of the README
+ *   stops it (`dfos server stop`): by the end it must have exited 0.
  * - `<!-- readme-test: terminal` and then lines `"TEXT" KEYS` `-->`: run on a
  *   terminal; wait for each TEXT in turn, type its KEYS and Enter; it must then
  *   exit 0.
@@ -19,7 +21,7 @@
 /** How the commands of a block are run. */
 export type BlockMode =
   | { kind: "run"; exitCode: number }
-  | { kind: "background"; readyText: string }
+  | { kind: "background"; readyText: string; stoppedLater: boolean }
   | { kind: "terminal"; dialogue: DialogueStep[] }
   | { kind: "ci" }
   | { kind: "skip"; reason: string };
@@ -110,8 +112,10 @@ function parseMode(comment: string, line: number): BlockMode {
   if (skip) return { kind: "skip", reason: skip[1].replace(/\s+/g, " ") };
   const exit = body.match(/^exit (\d+)$/);
   if (exit) return { kind: "run", exitCode: Number(exit[1]) };
-  const background = body.match(/^background until "([^"]+)"$/);
-  if (background) return { kind: "background", readyText: background[1] };
+  const background = body.match(/^background until "([^"]+)"(, stopped by a later command)?$/);
+  if (background) {
+    return { kind: "background", readyText: background[1], stoppedLater: Boolean(background[2]) };
+  }
   const [first, ...steps] = body.split("\n").map((text) => text.trim()).filter(Boolean);
   if (first !== "terminal") throw fail(`not understood: ${body}`);
   const dialogue = steps.map((step) => {

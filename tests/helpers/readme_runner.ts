@@ -100,7 +100,7 @@ function runCommand(
     case "run":
       return runToEnd(command, work, mode.exitCode);
     case "background":
-      return startInBackground(command, work, mode.readyText, backgrounds);
+      return startInBackground(command, work, mode, backgrounds);
     case "terminal":
       return runOnTerminal(command, work, mode.dialogue);
   }
@@ -126,7 +126,7 @@ async function runToEnd(command: ReadmeCommand, work: string, exitCode: number):
 async function startInBackground(
   command: ReadmeCommand,
   work: string,
-  readyText: string,
+  { readyText, stoppedLater }: { readyText: string; stoppedLater: boolean },
   backgrounds: Background[],
 ): Promise<Outcome> {
   // bash runs a single command by exec, so the signal below reaches the program itself.
@@ -145,7 +145,15 @@ async function startInBackground(
   backgrounds.push({
     command,
     async stop() {
-      if (exited) return { status: "failed", detail: `ended early, exit ${exited.code}` };
+      if (exited) {
+        if (stoppedLater && exited.code === 0) return { status: "ok" };
+        return { status: "failed", detail: `ended early, exit ${exited.code}` };
+      }
+      if (stoppedLater) {
+        child.kill("SIGKILL");
+        await child.status;
+        return { status: "failed", detail: "still running: the later command did not stop it" };
+      }
       child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
       const status = await child.status.finally(() => clearTimeout(timer));

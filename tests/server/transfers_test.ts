@@ -70,7 +70,12 @@ async function failOneWrite(error: Error) {
   const audits: string[] = [];
   const replies: Uint8Array[] = [];
   const registry = new TransferRegistry((_operation, _detail, result) => audits.push(result));
-  registry.addUpload(5, failingUpload(error), { path: "/a.bin" }, () => {});
+  registry.addUpload(5, {
+    upload: failingUpload(error),
+    target: { path: "/a.bin" },
+    reservation: () => {},
+    size: 3,
+  });
   const frame = { type: MESSAGE_TYPE.Data, id: 5, payload: new Uint8Array([1, 2, 3]) };
   const records = await serverLogDuring(() => registry.route(recordingContext(replies), frame));
   const reply = await firstFrame(replies);
