@@ -12,7 +12,6 @@ import {
   type ServerTls,
   stateDirFor,
 } from "../server/server_config.ts";
-import { dirname, join } from "node:path";
 import { byteSize, integerIn, metricsAddress, port, secondsOption } from "./options.ts";
 import { DEFAULT_LOGIN_GUARD as LOGIN } from "../server/login_guard.ts";
 import { checkInstanceName } from "../discovery/names.ts";

@@ -58,8 +58,9 @@ Deno.test("past its depth, begin waits for a place; an id still in flight is ref
   await pipeline.begin(2, () => gates[1].opened);
   assert.throws(() => pipeline.checkUnused(2), ProtocolError);
   let third = false;
-  const admitted = pipeline.begin(3, async () => {
+  const admitted = pipeline.begin(3, () => {
     third = true;
+    return Promise.resolve();
   });
   await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal(third, false, "no place yet");
