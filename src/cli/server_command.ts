@@ -1,6 +1,7 @@
 /**
  * `dfos server`: starts the server with logging, stops it gracefully on
- * SIGINT or SIGTERM (exit 0), and exits 1 if it cannot start.
+ * SIGINT or SIGTERM (exit 0), and exits 1 if it cannot start. Every option
+ * can also come from `--config FILE` (config_file_options.ts).
  *
  * @module
  */
@@ -18,10 +19,11 @@ import { checkInstanceName } from "../discovery/names.ts";
 import { InvalidArgumentError } from "commander";
 import type { MetricsAddress } from "../metrics/metrics_address.ts";
 import { serverStatusCommand, serverStopCommand } from "./server_control_command.ts";
+import { configuredOptions, printConfig, withConfigFile } from "./config_file_options.ts";
 
 /** Builds the `server` subcommand; `onExit` receives the exit code. */
 export function serverCommand(onExit: (code: number) => void): Command {
-  return new Command("server")
+  const command = new Command("server")
     .description("serve per-user storage folders to DFOS clients")
     // `status` and `stop` take options of the same names: theirs go after them.
     .enablePositionalOptions()
@@ -167,16 +169,21 @@ export function serverCommand(onExit: (code: number) => void): Command {
     .option("--no-fsync", "do not sync uploads to disk before renaming them into place")
     .option("-q, --quiet", "no log lines on stderr (files only)")
     .option("-v, --verbose", "debug lines on stderr")
-    .action(async (options, command: Command) => {
+    .action(async (_flags, command: Command) => {
+      const options = await configuredOptions(command);
+      if (options === undefined) return onExit(1);
       if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) {
         command.error("--tls-cert and --tls-key go together", { exitCode: 2 });
       }
       if (options.name !== undefined && !options.discoverable) {
         command.error("--name is the name --discoverable announces: give both", { exitCode: 2 });
       }
+      if (options.printConfig) return onExit(await printConfig(command));
       const { runServer } = await import("./server_run.ts");
       onExit(await runServer(toConfig(options), options));
     });
+  // After every other option: each one also gets a key in the config file.
+  return withConfigFile(command);
 }
 
 /** A `--name` fit to announce; a usage error that says why otherwise. */
