@@ -84,6 +84,43 @@ Deno.test("status and stop where no server runs exit 4 and say so; --state-dir n
   }
 });
 
+Deno.test("status and stop find the socket through the server's --config, before or after the subcommand; a bad file is refused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dfos-test-" });
+  await Deno.mkdir(join(dir, "etc"));
+  const config = join(dir, "etc", "dfos.toml");
+  // Relative: from the file's folder, so the state folder is the test server's own.
+  await Deno.writeTextFile(config, 'state-dir = "../server_state"\n');
+  const server = await startServer([`--config=${config}`], dir);
+  try {
+    for (
+      const args of [["server", "status", `--config=${config}`], [
+        "server",
+        `--config=${config}`,
+        "status",
+      ]]
+    ) {
+      const result = await dfos(args);
+      assert.equal(result.code, 0, `${args.join(" ")}: ${result.stderr}`);
+    }
+    const overridden = await dfos([
+      "server",
+      "status",
+      `--config=${config}`,
+      `--state-dir=${dir}/x`,
+    ]);
+    assert.equal(overridden.code, 4, "a flag beats the file");
+    await Deno.writeTextFile(join(dir, "bad.toml"), "state-dir = [\n");
+    const bad = await dfos(["server", "stop", `--config=${join(dir, "bad.toml")}`]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^dfos: server stop: .*bad\.toml:\d+:\d+: not valid TOML/);
+    const stopped = await dfos(["server", "stop", `--config=${config}`]);
+    assert.equal(stopped.code, 0, stopped.stderr);
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a socket left by a killed server: status says nothing answers (exit 4), and the next start replaces it", async () => {
   const first = await startServer();
   const socket = join(first.dir, "server_state", "control.sock");
