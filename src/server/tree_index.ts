@@ -55,12 +55,6 @@ export interface CompareTreeOptions {
   signal?: AbortSignal;
 }
 
-/** The folders a comparison met, to be watched; `whole` if it compared the whole tree. */
-export interface ComparedFolders {
-  folders: string[];
-  whole: boolean;
-}
-
 /** One user's index, as one session (or the opening scan) uses it. */
 export class TreeIndex {
   readonly #storage: Storage;
@@ -164,44 +158,6 @@ export class TreeIndex {
       if (entry !== null) await this.#visit(path, entry, known, options);
       walked = await disk.next();
     }
-  }
-
-  /**
-   * Compares each of `paths` (sorted) with the index and records a
-   * difference; a folder among them is compared with all it holds (a folder
-   * made or moved in may have been filled before it was watched), and
-   * resolves among the folders to watch. If a path cannot be compared, the
-   * whole tree is.
-   */
-  async comparePaths(paths: string[], signal?: AbortSignal): Promise<ComparedFolders> {
-    const found: string[] = [];
-    let walked: string | undefined; // Paths are sorted: what is inside it comes right after.
-    for (const path of paths) {
-      if (signal?.aborted) break;
-      if (walked !== undefined && path.startsWith(`${walked}/`)) continue;
-      try {
-        const { entry } = await this.touch(path);
-        if (entry?.kind !== "directory") continue;
-        found.push(path, ...(await this.compareFolders(path, signal)).folders);
-        walked = path;
-      } catch {
-        return await this.compareFolders("/", signal);
-      }
-    }
-    return { folders: found, whole: false };
-  }
-
-  /** {@link compareTree} of `folder`, with the folders it holds (and `folder` if it is the root). */
-  async compareFolders(folder: string, signal?: AbortSignal): Promise<ComparedFolders> {
-    const folders = folder === "/" ? ["/"] : [];
-    await this.compareTree(folder, {
-      signal,
-      visit: (path, entry) => {
-        if (entry.kind === "directory") folders.push(path);
-        return Promise.resolve();
-      },
-    });
-    return { folders, whole: folder === "/" };
   }
 
   /** Fills in the hashes of files found changed on disk, where the file is still as found. */

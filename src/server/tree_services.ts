@@ -30,12 +30,9 @@ export class TreeServices {
   readonly watchers: Watchers;
 
   constructor() {
-    this.journals = new UserJournals((shared, storage, signal, paths) => {
-      const index = new TreeIndex(storage, shared, this.feed);
-      return paths === "all"
-        ? index.compareFolders("/", signal)
-        : index.comparePaths(paths, signal);
-    });
+    this.journals = new UserJournals((shared, storage, signal) =>
+      new TreeIndex(storage, shared, this.feed).compareTree("/", { signal })
+    );
     this.watchers = new Watchers((user) => this.#position(user));
     this.feed.subscribe(this.journals.subscriber);
     this.feed.subscribe(this.watchers.subscriber);

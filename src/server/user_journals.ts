@@ -3,10 +3,9 @@
  * shared by that user's sessions, with the user's commit lock. A journal
  * opens when a session first needs it (a change to record, a sync request)
  * and closes {@link JOURNAL_LINGER_MS} after the user's last session ends,
- * or at shutdown. When it opens, the tree is compared with its index in the
- * background, so that what changed behind the server's back while it was
- * closed is found; and again for a session's first sync request unless the
- * tree watch (storage/tree_watch.ts) vouches that nothing changed since.
+ * or at shutdown. The tree is compared with its index in the background
+ * when the journal opens, and again for each later session's first sync
+ * request, so that what changed behind the server's back meanwhile is found.
  *
  * The journal is the change feed's subscriber that writes every change
  * down, under the commit lock the change was made in.
@@ -20,14 +19,12 @@ import type { Journal } from "../storage/journal.ts";
 import { serverLog } from "../log/logging.ts";
 import type { FeedSubscriber, TreeChange } from "./change_feed.ts";
 import { CommitLock } from "./commit_lock.ts";
-import type { TouchedPaths, TreeWatch } from "../storage/tree_watch.ts";
-import type { ComparedFolders } from "./tree_index.ts";
 
 /**
  * How long a user's journal stays open after their last session: a sync
  * run again soon (by hand, by a timer, from another machine) then finds it
- * open and, while the tree watch vouches for the files, needs no new
- * comparison of the whole tree.
+ * open, with its index read and its pages cached, instead of opening it
+ * afresh.
  */
 export const JOURNAL_LINGER_MS = 5 * 60_000;
 
@@ -39,24 +36,19 @@ export interface UserJournal {
   /** The journal, opened on first use; rejects (IO_ERROR) if it cannot be opened. */
   journal(): Promise<Journal>;
   /**
-   * Resolves once the tree has been compared with the index: since the
-   * journal opened, where the tree watch saw something touched since, and
-   * without a watch, since `sessionStartMs` if given (a session's first
+   * Resolves once the tree has been compared with the index since the
+   * journal opened, and since `sessionStartMs` if given (a session's first
    * sync request gives its start).
    */
   ready(sessionStartMs?: number): Promise<void>;
 }
 
-/**
- * Compares the user's tree, or the paths given, with the journal's index
- * (see tree_index.ts); resolves to the folders it met, for the tree watch.
- */
+/** Compares the user's tree with the journal's index (see tree_index.ts). */
 export type OpeningScan = (
   shared: UserJournal,
   storage: Storage,
   signal: AbortSignal,
-  paths: TouchedPaths,
-) => Promise<ComparedFolders>;
+) => Promise<void>;
 
 /** One user's entry: its sessions, and the journal once asked for. */
 class Entry implements UserJournal {
@@ -68,7 +60,6 @@ class Entry implements UserJournal {
   #scanned: Promise<void> = Promise.resolve();
   /** When the last full comparison was queued. */
   #lastFullMs = -Infinity;
-  #watch: TreeWatch | undefined;
   readonly #scan = new AbortController();
 
   constructor(
@@ -84,20 +75,15 @@ class Entry implements UserJournal {
 
   async ready(sessionStartMs?: number): Promise<void> {
     await this.journal();
-    // What may have changed behind the server's back since the last comparison is compared
-    // now, after any comparison under way: the paths the tree watch saw touched; without a
-    // watch, the whole tree once per session (unless a full comparison began since it did).
-    const touched = this.#watch?.take() ??
-      (sessionStartMs !== undefined && this.#lastFullMs < sessionStartMs ? "all" : []);
-    if (touched === "all" || touched.length > 0) this.#compare(touched);
+    // After any comparison under way: one that began after the session did is enough.
+    if (sessionStartMs !== undefined && this.#lastFullMs < sessionStartMs) this.#compare();
     await this.#scanned;
   }
 
   async #open(): Promise<Journal> {
     try {
       const journal = await this.storage.openJournal();
-      this.#watch = this.storage.watchTree?.();
-      this.#compare(this.#watch?.take() ?? "all");
+      this.#compare();
       return journal;
     } catch (error) {
       this.#opened = undefined; // The next request tries again.
@@ -112,14 +98,10 @@ class Entry implements UserJournal {
     }
   }
 
-  /** Compares `paths` (or the whole tree) with the index after what is under way; {@link ready} waits for it. */
-  #compare(paths: TouchedPaths): void {
-    if (paths === "all") this.#lastFullMs = performance.now();
-    this.#scanned = this.#scanned.then(async () => {
-      const compared = await this.scan(this, this.storage, this.#scan.signal, paths);
-      if (this.#scan.signal.aborted) return;
-      this.#watch?.watchFolders(compared.folders, { replacing: compared.whole });
-    })
+  /** Compares the whole tree with the index after what is under way; {@link ready} waits for it. */
+  #compare(): void {
+    this.#lastFullMs = performance.now();
+    this.#scanned = this.#scanned.then(() => this.scan(this, this.storage, this.#scan.signal))
       .catch((error) => {
         if (this.#scan.signal.aborted) return;
         serverLog.warn("comparing {user}'s files with the change journal failed: {error}", {
@@ -133,7 +115,6 @@ class Entry implements UserJournal {
   async close(): Promise<void> {
     if (this.#opened === undefined) return;
     this.#scan.abort();
-    this.#watch?.close();
     const journal = await this.#opened.catch(() => null);
     await this.#scanned;
     await journal?.close();

@@ -20,7 +20,6 @@
  * @module
  */
 
-import { TreeWatch } from "./tree_watch.ts";
 import { createHash } from "node:crypto";
 import { STATUS } from "../protocol/status.ts";
 import { notFound, TreeChanged } from "./confinement_errors.ts";
@@ -416,11 +415,6 @@ export class LocalStorage implements Storage {
       if (folder === null) throw new TreeChanged();
       return openLocalJournal(folder);
     });
-  }
-
-  /** Watches the root folder for changes made behind the server's back. */
-  watchTree(): TreeWatch | undefined {
-    return TreeWatch.start(this.#confinement.realRoot, RESERVED_NAME);
   }
 
   /** Resolves `path`, then runs `work` on the virtual path, again if the tree changed under it. */

@@ -11,7 +11,6 @@
  * @module
  */
 
-import type { TreeWatch } from "./tree_watch.ts";
 import type { StatusCode } from "../protocol/status.ts";
 import type { Journal } from "./journal.ts";
 
@@ -221,11 +220,6 @@ export interface Storage {
    * user's sessions, then closes it.
    */
   openJournal(): Promise<Journal>;
-  /**
-   * Starts watching the user's files for changes made behind the server's
-   * back, if the backend can (a hint, see tree_watch.ts); undefined if not.
-   */
-  watchTree?(): TreeWatch | undefined;
 }
 
 /** A failure a client caused or should hear about, with its protocol status. */
