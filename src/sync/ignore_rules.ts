@@ -14,22 +14,31 @@ export const IGNORE_FILE = ".dfosignore";
 export const MAX_IGNORE_FILE_BYTES = 256 * 1024;
 
 /** DFOS's own files, never synced: download partials and sync's temporary files. */
-const BUILT_IN = [".*.dfos-part", ".*.dfos-part.json", ".*.dfos-sync"];
+const BUILT_IN_SUFFIXES = [".dfos-part", ".dfos-part.json", ".dfos-sync"];
 
 /** Decides, for a relative path, whether sync leaves it alone. */
 export class IgnoreRules {
-  readonly #matcher: Ignore;
+  /** The rules of the `.dfosignore` files; none: only the built-in ones apply. */
+  readonly #matcher: Ignore | undefined;
 
   /** Rules from the texts of `.dfosignore` files (both sides' files are combined). */
   constructor(texts: string[] = []) {
-    this.#matcher = ignore().add(BUILT_IN);
-    for (const text of texts) this.#matcher.add(text);
+    if (texts.length === 0) return;
+    this.#matcher = ignore();
+    for (const text of texts) this.#matcher.add(text); // A text is split into its lines.
   }
 
   /** Whether `path` (relative, `/`-separated) is ignored; `directory` says it is a folder. */
   ignores(path: string, directory: boolean): boolean {
-    return this.#matcher.ignores(directory ? `${path}/` : path);
+    return isOwnFile(path) || (this.#matcher?.ignores(directory ? `${path}/` : path) ?? false);
   }
+}
+
+/** A hidden name of DFOS's own (`.NAME.dfos-part`, ...), in any folder. */
+function isOwnFile(path: string): boolean {
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  return name.startsWith(".") &&
+    BUILT_IN_SUFFIXES.some((suffix) => name.endsWith(suffix) && name.length >= suffix.length + 1);
 }
 
 /** Decodes a `.dfosignore` file's bytes, refusing one that is too large. */

@@ -9,7 +9,8 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { hashFileFromStart } from "../shared/file_hash.ts";
 import { StorageError } from "../storage/storage.ts";
-import { resolveVirtualPath } from "../storage/virtual_path.ts";
+import { MAX_COMPONENT_BYTES, RESERVED_NAME, resolveVirtualPath } from "../storage/virtual_path.ts";
+import { MAX_PATH_BYTES, MAX_VIRTUAL_PATH_BYTES } from "../protocol/constants.ts";
 import type { IgnoreRules } from "./ignore_rules.ts";
 import type { BaseEntry, SyncEntry, Tree } from "./sync_entry.ts";
 
@@ -37,12 +38,13 @@ export interface LocalScan {
 /** Walks `root` and describes every file and folder in it, hashing what changed. */
 export async function scanLocal(root: string, options: LocalScanOptions): Promise<LocalScan> {
   const scan: LocalScan = { tree: new Map(), skipped: [], hashedBytes: 0 };
+  const top = join(root); // Normalised once: below, paths are joined by hand (join() normalises).
   const pending = [""];
   while (pending.length > 0) {
     const dir = pending.pop()!;
-    for (const item of Deno.readDirSync(join(root, dir))) {
+    for (const item of Deno.readDirSync(dir === "" ? top : `${top}/${dir}`)) {
       const path = dir === "" ? item.name : `${dir}/${item.name}`;
-      const refusal = refusedPath(path);
+      const refusal = refusedPath(path, item.name, dir === "");
       if (refusal !== undefined) {
         scan.skipped.push({ path, reason: refusal });
         continue;
@@ -53,7 +55,7 @@ export async function scanLocal(root: string, options: LocalScanOptions): Promis
         continue;
       }
       // One synchronous call per entry: much cheaper than an async op for a stat.
-      const info = Deno.lstatSync(join(root, path));
+      const info = Deno.lstatSync(`${top}/${path}`);
       const entry = localEntryOf(info);
       if (entry.kind === "directory") pending.push(path);
       else if (!takeRemembered(entry, options.base.get(path))) {
@@ -65,8 +67,22 @@ export async function scanLocal(root: string, options: LocalScanOptions): Promis
   return scan;
 }
 
-/** Why the server would refuse `path` (control characters, backslashes, length), if it would. */
-function refusedPath(path: string): string | undefined {
+/** Names of printable ASCII but the backslash: nothing in them the server refuses. */
+const PLAIN_NAME = /^[\x20-\x5b\x5d-\x7e]+$/;
+/** Paths this long or shorter (in UTF-16 units) are within every length limit in bytes. */
+const SURELY_SHORT = Math.floor(Math.min(MAX_PATH_BYTES, MAX_VIRTUAL_PATH_BYTES) / 3);
+
+/**
+ * Why the server would refuse `path` (control characters, backslashes,
+ * length), if it would; `name` is its last component, in the top folder if
+ * `top`. The folder it is in passed already. A plain, short name is let
+ * through at once (most of a tree); any other is judged by the server's own
+ * rules.
+ */
+function refusedPath(path: string, name: string, top: boolean): string | undefined {
+  const plain = name.length <= MAX_COMPONENT_BYTES && path.length <= SURELY_SHORT &&
+    !(top && name === RESERVED_NAME) && PLAIN_NAME.test(name);
+  if (plain) return undefined;
   try {
     resolveVirtualPath("/", path);
   } catch (error) {

@@ -95,10 +95,13 @@ export class SyncStopped extends Error {
 export async function runSync(sides: SyncSides, options: SyncOptions): Promise<SyncReport> {
   const started = performance.now();
   const base = sides.state.load();
-  // The server's side is asked for first: it answers while the local folder is read.
+  // Both questions go to the server at once, the ignore file's first: the server answers in
+  // order, and its changes may wait for a comparison of the whole tree, while here the local
+  // folder is read.
+  const rules = ignoreRules(sides);
   const remoteTree = currentRemoteTree(sides);
   remoteTree.catch(() => {}); // Awaited below; a failure there is the run's.
-  const ignore = await ignoreRules(sides);
+  const ignore = await rules;
   const local = await scanLocal(sides.localRoot, { base, ignore });
   const remote = await remoteTree;
   const remoteEntries = new Map(
@@ -161,13 +164,15 @@ async function currentRemoteTree(sides: SyncSides): Promise<RemoteListing> {
 }
 
 async function ignoreRules(sides: SyncSides): Promise<IgnoreRules> {
+  const remote = sides.remote.readIgnoreFile(); // Its request goes out now.
+  remote.catch(() => {}); // Awaited below.
   const texts: string[] = [];
   const localFile = await Deno.readFile(`${sides.localRoot}/${IGNORE_FILE}`).catch((error) => {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   });
   if (localFile) texts.push(ignoreFileText(localFile));
-  const remoteFile = await sides.remote.readIgnoreFile();
+  const remoteFile = await remote;
   if (remoteFile) texts.push(ignoreFileText(remoteFile));
   return new IgnoreRules(texts);
 }

@@ -94,3 +94,28 @@ Deno.test("a local name the server would refuse is skipped with the reason, not 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("the server's private folder is skipped at the top only; plain, hidden and unicode names go through", async () => {
+  const root = await folder({
+    ".dfos/journal.db": "j", // The server's private folder, at the top only.
+    "sub/.dfos/kept.txt": "k",
+    "ünïcödé/naïve résumé.txt": "u",
+    "sub/.a.dfos-part": "p",
+    "sub/.dfos-part": "a plain hidden name",
+  });
+  try {
+    const scan = await scanLocal(root, { base: new Map(), ignore: new IgnoreRules() });
+    assert.deepEqual([...scan.tree.keys()].sort(), [
+      "sub",
+      "sub/.dfos",
+      "sub/.dfos-part",
+      "sub/.dfos/kept.txt",
+      "ünïcödé",
+      "ünïcödé/naïve résumé.txt",
+    ]);
+    const skipped = scan.skipped.map((skipped) => skipped.path).sort();
+    assert.deepEqual(skipped, [".dfos"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
