@@ -24,7 +24,7 @@ import type { ChangeFeed } from "./change_feed.ts";
 import type { UserJournal } from "./user_journals.ts";
 
 /** Index entries read at a time while comparing a tree. */
-const INDEX_PAGE = 256;
+const INDEX_PAGE = 1024;
 /** Bytes read at a time while hashing a file. */
 const HASH_CHUNK_BYTES = 256 * 1024;
 

@@ -70,6 +70,9 @@ import {
 import { treeUsage } from "./tree_usage.ts";
 import { RESERVED_NAME, resolveVirtualPath, virtualBaseName } from "./virtual_path.ts";
 
+/** Entries of a folder listed between two turns of the event loop. */
+const LIST_BATCH = 2048;
+
 /** Options of {@link LocalStorage.open}. */
 export interface LocalStorageOptions {
   /** Flush an upload's data to disk before renaming it into place. Default true. */
@@ -144,7 +147,11 @@ export class LocalStorage implements Storage {
     const atRoot = this.#confinement.isRoot(folder);
     const entries: EntryInfo[] = [];
     try {
-      for await (const entry of Deno.readDir(folder.path)) {
+      // Read at once (the asynchronous listing costs an operation per entry, a third of a
+      // comparison's time), letting others run between batches of a big folder's entries.
+      let count = 0;
+      for (const entry of Deno.readDirSync(folder.path)) {
+        if (++count % LIST_BATCH === 0) await new Promise((resolve) => setTimeout(resolve, 0));
         if (atRoot && entry.name === RESERVED_NAME) continue;
         const info = folder.lstat(entry.name);
         if (info !== null) entries.push(toEntryInfo(entry.name, info));
