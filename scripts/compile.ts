@@ -13,7 +13,7 @@
  * @module
  */
 
-import { PERMISSION_FLAGS } from "../src/cli/permissions.ts";
+import { RUNTIME_FLAGS } from "../src/cli/permissions.ts";
 
 const TARGETS = {
   "x86_64-unknown-linux-gnu": "dist/dfos-x86_64-linux",
@@ -40,7 +40,7 @@ function targetsToBuild(): Target[] {
 for (const target of targetsToBuild()) {
   const args = [
     "compile",
-    ...PERMISSION_FLAGS,
+    ...RUNTIME_FLAGS,
     "--no-check",
     "--target",
     target,

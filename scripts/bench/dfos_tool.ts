@@ -1,5 +1,5 @@
 /**
- * DFOS as a {@link BenchTool}: the real CLI (`deno run <PERMISSION_FLAGS>
+ * DFOS as a {@link BenchTool}: the real CLI (`deno run <RUNTIME_FLAGS>
  * main.ts`) against a real `dfos server` on 127.0.0.1 with TLS and default
  * settings (fsync on), a fresh server per run so its peak RSS (`VmHWM`) is
  * that run's. Only the limits a concurrent workload needs are raised.
@@ -8,7 +8,7 @@
  */
 
 import { join } from "node:path";
-import { PERMISSION_FLAGS } from "../../src/cli/permissions.ts";
+import { RUNTIME_FLAGS } from "../../src/cli/permissions.ts";
 import { pemToDer, SERVER_CERT_NAME } from "../../src/transport/certificate.ts";
 import { KnownHosts } from "../../src/transport/known_hosts.ts";
 import { DEFAULT_SERVER_CONFIG as DEFAULTS } from "../../src/server/server_config.ts";
@@ -32,7 +32,7 @@ const PASSWORD = "bench-password-not-secret";
 export function dfos(args: string[], env: Record<string, string> = {}): CommandLine {
   return {
     program: Deno.execPath(),
-    args: ["run", "--quiet", ...PERMISSION_FLAGS, MAIN, ...args],
+    args: ["run", "--quiet", ...RUNTIME_FLAGS, MAIN, ...args],
     env,
   };
 }

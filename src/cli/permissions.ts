@@ -34,6 +34,14 @@ export const ENVIRONMENT_VARIABLES = [
 /** System information DFOS reads: the host name and the interfaces that discovery uses. */
 export const SYSTEM_INFORMATION = ["hostname", "networkInterfaces"] as const;
 
+/**
+ * V8's settings for the program: a young generation of at most 4 MiB per
+ * semi-space (V8 lets it grow to 16 MiB) keeps short-lived garbage, such as
+ * the entries of a scanned tree, from raising the resident memory: a re-sync
+ * of 20,000 files peaked at about 130 MB with the default, about 107 MB so.
+ */
+export const V8_FLAGS = ["--max-semi-space-size=4"] as const;
+
 /** The permission flags, in the order they appear in `./dfos`. */
 export const PERMISSION_FLAGS: readonly string[] = [
   "--allow-read",
@@ -41,4 +49,10 @@ export const PERMISSION_FLAGS: readonly string[] = [
   "--allow-net",
   `--allow-env=${ENVIRONMENT_VARIABLES.join(",")}`,
   `--allow-sys=${SYSTEM_INFORMATION.join(",")}`,
+];
+
+/** Everything the program runs with: the permissions, then V8's settings (one flag). */
+export const RUNTIME_FLAGS: readonly string[] = [
+  ...PERMISSION_FLAGS,
+  `--v8-flags=${V8_FLAGS.join(",")}`,
 ];

@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { PERMISSION_FLAGS } from "../../src/cli/permissions.ts";
+import { RUNTIME_FLAGS } from "../../src/cli/permissions.ts";
 import { collectText, dfosCommand, readAudit, waitFor } from "../helpers/processes.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -77,7 +77,7 @@ async function makeNamespace(): Promise<VethNamespace> {
 
 /** `dfos ARGS` as the binary runs, inside namespace `namespace` (or here, without one). */
 function dfosIn(namespace: string | undefined, args: string[], env: Record<string, string> = {}) {
-  const dfos = [Deno.execPath(), "run", "--quiet", ...PERMISSION_FLAGS, MAIN, ...args];
+  const dfos = [Deno.execPath(), "run", "--quiet", ...RUNTIME_FLAGS, MAIN, ...args];
   const [command, ...rest] = namespace ? ["ip", "netns", "exec", namespace, ...dfos] : dfos;
   return new Deno.Command(command, {
     args: rest,

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { PERMISSION_FLAGS } from "../../src/cli/permissions.ts";
+import { RUNTIME_FLAGS } from "../../src/cli/permissions.ts";
 import { startServer, type TestServer, USERS, waitFor } from "../helpers/processes.ts";
 import { seededBytes } from "../helpers/files.ts";
 import { loginRaw, nextFrame, sendQuietly } from "../helpers/hostile.ts";
@@ -31,7 +31,7 @@ function commandUnderUmask(server: TestServer, umask: string, cwd: string, args:
       Deno.execPath(),
       "run",
       "--quiet",
-      ...PERMISSION_FLAGS,
+      ...RUNTIME_FLAGS,
       MAIN,
       "client",
       "--host=127.0.0.1",

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { PERMISSION_FLAGS } from "../../src/cli/permissions.ts";
+import { RUNTIME_FLAGS } from "../../src/cli/permissions.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -136,5 +136,5 @@ export function dfosInNamespace(
 
 /** The words that run `dfos ARGS` as the binary runs (for `ip netns exec`, or a terminal). */
 export function dfosWords(args: string[]): string[] {
-  return [Deno.execPath(), "run", "--quiet", ...PERMISSION_FLAGS, MAIN, ...args];
+  return [Deno.execPath(), "run", "--quiet", ...RUNTIME_FLAGS, MAIN, ...args];
 }

@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { PERMISSION_FLAGS } from "../../src/cli/permissions.ts";
+import { RUNTIME_FLAGS } from "../../src/cli/permissions.ts";
 import { ClientConnection, type ConnectOptions } from "../../src/client/connection.ts";
 import { pemToDer, SERVER_CERT_NAME } from "../../src/transport/certificate.ts";
 import { KnownHosts } from "../../src/transport/known_hosts.ts";
@@ -26,7 +26,7 @@ export type UserName = keyof typeof USERS;
 /** The command that runs dfos like the binary does. */
 export function dfosCommand(args: string[], options: Deno.CommandOptions = {}): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...PERMISSION_FLAGS, MAIN, ...args],
+    args: ["run", "--quiet", ...RUNTIME_FLAGS, MAIN, ...args],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -147,7 +147,7 @@ function serverCommand(args: string[], options: StartServerOptions): Deno.Comman
   if (options.namespace !== undefined) {
     return new Deno.Command("ip", {
       args: ["netns", "exec", options.namespace, Deno.execPath(), "run", "--quiet"]
-        .concat(PERMISSION_FLAGS, MAIN, args),
+        .concat(RUNTIME_FLAGS, MAIN, args),
       stdin: "null",
       stdout: "null",
       stderr: "piped",
@@ -172,7 +172,7 @@ function inShell(options: StartServerOptions, args: string[]): Deno.Command {
       Deno.execPath(),
       "run",
       "--quiet",
-      ...PERMISSION_FLAGS,
+      ...RUNTIME_FLAGS,
       MAIN,
       ...args,
     ],

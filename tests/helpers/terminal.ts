@@ -8,14 +8,14 @@
  */
 
 import { join } from "node:path";
-import { PERMISSION_FLAGS } from "../../src/cli/permissions.ts";
+import { RUNTIME_FLAGS } from "../../src/cli/permissions.ts";
 import { waitFor } from "./processes.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** `dfos ARGS` as a command, run as the binary runs (the same permission flags). */
 export function dfosCommand(args: string[]): string[] {
-  return [Deno.execPath(), "run", "--quiet", ...PERMISSION_FLAGS, MAIN, ...args];
+  return [Deno.execPath(), "run", "--quiet", ...RUNTIME_FLAGS, MAIN, ...args];
 }
 
 /** `dfos ARGS` as one shell command line, for tests that wrap it in a shell. */
