@@ -16,6 +16,8 @@ export interface JournalApplyResult {
    * folder: list them again.
    */
   relist: string[];
+  /** Every path the changes set or removed (relative): what to write down again, and no more. */
+  touched: Set<string>;
 }
 
 /**
@@ -29,24 +31,28 @@ export function applyJournal(
   changes: Iterable<JournalChange>,
 ): JournalApplyResult {
   const relist: string[] = [];
+  const touched = new Set<string>();
   const relative = (path: string) => relativeTo(root, path);
   for (const change of changes) {
     const path = relative(change.path);
     if (change.op === "rename") {
       const from = change.from === undefined ? undefined : relative(change.from);
-      if (path !== undefined) removeTree(tree, path);
-      if (from !== undefined && path !== undefined) moveTree(tree, from, path);
-      else if (from !== undefined) removeTree(tree, from);
+      if (path !== undefined) removeTree(tree, path, touched);
+      if (from !== undefined && path !== undefined) moveTree(tree, from, path, touched);
+      else if (from !== undefined) removeTree(tree, from, touched);
       else if (path !== undefined) relist.push(path);
       continue;
     }
     if (path === undefined || path === "") continue;
     if (change.op === "delete") {
-      removeTree(tree, path);
+      removeTree(tree, path, touched);
     } else {
       // A file written where a folder was (or the reverse) replaced it and its contents.
       const existing = tree.get(path);
-      if (existing !== undefined && existing.kind !== change.kind) removeTree(tree, path);
+      if (existing !== undefined && existing.kind !== change.kind) {
+        removeTree(tree, path, touched);
+      }
+      touched.add(path);
       tree.set(path, {
         kind: change.kind ?? "file",
         size: change.size ?? 0,
@@ -55,7 +61,7 @@ export function applyJournal(
       });
     }
   }
-  return { relist };
+  return { relist, touched };
 }
 
 /** `path` relative to `root` ("" for `root` itself), or undefined if it lies outside. */
@@ -66,22 +72,31 @@ export function relativeTo(root: string, path: string): string | undefined {
 }
 
 /** Removes `path` and, if it is a folder, everything in it (only a folder has anything inside). */
-function removeTree(tree: Map<string, SyncEntry>, path: string): void {
+function removeTree(tree: Map<string, SyncEntry>, path: string, touched: Set<string>): void {
   if (path === "") {
+    for (const inner of tree.keys()) touched.add(inner);
     tree.clear();
     return;
   }
   const removed = tree.get(path);
   tree.delete(path);
+  touched.add(path);
   if (removed?.kind !== "directory") return;
-  for (const inner of [...tree.keys()]) if (isInside(inner, path)) tree.delete(inner);
+  for (const inner of [...tree.keys()]) {
+    if (!isInside(inner, path)) continue;
+    tree.delete(inner);
+    touched.add(inner);
+  }
 }
 
-function moveTree(tree: Map<string, SyncEntry>, from: string, to: string): void {
+function moveTree(tree: Map<string, SyncEntry>, from: string, to: string, touched: Set<string>) {
   const moved: [string, SyncEntry][] = [];
   for (const [inner, entry] of tree) {
     if (inner === from || isInside(inner, from)) moved.push([to + inner.slice(from.length), entry]);
   }
-  removeTree(tree, from);
-  for (const [path, entry] of moved) tree.set(path, entry);
+  removeTree(tree, from, touched);
+  for (const [path, entry] of moved) {
+    tree.set(path, entry);
+    touched.add(path);
+  }
 }

@@ -147,13 +147,13 @@ async function currentRemoteTree(sides: SyncSides): Promise<RemoteListing> {
     const since = await sides.remote.changesSince(cursor);
     if (since !== "expired") {
       const tree = sides.state.loadRemote();
-      const { relist } = applyJournal(tree, sides.remoteRoot, since.changes);
+      const { relist, touched } = applyJournal(tree, sides.remoteRoot, since.changes);
       const unhashed = since.changes.some((change) =>
         change.kind === "file" && change.sha256 === undefined &&
         relativeTo(sides.remoteRoot, change.path) !== undefined
       );
       if (relist.length === 0 && !unhashed) {
-        if (since.changes.length > 0) sides.state.replaceRemote(tree, since.position);
+        if (since.changes.length > 0) sides.state.updateRemote(tree, touched, since.position);
         return { tree, skipped: [], position: since.position };
       }
     }

@@ -206,6 +206,38 @@ export class PairState {
     });
   }
 
+  /**
+   * Writes down the remembered remote tree's `touched` paths as `tree` now
+   * has them (removed where it has none), and its journal position, in one
+   * transaction: the rest of it did not change.
+   */
+  updateRemote(
+    tree: ReadonlyMap<string, SyncEntry>,
+    touched: Iterable<string>,
+    cursor: JournalCursor,
+  ): void {
+    const upsert = this.#db.prepare(
+      `INSERT OR REPLACE INTO remote_entries (pair, path, kind, size, mtime_ns, sha256)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    const remove = this.#db.prepare("DELETE FROM remote_entries WHERE pair = ? AND path = ?");
+    this.#transaction(() => {
+      for (const path of touched) {
+        const entry = tree.get(path);
+        if (entry === undefined) remove.run(this.#pair, path);
+        else {upsert.run(
+            this.#pair,
+            path,
+            entry.kind,
+            entry.size,
+            entry.mtimeNs,
+            entry.sha256 ?? null,
+          );}
+      }
+      this.#moveCursor(cursor);
+    });
+  }
+
   /** The server journal position the state was last brought up to, if any. */
   cursor(): JournalCursor | undefined {
     const row = this.#db.prepare("SELECT journal_id, journal_sequence FROM pairs WHERE id = ?")

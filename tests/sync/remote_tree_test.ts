@@ -51,3 +51,27 @@ Deno.test("paths relative to the synced folder", () => {
   assert.equal(relativeTo("/s", "/s/a"), "a");
   assert.equal(relativeTo("/s", "/sx/a"), undefined);
 });
+
+Deno.test("the paths the changes touched are all that differ from the tree before them", () => {
+  const before = new Map<string, SyncEntry>([
+    ["a.txt", file("a")],
+    ["b.txt", file("b")],
+    ["d", { kind: "directory", size: 0, mtimeNs: 0n }],
+    ["d/x.txt", file("x")],
+    ["d/y.txt", file("y")],
+  ]);
+  const tree = new Map(before);
+  const { touched } = applyJournal(tree, "/", [
+    change({ op: "put", path: "/a.txt", kind: "file", size: 2, mtimeMs: 5, sha256: "a2" }),
+    change({ op: "rename", from: "/d", path: "/e" }),
+    change({ op: "delete", path: "/e/y.txt" }),
+  ]);
+  const differing = new Set(
+    [...new Set([...before.keys(), ...tree.keys()])].filter((path) =>
+      JSON.stringify(before.get(path), (_, v) => typeof v === "bigint" ? `${v}` : v) !==
+        JSON.stringify(tree.get(path), (_, v) => typeof v === "bigint" ? `${v}` : v)
+    ),
+  );
+  for (const path of differing) assert.ok(touched.has(path), `${path} differs but was not touched`);
+  assert.ok(!touched.has("b.txt"), "what no change named is not touched");
+});

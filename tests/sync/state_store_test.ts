@@ -88,3 +88,33 @@ Deno.test("the journal cursor moves with the entries, in the same transaction", 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the remembered remote tree is updated path by path, with its cursor, and reads back as a whole rewrite would", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = SyncStateStore.open(join(dir, "sync.db"));
+    const pair = store.pair(KEY);
+    const entry = (sha256: string) => ({ kind: "file" as const, size: 1, mtimeNs: 5n, sha256 });
+    const tree = new Map([["a", entry("a")], ["b", entry("b")], ["c", entry("c")]]);
+    pair.replaceRemote(tree, { journalId: "j", sequence: 1 });
+    tree.set("b", entry("b2"));
+    tree.delete("c");
+    tree.set("d", entry("d"));
+    pair.updateRemote(tree, ["b", "c", "d"], { journalId: "j", sequence: 4 });
+    assert.deepEqual([...pair.loadRemote()].sort(), [...tree].sort());
+    assert.deepEqual(pair.cursor(), { journalId: "j", sequence: 4 });
+    const broken = new Map([["e", { kind: "socket", size: 1, mtimeNs: 1n }]]);
+    assert.throws(() =>
+      pair.updateRemote(broken as never, ["e", "a"], { journalId: "j", sequence: 9 })
+    );
+    assert.deepEqual(
+      [...pair.loadRemote()].sort(),
+      [...tree].sort(),
+      "a failed update: none of it",
+    );
+    assert.deepEqual(pair.cursor(), { journalId: "j", sequence: 4 });
+    store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
