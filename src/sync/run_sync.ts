@@ -94,13 +94,13 @@ export class SyncStopped extends Error {
 /** Runs one sync of the pair; see the module documentation. */
 export async function runSync(sides: SyncSides, options: SyncOptions): Promise<SyncReport> {
   const started = performance.now();
-  const base = sides.state.load();
-  // Both questions go to the server at once, the ignore file's first: the server answers in
-  // order, and its changes may wait for a comparison of the whole tree, while here the local
-  // folder is read.
+  // Both questions go to the server first, the ignore file's first: the server answers in
+  // order, and its changes may wait for a comparison of the whole tree, while here the
+  // remembered state is loaded and the local folder read.
   const rules = ignoreRules(sides);
   const remoteTree = currentRemoteTree(sides);
   remoteTree.catch(() => {}); // Awaited below; a failure there is the run's.
+  const base = sides.state.load();
   const ignore = await rules;
   const local = await scanLocal(sides.localRoot, { base, ignore });
   const remote = await remoteTree;
@@ -144,9 +144,11 @@ export async function runSync(sides: SyncSides, options: SyncOptions): Promise<S
 async function currentRemoteTree(sides: SyncSides): Promise<RemoteListing> {
   const cursor = sides.state.cursor();
   if (cursor !== undefined) {
-    const since = await sides.remote.changesSince(cursor);
+    const asked = sides.remote.changesSince(cursor);
+    asked.catch(() => {}); // Awaited next; the tree is loaded meanwhile.
+    const tree = sides.state.loadRemote();
+    const since = await asked;
     if (since !== "expired") {
-      const tree = sides.state.loadRemote();
       const { relist, touched } = applyJournal(tree, sides.remoteRoot, since.changes);
       const unhashed = since.changes.some((change) =>
         change.kind === "file" && change.sha256 === undefined &&
