@@ -262,6 +262,34 @@ Deno.test("a sync killed part way (the client, then the server) completes when r
   }
 });
 
+Deno.test("a server killed while a sync pushes to it: the run again completes, and both sides agree", async () => {
+  const serverDir = await Deno.makeTempDir({ prefix: "dfos-test-" });
+  let server = await startServer([], serverDir);
+  await using space = await workspace();
+  try {
+    await writeRandomTree(new Mulberry32(78), space.a, 150);
+    await writeLargeFile(join(space.a, "large.bin"), 6 * 1024 * 1024, 4);
+    const original = await readTree(space.a);
+    const pushing = spawnClient(server, ["--limit-rate=2M", "sync", "a", "/p"], {
+      cwd: space.dir,
+      env: { XDG_STATE_HOME: join(space.dir, "state-a") },
+    });
+    await waitFor(async () =>
+      (await readAudit(server)).filter((r) => r.event === "upload" && r.result === "ok").length >=
+        20
+    );
+    await server.stop("SIGKILL");
+    assert.notEqual(await pushing.finish().catch(() => 1), 0, "the cut run fails");
+    server = await startServer([], serverDir);
+    await syncOk(server, space.dir, "a", "a", "/p");
+    assertSameTree(await readTree(serverFolder(server, "p")), original, "the server has it all");
+    assertSameTree(await readTree(space.a), original, "the local side is untouched");
+  } finally {
+    await server.stop();
+    await Deno.remove(serverDir, { recursive: true });
+  }
+});
+
 Deno.test("--watch on two machines: a change on one appears on the other, and a burst of 1,000 new files all arrive", async () => {
   await using server = await startServer(["--max-sessions-per-user=3"]);
   await using space = await workspace();
