@@ -11,6 +11,7 @@
 import { join } from "node:path";
 import { storageProviderFor } from "../../src/storage/storage_location.ts";
 import type { PartialListing, Storage } from "../../src/storage/storage.ts";
+import { ageLocalPartials } from "../storage/storage_backends.ts";
 
 /** What the helpers need of a test server. */
 export interface ServerStorageDir {
@@ -39,16 +40,8 @@ export async function partialSizes(server: ServerStorageDir, user = "alice"): Pr
  * Makes every partial upload of `user` look untouched for `ageMs`: a hook
  * each backend provides for tests (the local one sets the files' times).
  */
-export async function agePartials(
-  server: ServerStorageDir,
-  user: string,
-  ageMs: number,
-): Promise<void> {
-  const folder = join(server.storageDir, user, ".dfos", "partial");
-  const past = new Date(Date.now() - ageMs);
-  for await (const entry of Deno.readDir(folder)) {
-    await Deno.utime(join(folder, entry.name), past, past);
-  }
+export function agePartials(server: ServerStorageDir, user: string, ageMs: number): Promise<void> {
+  return ageLocalPartials(join(server.storageDir, user), ageMs);
 }
 
 /** Writes: leaves a partial upload of `path` holding `content`, of a file 10 bytes longer. */

@@ -10,6 +10,15 @@ import { join } from "node:path";
 import { LocalStorage } from "../../src/storage/local_storage.ts";
 import type { ContractBackend, StorageFixture } from "./storage_contract.ts";
 
+/** Makes every partial upload in the local user folder `root` look untouched for `ageMs`. */
+export async function ageLocalPartials(root: string, ageMs: number): Promise<void> {
+  const partialDirectory = join(root, ".dfos", "partial");
+  const past = new Date(Date.now() - ageMs);
+  for await (const entry of Deno.readDir(partialDirectory)) {
+    await Deno.utime(join(partialDirectory, entry.name), past, past);
+  }
+}
+
 /** A fresh local backend: a user folder in a temporary folder of its own. */
 async function makeLocalFixture(): Promise<StorageFixture> {
   const base = await Deno.makeTempDir({ prefix: "dfos-storage-" });
@@ -17,13 +26,7 @@ async function makeLocalFixture(): Promise<StorageFixture> {
   const storage = await LocalStorage.open(root);
   return {
     storage,
-    async agePartials(ageMs) {
-      const partialDirectory = join(root, ".dfos", "partial");
-      const past = new Date(Date.now() - ageMs);
-      for await (const entry of Deno.readDir(partialDirectory)) {
-        await Deno.utime(join(partialDirectory, entry.name), past, past);
-      }
-    },
+    agePartials: (ageMs) => ageLocalPartials(root, ageMs),
     dispose: () => Deno.remove(base, { recursive: true }),
   };
 }
