@@ -6,12 +6,12 @@
  * @module
  */
 
-import { join } from "node:path";
 import { FrameReader } from "../protocol/frame_reader.ts";
 import { encode, Messages, MODE_CAPABILITY, SYMLINK_CAPABILITY } from "../protocol/messages.ts";
 import { FrameWriter } from "../protocol/frame_writer.ts";
 import type { Authenticator } from "../auth/authenticator.ts";
-import { LocalStorage } from "../storage/local_storage.ts";
+import type { StorageProvider } from "../storage/storage_provider.ts";
+import { storageProviderFor } from "../storage/storage_location.ts";
 import { auditLog, serverLog } from "../log/logging.ts";
 import { Admission } from "./admission.ts";
 import { admitClient, type HandshakeEnvironment, type Link, UserSessions } from "./handshake.ts";
@@ -32,6 +32,7 @@ import { DfosMetrics } from "../metrics/dfos_metrics.ts";
 import type { MetricsEndpoint } from "../metrics/metrics_endpoint.ts";
 import { serveMetrics } from "../metrics/serve_metrics.ts";
 import { LiveSession, SessionRegistry } from "./session_registry.ts";
+import { startPartialSweeper } from "./partial_sweeper.ts";
 
 /** A server that is listening. */
 export interface RunningServer {
@@ -50,13 +51,23 @@ export interface RunningServer {
   readonly finished: Promise<void>;
 }
 
-const PARTIAL_SWEEP_INTERVAL_MS = 3600_000;
 /** How long after the grace period shutdown waits for closed connections to wind down, ms. */
 const AFTER_GRACE_MS = 3_000;
 
+/** Options of {@link startServer}. */
+export interface StartServerOptions {
+  /** Where the users' files are. Default: the provider `config.storageDir` names. */
+  provider?: StorageProvider;
+}
+
 /** Validates the configuration, binds the port and starts serving. */
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  await Deno.mkdir(config.storageDir, { recursive: true, mode: 0o700 });
+export async function startServer(
+  config: ServerConfig,
+  options: StartServerOptions = {},
+): Promise<RunningServer> {
+  const provider = options.provider ??
+    storageProviderFor(config.storageDir, { fsync: config.fsync });
+  await provider.prepare();
   const metrics = new ServerMetrics();
   const exported = config.metricsAddress ? new DfosMetrics(metrics) : undefined;
   const onCheckWait = exported?.observeCheckWait;
@@ -67,12 +78,18 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   metrics.maxConnections = budget.maxConnections;
   const endpoint = startMetricsEndpoint(config, exported, bound);
   const monitoring = { metrics, exported, endpoint };
-  const server = new Server(config, bound, budget.maxConnections, authenticator, monitoring);
+  const server = new Server(config, {
+    port: bound,
+    maxConnections: budget.maxConnections,
+    authenticator,
+    provider,
+    monitoring,
+  });
   const { port, hostname } = bound.listener.addr as Deno.NetAddr;
   serverLog.info("listening on {host}:{port}, storage {storage}, {users}", {
     host: config.host,
     port,
-    storage: config.storageDir,
+    storage: provider.location,
     userCount,
     users: plural(userCount, "user"),
   });
@@ -94,6 +111,15 @@ interface Monitoring {
   endpoint?: MetricsEndpoint;
 }
 
+/** What a {@link Server} is built from besides its configuration. */
+interface ServerParts {
+  port: BoundPort;
+  maxConnections: number;
+  authenticator: Authenticator;
+  provider: StorageProvider;
+  monitoring: Monitoring;
+}
+
 class Server {
   readonly metrics: ServerMetrics;
   #endpoint: MetricsEndpoint | undefined;
@@ -103,6 +129,7 @@ class Server {
   #userLimits: UserLimits;
   readonly finished: Promise<void>;
   #config: ServerConfig;
+  #provider: StorageProvider;
   #port: BoundPort;
   #maxConnections: number;
   #shutdown = new AbortController();
@@ -112,17 +139,13 @@ class Server {
   #environment: HandshakeEnvironment;
   #stopTimers: () => void;
 
-  constructor(
-    config: ServerConfig,
-    port: BoundPort,
-    maxConnections: number,
-    authenticator: Authenticator,
-    monitoring: Monitoring,
-  ) {
+  constructor(config: ServerConfig, parts: ServerParts) {
+    const { port, maxConnections, authenticator, monitoring } = parts;
     this.metrics = monitoring.metrics;
     this.#endpoint = monitoring.endpoint;
     if (monitoring.exported) this.#tree.feed.subscribe(monitoring.exported.requests.subscriber);
     this.#config = config;
+    this.#provider = parts.provider;
     this.#port = port;
     this.#maxConnections = maxConnections;
     this.#userLimits = new UserLimits({
@@ -144,11 +167,10 @@ class Server {
       shutdown: this.#shutdown.signal,
     };
     const stopSampler = startPerformanceSampler(this.metrics, config.performanceIntervalMs);
-    this.#sweepPartials();
-    const sweeper = setInterval(() => this.#sweepPartials(), PARTIAL_SWEEP_INTERVAL_MS);
+    const stopSweeper = startPartialSweeper(parts.provider, config.partialMaxAgeMs);
     this.#stopTimers = () => {
       stopSampler();
-      clearInterval(sweeper);
+      stopSweeper();
     };
     this.finished = this.#acceptLoop();
   }
@@ -192,9 +214,7 @@ class Server {
   }
 
   async #runSession(link: Link, user: string, capabilities: string[]): Promise<void> {
-    const backend = await LocalStorage.open(join(this.#config.storageDir, user), {
-      fsync: this.#config.fsync,
-    });
+    const backend = await this.#provider.open(user);
     const sessionId = crypto.randomUUID().slice(0, 8);
     const tree = await this.#tree.openSession(user, sessionId, backend);
     try {
@@ -323,28 +343,6 @@ class Server {
     if (!finished) await Promise.all([this.#tree.closeAll(), this.#endpoint?.close()]);
     this.#stopTimers();
     serverLog.info("server stopped");
-  }
-
-  async #sweepPartials(): Promise<void> {
-    try {
-      for await (const entry of Deno.readDir(this.#config.storageDir)) {
-        if (!entry.isDirectory || entry.name.startsWith(".")) continue;
-        const storage = await LocalStorage.open(join(this.#config.storageDir, entry.name));
-        const removed = await storage.cleanupPartials(this.#config.partialMaxAgeMs);
-        if (removed > 0) {
-          serverLog.info("removed {partials} of {user}, untouched longer than {seconds} s", {
-            removed,
-            partials: plural(removed, "stale partial upload"),
-            user: entry.name,
-            seconds: this.#config.partialMaxAgeMs / 1000,
-          });
-        }
-      }
-    } catch (error) {
-      serverLog.warn("the sweep of stale partial uploads failed: {error}", {
-        error: String(error),
-      });
-    }
   }
 }
 

@@ -8,6 +8,33 @@
  * Every failure a client can cause is a {@link StorageError} with a protocol
  * status code, so the server can reply with a status instead of crashing.
  *
+ * ## What each backend does
+ *
+ * The contract is written as the server sees it; a few operations were shaped
+ * by the filesystem, and each says (under "Backends:") what it asks of any
+ * backend and how the one backend there is today, the local one
+ * (local_storage.ts), does it. In short:
+ *
+ * - uploads ({@link Upload}): resumable from what was stored, placed all or
+ *   nothing. Local: appends to a hidden partial file, syncs it, renames it.
+ * - {@link Storage.rename}: atomic, of a file or a whole folder, no bytes
+ *   copied. Local: one rename(2).
+ * - {@link Storage.setMtime}: files and folders keep the times given.
+ *   Local: utimes.
+ * - {@link Storage.usage}: bytes of files and partials. Local: walks the tree.
+ * - partials (list, discard, sweep): one per (path, size, mtime) tried, with
+ *   what it is for. Local: files in `.dfos/partial` named by a hash, each
+ *   with a record beside it.
+ * - {@link Storage.openJournal}: one writer at a time. Local: an SQLite file
+ *   in `.dfos`, held by one process.
+ * - symbolic links: a backend may have none (then {@link Storage.lstat}
+ *   never says "symlink" and {@link Storage.canonicalPath} changes no
+ *   name). Local: links found on disk are followed while they stay
+ *   inside the root.
+ *
+ * Every backend runs the shared contract suite (tests/storage/storage_contract.ts),
+ * each case against each backend; a backend excused from a case says why there.
+ *
  * @module
  */
 
@@ -90,8 +117,15 @@ export interface CanonicalOptions {
 }
 
 /**
- * An upload in progress. Bytes go to a hidden partial file; the real name
- * only ever holds a complete, verified file.
+ * An upload in progress. Bytes go to a hidden partial; the real name only
+ * ever holds a complete, verified file.
+ *
+ * Backends: the bytes arrive in order, appended; a backend keeps what it has
+ * durably stored of them, and `offset` says how much (a backend storing in
+ * parts may resume from the end of the last whole part, the client then sends
+ * the rest again). Commit must be all or nothing: the name shows the old file
+ * or the whole new one. Local: a partial file in `.dfos/partial`, appended to,
+ * synced (with fsync on) and renamed into place.
  */
 export interface Upload {
   /** Bytes already present (resumed from an earlier attempt); the client sends from here. */
@@ -190,9 +224,22 @@ export interface Storage {
   rmdir(path: string): Promise<void>;
   /** Removes a file, or with `recursive` a directory and everything under it. */
   remove(path: string, options?: { recursive?: boolean }): Promise<void>;
-  /** Sets the modification time of a file or directory (trees keep their folders' times). */
+  /**
+   * Sets the modification time of a file or directory (trees keep their folders' times).
+   *
+   * Backends: folders have a time of their own, kept as given until a change
+   * in the folder; a backend without real folders keeps it with the folder's
+   * name. Local: utimes.
+   */
   setMtime(path: string, mtimeMs: number): Promise<void>;
-  /** Moves or renames; fails with EXISTS if `to` exists unless `overwrite`. */
+  /**
+   * Moves or renames; fails with EXISTS if `to` exists unless `overwrite`.
+   *
+   * Backends: atomic for a file and for a whole folder, never seen half
+   * done, and no bytes copied: a backend whose names are not its medium's
+   * (an object store) renames its own name records in one transaction.
+   * Local: one rename(2).
+   */
   rename(from: string, to: string, options?: { overwrite?: boolean }): Promise<void>;
   openRead(path: string): Promise<ReadHandle>;
   beginUpload(path: string, options: UploadOptions): Promise<Upload>;
@@ -203,7 +250,13 @@ export interface Storage {
    * file's entry as placed.
    */
   writeFile(path: string, content: Uint8Array, options: WholeFileOptions): Promise<EntryInfo>;
-  /** Deletes partial uploads untouched for longer than `maxAgeMs`; resolves to how many. */
+  /**
+   * Deletes partial uploads untouched for longer than `maxAgeMs`; resolves to how many.
+   *
+   * Backends: "untouched" is the time the partial was last written to
+   * ({@link PartialInfo.writtenMs}); an upload writing one keeps it. Local:
+   * the partial files' modification times.
+   */
   cleanupPartials(maxAgeMs: number): Promise<number>;
   /** The user's partial uploads, newest first, with what they are for and hold. */
   listPartials(options?: PartialListOptions): Promise<PartialListing>;
@@ -212,12 +265,22 @@ export interface Storage {
    * that leaves nothing of a path or id asked for). Resumes start over.
    */
   discardPartials(selection: PartialSelection): Promise<DiscardResult>;
-  /** Bytes used by the user's files, partial uploads included. */
+  /**
+   * Bytes used by the user's files, partial uploads included.
+   *
+   * Backends: the sum of the sizes the user's names and partials hold; a
+   * backend that keeps sizes with its names may add them up there, and
+   * counts content shared by several names once per name. Local: walks the
+   * tree (`.dfos` included), symlinks not followed.
+   */
   usage(): Promise<number>;
   /**
    * Opens the user's change journal, kept beside their files. One process
    * holds it at a time: the server opens it once and shares it between the
    * user's sessions, then closes it.
+   *
+   * Backends: one writer at a time across everything that serves the user.
+   * Local: an SQLite file in `.dfos`, locked by the process holding it.
    */
   openJournal(): Promise<Journal>;
 }

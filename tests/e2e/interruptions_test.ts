@@ -5,14 +5,21 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readAudit, runClient, spawnClient, startServer, waitFor } from "../helpers/processes.ts";
+import {
+  readAudit,
+  runClient,
+  spawnClient,
+  startServer,
+  type TestServer,
+  waitFor,
+} from "../helpers/processes.ts";
 import { sha256File, writeLargeFile } from "../helpers/files.ts";
-import { partialFileSizes } from "../helpers/partials.ts";
+import { partialSizes } from "../helpers/partials.ts";
 
 const BIG = 512 * 1024 * 1024;
 
-async function partialSize(root: string): Promise<number | undefined> {
-  return (await partialFileSizes(root))[0];
+async function partialSize(server: TestServer): Promise<number | undefined> {
+  return (await partialSizes(server))[0];
 }
 
 Deno.test("a client killed with SIGKILL mid-upload leaves no visible file; the server keeps serving and the upload resumes", async () => {
@@ -22,9 +29,9 @@ Deno.test("a client killed with SIGKILL mid-upload leaves no visible file; the s
   await writeLargeFile(source, BIG);
   const root = join(server.storageDir, "alice");
   const upload = spawnClient(server, ["put", "big.bin"], { cwd: local });
-  await waitFor(async () => ((await partialSize(root)) ?? 0) > 0, 30_000, "upload to start");
+  await waitFor(async () => ((await partialSize(server)) ?? 0) > 0, 30_000, "upload to start");
   upload.child.kill("SIGSTOP");
-  const partial = (await partialSize(root))!;
+  const partial = (await partialSize(server))!;
   assert.ok(partial < BIG, `partial has ${partial} of ${BIG} bytes`);
   upload.child.kill("SIGKILL");
   await upload.finish();
@@ -42,7 +49,7 @@ Deno.test("a client killed with SIGKILL mid-upload leaves no visible file; the s
   assert.equal(writes.length, 1);
   const sent = writes[0].bytes as number;
   assert.ok(sent <= BIG - partial, `resumed: sent ${sent} after ${partial}`);
-  assert.equal(await partialSize(root), undefined, "the partial is gone after the commit");
+  assert.equal(await partialSize(server), undefined, "the partial is gone after the commit");
   await Deno.remove(local, { recursive: true });
 });
 
@@ -53,7 +60,7 @@ Deno.test("SIGTERM during a transfer lets it finish, tells the client, and the s
   await writeLargeFile(source, BIG);
   const root = join(server.storageDir, "alice");
   const upload = spawnClient(server, ["put", "big.bin"], { cwd: local });
-  await waitFor(async () => ((await partialSize(root)) ?? 0) > 0, 30_000, "upload to start");
+  await waitFor(async () => ((await partialSize(server)) ?? 0) > 0, 30_000, "upload to start");
   const exit = server.stop("SIGTERM", 90_000);
   assert.equal(await upload.finish(), 0, upload.stderr());
   assert.match(upload.stderr(), /dfos: server: the server is shutting down/);

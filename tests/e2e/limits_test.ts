@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connectRaw, readAudit, runClient, startServer, waitFor } from "../helpers/processes.ts";
 import { seededBytes } from "../helpers/files.ts";
-import { partialFileSizes } from "../helpers/partials.ts";
+import { partialListing, partialSizes } from "../helpers/partials.ts";
 
 Deno.test("wrong passwords meet growing delays, then a lockout; other users keep working", async () => {
   await using server = await startServer(["--max-login-failures=3", "--lockout=60"]);
@@ -64,9 +64,9 @@ Deno.test("uploads past the quota or the size limit are refused and leave no fil
     /huge\.bin is 819200 bytes; this server accepts files of at most 716800 bytes/,
   );
 
-  const root = join(server.storageDir, "alice");
   assert.deepEqual((await runClient(server, ["ls"])).stdout, "a.bin\n");
-  assert.deepEqual([...Deno.readDirSync(join(root, ".dfos", "partial"))], [], "no partial left");
+  const { count, bytes } = await partialListing(server);
+  assert.deepEqual({ count, bytes }, { count: 0, bytes: 0 }, "no partial left");
   assert.equal((await runClient(server, ["rm", "a.bin"])).code, 0);
   assert.equal((await runClient(server, ["put", "b.bin"], { cwd: local })).code, 0, "room again");
   const refusals = (await readAudit(server)).filter((event) =>
@@ -122,7 +122,7 @@ Deno.test({
       assert.equal(result.code, 1);
       assert.match(result.stderr, /no space|full/i);
       assert.equal((await runClient(server, ["ls"])).stdout, "", "nothing under the real name");
-      const partials = await partialFileSizes(join(mountPoint, "alice"));
+      const partials = await partialSizes(server);
       assert.equal(partials.length, 1, "the partial is kept for a later resume");
     } finally {
       await new Deno.Command("umount", { args: ["-l", mountPoint] }).output();

@@ -13,9 +13,8 @@ import { DEFAULT_CHUNK_SIZE, FRAME_HEADER_SIZE } from "../../src/protocol/consta
 import { encode, Messages, writeDataHeader } from "../../src/protocol/messages.ts";
 import { formatBytes } from "../../src/shared/format_bytes.ts";
 import { partialFileName } from "../../src/storage/local_upload.ts";
-import { encodePartialRecord } from "../../src/storage/partial_record.ts";
 import { sha256File, writeLargeFile } from "../helpers/files.ts";
-import { partialFileSizes } from "../helpers/partials.ts";
+import { partialListing, partialSizes, userStorage } from "../helpers/partials.ts";
 import {
   openClient,
   readAudit,
@@ -30,14 +29,13 @@ const MiB = 1024 * 1024;
 
 /** Starts `put NAME` slowly, kills the client once `atLeast` bytes are on the server. */
 async function killUploadPartWay(server: TestServer, local: string, name: string, atLeast: number) {
-  const root = join(server.storageDir, "alice");
   const upload = spawnClient(server, ["--limit-rate=2M", "put", name], { cwd: local });
-  await waitFor(async () => ((await partialFileSizes(root))[0] ?? 0) >= atLeast, 20_000, "bytes");
+  await waitFor(async () => ((await partialSizes(server))[0] ?? 0) >= atLeast, 20_000, "bytes");
   upload.child.kill("SIGKILL");
   await upload.finish();
   // One session per user: a login works once the server has let the killed one go.
   await waitFor(async () => (await runClient(server, ["pwd"])).code === 0, 10_000, "session freed");
-  const [received] = await partialFileSizes(root);
+  const [received] = await partialSizes(server);
   assert.ok(received >= atLeast && received < 8 * MiB, `partial holds ${received} bytes`);
   return received;
 }
@@ -69,8 +67,8 @@ Deno.test("a killed upload's partial is listed, named by the quota refusal, and 
   const discarded = await runClient(server, ["partials", "rm", "a.bin"]);
   assert.equal(discarded.code, 0, discarded.stderr);
   assert.equal((await runClient(server, ["partials"])).stdout, "no unfinished uploads\n");
-  const partialFolder = join(server.storageDir, "alice", ".dfos", "partial");
-  assert.deepEqual([...Deno.readDirSync(partialFolder)], [], "no partial and no record left");
+  const { count, bytes } = await partialListing(server);
+  assert.deepEqual({ count, bytes }, { count: 0, bytes: 0 }, "no partial and no record left");
   const stored = await runClient(server, ["put", "b.bin"], { cwd: local });
   assert.equal(stored.code, 0, `room again at once: ${stored.stderr}`);
   assert.equal(
@@ -103,7 +101,7 @@ async function refusedInputsChangeNothing(server: TestServer, received: number):
     assert.equal(result.code, code, `${args.join(" ")}: ${result.stderr}`);
     assert.match(result.stderr, message, args.join(" "));
   }
-  const sizes = await partialFileSizes(join(server.storageDir, "alice"));
+  const sizes = await partialSizes(server);
   assert.deepEqual(sizes, [received], "the partial is untouched");
   assert.match((await runClient(server, ["help"])).stdout, /^ {2}partials \[rm /m);
 }
@@ -115,7 +113,7 @@ Deno.test("on the wire: ids, uploads in progress, and a bounded PartialList", as
     assert.ok(connection.capabilities.includes("ListPartials"));
     assert.ok(connection.capabilities.includes("DiscardPartials"));
     await uploadInProgressIsKept(connection);
-    await plantPartials(join(server.storageDir, "alice", ".dfos", "partial"));
+    await plantPartials(server);
     const listing = await connection.listPartials("/");
     assert.equal(listing.count, 1100);
     assert.equal(listing.more, true);
@@ -173,19 +171,23 @@ async function uploadInProgressIsKept(connection: ClientConnection): Promise<voi
   assert.ok(byId.bytes >= 1000);
 }
 
-/** 200 partials with paths of 3,800 bytes, 899 short ones and one without a record. */
-async function plantPartials(folder: string): Promise<void> {
+/**
+ * 200 partials with paths of 3,000 bytes and 899 short ones, left through
+ * the storage interface; and one the local backend kept from before it wrote
+ * records beside its partials (its path unknown), planted on its disk.
+ */
+async function plantPartials(server: TestServer): Promise<void> {
+  const storage = await userStorage(server);
   const plant = async (path: string) => {
-    const id = partialFileName(path, 10, 1);
-    await Deno.writeTextFile(join(folder, id), "abc");
-    await Deno.writeFile(
-      join(folder, `${id}.json`),
-      encodePartialRecord({ path, size: 10, mtimeMs: 1 }),
-    );
+    const upload = await storage.beginUpload(path, { size: 10, mtimeMs: 1 });
+    await upload.write(new TextEncoder().encode("abc"));
+    await upload.abort(true);
   };
-  for (let index = 0; index < 200; index++) {
-    await plant(`/long/${index}${`/${"x".repeat(199)}`.repeat(15)}`); // Near the 3072-byte limit.
-  }
+  const deep = `/long${`/${"x".repeat(199)}`.repeat(15)}`; // Near the 3072-byte limit.
+  await storage.mkdir(deep, { parents: true });
+  for (let index = 0; index < 200; index++) await plant(`${deep}/${index}`);
+  await storage.mkdir("/short");
   for (let index = 0; index < 899; index++) await plant(`/short/${index}.bin`);
+  const folder = join(server.storageDir, "alice", ".dfos", "partial");
   await Deno.writeTextFile(join(folder, partialFileName("/short/legacy.bin", 10, 1)), "abc");
 }

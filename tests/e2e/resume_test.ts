@@ -17,7 +17,13 @@ import {
 } from "../helpers/processes.ts";
 import { startRelay } from "../helpers/relay.ts";
 import { sha256File, writeLargeFile } from "../helpers/files.ts";
-import { partialFileSizes } from "../helpers/partials.ts";
+import {
+  agePartials,
+  leavePartial,
+  partialListing,
+  partialSizes,
+  userStorage,
+} from "../helpers/partials.ts";
 
 const SIZE = 24 * 1024 * 1024;
 const SLOW = "--limit-rate=6M"; // About 4 s for SIZE: long enough to interrupt, short enough to wait for.
@@ -27,7 +33,7 @@ async function sizeOf(path: string): Promise<number> {
 }
 
 async function uploadPartialSize(server: TestServer): Promise<number> {
-  const sizes = await partialFileSizes(join(server.storageDir, "alice"));
+  const sizes = await partialSizes(server);
   return sizes.reduce((sum, size) => sum + size, 0);
 }
 
@@ -158,15 +164,15 @@ Deno.test("an upload whose source changed between attempts starts over and ends 
 
 Deno.test("partial uploads older than --partial-max-age are removed", async () => {
   const first = await startServer();
-  const partials = join(first.storageDir, "alice", ".dfos", "partial");
-  await Deno.mkdir(partials, { recursive: true });
-  await Deno.writeTextFile(join(partials, "stale"), "old bytes");
-  await Deno.writeTextFile(join(partials, "fresh"), "new bytes");
-  const old = new Date(Date.now() - 3 * 3600_000);
-  await Deno.utime(join(partials, "stale"), old, old);
   await first.stop();
+  const storage = await userStorage(first);
+  await leavePartial(storage, "/stale.bin", "old bytes");
+  await agePartials(first, "alice", 3 * 3600_000);
+  await leavePartial(storage, "/fresh.bin", "new bytes");
   await using server = await startServer(["--partial-max-age=3600"], first.dir);
-  await waitFor(async () => (await sizeOf(join(partials, "stale"))) === 0, 10_000, "the sweep");
-  assert.equal(await sizeOf(join(partials, "fresh")), 9);
+  const left = async () => (await partialListing(server)).partials.map(({ path }) => path);
+  await waitFor(async () => (await left()).length < 2, 10_000, "the sweep");
+  assert.deepEqual(await left(), ["/fresh.bin"]);
+  assert.deepEqual(await partialSizes(server), [9]);
   assert.match(server.output(), /removed 1 stale partial uploads? of "?alice/);
 });

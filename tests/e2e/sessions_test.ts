@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runClient, spawnClient, startServer, USERS, waitFor } from "../helpers/processes.ts";
 import { seededBytes, sha256, sha256File } from "../helpers/files.ts";
+import { partialListing } from "../helpers/partials.ts";
 
 Deno.test("10 clients upload at once with the right hashes; an 11th waits, then is served", async () => {
   await using server = await startServer(["--max-clients=10", "--max-sessions-per-user=10"]);
@@ -87,16 +88,8 @@ Deno.test("a second login of the same user is refused while the first is open", 
 });
 
 /** Bytes in alice's unfinished uploads on the server. */
-function partialBytes(server: { storageDir: string }): number {
-  try {
-    const folder = join(server.storageDir, "alice", ".dfos", "partial");
-    return [...Deno.readDirSync(folder)].reduce(
-      (sum, entry) => sum + (entry.isFile ? Deno.statSync(join(folder, entry.name)).size : 0),
-      0,
-    );
-  } catch {
-    return 0;
-  }
+async function partialBytes(server: { storageDir: string }): Promise<number> {
+  return (await partialListing(server)).bytes;
 }
 
 Deno.test("a client killed during an upload and started again at once is let in (its old slot frees)", async () => {
@@ -112,7 +105,11 @@ Deno.test("a client killed during an upload and started again at once is let in 
     const slow = spawnClient(server, ["--limit-rate=1M", "put", "-r", "tree", `/t${round}`], {
       cwd: local,
     });
-    await waitFor(() => partialBytes(server) > 256 * 1024, 15_000, "the upload under way");
+    await waitFor(
+      async () => (await partialBytes(server)) > 256 * 1024,
+      15_000,
+      "the upload under way",
+    );
     slow.child.kill("SIGKILL");
     await slow.finish().catch(() => {});
     const again = await runClient(server, ["pwd"]);

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readAudit, spawnClient, startServer, waitFor } from "../helpers/processes.ts";
 import { writeLargeFile } from "../helpers/files.ts";
-import { partialFileSizes } from "../helpers/partials.ts";
+import { partialSizes } from "../helpers/partials.ts";
 
 /** The JSON records of a server's `server.log`. */
 async function serverLogRecords(logDir: string): Promise<{ level: string; message: string }[]> {
@@ -27,8 +27,7 @@ Deno.test("SIGINT twice (a launcher forwarding Ctrl-C) with an upload running: e
   try {
     await writeLargeFile(join(local, "big.bin"), 16 * 1024 * 1024);
     const upload = spawnClient(server, ["--limit-rate", "1M", "put", "big.bin"], { cwd: local });
-    const root = join(server.storageDir, "alice");
-    await waitFor(async () => ((await partialFileSizes(root))[0] ?? 0) > 0, 30_000, "the upload");
+    await waitFor(async () => ((await partialSizes(server))[0] ?? 0) > 0, 30_000, "the upload");
     server.child.kill("SIGINT");
     assert.equal(await server.stop("SIGINT"), 0, server.output());
     await upload.finish();

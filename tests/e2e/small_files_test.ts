@@ -14,6 +14,7 @@ import { Messages } from "../../src/protocol/messages.ts";
 import { statusName } from "../../src/protocol/status.ts";
 import { openClient, readAudit, runClient, startServer } from "../helpers/processes.ts";
 import { seededBytes } from "../helpers/files.ts";
+import { partialListing } from "../helpers/partials.ts";
 
 function sha256(bytes: Uint8Array): Uint8Array {
   return createHash("sha256").update(bytes).digest();
@@ -53,8 +54,8 @@ Deno.test("files up to the whole-file limit and past it round-trip with mtimes a
   assert.deepEqual(writes.map((event) => [event.path, event.bytes, event.result]), [
     ...sizes.map((size) => [`/f${size}`, size, "ok"]),
   ]);
-  const leftovers = [...Deno.readDirSync(join(server.storageDir, "alice", ".dfos", "partial"))];
-  assert.deepEqual(leftovers, [], "no partial or temporary file left");
+  const { count, bytes } = await partialListing(server);
+  assert.deepEqual({ count, bytes }, { count: 0, bytes: 0 }, "no partial or temporary file left");
   const downloads = [...Deno.readDirSync(local)].map((entry) => entry.name);
   assert.ok(!downloads.some((name) => name.includes("dfos-part")), "no download partial left");
   await Deno.remove(local, { recursive: true });
@@ -93,7 +94,8 @@ Deno.test("a WriteFile is refused with the status a Write would get, and leaves 
       [...Deno.readDirSync(root)].map((entry) => entry.name).sort(),
       [".dfos", "a.bin", "escape.bin"],
     );
-    assert.deepEqual([...Deno.readDirSync(join(root, ".dfos", "partial"))], []);
+    const { count, bytes } = await partialListing(server);
+    assert.deepEqual({ count, bytes }, { count: 0, bytes: 0 }, "no partial or temporary file left");
     assert.deepEqual(
       await Deno.readFile(join(root, "a.bin")),
       ten,

@@ -5,7 +5,6 @@ import { LocalStorage } from "../../src/storage/local_storage.ts";
 import { partialFileName } from "../../src/storage/local_upload.ts";
 import type { Storage } from "../../src/storage/storage.ts";
 import { exactSnapshot, openDescriptorCount } from "../helpers/race.ts";
-import { runStorageContract, type StorageFixture } from "./storage_contract.ts";
 import {
   assertStatus,
   bytesOf,
@@ -14,25 +13,6 @@ import {
   sha256Hex,
   TEST_MTIME_MS,
 } from "./storage_test_helpers.ts";
-
-async function makeLocalFixture(): Promise<StorageFixture> {
-  const base = await Deno.makeTempDir({ prefix: "dfos-storage-" });
-  const root = join(base, "alice");
-  const storage = await LocalStorage.open(root);
-  return {
-    storage,
-    async agePartials(ageMs) {
-      const partialDirectory = join(root, ".dfos", "partial");
-      const past = new Date(Date.now() - ageMs);
-      for await (const entry of Deno.readDir(partialDirectory)) {
-        await Deno.utime(join(partialDirectory, entry.name), past, past);
-      }
-    },
-    dispose: () => Deno.remove(base, { recursive: true }),
-  };
-}
-
-runStorageContract("LocalStorage", makeLocalFixture);
 
 /** A user root next to an "outside" folder holding a secret file, all removed afterwards. */
 interface Sandbox {

@@ -1,7 +1,8 @@
 /**
- * The contract every {@link Storage} backend must pass. A backend's test file
- * calls {@link runStorageContract} with a factory of fresh, empty storages;
- * the same tests then run against each backend.
+ * The contract every {@link Storage} backend must pass.
+ * storage_contract_test.ts calls {@link runStorageContract} with the list of
+ * backends (storage_backends.ts), each with a factory of fresh, empty
+ * storages; every case then runs against each backend.
  *
  * @module
  */
@@ -33,24 +34,32 @@ export type DefineContractTest = (
 ) => void;
 
 /**
- * Registers the whole storage contract with `Deno.test`, each test named
- * "`backendName`: behaviour".
+ * One backend the contract runs against: its name, its fixtures, and the
+ * cases it is excused from, each with the reason (a case name that is not
+ * in the contract fails the run, so an excuse cannot outlive its case).
+ */
+export interface ContractBackend {
+  name: string;
+  makeFixture: StorageFixtureFactory;
+  /** Case name → why this backend does not run it. Default: none excused. */
+  excused?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Registers the whole storage contract with `Deno.test` for each backend:
+ * every case once per backend, named "`backend`: behaviour"; an excused
+ * case is registered as ignored, its reason in its name.
  *
  * @example
  * ```ts
- * runStorageContract("LocalStorage", makeLocalFixture);
+ * runStorageContract([{ name: "LocalStorage", makeFixture: makeLocalFixture }]);
  * ```
  */
-export function runStorageContract(backendName: string, makeFixture: StorageFixtureFactory): void {
+export function runStorageContract(backends: readonly ContractBackend[]): void {
+  const cases = new Map<string, Parameters<DefineContractTest>[1]>();
   const define: DefineContractTest = (name, body) => {
-    Deno.test(`${backendName}: ${name}`, async () => {
-      const fixture = await makeFixture();
-      try {
-        await body(fixture.storage, fixture);
-      } finally {
-        await fixture.dispose();
-      }
-    });
+    if (cases.has(name)) throw new Error(`two contract cases are named "${name}"`);
+    cases.set(name, body);
   };
   registerNamespaceContract(define);
   registerPathContract(define);
@@ -58,4 +67,33 @@ export function runStorageContract(backendName: string, makeFixture: StorageFixt
   registerWholeFileContract(define);
   registerPartialsContract(define);
   registerSyncContract(define);
+  for (const backend of backends) registerBackend(backend, cases);
+}
+
+function registerBackend(
+  backend: ContractBackend,
+  cases: Map<string, Parameters<DefineContractTest>[1]>,
+): void {
+  const excused = backend.excused ?? {};
+  const unknown = Object.keys(excused).filter((name) => !cases.has(name));
+  if (unknown.length > 0) {
+    throw new Error(`${backend.name} is excused from cases not in the contract: ${unknown}`);
+  }
+  for (const [name, body] of cases) {
+    const reason = excused[name];
+    Deno.test({
+      name: reason === undefined
+        ? `${backend.name}: ${name}`
+        : `${backend.name}: ${name} (excused: ${reason})`,
+      ignore: reason !== undefined,
+      fn: async () => {
+        const fixture = await backend.makeFixture();
+        try {
+          await body(fixture.storage, fixture);
+        } finally {
+          await fixture.dispose();
+        }
+      },
+    });
+  }
 }
