@@ -21,7 +21,7 @@ async function writeTree(root: string, files: number): Promise<void> {
   }
 }
 
-/** The bursts (round trips) `put -r` and then `get -r` of a tree of `files` files take. */
+/** The round trips `put -r` and then `get -r` of a tree of `files` files take. */
 async function roundTrips(server: TestServer, files: number) {
   const local = await Deno.makeTempDir({ prefix: "dfos-rtt-" });
   await writeTree(join(local, "tree"), files);
@@ -29,10 +29,10 @@ async function roundTrips(server: TestServer, files: number) {
   using relay = await startBurstRelay(server.port, cert, server.knownHosts);
   const put = await runClient(relay, ["put", "-r", "tree", `tree${files}`], { cwd: local });
   assert.equal(put.code, 0, put.stderr);
-  const up = relay.bursts();
+  const up = relay.roundTrips();
   const get = await runClient(relay, ["get", "-r", `tree${files}`, "copy"], { cwd: local });
   assert.equal(get.code, 0, get.stderr);
-  const down = relay.bursts() - up;
+  const down = relay.roundTrips() - up;
   assert.deepEqual(
     await snapshotTree(join(local, "copy")),
     await snapshotTree(join(local, "tree")),
@@ -46,7 +46,7 @@ Deno.test("put -r and get -r of 1,000 files take no more round trips than of 100
   const small = await roundTrips(server, 100);
   const large = await roundTrips(server, 1000);
   console.log(`round trips, 100 files: ${JSON.stringify(small)}; 1,000: ${JSON.stringify(large)}`);
-  // One burst of slack for a pause of the server's disk in the middle of a reply stream.
+  // One of slack, for a pause of the client longer than the relay's quiet time while it sends.
   assert.ok(large.up <= small.up + 1, `upload: ${small.up} then ${large.up} round trips`);
   assert.ok(large.down <= small.down + 1, `download: ${small.down} then ${large.down} round trips`);
 });

@@ -2,9 +2,11 @@
  * A TCP relay on loopback that counts round trips: it passes the client's
  * bytes on at once but holds the server's, and lets them through in one
  * burst only once both ends have been quiet for a while, that is once the
- * client can do nothing more without a reply. Each burst is one round trip
- * of a link whose latency dwarfs the work at both ends, so the count does
- * not depend on how fast this machine is.
+ * client can do nothing more without a reply. A round trip is counted when
+ * the client sends again after a burst: a link whose latency dwarfs the work
+ * at both ends, so the count does not depend on how fast this machine is,
+ * and a pause of the server in the middle of its replies (bursts with no
+ * request between them) counts once.
  *
  * @module
  */
@@ -16,12 +18,12 @@ import { writeAll } from "../../src/protocol/frame_writer.ts";
 import type { ServerAddress } from "./processes.ts";
 
 /** How long both ends must be quiet before the server's held bytes go through, ms. */
-export const QUIET_MS = 150;
+export const QUIET_MS = 200;
 
 /** A running counting relay. */
 export interface BurstRelay extends ServerAddress, Disposable {
-  /** Bursts of the server's bytes let through so far, all connections together. */
-  bursts(): number;
+  /** Round trips so far, all connections together: times the client sent again after a burst. */
+  roundTrips(): number;
 }
 
 /** Relays 127.0.0.1:<new port> to `targetPort`; trusts the same certificate as `certPath`. */
@@ -38,20 +40,20 @@ export async function startBurstRelay(
     der,
     certificateNames(der)[0] ?? "127.0.0.1",
   );
-  let bursts = 0;
+  let roundTrips = 0;
   const stops: (() => void)[] = [];
   (async () => {
     try {
       for await (const client of listener) {
         const server = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
-        stops.push(relayConnection(client, server, () => bursts++));
+        stops.push(relayConnection(client, server, () => roundTrips++));
       }
     } catch { /* listener closed */ }
   })();
   return {
     port,
     knownHosts,
-    bursts: () => bursts,
+    roundTrips: () => roundTrips,
     [Symbol.dispose]() {
       try {
         listener.close();
@@ -62,8 +64,9 @@ export async function startBurstRelay(
 }
 
 /** Relays one connection, holding the server's bytes; returns what closes it. */
-function relayConnection(client: Deno.Conn, server: Deno.Conn, onBurst: () => void): () => void {
+function relayConnection(client: Deno.Conn, server: Deno.Conn, onRoundTrip: () => void) {
   let lastActivity = performance.now();
+  let answered = false; // A burst went through since the client last sent.
   let held: Uint8Array[] = [];
   let serverDone = false;
   let closed = false;
@@ -80,7 +83,7 @@ function relayConnection(client: Deno.Conn, server: Deno.Conn, onBurst: () => vo
   const release = async () => {
     const burst = held;
     held = [];
-    if (burst.length > 0) onBurst();
+    if (burst.length > 0) answered = true;
     for (const bytes of burst) await writeAll(client, bytes);
     if (serverDone) close();
   };
@@ -93,6 +96,8 @@ function relayConnection(client: Deno.Conn, server: Deno.Conn, onBurst: () => vo
   }, 10);
   pump(client, (bytes) => {
     lastActivity = performance.now();
+    if (answered) onRoundTrip();
+    answered = false;
     return writeAll(server, bytes);
   }).then(close);
   pump(server, (bytes) => {
