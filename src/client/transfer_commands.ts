@@ -43,6 +43,7 @@ const get: Command = {
       if (info.entry.kind === "directory") {
         if (!values.recursive) throw new LocalError(`${remote} is a directory (use get -r)`);
         const result = await downloadTree(context.connection, info.path, local, {
+          root: info.entry,
           force: values.force,
           progress,
           limiter: context.limiter,

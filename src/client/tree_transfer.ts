@@ -2,9 +2,9 @@
  * `put -r` and `get -r`: whole directory trees, with relative paths, empty
  * folders, and the mtimes of files and folders (folders last, once nothing
  * more is written into them); `get -r` also keeps permission bits, as
- * `rsync -a` does, where the server sends them. Many files are in flight on the one connection at
- * once (a window of {@link DEFAULT_WINDOW}), so small files cost no round trip
- * each. A file that fails is reported and the rest carry on. Without `force`
+ * `rsync -a` does, where the server sends them. Many files are in flight on
+ * the one connection at once (a window bounded by their bytes, see
+ * `transfer_window.ts`), so small files cost no round trip each. A file that fails is reported and the rest carry on. Without `force`
  * a file whose target exists is refused and left as it is, and folders that
  * were there before keep their times: a tree whose every file is refused
  * changes nothing.
@@ -16,11 +16,12 @@ import { join, posix } from "node:path";
 import type { ClientConnection } from "./connection.ts";
 import { isTargetExists, LocalError, localError, RemoteError } from "./errors.ts";
 import { STATUS } from "../protocol/status.ts";
+import type { WireEntry } from "../protocol/messages.ts";
 import { downloadFile, type TransferResult, uploadFile } from "./file_transfer.ts";
 import type { Progress } from "./progress.ts";
 import type { RateLimiter } from "../shared/rate_limiter.ts";
 import { PERMISSION_BITS } from "./local_mode.ts";
-import { runPool } from "../shared/run_pool.ts";
+import { runWindow, type WindowLimits } from "./transfer_window.ts";
 import {
   type SkippedEntry,
   type TreeFile,
@@ -31,19 +32,22 @@ import {
 
 export type { SkippedEntry } from "./tree_walk.ts";
 
-/** Files moved at once on one connection. */
-export const DEFAULT_WINDOW = 16;
-
 /** Options of {@link uploadTree} and {@link downloadTree}. */
 export interface TreeTransferOptions {
   force?: boolean;
   /** Paces all files together. */
   limiter?: RateLimiter;
   progress: Progress;
-  /** Files in flight at once. Default {@link DEFAULT_WINDOW}. */
-  window?: number;
+  /** Bounds of the files in flight at once; defaults in `transfer_window.ts`. */
+  window?: WindowLimits;
   /** Cancels every file in flight, starts no more, and rejects with the signal's reason. */
   signal?: AbortSignal;
+}
+
+/** Options of {@link downloadTree}. */
+export interface TreeDownloadOptions extends TreeTransferOptions {
+  /** The remote folder's entry, if the caller has stated it already: it is not stated again. */
+  root?: WireEntry;
 }
 
 /** What a tree transfer did. */
@@ -67,10 +71,7 @@ export async function uploadTree(
   options: TreeTransferOptions,
 ): Promise<TreeResult> {
   const tree = await walkLocal(localDir);
-  const created = await makeDirectories(
-    tree.directories,
-    (dir, parents) => makeRemoteDirectory(connection, posix.join(remoteDir, dir), parents),
-  );
+  const created = await makeRemoteDirectories(connection, remoteDir, tree.directories);
   const result = await transferFiles(
     tree,
     created,
@@ -99,9 +100,9 @@ export async function downloadTree(
   connection: ClientConnection,
   remoteDir: string,
   localDir: string,
-  options: TreeTransferOptions,
+  options: TreeDownloadOptions,
 ): Promise<TreeResult> {
-  const tree = await walkRemote(connection, remoteDir);
+  const tree = await walkRemote(connection, remoteDir, options.root);
   const created = await makeDirectories(
     tree.directories,
     (dir, parents) => Promise.resolve(makeLocalDirectory(join(localDir, dir), parents)),
@@ -134,9 +135,9 @@ export async function downloadTree(
 }
 
 /**
- * Creates the tree's folders, parents first, through `mkdir` (true: made,
- * false: it was there); the top one with its missing parents. Returns the
- * folders made, the only ones whose times the transfer then sets.
+ * Creates the tree's local folders, parents first, through `mkdir` (true:
+ * made, false: it was there); the top one with its missing parents. Returns
+ * the folders made, the only ones whose times the transfer then sets.
  */
 async function makeDirectories(
   directories: string[],
@@ -151,12 +152,33 @@ async function makeDirectories(
   return created;
 }
 
-/** Makes one remote folder (with missing parents if `parents`); false if a folder is there. */
-async function makeRemoteDirectory(
+/**
+ * Creates the tree's folders on the server, all requests at once: the
+ * server handles them in order, parents first, so none waits for another's
+ * reply. The top one with its missing parents (a `Stat` before it says
+ * whether it was there). Returns the folders made.
+ */
+async function makeRemoteDirectories(
   connection: ClientConnection,
-  path: string,
-  parents: boolean,
-): Promise<boolean> {
+  remoteDir: string,
+  directories: string[],
+): Promise<Set<string>> {
+  const created = new Set<string>();
+  const top = connection.stat(remoteDir).then(() => true, (error) => {
+    if (error instanceof RemoteError && error.code === STATUS.NOT_FOUND) return false;
+    throw error;
+  });
+  const madeTop = connection.mkdir(remoteDir, true);
+  const below = directories.filter((dir) => dir !== "").map(async (dir) => {
+    if (await makeRemoteDirectory(connection, posix.join(remoteDir, dir))) created.add(dir);
+  });
+  const [existed] = await Promise.all([top, madeTop, ...below]);
+  if (!existed) created.add("");
+  return created;
+}
+
+/** Makes one remote folder whose parent is there (or about to be); false if a folder is there. */
+async function makeRemoteDirectory(connection: ClientConnection, path: string): Promise<boolean> {
   try {
     await connection.mkdir(path, false);
     return true;
@@ -165,10 +187,8 @@ async function makeRemoteDirectory(
     if (status === STATUS.EXISTS && (await connection.stat(path)).entry.kind === "directory") {
       return false;
     }
-    if (status !== STATUS.NOT_FOUND || !parents) throw error;
+    throw error;
   }
-  await connection.mkdir(path, true);
-  return true;
 }
 
 /** Makes one local folder (with missing parents if `parents`); false if a folder is there. */
@@ -241,7 +261,7 @@ async function transferFiles(
     fileDone: () => overall.fileDone(),
     stop() {},
   };
-  await runPool(tree.files, options.window ?? DEFAULT_WINDOW, async (file) => {
+  await runWindow(tree.files, (file) => file.size, async (file) => {
     try {
       const moved = await move(file, perFile);
       result.files++;
@@ -250,7 +270,7 @@ async function transferFiles(
       if (isTargetExists(error)) result.refused.push(file.path);
       else result.failures.push({ path: file.path, error });
     }
-  });
+  }, options.window);
   result.refused.sort();
   // Once cancelled, each file left fails at once; none is a failure to list.
   options.signal?.throwIfAborted();

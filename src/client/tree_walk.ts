@@ -1,14 +1,15 @@
 /**
  * Walking a tree on either side for `put -r` and `get -r`: the folders
  * (parents first), the files with their sizes, and what is neither (links,
- * special files), which trees skip. The remote walk lists one depth of
- * folders at a time, all folders of a depth at once.
+ * special files), which trees skip. The remote walk lists every folder as
+ * soon as its parent's listing is in.
  *
  * @module
  */
 
 import { join, posix } from "node:path";
 import type { ClientConnection } from "./connection.ts";
+import type { WireEntry } from "../protocol/messages.ts";
 import { localError } from "./errors.ts";
 
 /** An entry a tree transfer left out: a symbolic link, or another special file. */
@@ -72,30 +73,48 @@ export async function walkLocal(root: string): Promise<TreeListing> {
   return tree;
 }
 
-/** Walks the remote folder `root`, one depth at a time. */
-export async function walkRemote(connection: ClientConnection, root: string): Promise<TreeListing> {
+/**
+ * Walks the remote folder `root` (whose entry is `top`, if the caller has
+ * it already). Each folder is listed as soon as its parent's listing has
+ * arrived, all of them on the one connection at once: the walk costs a
+ * round trip per level of depth, not per folder.
+ */
+export async function walkRemote(
+  connection: ClientConnection,
+  root: string,
+  top?: WireEntry,
+): Promise<TreeListing> {
   const tree = newListing();
-  const top = (await connection.stat(root)).entry;
+  top ??= (await connection.stat(root)).entry;
   tree.directoryMtimes.set("", top.mtimeMs);
   if (top.mode) tree.directoryModes.set("", top.mode);
-  let level = [""];
-  while (level.length > 0) {
-    const listings = await Promise.all(level.map((dir) => connection.list(posix.join(root, dir))));
-    const nextLevel: string[] = [];
-    listings.forEach((entries, index) => {
-      for (const entry of entries) {
-        const path = level[index] === "" ? entry.name : `${level[index]}/${entry.name}`;
-        if (entry.kind === "directory") {
-          nextLevel.push(path);
-          tree.directoryMtimes.set(path, entry.mtimeMs);
-          if (entry.mode) tree.directoryModes.set(path, entry.mode);
-        } else if (entry.kind === "file") {
-          tree.files.push({ path, size: entry.size, mode: entry.mode || undefined });
-        } else tree.skipped.push({ path, kind: entry.kind === "symlink" ? "symlink" : "other" });
-      }
-    });
-    tree.directories.push(...nextLevel);
-    level = nextLevel;
+  const listings = new Map<string, WireEntry[]>();
+  const listFolder = async (dir: string): Promise<void> => {
+    const entries = await connection.list(posix.join(root, dir));
+    listings.set(dir, entries);
+    const folders = entries.filter((entry) => entry.kind === "directory");
+    await Promise.all(folders.map((entry) => listFolder(childPath(dir, entry.name))));
+  };
+  await listFolder("");
+  // Parents before children, each folder's entries in the server's order, as the walk by depth had them.
+  for (let index = 0; index < tree.directories.length; index++) {
+    const dir = tree.directories[index];
+    for (const entry of listings.get(dir)!) addRemoteEntry(tree, childPath(dir, entry.name), entry);
+    listings.delete(dir);
   }
   return tree;
+}
+
+function childPath(dir: string, name: string): string {
+  return dir === "" ? name : `${dir}/${name}`;
+}
+
+function addRemoteEntry(tree: TreeListing, path: string, entry: WireEntry): void {
+  if (entry.kind === "directory") {
+    tree.directories.push(path);
+    tree.directoryMtimes.set(path, entry.mtimeMs);
+    if (entry.mode) tree.directoryModes.set(path, entry.mode);
+  } else if (entry.kind === "file") {
+    tree.files.push({ path, size: entry.size, mode: entry.mode || undefined });
+  } else tree.skipped.push({ path, kind: entry.kind === "symlink" ? "symlink" : "other" });
 }
