@@ -89,14 +89,7 @@ Deno.test({
     );
 
     await t.step("only the --discoverable server holds UDP port 5353", async () => {
-      const sockets = await run("ip", [
-        "netns",
-        "exec",
-        pair.a.name,
-        "ss",
-        "-Huanp",
-        "sport = :5353",
-      ]);
+      const sockets = await mdnsSockets(pair.a.name);
       assert.ok(sockets.ok, sockets.stderr);
       assert.match(sockets.stdout, new RegExp(`pid=${announced.pid},`));
       assert.doesNotMatch(sockets.stdout, new RegExp(`pid=${silent.pid},`));
@@ -199,14 +192,7 @@ Deno.test({
           local.output(),
           /not discoverable: the server listens on 127\.0\.0\.1 \(loopback\)/,
         );
-        const sockets = await run("ip", [
-          "netns",
-          "exec",
-          pair.a.name,
-          "ss",
-          "-Huanp",
-          "sport = :5353",
-        ]);
+        const sockets = await mdnsSockets(pair.a.name);
         assert.doesNotMatch(sockets.stdout, new RegExp(`pid=${local.pid},`));
         for (
           const [args, message] of [
@@ -323,4 +309,9 @@ function holdPort(namespace: string) {
       await output.done;
     },
   };
+}
+
+/** The UDP sockets on port 5353 in namespace `name`, with their processes (`ss`). */
+function mdnsSockets(name: string) {
+  return run("ip", ["netns", "exec", name, "ss", "-Huanp", "sport = :5353"]);
 }

@@ -11,9 +11,7 @@
  * @module
  */
 
-import { pemToDer } from "../../src/transport/certificate.ts";
-import { KnownHosts } from "../../src/transport/known_hosts.ts";
-import { certificateNames } from "../../src/transport/certificate.ts";
+import { trustedListener } from "./relay.ts";
 import { writeAll } from "../../src/protocol/frame_writer.ts";
 import type { ServerAddress } from "./processes.ts";
 
@@ -32,14 +30,7 @@ export async function startBurstRelay(
   certPath: string,
   knownHosts: string,
 ): Promise<BurstRelay> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  const der = pemToDer(await Deno.readTextFile(certPath));
-  await (await KnownHosts.load(knownHosts)).add(
-    `127.0.0.1:${port}`,
-    der,
-    certificateNames(der)[0] ?? "127.0.0.1",
-  );
+  const { listener, port } = await trustedListener(certPath, knownHosts);
   let roundTrips = 0;
   const stops: (() => void)[] = [];
   (async () => {

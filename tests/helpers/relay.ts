@@ -22,14 +22,7 @@ export interface Relay extends ServerAddress {
 
 /** Relays 127.0.0.1:<new port> to `targetPort`; trusts the same certificate as `certPath`. */
 export async function startRelay(targetPort: number, certPath: string, knownHosts: string) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  const der = pemToDer(await Deno.readTextFile(certPath));
-  await (await KnownHosts.load(knownHosts)).add(
-    `127.0.0.1:${port}`,
-    der,
-    certificateNames(der)[0] ?? "127.0.0.1",
-  );
+  const { listener, port } = await trustedListener(certPath, knownHosts);
   const open = new Set<Deno.Conn>();
   let relayed = 0;
   let accepted = 0;
@@ -79,4 +72,20 @@ export async function startRelay(targetPort: number, certPath: string, knownHost
     },
   };
   return relay;
+}
+
+/**
+ * A listener on a free loopback port that `knownHosts` trusts as the server
+ * whose certificate is at `certPath`: what a relay in front of it needs.
+ */
+export async function trustedListener(certPath: string, knownHosts: string) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const der = pemToDer(await Deno.readTextFile(certPath));
+  await (await KnownHosts.load(knownHosts)).add(
+    `127.0.0.1:${port}`,
+    der,
+    certificateNames(der)[0] ?? "127.0.0.1",
+  );
+  return { listener, port };
 }
