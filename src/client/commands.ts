@@ -31,10 +31,11 @@ const ls: Command = {
       long: { type: "boolean", short: "l" },
     }, { min: 0, max: 1 });
     const path = positionals[0] ?? ".";
+    // Both asked at once (one round trip, not two); the listing is used if it is a folder.
+    const listing = context.connection.list(path);
+    listing.catch(() => {}); // A file has no listing: its entry is shown.
     const target = await context.connection.stat(path);
-    const entries = target.entry.kind === "directory"
-      ? await context.connection.list(path)
-      : [target.entry];
+    const entries = target.entry.kind === "directory" ? await listing : [target.entry];
     const lines = entries.map((entry) => values.long ? longLine(entry) : shortName(entry));
     if (lines.length > 0) await context.print(lines.join("\n") + "\n");
   },

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { concatBytes } from "../shared/concat_bytes.ts";
 import {
   DEFAULT_CHUNK_SIZE,
   MAGIC,
@@ -95,12 +96,19 @@ export class ClientConnection extends RemoteFs {
     const timeoutMs = options.timeoutMs ?? 15_000;
     const trust = options.trust ?? { kind: "pinned", knownHostsPath: defaultKnownHostsPath() };
     const { conn, identity } = await openTransport(options.host, options.port, trust, timeoutMs);
-    const link = { ...await greet(conn, timeoutMs, options.compress ?? false), identity };
+    const auth = (password: string) => encode(Messages.Auth, 0, { user: options.user, password });
+    // A password at hand goes with the Hello: no round trip waiting for Welcome. One still to be
+    // asked for is asked once the server has answered, so that a server that is not there or
+    // refuses the Hello is said before anyone types.
+    const early = typeof options.password === "string" ? auth(options.password) : undefined;
+    const link = { ...await greet(conn, timeoutMs, options.compress ?? false, early), identity };
     try {
-      const password = typeof options.password === "string"
-        ? options.password
-        : await options.password();
-      await link.writer.send(encode(Messages.Auth, 0, { user: options.user, password }));
+      if (early === undefined) {
+        const password = typeof options.password === "string"
+          ? options.password
+          : await options.password();
+        await link.writer.send(auth(password));
+      }
       const authOk = await awaitLogin(link, options, timeoutMs);
       return new ClientConnection(link, authOk.sessionId, options.onNotice ?? (() => {}));
     } catch (error) {
@@ -163,11 +171,17 @@ function decodeWelcome(frame: Frame) {
   return decode(Messages.Welcome, frame);
 }
 
-async function greet(conn: Deno.Conn, timeoutMs: number, compress: boolean): Promise<OpenedLink> {
+/** Sends `Hello` (and `auth`, if given, in the same write), and reads `Welcome`. */
+async function greet(
+  conn: Deno.Conn,
+  timeoutMs: number,
+  compress: boolean,
+  auth?: Uint8Array,
+): Promise<OpenedLink> {
   const reader = new FrameReader(conn);
   const writer = new FrameWriter(conn);
   try {
-    await writer.send(encode(Messages.Hello, 0, {
+    const hello = encode(Messages.Hello, 0, {
       magic: MAGIC,
       version: PROTOCOL_VERSION,
       software: `dfos-client`,
@@ -178,7 +192,8 @@ async function greet(conn: Deno.Conn, timeoutMs: number, compress: boolean): Pro
         MODE_CAPABILITY,
         ...(compress ? [ZSTD_CAPABILITY] : []),
       ],
-    }));
+    });
+    await writer.send(auth === undefined ? hello : concatBytes(hello, auth));
     const frame = await withTimeout(reader.next(), timeoutMs, "waiting for the server's greeting");
     if (!frame) throw new ConnectionError("the server closed the connection during the handshake");
     throwIfError(frame);

@@ -50,3 +50,15 @@ Deno.test("put -r and get -r of 1,000 files take no more round trips than of 100
   assert.ok(large.up <= small.up + 1, `upload: ${small.up} then ${large.up} round trips`);
   assert.ok(large.down <= small.down + 1, `download: ${small.down} then ${large.down} round trips`);
 });
+
+Deno.test("connect, log in and ls take three round trips: Auth goes with Hello, List with Stat", async () => {
+  await using server = await startServer();
+  const cert = join(server.dir, "server_state", "tls_cert.pem");
+  using relay = await startBurstRelay(server.port, cert, server.knownHosts);
+  const ls = await runClient(relay, ["ls"]);
+  assert.equal(ls.code, 0, ls.stderr);
+  console.log(`connect, log in and ls: ${relay.roundTrips()} round trips`);
+  // TLS 1.3 (one), Hello and Auth (one: Welcome and AuthOk come back together), ls's Stat and List
+  // (one: sent together). Before, Auth waited for Welcome and List for Stat: five.
+  assert.equal(relay.roundTrips(), 3);
+});
