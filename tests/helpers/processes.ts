@@ -70,6 +70,7 @@ export async function startServer(
   dir?: string,
   options: StartServerOptions = {},
 ): Promise<TestServer> {
+  const ownDir = dir === undefined; // Removed again if the server does not start.
   dir ??= await Deno.makeTempDir({ prefix: "dfos-test-" });
   const usersFile = join(dir, "users.txt");
   await Deno.writeTextFile(
@@ -100,6 +101,7 @@ export async function startServer(
       if (!exited) child.kill("SIGKILL");
       await child.status;
       await log.done;
+      if (ownDir) await Deno.remove(dir, { recursive: true }).catch(() => {});
       throw new Error(`server did not start: ${error.message}\n${log.text()}`);
     });
   const fingerprint = log.text().match(/fingerprint "?(SHA256:[0-9a-f]{64})/)?.[1];
