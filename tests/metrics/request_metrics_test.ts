@@ -4,7 +4,7 @@ import type { RequestRecord } from "../../src/server/change_feed.ts";
 import { STATUS } from "../../src/protocol/status.ts";
 import { ChangeFeed } from "../../src/server/change_feed.ts";
 import { auditTrail } from "../../src/server/audit_trail.ts";
-import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { logRecordsDuring } from "../helpers/log_records.ts";
 
 function record(fields: Partial<RequestRecord>): RequestRecord {
   return {
@@ -58,26 +58,15 @@ Deno.test("a finished transfer counts its bytes, a file, its size and duration; 
 });
 
 Deno.test("the audit log leaves out what is marked unaudited; the metrics see it all the same", async () => {
-  const records: LogRecord[] = [];
-  await configure({
-    reset: true,
-    sinks: { memory: (record) => records.push(record) },
-    loggers: [
-      { category: ["dfos", "audit"], lowestLevel: "info", sinks: ["memory"] },
-      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
-    ],
-  });
-  try {
+  const metrics = new RequestMetrics();
+  const records = await logRecordsDuring(() => {
     const feed = new ChangeFeed();
-    const metrics = new RequestMetrics();
     feed.subscribe(auditTrail);
     feed.subscribe(metrics.subscriber);
     feed.request(record({ operation: "list", audited: false }));
     feed.request(record({ operation: "mkdir", detail: { path: "/a" } }));
-    assert.deepEqual(records.map((line) => line.properties.event), ["mkdir"]);
-    assert.equal(metrics.requests.value({ operation: "list", status: "OK" }), 1);
-    assert.equal(metrics.requests.value({ operation: "mkdir", status: "OK" }), 1);
-  } finally {
-    await reset();
-  }
+  }, ["dfos", "audit"]);
+  assert.deepEqual(records.map((line) => line.properties.event), ["mkdir"]);
+  assert.equal(metrics.requests.value({ operation: "list", status: "OK" }), 1);
+  assert.equal(metrics.requests.value({ operation: "mkdir", status: "OK" }), 1);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { logRecordsDuring } from "../helpers/log_records.ts";
 import { ChangeFeed, type TreeChange } from "../../src/server/change_feed.ts";
 import { concerns, Watchers } from "../../src/server/watchers.ts";
 import { decode, type Frame, Messages } from "../../src/protocol/messages.ts";
@@ -14,16 +14,7 @@ const change = (fields: Partial<TreeChange> = {}): TreeChange => ({
 });
 
 Deno.test("the feed tells each subscriber in turn, waits for each, and a failing one is logged, not fatal", async () => {
-  const records: LogRecord[] = [];
-  await configure({
-    reset: true,
-    sinks: { memory: (record) => records.push(record) },
-    loggers: [
-      { category: ["dfos", "server"], lowestLevel: "info", sinks: ["memory"] },
-      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
-    ],
-  });
-  try {
+  const records = await logRecordsDuring(async () => {
     const feed = new ChangeFeed();
     const heard: string[] = [];
     feed.subscribe({
@@ -47,10 +38,8 @@ Deno.test("the feed tells each subscriber in turn, waits for each, and a failing
     stop();
     await feed.publish(change({ path: "/b" }));
     assert.deepEqual(heard, ["journal", "watchers /sync/a.txt", "audit delete", "journal"]);
-    assert.equal(records.filter((record) => record.level === "error").length, 2);
-  } finally {
-    await reset();
-  }
+  });
+  assert.equal(records.filter((record) => record.level === "error").length, 2);
 });
 
 Deno.test("a watch concerns changes at, inside or above its folder, either path of a rename, and nothing beside it", () => {

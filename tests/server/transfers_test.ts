@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { logRecordsDuring } from "../helpers/log_records.ts";
 import { decode, type Frame, Messages } from "../../src/protocol/messages.ts";
 import { MESSAGE_TYPE } from "../../src/protocol/constants.ts";
 import { FrameReader } from "../../src/protocol/frame_reader.ts";
@@ -8,25 +8,6 @@ import type { RequestContext } from "../../src/server/request_context.ts";
 import { ServerMetrics } from "../../src/server/metrics.ts";
 import { TransferRegistry } from "../../src/server/transfers.ts";
 import type { Upload } from "../../src/storage/storage.ts";
-
-/** Server log records at or above info while `body` runs. */
-async function serverLogDuring(body: () => Promise<void>): Promise<LogRecord[]> {
-  const records: LogRecord[] = [];
-  await configure({
-    reset: true,
-    sinks: { memory: (record) => records.push(record) },
-    loggers: [
-      { category: ["dfos", "server"], lowestLevel: "info", sinks: ["memory"] },
-      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
-    ],
-  });
-  try {
-    await body();
-  } finally {
-    await reset();
-  }
-  return records;
-}
 
 /** An upload whose next write fails with `error`. */
 function failingUpload(error: Error): Upload {
@@ -77,7 +58,7 @@ async function failOneWrite(error: Error) {
     size: 3,
   });
   const frame = { type: MESSAGE_TYPE.Data, id: 5, payload: new Uint8Array([1, 2, 3]) };
-  const records = await serverLogDuring(() => registry.route(recordingContext(replies), frame));
+  const records = await logRecordsDuring(() => registry.route(recordingContext(replies), frame));
   const reply = await firstFrame(replies);
   return { audits, records, reply: decode(Messages.Error, reply!) };
 }
