@@ -60,7 +60,7 @@ export class TreeIndex {
   readonly #storage: Storage;
   readonly #shared: UserJournal;
   readonly #feed: ChangeFeed;
-  #askedReady = false;
+  /** When the session began: the tree is compared once after that. */
   readonly #createdMs = performance.now();
 
   constructor(storage: Storage, shared: UserJournal, feed: ChangeFeed) {
@@ -76,9 +76,7 @@ export class TreeIndex {
 
   /** Resolves once the journal is open and the tree was compared with it (see UserJournal). */
   ready(): Promise<void> {
-    const first = !this.#askedReady;
-    this.#askedReady = true;
-    return this.#shared.ready(first ? this.#createdMs : undefined);
+    return this.#shared.ready(this.#createdMs);
   }
 
   /** Runs `work` under the user's commit lock. */

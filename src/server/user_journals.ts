@@ -36,11 +36,10 @@ export interface UserJournal {
   /** The journal, opened on first use; rejects (IO_ERROR) if it cannot be opened. */
   journal(): Promise<Journal>;
   /**
-   * Resolves once the tree has been compared with the index since the
-   * journal opened, and since `sessionStartMs` if given (a session's first
-   * sync request gives its start).
+   * Resolves once a comparison of the tree with the index that began
+   * after `sessionStartMs` (the asking session's start) has ended.
    */
-  ready(sessionStartMs?: number): Promise<void>;
+  ready(sessionStartMs: number): Promise<void>;
 }
 
 /** Compares the user's tree with the journal's index (see tree_index.ts). */
@@ -73,10 +72,10 @@ class Entry implements UserJournal {
     return this.#opened;
   }
 
-  async ready(sessionStartMs?: number): Promise<void> {
+  async ready(sessionStartMs: number): Promise<void> {
     await this.journal();
     // After any comparison under way: one that began after the session did is enough.
-    if (sessionStartMs !== undefined && this.#lastFullMs < sessionStartMs) this.#compare();
+    if (this.#lastFullMs < sessionStartMs) this.#compare();
     await this.#scanned;
   }
 

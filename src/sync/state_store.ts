@@ -122,6 +122,8 @@ export class PairState {
   readonly #pair: number;
   readonly #upsert: StatementSync;
   readonly #remove: StatementSync;
+  readonly #upsertRemote: StatementSync;
+  readonly #removeRemote: StatementSync;
 
   constructor(db: DatabaseSync, pair: number) {
     this.#db = db;
@@ -131,6 +133,11 @@ export class PairState {
        remote_mtime_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#remove = db.prepare("DELETE FROM entries WHERE pair = ? AND path = ?");
+    this.#upsertRemote = db.prepare(
+      `INSERT OR REPLACE INTO remote_entries (pair, path, kind, size, mtime_ns, sha256)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    this.#removeRemote = db.prepare("DELETE FROM remote_entries WHERE pair = ? AND path = ?");
   }
 
   /** Whether a run of this pair ever ended with something remembered. */
@@ -194,14 +201,9 @@ export class PairState {
 
   /** Replaces the remembered remote tree and its journal position, in one transaction. */
   replaceRemote(tree: ReadonlyMap<string, SyncEntry>, cursor: JournalCursor): void {
-    const insert = this.#db.prepare(
-      "INSERT INTO remote_entries (pair, path, kind, size, mtime_ns, sha256) VALUES (?, ?, ?, ?, ?, ?)",
-    );
     this.#transaction(() => {
       this.#db.prepare("DELETE FROM remote_entries WHERE pair = ?").run(this.#pair);
-      for (const [path, entry] of tree) {
-        insert.run(this.#pair, path, entry.kind, entry.size, entry.mtimeNs, entry.sha256 ?? null);
-      }
+      for (const [path, entry] of tree) this.#putRemote(path, entry);
       this.#moveCursor(cursor);
     });
   }
@@ -216,26 +218,23 @@ export class PairState {
     touched: Iterable<string>,
     cursor: JournalCursor,
   ): void {
-    const upsert = this.#db.prepare(
-      `INSERT OR REPLACE INTO remote_entries (pair, path, kind, size, mtime_ns, sha256)
-       VALUES (?, ?, ?, ?, ?, ?)`,
-    );
-    const remove = this.#db.prepare("DELETE FROM remote_entries WHERE pair = ? AND path = ?");
     this.#transaction(() => {
-      for (const path of touched) {
-        const entry = tree.get(path);
-        if (entry === undefined) remove.run(this.#pair, path);
-        else {upsert.run(
-            this.#pair,
-            path,
-            entry.kind,
-            entry.size,
-            entry.mtimeNs,
-            entry.sha256 ?? null,
-          );}
-      }
+      for (const path of touched) this.#putRemote(path, tree.get(path));
       this.#moveCursor(cursor);
     });
+  }
+
+  /** One row of the remembered remote tree: `entry` at `path`, or none. */
+  #putRemote(path: string, entry: SyncEntry | undefined): void {
+    if (entry === undefined) return void this.#removeRemote.run(this.#pair, path);
+    this.#upsertRemote.run(
+      this.#pair,
+      path,
+      entry.kind,
+      entry.size,
+      entry.mtimeNs,
+      entry.sha256 ?? null,
+    );
   }
 
   /** The server journal position the state was last brought up to, if any. */
