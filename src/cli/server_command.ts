@@ -118,6 +118,13 @@ export function serverCommand(onExit: (code: number) => void): Command {
         DEFAULTS.partialMaxAgeMs,
       ),
     )
+    .addOption(
+      secondsOption(
+        "--rescan-interval <seconds>",
+        "compare each open user's files with the change journal this often, to find changes made behind the server's back",
+        DEFAULTS.rescanIntervalMs,
+      ),
+    )
     .option(
       "--state-dir <dir>",
       "folder for the TLS key and certificate and the control socket (default: server_state beside the storage)",
@@ -228,6 +235,7 @@ function toConfig(options: Record<string, unknown>): ServerConfig {
     performanceIntervalMs: options.perfInterval as number,
     metricsAddress: options.metrics as MetricsAddress | undefined,
     partialMaxAgeMs: options.partialMaxAge as number,
+    rescanIntervalMs: options.rescanInterval as number,
     fsync: options.fsync as boolean,
     tls: tlsFrom(options, stateDir),
     stateDir,

@@ -24,6 +24,7 @@ import {
   StorageError,
   type Upload,
   type UploadOptions,
+  type WalkedEntry,
   type WholeFileOptions,
 } from "../storage/storage.ts";
 import type { Journal } from "../storage/journal.ts";
@@ -64,6 +65,7 @@ export class ObservedStorage implements Storage {
   canonicalPath = (path: string, options?: CanonicalOptions) =>
     this.#inner.canonicalPath(path, options);
   list = (path: string): Promise<EntryInfo[]> => this.#inner.list(path);
+  walk = (folder: string): AsyncIterable<WalkedEntry> => this.#inner.walk(folder);
   openRead = (path: string): Promise<ReadHandle> => this.#inner.openRead(path);
   cleanupPartials = (maxAgeMs: number): Promise<number> => this.#inner.cleanupPartials(maxAgeMs);
   listPartials = (options?: PartialListOptions): Promise<PartialListing> =>

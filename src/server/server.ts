@@ -124,7 +124,7 @@ class Server {
   readonly metrics: ServerMetrics;
   #endpoint: MetricsEndpoint | undefined;
   readonly sessions = new SessionRegistry();
-  #tree = new TreeServices();
+  #tree: TreeServices;
   #quota: QuotaLedger;
   #userLimits: UserLimits;
   readonly finished: Promise<void>;
@@ -143,6 +143,7 @@ class Server {
     const { port, maxConnections, authenticator, monitoring } = parts;
     this.metrics = monitoring.metrics;
     this.#endpoint = monitoring.endpoint;
+    this.#tree = new TreeServices({ rescanMs: config.rescanIntervalMs });
     if (monitoring.exported) this.#tree.feed.subscribe(monitoring.exported.requests.subscriber);
     this.#config = config;
     this.#provider = parts.provider;

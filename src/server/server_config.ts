@@ -10,6 +10,7 @@ import type { IdentitySource } from "../transport/server_identity.ts";
 import { DEFAULT_LOGIN_GUARD, type LoginGuardOptions } from "./login_guard.ts";
 import { DEFAULT_LOGIN_CACHE_MS, DEFAULT_MAX_CHECK_WAIT_MS } from "../auth/authenticator.ts";
 import type { MetricsAddress } from "../metrics/metrics_address.ts";
+import { RESCAN_INTERVAL_MS } from "./user_journals.ts";
 
 /** Transport security: TLS with an identity, or plain TCP only when asked for by name. */
 export type ServerTls = IdentitySource | { kind: "insecure" };
@@ -52,6 +53,11 @@ export interface ServerConfig {
   performanceIntervalMs: number;
   /** Partial uploads untouched this long are deleted, ms. */
   partialMaxAgeMs: number;
+  /**
+   * Pause between two comparisons of an open journal's tree with the files,
+   * ms (at least ten times the last one's duration; see user_journals.ts).
+   */
+  rescanIntervalMs: number;
   /** Name sent in `Welcome`. */
   serverName: string;
   /** Sync file data before an upload is renamed into place. */
@@ -105,6 +111,7 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   loginCacheMs: DEFAULT_LOGIN_CACHE_MS,
   performanceIntervalMs: 5_000,
   partialMaxAgeMs: 7 * 24 * 3600_000,
+  rescanIntervalMs: RESCAN_INTERVAL_MS,
   serverName: "dfos",
   fsync: true,
   tls: { kind: "state", stateDir: "./server_state" },

@@ -18,8 +18,13 @@
 import { createHash } from "node:crypto";
 import { STATUS } from "../protocol/status.ts";
 import type { IndexedEntry, Journal, JournalChange } from "../storage/journal.ts";
-import { type EntryInfo, type Storage, StorageError } from "../storage/storage.ts";
-import { compareCodePoints, walkTree } from "../storage/tree_walk.ts";
+import {
+  type EntryInfo,
+  type Storage,
+  StorageError,
+  type WalkedEntry,
+} from "../storage/storage.ts";
+import { compareCodePoints } from "../storage/tree_walk.ts";
 import type { ChangeFeed } from "./change_feed.ts";
 import type { UserJournal } from "./user_journals.ts";
 
@@ -60,8 +65,8 @@ export class TreeIndex {
   readonly #storage: Storage;
   readonly #shared: UserJournal;
   readonly #feed: ChangeFeed;
-  /** When the session began: the tree is compared once after that. */
-  readonly #createdMs = performance.now();
+  /** Changes found on disk (made behind the server's back) so far. */
+  #foundCount = 0;
 
   constructor(storage: Storage, shared: UserJournal, feed: ChangeFeed) {
     this.#storage = storage;
@@ -76,7 +81,7 @@ export class TreeIndex {
 
   /** Resolves once the journal is open and the tree was compared with it (see UserJournal). */
   ready(): Promise<void> {
-    return this.#shared.ready(this.#createdMs);
+    return this.#shared.ready();
   }
 
   /** Runs `work` under the user's commit lock. */
@@ -125,10 +130,22 @@ export class TreeIndex {
    * Walks the tree under `folder` beside the index and records every
    * difference (files and folders found, changed or gone), telling
    * `visit` of each entry on the way. `folder` itself is not compared.
+   * Resolves to the number of differences recorded.
    */
-  async compareTree(folder: string, options: CompareTreeOptions = {}): Promise<void> {
+  async compareTree(folder: string, options: CompareTreeOptions = {}): Promise<number> {
+    const foundBefore = this.#foundCount;
     const index = new IndexPages(await this.journal(), folder);
-    const disk = walkTree(this.#storage, folder);
+    const disk = this.#storage.walk(folder)[Symbol.asyncIterator]();
+    try {
+      await this.#merge(disk, index, options);
+    } finally {
+      await disk.return?.(); // The walk lets go of what it holds, however the comparison ended.
+    }
+    return this.#foundCount - foundBefore;
+  }
+
+  /** Reads the walk and the index side by side, in path order, touching where they differ. */
+  async #merge(disk: AsyncIterator<WalkedEntry>, index: IndexPages, options: CompareTreeOptions) {
     let walked = await disk.next();
     let indexed = await index.next();
     let gone: string | null = null; // A path found gone: the journal dropped what was inside it.
@@ -220,6 +237,7 @@ export class TreeIndex {
 
   /** Publishes a change found on disk (no session made it). */
   async #found(change: { op: "write" | "mkdir" | "delete"; path: string; entry?: IndexedEntry }) {
+    this.#foundCount++;
     await this.#feed.publish({ user: this.#shared.user, ...change });
   }
 

@@ -9,6 +9,7 @@
 
 import type { Storage } from "../storage/storage.ts";
 import type { JournalPosition } from "../storage/journal.ts";
+import { serverLog } from "../log/logging.ts";
 import { auditTrail } from "./audit_trail.ts";
 import { ChangeFeed } from "./change_feed.ts";
 import { ObservedStorage } from "./observed_storage.ts";
@@ -23,15 +24,33 @@ export interface SessionTree {
   release(): Promise<void>;
 }
 
+/** Options of {@link TreeServices}: defaults JOURNAL_LINGER_MS and RESCAN_INTERVAL_MS. */
+export interface TreeServicesOptions {
+  /** How long a journal stays open after its user's last session. */
+  lingerMs?: number;
+  /** The pause between two comparisons of an open journal's tree with its index. */
+  rescanMs?: number;
+}
+
 /** The feed, the journals, the watchers and the audit trail of one server. */
 export class TreeServices {
   readonly feed = new ChangeFeed();
   readonly journals: UserJournals;
   readonly watchers: Watchers;
 
-  constructor() {
-    this.journals = new UserJournals((shared, storage, signal) =>
-      new TreeIndex(storage, shared, this.feed).compareTree("/", { signal })
+  /** `options`: when journals close and their trees are compared again (user_journals.ts). */
+  constructor(options: TreeServicesOptions = {}) {
+    this.journals = new UserJournals(
+      async (shared, storage, signal) => {
+        const found = await new TreeIndex(storage, shared, this.feed).compareTree("/", { signal });
+        if (found === 0) return;
+        serverLog.info(
+          "found {count} change(s) made behind the server's back in {user}'s files",
+          { count: found, user: shared.user },
+        );
+      },
+      options.lingerMs,
+      options.rescanMs,
     );
     this.watchers = new Watchers((user) => this.#position(user));
     this.feed.subscribe(this.journals.subscriber);

@@ -3,9 +3,13 @@
  * shared by that user's sessions, with the user's commit lock. A journal
  * opens when a session first needs it (a change to record, a sync request)
  * and closes {@link JOURNAL_LINGER_MS} after the user's last session ends,
- * or at shutdown. The tree is compared with its index in the background
- * when the journal opens, and again for each later session's first sync
- * request, so that what changed behind the server's back meanwhile is found.
+ * or at shutdown. The tree is compared with its index when the journal
+ * opens (sync requests wait for that comparison), and again in the
+ * background while it stays open, {@link RESCAN_INTERVAL_MS} after the last
+ * comparison ended, so that what changed behind the server's back is found
+ * without every session reading the whole tree. A comparison's cost grows
+ * with the tree: the next one waits at least {@link RESCAN_COST_FACTOR} times
+ * as long as the last took, which bounds the time spent comparing.
  *
  * The journal is the change feed's subscriber that writes every change
  * down, under the commit lock the change was made in.
@@ -28,6 +32,12 @@ import { CommitLock } from "./commit_lock.ts";
  */
 export const JOURNAL_LINGER_MS = 5 * 60_000;
 
+/** How long after a comparison of the whole tree ended the next begins, while the journal is open. */
+export const RESCAN_INTERVAL_MS = 60_000;
+
+/** The next comparison waits at least this many times as long as the last one took. */
+export const RESCAN_COST_FACTOR = 10;
+
 /** What a user's sessions share. */
 export interface UserJournal {
   readonly user: string;
@@ -35,11 +45,8 @@ export interface UserJournal {
   readonly lock: CommitLock;
   /** The journal, opened on first use; rejects (IO_ERROR) if it cannot be opened. */
   journal(): Promise<Journal>;
-  /**
-   * Resolves once a comparison of the tree with the index that began
-   * after `sessionStartMs` (the asking session's start) has ended.
-   */
-  ready(sessionStartMs: number): Promise<void>;
+  /** Resolves once the journal is open and the comparison begun when it opened has ended. */
+  ready(): Promise<void>;
 }
 
 /** Compares the user's tree with the journal's index (see tree_index.ts). */
@@ -56,15 +63,19 @@ class Entry implements UserJournal {
   /** Closes the journal of a user without sessions, once it has lingered. */
   lingering: ReturnType<typeof setTimeout> | undefined;
   #opened: Promise<Journal> | undefined;
+  /** The comparison begun when the journal opened. */
+  #opening: Promise<void> = Promise.resolve();
+  /** The last comparison queued: each runs after the one before. */
   #scanned: Promise<void> = Promise.resolve();
-  /** When the last full comparison was queued. */
-  #lastFullMs = -Infinity;
+  /** Starts the next comparison in the background. */
+  #rescan: ReturnType<typeof setTimeout> | undefined;
   readonly #scan = new AbortController();
 
   constructor(
     readonly user: string,
     readonly storage: Storage,
     readonly scan: OpeningScan,
+    readonly rescanMs: number,
   ) {}
 
   journal(): Promise<Journal> {
@@ -72,17 +83,15 @@ class Entry implements UserJournal {
     return this.#opened;
   }
 
-  async ready(sessionStartMs: number): Promise<void> {
+  async ready(): Promise<void> {
     await this.journal();
-    // After any comparison under way: one that began after the session did is enough.
-    if (this.#lastFullMs < sessionStartMs) this.#compare();
-    await this.#scanned;
+    await this.#opening;
   }
 
   async #open(): Promise<Journal> {
     try {
       const journal = await this.storage.openJournal();
-      this.#compare();
+      this.#opening = this.#compare();
       return journal;
     } catch (error) {
       this.#opened = undefined; // The next request tries again.
@@ -97,23 +106,39 @@ class Entry implements UserJournal {
     }
   }
 
-  /** Compares the whole tree with the index after what is under way; {@link ready} waits for it. */
-  #compare(): void {
-    this.#lastFullMs = performance.now();
-    this.#scanned = this.#scanned.then(() => this.scan(this, this.storage, this.#scan.signal))
-      .catch((error) => {
+  /** Compares the whole tree with the index after what is under way, then plans the next. */
+  #compare(): Promise<void> {
+    this.#scanned = this.#scanned.then(async () => {
+      const began = performance.now();
+      try {
+        await this.scan(this, this.storage, this.#scan.signal);
+      } catch (error) {
         if (this.#scan.signal.aborted) return;
         serverLog.warn("comparing {user}'s files with the change journal failed: {error}", {
           user: this.user,
           error: String(error),
         });
-      });
+      }
+      this.#planRescan(performance.now() - began);
+    });
+    return this.#scanned;
   }
 
-  /** Stops the scan and closes the journal, if it was opened. */
+  /** Starts a comparison in the background once `tookMs` (the last one's time) allows. */
+  #planRescan(tookMs: number): void {
+    if (this.#scan.signal.aborted || !Number.isFinite(this.rescanMs)) return;
+    this.#rescan = setTimeout(
+      () => this.#compare(),
+      Math.max(this.rescanMs, RESCAN_COST_FACTOR * tookMs),
+    );
+    Deno.unrefTimer(this.#rescan);
+  }
+
+  /** Stops the scans and closes the journal, if it was opened. */
   async close(): Promise<void> {
     if (this.#opened === undefined) return;
     this.#scan.abort();
+    clearTimeout(this.#rescan);
     const journal = await this.#opened.catch(() => null);
     await this.#scanned;
     await journal?.close();
@@ -127,11 +152,18 @@ export class UserJournals {
   #closing = new Map<string, Promise<void>>();
   readonly #scan: OpeningScan;
   readonly #lingerMs: number;
+  readonly #rescanMs: number;
 
-  /** `lingerMs`: how long a journal stays open after its user's last session (default {@link JOURNAL_LINGER_MS}). */
-  constructor(scan: OpeningScan, lingerMs = JOURNAL_LINGER_MS) {
+  /**
+   * `lingerMs`: how long a journal stays open after its user's last session
+   * (default {@link JOURNAL_LINGER_MS}); `rescanMs`: the pause between two
+   * comparisons of an open journal's tree (default {@link RESCAN_INTERVAL_MS};
+   * Infinity for none after the first).
+   */
+  constructor(scan: OpeningScan, lingerMs = JOURNAL_LINGER_MS, rescanMs = RESCAN_INTERVAL_MS) {
     this.#scan = scan;
     this.#lingerMs = lingerMs;
+    this.#rescanMs = rescanMs;
   }
 
   /** Registers a session of `user`, whose files `storage` holds; release it when it ends. */
@@ -139,7 +171,7 @@ export class UserJournals {
     await this.#closing.get(user);
     let entry = this.#entries.get(user);
     if (entry === undefined) {
-      entry = new Entry(user, storage, this.#scan);
+      entry = new Entry(user, storage, this.#scan, this.#rescanMs);
       this.#entries.set(user, entry);
     }
     clearTimeout(entry.lingering);

@@ -65,9 +65,11 @@ import {
   StorageError,
   type Upload,
   type UploadOptions,
+  type WalkedEntry,
   type WholeFileOptions,
 } from "./storage.ts";
 import { treeUsage } from "./tree_usage.ts";
+import { walkPinned } from "./local_walk.ts";
 import { RESERVED_NAME, resolveVirtualPath, virtualBaseName } from "./virtual_path.ts";
 
 /** Entries of a folder listed between two turns of the event loop. */
@@ -160,6 +162,20 @@ export class LocalStorage implements Storage {
       throw toStorageError(error, virtual);
     }
     return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Every entry under `folder`, descending through the folders it holds open (local_walk.ts). */
+  async *walk(folder: string): AsyncGenerator<WalkedEntry> {
+    const virtual = resolveVirtualPath("/", folder);
+    using top = this.#confinement.retrying(virtual, () => {
+      using located = this.#confinement.locate(virtual, { followLast: true });
+      return this.#confinement.enterFolder(located);
+    });
+    yield* walkPinned(top, virtual, {
+      entryOf: toEntryInfo,
+      isRoot: (dir) => this.#confinement.isRoot(dir),
+      reserved: RESERVED_NAME,
+    });
   }
 
   /** Creates a directory; with `parents`, also missing parents, and an existing one is fine. */

@@ -57,6 +57,13 @@ export interface EntryInfo {
   mode?: number;
 }
 
+/** One entry met by {@link Storage.walk}. */
+export interface WalkedEntry {
+  /** Absolute path. */
+  path: string;
+  entry: EntryInfo;
+}
+
 /** A file opened for reading. The caller must call `close()`. */
 export interface ReadHandle {
   size: number;
@@ -219,6 +226,20 @@ export interface Storage {
   canonicalPath(path: string, options?: CanonicalOptions): Promise<string>;
   /** Entries of a directory, sorted by name; never shows partial uploads or reserved names. */
   list(path: string): Promise<EntryInfo[]>;
+  /**
+   * Every entry under `folder` (not `folder` itself), in the order of their
+   * paths' UTF-8 bytes (tree_walk.ts), links and special files yielded but
+   * never entered; never partial uploads or reserved names. A folder gone
+   * by the time the walk reaches it has nothing in it; any other failure to
+   * read one ends the walk with that error, so that a folder that could not
+   * be read never looks empty.
+   *
+   * Backends: holds one folder's entries per level, never the whole tree
+   * (`walkByListing` in tree_walk.ts does it through {@link list}). Local:
+   * descends through the folders it holds open, without locating each one
+   * from the root again.
+   */
+  walk(folder: string): AsyncIterable<WalkedEntry>;
   mkdir(path: string, options?: { parents?: boolean }): Promise<void>;
   /** Removes an empty directory. */
   rmdir(path: string): Promise<void>;

@@ -7,22 +7,18 @@
  * "/"), so each folder's entries are sorted with its subfolders' *contents*
  * placed at `name/`.
  *
- * The walk holds one listing per level, never the whole tree, and opens no
- * descriptor of its own: each folder is listed by its path. Links and
- * other things that are not folders are yielded, never entered.
+ * {@link Storage.walk} walks in this order; {@link walkByListing} is the walk
+ * a backend can offer through its listings. Either holds one listing per
+ * level, never the whole tree. Links and other things that are not folders
+ * are yielded, never entered.
  *
  * @module
  */
 
 import { STATUS } from "../protocol/status.ts";
-import { type EntryInfo, type Storage, StorageError } from "./storage.ts";
+import { type EntryInfo, type Storage, StorageError, type WalkedEntry } from "./storage.ts";
 
-/** One entry met by {@link walkTree}. */
-export interface WalkedEntry {
-  /** Absolute path. */
-  path: string;
-  entry: EntryInfo;
-}
+export type { WalkedEntry };
 
 /**
  * Orders strings as their UTF-8 bytes do, which is the order of their code
@@ -50,27 +46,46 @@ export function childPath(folder: string, name: string): string {
   return folder === "/" ? `/${name}` : `${folder}/${name}`;
 }
 
-interface Item {
+/** One entry of a folder in walk order: the entry, or (for a folder) its contents. */
+export interface WalkItem {
   key: string;
   entry: EntryInfo;
   /** The folder's contents rather than its entry. */
   contents: boolean;
 }
 
+/**
+ * A folder's entries in walk order: each folder's contents placed at
+ * `name/`, so that the walk's paths come in the order of their UTF-8 bytes.
+ */
+export function walkOrder(entries: EntryInfo[]): WalkItem[] {
+  const items: WalkItem[] = [];
+  for (const entry of entries) {
+    items.push({ key: entry.name, entry, contents: false });
+    if (entry.kind === "directory") items.push({ key: `${entry.name}/`, entry, contents: true });
+  }
+  return items.sort((a, b) => compareCodePoints(a.key, b.key));
+}
+
 interface Level {
   folder: string;
-  items: Item[];
+  items: WalkItem[];
   next: number;
 }
 
 /**
  * Every entry under `folder` (not `folder` itself), in the order of their
- * paths' UTF-8 bytes. A folder that is gone by the time the walk lists it
- * (after its entry was yielded) has nothing in it; any other failure to
- * list one ends the walk with that error, so that a folder the walk could
- * not read never looks empty.
+ * paths' UTF-8 bytes, listed folder by folder through {@link Storage.list}:
+ * what a backend's {@link Storage.walk} can be when it knows no quicker way.
+ * A folder that is gone by the time the walk lists it (after its entry was
+ * yielded) has nothing in it; any other failure to list one ends the walk
+ * with that error, so that a folder the walk could not read never looks
+ * empty.
  */
-export async function* walkTree(storage: Storage, folder: string): AsyncGenerator<WalkedEntry> {
+export async function* walkByListing(
+  storage: Storage,
+  folder: string,
+): AsyncGenerator<WalkedEntry> {
   const stack: Level[] = [{ folder, items: await itemsOf(storage, folder), next: 0 }];
   while (stack.length > 0) {
     const level = stack[stack.length - 1];
@@ -88,21 +103,13 @@ export async function* walkTree(storage: Storage, folder: string): AsyncGenerato
   }
 }
 
-async function itemsOf(storage: Storage, folder: string): Promise<Item[]> {
-  let entries: EntryInfo[];
+async function itemsOf(storage: Storage, folder: string): Promise<WalkItem[]> {
   try {
-    entries = await storage.list(folder);
+    return walkOrder(await storage.list(folder));
   } catch (error) {
     const gone = error instanceof StorageError &&
       (error.code === STATUS.NOT_FOUND || error.code === STATUS.NOT_A_DIRECTORY);
     if (gone) return [];
     throw error;
   }
-  const items = entries.flatMap((entry): Item[] => {
-    const own = { key: entry.name, entry, contents: false };
-    return entry.kind === "directory"
-      ? [own, { key: `${entry.name}/`, entry, contents: true }]
-      : [own];
-  });
-  return items.sort((a, b) => compareCodePoints(a.key, b.key));
 }

@@ -8,8 +8,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  FOUND_BEHIND_BACK,
+  foundBehindBack,
   readAudit,
   runClient,
+  serverLogLines,
   spawnClient,
   startServer,
   type TestServer,
@@ -186,7 +189,7 @@ Deno.test(".dfosignore keeps paths out on both sides, and --dry-run changes noth
 });
 
 Deno.test("renaming a 100 MiB file moves no file bytes: the server is told to rename it", async () => {
-  await using server = await startServer();
+  await using server = await startServer(["--rescan-interval=0.05"]);
   await using space = await workspace();
   await writeLargeFile(join(space.a, "big.bin"), 100 * 1024 * 1024, 9);
   await syncOk(server, space.dir, "a", "a", "/r");
@@ -205,10 +208,12 @@ Deno.test("renaming a 100 MiB file moves no file bytes: the server is told to re
       r.event === "download" && String(r.path).endsWith("big.bin")
     ).length;
   const downloadsBefore = await bigDownloads();
+  const found = await serverLogLines(server, FOUND_BEHIND_BACK);
   await Deno.rename(
     join(serverFolder(server, "r"), "moved", "big.bin"),
     join(serverFolder(server, "r"), "big.bin"),
   );
+  await foundBehindBack(server, found); // Moved on the server's disk: found in the background.
   await syncOk(server, space.dir, "b", "b", "/r");
   assert.equal(await bigDownloads(), downloadsBefore, "no download of big.bin");
   assert.ok((await Deno.stat(join(space.b, "big.bin"))).isFile);

@@ -367,3 +367,27 @@ export async function readAudit(server: { logDir: string }): Promise<Record<stri
   return text.split("\n").filter((line) => line.endsWith("}"))
     .map((line) => JSON.parse(line).properties);
 }
+
+/** How many lines of the server log (server.log) so far contain `text`. */
+export async function serverLogLines(server: { logDir: string }, text: string): Promise<number> {
+  const log = await Deno.readTextFile(join(server.logDir, "server.log")).catch(() => "");
+  return log.split("\n").filter((line) => line.includes(text)).length;
+}
+
+/** What the server logs when a comparison finds changes made behind its back. */
+export const FOUND_BEHIND_BACK = "made behind the server's back";
+
+/**
+ * Waits (bounded) until the server has logged one more comparison that
+ * found changes behind its back than `before` ({@link serverLogLines}).
+ */
+export function foundBehindBack(server: { logDir: string }, before: number): Promise<number> {
+  return waitFor(
+    async () => {
+      const now = await serverLogLines(server, FOUND_BEHIND_BACK);
+      return now > before && now;
+    },
+    10_000,
+    "a comparison of the server that finds the change made behind its back",
+  );
+}

@@ -27,6 +27,7 @@ import {
   sha256Hex,
   TEST_MTIME_MS,
 } from "./storage_test_helpers.ts";
+import { walked } from "./storage_contract_walk.ts";
 
 /** How long each swapper runs. */
 const SWAP_MS = 2_500;
@@ -133,7 +134,18 @@ async function attackRound(storage: Storage, round: number, outcomes: Outcomes):
     ],
     ["setMtime", () => storage.setMtime("/x/secret.txt", TEST_MTIME_MS)],
   ];
-  if (round % 10 === 0) attempts.push(["usage", () => storage.usage()]);
+  if (round % 10 === 0) {
+    attempts.push(["usage", () => storage.usage()]);
+    attempts.push([
+      "walk",
+      () =>
+        walked(storage.walk("/x")).then((entries) =>
+          assertNoBobOnly(
+            entries.map(({ path }) => ({ name: path.slice(path.lastIndexOf("/") + 1) })),
+          )
+        ),
+    ]);
+  }
   for (const [name, attempt] of attempts) await tally(outcomes, name, attempt);
 }
 

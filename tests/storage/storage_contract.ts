@@ -13,6 +13,7 @@ import { registerPartialsContract } from "./storage_contract_partials.ts";
 import { registerPathContract } from "./storage_contract_paths.ts";
 import { registerSyncContract } from "./storage_contract_sync.ts";
 import { registerUploadContract } from "./storage_contract_upload.ts";
+import { registerWalkContract } from "./storage_contract_walk.ts";
 import { registerWholeFileContract } from "./storage_contract_whole_file.ts";
 
 /** A fresh, empty storage plus the few hooks the contract needs from its backend. */
@@ -67,6 +68,7 @@ export function runStorageContract(backends: readonly ContractBackend[]): void {
   registerWholeFileContract(define);
   registerPartialsContract(define);
   registerSyncContract(define);
+  registerWalkContract(define);
   for (const backend of backends) registerBackend(backend, cases);
 }
 
