@@ -26,7 +26,7 @@ import {
   writeRandomTree,
 } from "../helpers/disk_trees.ts";
 import { Mulberry32 } from "../helpers/random.ts";
-import { writeLargeFile } from "../helpers/files.ts";
+import { sha256, writeLargeFile } from "../helpers/files.ts";
 
 /** A test's own folders: two machines' local folders and a state folder for each. */
 async function workspace() {
@@ -217,6 +217,38 @@ Deno.test("renaming a 100 MiB file moves no file bytes: the server is told to re
   await syncOk(server, space.dir, "b", "b", "/r");
   assert.equal(await bigDownloads(), downloadsBefore, "no download of big.bin");
   assert.ok((await Deno.stat(join(space.b, "big.bin"))).isFile);
+});
+
+Deno.test("a change on the server's disk that no comparison has found yet is never overwritten nor deleted by a sync", async () => {
+  await using server = await startServer(); // Comparisons a minute apart: none during the test.
+  await using space = await workspace();
+  await Deno.writeTextFile(join(space.a, "edited.txt"), "first version\n");
+  await Deno.writeTextFile(join(space.a, "deleted.txt"), "will be deleted here\n");
+  await syncOk(server, space.dir, "a", "a", "/r");
+  const onServer = serverFolder(server, "r");
+  await Deno.writeTextFile(join(onServer, "edited.txt"), "edited on the server's disk\n");
+  await Deno.writeTextFile(join(onServer, "deleted.txt"), "edited on the server's disk too\n");
+  await Deno.writeTextFile(join(space.a, "edited.txt"), "edited here\n");
+  await Deno.remove(join(space.a, "deleted.txt"));
+  const run = await sync(server, space.dir, "a", "a", "/r");
+  // Each change checks the file on the server first, finds it moved on, and is not made.
+  assert.equal(run.code, 1, run.stderr);
+  assert.equal(run.stderr.match(/changed meanwhile/g)?.length, 2, run.stderr);
+  const everywhere = new Set([
+    ...versionsOf(await readTree(space.a)),
+    ...versionsOf(await readTree(onServer)),
+  ]);
+  const versions = new Set(versionsOf(await readTree(onServer)));
+  for (const text of ["edited on the server's disk\n", "edited on the server's disk too\n"]) {
+    const hash = sha256(new TextEncoder().encode(text));
+    assert.ok(versions.has(hash), `the server's disk still holds ${JSON.stringify(text)}`);
+  }
+  assert.ok(
+    everywhere.has(sha256(new TextEncoder().encode("edited here\n"))),
+    "and the local edit",
+  );
+  await syncOk(server, space.dir, "a", "a", "/r"); // Once found, the runs agree again.
+  assertKeeps(await readTree(space.a), versions, "the local folder after a second run");
 });
 
 Deno.test("a sync killed part way (the client, then the server) completes when run again, losing nothing", async () => {
