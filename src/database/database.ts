@@ -36,9 +36,27 @@ export interface DatabaseOptions {
 
 /** Options of {@link Database.transaction}. */
 export interface TransactionOptions {
-  /** Run at SERIALIZABLE isolation instead of READ COMMITTED. Default false. */
-  serializable?: boolean;
+  /**
+   * "read committed" (the default: each statement sees what was committed
+   * before it), "snapshot" (read only, every statement sees one moment:
+   * REPEATABLE READ) or "serializable".
+   */
+  isolation?: "read committed" | "snapshot" | "serializable";
 }
+
+const ISOLATION_MODES = {
+  "read committed": "",
+  snapshot: "isolation level repeatable read read only",
+  serializable: "isolation level serializable",
+} as const;
+
+/** 64-bit integers (sizes, times, sequences) as numbers: every one DFOS keeps is below 2^53. */
+const BIGINT_AS_NUMBER = {
+  to: 20,
+  from: [20],
+  serialize: (value: number) => String(value),
+  parse: (text: string) => Number(text),
+};
 
 /** A pool of connections to one PostgreSQL database. */
 export class Database {
@@ -70,6 +88,7 @@ export class Database {
         statement_timeout: options.statementTimeoutMs ?? 15_000,
         idle_in_transaction_session_timeout: options.statementTimeoutMs ?? 15_000,
       },
+      types: { bigint: BIGINT_AS_NUMBER },
       onnotice: () => {},
     }) as unknown as Sql;
     return new Database(sql, address, options.conflictRetries ?? 5);
@@ -93,7 +112,7 @@ export class Database {
     work: (sql: TransactionSql) => Promise<T>,
     options: TransactionOptions = {},
   ): Promise<T> {
-    const mode = options.serializable ? "isolation level serializable" : "";
+    const mode = ISOLATION_MODES[options.isolation ?? "read committed"];
     for (let attempt = 0;; attempt++) {
       try {
         return await this.#sql.begin(mode, work) as T;
