@@ -49,6 +49,7 @@ export function checkPath(path: string): string {
   const normal = path === "/" ||
     (path.startsWith("/") && !path.endsWith("/") && !path.includes("//") &&
       !/(^|\/)\.\.?(\/|$)/.test(path));
+  // deno-lint-ignore no-control-regex -- control characters are what it refuses
   if (!normal || /[\x00-\x1f\x7f\\]/.test(path)) {
     throw new StorageError(STATUS.INVALID_PATH, `${printable(path)}: not a normalised path`);
   }
