@@ -9,7 +9,9 @@
  *   last sequence (the row writers lock to number changes).
  * - `objects`: the immutable objects of the object store, each recorded
  *   `pending` before its bytes are stored, `stored` after, `deleting` once
- *   the collector has claimed it. Content is shared only within a user.
+ *   the collector has claimed it (the SHA-256 of an upload's object is known
+ *   once it is complete). Content is shared only within a user: sharing
+ *   across users would tell one user what another stores.
  * - `entries`: names: every file and folder of every user, the root "/"
  *   included; a file names a stored object.
  * - `uploads`, `upload_parts`: multipart uploads in progress and the parts
@@ -35,9 +37,10 @@ const INITIAL = `
     user_name text NOT NULL REFERENCES storage_users ON DELETE CASCADE,
     key text NOT NULL UNIQUE CHECK (octet_length(key) BETWEEN 1 AND 1024),
     size bigint NOT NULL CHECK (size >= 0),
-    sha256 text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    sha256 text CHECK (sha256 ~ '^[0-9a-f]{64}$'),
     state text NOT NULL CHECK (state IN ('pending', 'stored', 'deleting')),
-    created_at timestamptz NOT NULL DEFAULT now()
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CHECK (state <> 'stored' OR sha256 IS NOT NULL)
   );
   CREATE INDEX objects_by_content ON objects (user_name, sha256, size) WHERE state = 'stored';
   CREATE INDEX objects_by_age ON objects (created_at);
