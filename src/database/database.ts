@@ -12,6 +12,7 @@ import postgres from "postgres";
 import {
   DatabaseUnavailableError,
   describeDatabaseError,
+  isConnectionLoss,
   isRetryableConflict,
 } from "./database_errors.ts";
 
@@ -115,7 +116,7 @@ export class Database {
     const mode = ISOLATION_MODES[options.isolation ?? "read committed"];
     for (let attempt = 0;; attempt++) {
       try {
-        return await this.#sql.begin(mode, work) as T;
+        return await this.#sql.begin(mode, (sql) => work(sql).catch(holdIfConnectionLost)) as T;
       } catch (error) {
         if (isRetryableConflict(error) && attempt < this.#retries) continue;
         throw describeDatabaseError(error, this.address);
@@ -143,6 +144,19 @@ export class Database {
   async close(timeoutMs = 5_000): Promise<void> {
     await this.#sql.end({ timeout: timeoutMs / 1000 });
   }
+}
+
+/**
+ * What a transaction's work does with its failure: rethrows it, unless the
+ * connection is gone. Then it never settles, and the driver fails the
+ * transaction itself with the connection's close (which it always reports):
+ * a failure returned here would make the driver send ROLLBACK on the closed
+ * connection, which in `postgres` 3.4.9 throws where nobody can catch it and
+ * ends the process (porsager/postgres#1208).
+ */
+function holdIfConnectionLost(error: unknown): Promise<never> {
+  if (isConnectionLoss(error)) return new Promise<never>(() => {});
+  throw error;
 }
 
 /** `host:port` of a postgres:// URL; a malformed URL is refused without being repeated. */

@@ -67,6 +67,11 @@ export function isRetryableConflict(error: unknown): boolean {
   return error instanceof Error && RETRYABLE_STATES.has((error as DriverError).code ?? "");
 }
 
+/** Whether `error` says the connection to the server is gone (or never came). */
+export function isConnectionLoss(error: unknown): boolean {
+  return error instanceof Error && UNREACHABLE_CODES.has((error as DriverError).code ?? "");
+}
+
 /** Whether `error` is a unique violation (another request made the same row first). */
 export function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && (error as DriverError).code === "23505";
