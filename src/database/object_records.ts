@@ -54,11 +54,14 @@ export async function recordPendingObject(
   checkText(object.key, "an object key", MAX_OBJECT_KEY_BYTES);
   checkWhole(object.size, "an object's size");
   if (object.sha256 !== undefined) checkSha256(object.sha256);
-  const [{ id }] = await sql<{ id: number }[]>`
+  const rows = await sql<{ id: number }[]>`
     INSERT INTO objects (user_name, key, size, sha256, state)
     VALUES (${user}, ${object.key}, ${object.size}, ${object.sha256 ?? null}, 'pending')
-    RETURNING id`;
-  return id;
+    ON CONFLICT (key) DO NOTHING RETURNING id`;
+  if (rows.length === 0) {
+    throw new StorageError(STATUS.EXISTS, `the object key ${object.key} is recorded already`);
+  }
+  return rows[0].id;
 }
 
 /** Marks a pending object `stored` (its bytes are all in the store), with its SHA-256. */
