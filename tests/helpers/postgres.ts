@@ -48,7 +48,7 @@ export function postgresMissing(): string | undefined {
   } catch {
     return `PostgreSQL 15 is not installed (${POSTGRES_BIN}; apt-get install postgresql)`;
   }
-  if (Deno.uid() === 0 && runAsPrefix() === undefined) {
+  if (runningAsRoot() && runAsPrefix() === undefined) {
     return "tests run as root but there is no `postgres` user or setpriv to run PostgreSQL as";
   }
   return undefined;
@@ -220,20 +220,28 @@ function killSession(sid: number): void {
   }
 }
 
-/** Processes whose session id is `sid` (read from /proc/PID/stat). */
+/** Live (not zombie) processes whose session id is `sid`, as `ps` lists them. */
 function sessionMembers(sid: number): number[] {
-  const members: number[] = [];
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      // After the name: state, ppid, pgrp, session; a zombie is already gone.
-      if (Number(fields[3]) === sid && fields[0] !== "Z") members.push(Number(entry.name));
-    } catch { /* exited meanwhile */ }
-  }
-  return members;
+  const output = new Deno.Command("ps", {
+    args: ["-e", "-o", "pid=,sid=,stat="],
+    stdout: "piped",
+    stderr: "null",
+  }).outputSync();
+  return new TextDecoder().decode(output.stdout).split("\n").flatMap((line) => {
+    const [pid, session, state] = line.trim().split(/\s+/);
+    return Number(session) === sid && !state?.startsWith("Z") ? [Number(pid)] : [];
+  });
 }
+
+/** Whether this process runs as root (`id -u`: `Deno.uid` would need --allow-sys). */
+function runningAsRoot(): boolean {
+  rootCheck ??= new TextDecoder().decode(
+    new Deno.Command("id", { args: ["-u"], stdout: "piped" }).outputSync().stdout,
+  ).trim() === "0";
+  return rootCheck;
+}
+
+let rootCheck: boolean | undefined;
 
 /** `setpriv` arguments that run a program as the `postgres` user, when running as root. */
 function runAsPrefix(): string[] | undefined {
@@ -251,7 +259,7 @@ function runAsPrefix(): string[] | undefined {
 
 /** Gives the server's folder to the user it runs as. */
 async function handToRunner(dir: string): Promise<void> {
-  const prefix = Deno.uid() === 0 ? runAsPrefix() : undefined;
+  const prefix = runningAsRoot() ? runAsPrefix() : undefined;
   if (prefix === undefined) return;
   const uid = Number(prefix[1].split("=")[1]);
   const gid = Number(prefix[2].split("=")[1]);
@@ -262,7 +270,7 @@ async function handToRunner(dir: string): Promise<void> {
 /** Runs one of PostgreSQL's programs (as `postgres` when root); fails with its output. */
 async function run(args: string[]): Promise<void> {
   const [program, ...rest] = args;
-  const prefix = Deno.uid() === 0 ? runAsPrefix()! : [];
+  const prefix = runningAsRoot() ? runAsPrefix()! : [];
   const command = [...prefix, join(POSTGRES_BIN, program), ...rest];
   const output = await new Deno.Command(command[0], {
     args: command.slice(1),
