@@ -31,17 +31,14 @@ import {
 import { parseUsersFile, setUser, updateUsersFile, type UsersFileProblem } from "./users_file.ts";
 import { type CheckPositionListener, CheckQueue } from "./check_queue.ts";
 import { isDemoPassword, storesDemoPassword } from "./demo_passwords.ts";
+import { DEFAULT_LOGIN_CACHE_MS, DEFAULT_MAX_CHECK_WAIT_MS } from "./login_defaults.ts";
 
 export { CheckQueueBusyError } from "./check_queue.ts";
 
 /** Password checks that run at once by default: one per core, at most four. */
 export const DEFAULT_CHECK_SLOTS = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 
-/** Longest a login waits for its password check by default, ms. */
-export const DEFAULT_MAX_CHECK_WAIT_MS = 60_000;
-
-/** How long a password that passed its check is remembered by default, ms. */
-export const DEFAULT_LOGIN_CACHE_MS = 60_000;
+export { DEFAULT_LOGIN_CACHE_MS, DEFAULT_MAX_CHECK_WAIT_MS };
 
 /** Most passwords remembered at once; the oldest goes first. */
 const LOGIN_CACHE_ENTRIES = 1024;

@@ -8,9 +8,8 @@ import { dirname, join } from "node:path";
 import { DEFAULT_PORT } from "../protocol/constants.ts";
 import type { IdentitySource } from "../transport/server_identity.ts";
 import { DEFAULT_LOGIN_GUARD, type LoginGuardOptions } from "./login_guard.ts";
-import { DEFAULT_LOGIN_CACHE_MS, DEFAULT_MAX_CHECK_WAIT_MS } from "../auth/authenticator.ts";
+import { DEFAULT_LOGIN_CACHE_MS, DEFAULT_MAX_CHECK_WAIT_MS } from "../auth/login_defaults.ts";
 import type { MetricsAddress } from "../metrics/metrics_address.ts";
-import { RESCAN_INTERVAL_MS } from "./user_journals.ts";
 
 /** Transport security: TLS with an identity, or plain TCP only when asked for by name. */
 export type ServerTls = IdentitySource | { kind: "insecure" };
@@ -111,7 +110,7 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   loginCacheMs: DEFAULT_LOGIN_CACHE_MS,
   performanceIntervalMs: 5_000,
   partialMaxAgeMs: 7 * 24 * 3600_000,
-  rescanIntervalMs: RESCAN_INTERVAL_MS,
+  rescanIntervalMs: 60_000,
   serverName: "dfos",
   fsync: true,
   tls: { kind: "state", stateDir: "./server_state" },

@@ -23,6 +23,7 @@ import type { Journal } from "../storage/journal.ts";
 import { serverLog } from "../log/logging.ts";
 import type { FeedSubscriber, TreeChange } from "./change_feed.ts";
 import { CommitLock } from "./commit_lock.ts";
+import { DEFAULT_SERVER_CONFIG } from "./server_config.ts";
 
 /**
  * How long a user's journal stays open after their last session: a sync
@@ -33,7 +34,7 @@ import { CommitLock } from "./commit_lock.ts";
 export const JOURNAL_LINGER_MS = 5 * 60_000;
 
 /** How long after a comparison of the whole tree ended the next begins, while the journal is open. */
-export const RESCAN_INTERVAL_MS = 60_000;
+export const RESCAN_INTERVAL_MS = DEFAULT_SERVER_CONFIG.rescanIntervalMs;
 
 /** The next comparison waits at least this many times as long as the last one took. */
 export const RESCAN_COST_FACTOR = 10;
