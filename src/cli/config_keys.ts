@@ -59,9 +59,17 @@ export function isPathOption(option: Option): boolean {
   return /<(file|dir|path)>/.test(option.flags);
 }
 
-/** Options whose value must never be printed (none of the server's today). */
+/** Options whose value must never be printed (a file that holds a secret is no secret itself). */
 export function isSecretOption(option: Option): boolean {
-  return /password|secret|token/i.test(option.name());
+  return /password|secret|token/i.test(option.name()) && !isPathOption(option);
+}
+
+/** `SCHEME://USER:PASSWORD@…` */
+const URL_WITH_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#@]*@/i;
+
+/** `value` with the password of a URL in it replaced by "(hidden)", for printing. */
+export function hideUrlPassword(value: string): string {
+  return value.replace(URL_WITH_PASSWORD, "$1(hidden)@");
 }
 
 /** A config value of the wrong kind or one its option's parser refused; the message is the reason. */

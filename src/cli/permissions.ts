@@ -7,7 +7,8 @@
  * - read, write: the server's storage, users file and logs; the client's
  *   local files for get/put. A file tool must reach any path its user names.
  * - net: listening (server) and connecting (client).
- * - env: only the variables DFOS reads.
+ * - env: only the variables DFOS and its libraries read (`PG*`: those of
+ *   PostgreSQL, which the database driver reads).
  * - sys: only the host name and the list of network interfaces, which
  *   discovery needs (`dfos server --discoverable`, `dfos discover`).
  *
@@ -29,6 +30,8 @@ export const ENVIRONMENT_VARIABLES = [
   "NO_COLOR",
   "FORCE_COLOR",
   "CLICOLOR_FORCE",
+  // PostgreSQL's own (PGPASSWORD, PGSSLMODE, …): the database driver of `--database` reads them.
+  "PG*",
 ] as const;
 
 /** System information DFOS reads: the host name and the interfaces that discovery uses. */

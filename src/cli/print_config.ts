@@ -14,6 +14,7 @@ import { stringify } from "smol-toml";
 import {
   type ConfigKey,
   configKeys,
+  hideUrlPassword,
   isPathOption,
   isSecretOption,
   writtenValue,
@@ -51,6 +52,9 @@ function formatKey(command: Command, entry: ConfigKey): string {
     return `# ${entry.key} (not set): ${option.description}`;
   }
   if (isSecretOption(option)) return `# ${entry.key} = (hidden)  # ${from}`;
+  if (typeof value === "string" && hideUrlPassword(value) !== value) {
+    return `# ${tomlLine(entry.key, hideUrlPassword(value))}  # ${from}; its password hidden`;
+  }
   return `${tomlLine(entry.key, tomlValue(value, entry.positive))}  # ${from}`;
 }
 

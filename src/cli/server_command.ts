@@ -18,6 +18,7 @@ import { DEFAULT_LOGIN_GUARD as LOGIN } from "../server/login_guard.ts";
 import { checkInstanceName } from "../discovery/names.ts";
 import { InvalidArgumentError } from "commander";
 import type { MetricsAddress } from "../metrics/metrics_address.ts";
+import type { DatabaseConfig } from "../server/shared_database.ts";
 import { serverStatusCommand, serverStopCommand } from "./server_control_command.ts";
 import { configuredOptions, printConfig, withConfigFile } from "./config_file_options.ts";
 
@@ -126,6 +127,15 @@ export function serverCommand(onExit: (code: number) => void): Command {
       ),
     )
     .option(
+      "--database <url>",
+      "PostgreSQL database for the state several nodes share: postgres://USER@HOST:PORT/NAME",
+      databaseUrl,
+    )
+    .option(
+      "--database-password-file <file>",
+      "file whose first line is the database's password (else PGPASSWORD, or the URL's)",
+    )
+    .option(
       "--state-dir <dir>",
       "folder for the TLS key and certificate and the control socket (default: server_state beside the storage)",
     )
@@ -185,6 +195,9 @@ export function serverCommand(onExit: (code: number) => void): Command {
       if (options.name !== undefined && !options.discoverable) {
         command.error("--name is the name --discoverable announces: give both", { exitCode: 2 });
       }
+      if (options.databasePasswordFile !== undefined && options.database === undefined) {
+        command.error("--database-password-file goes with --database", { exitCode: 2 });
+      }
       if (options.printConfig) return onExit(await printConfig(command));
       const { runServer } = await import("./server_run.ts");
       onExit(await runServer(toConfig(options), options));
@@ -200,6 +213,33 @@ function instanceName(value: string): string {
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message);
   }
+}
+
+/** A postgres:// URL, refused (without repeating it: it may hold a password) otherwise. */
+function databaseUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError("not a URL: expected postgres://USER@HOST:PORT/NAME");
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    throw new InvalidArgumentError("expected postgres://USER@HOST:PORT/NAME");
+  }
+  if (url.hostname === "" || url.pathname.length <= 1) {
+    throw new InvalidArgumentError(
+      "the URL needs a host and a database name: postgres://USER@HOST:PORT/NAME",
+    );
+  }
+  return value;
+}
+
+function databaseFrom(options: Record<string, unknown>): DatabaseConfig | undefined {
+  if (options.database === undefined) return undefined;
+  return {
+    url: options.database as string,
+    passwordFile: options.databasePasswordFile as string | undefined,
+  };
 }
 
 function tlsFrom(options: Record<string, unknown>, stateDir: string): ServerTls {
@@ -236,6 +276,7 @@ function toConfig(options: Record<string, unknown>): ServerConfig {
     metricsAddress: options.metrics as MetricsAddress | undefined,
     partialMaxAgeMs: options.partialMaxAge as number,
     rescanIntervalMs: options.rescanInterval as number,
+    database: databaseFrom(options),
     fsync: options.fsync as boolean,
     tls: tlsFrom(options, stateDir),
     stateDir,

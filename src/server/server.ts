@@ -33,6 +33,7 @@ import type { MetricsEndpoint } from "../metrics/metrics_endpoint.ts";
 import { serveMetrics } from "../metrics/serve_metrics.ts";
 import { LiveSession, SessionRegistry } from "./session_registry.ts";
 import { startPartialSweeper } from "./partial_sweeper.ts";
+import type { Database } from "../database/database.ts";
 
 /** A server that is listening. */
 export interface RunningServer {
@@ -60,10 +61,34 @@ export interface StartServerOptions {
   provider?: StorageProvider;
 }
 
+/** What the server shares with other nodes: the database of `--database`, if any. */
+export interface SharedState {
+  database?: Database;
+}
+
 /** Validates the configuration, binds the port and starts serving. */
 export async function startServer(
   config: ServerConfig,
   options: StartServerOptions = {},
+): Promise<RunningServer> {
+  const shared: SharedState = {
+    // Loaded only when asked for: a server on its own never loads the driver.
+    database: config.database
+      ? await (await import("./shared_database.ts")).openSharedDatabase(config.database)
+      : undefined,
+  };
+  try {
+    return await startWith(config, shared, options);
+  } catch (error) {
+    await shared.database?.close(0).catch(() => {});
+    throw error;
+  }
+}
+
+async function startWith(
+  config: ServerConfig,
+  shared: SharedState,
+  options: StartServerOptions,
 ): Promise<RunningServer> {
   const provider = options.provider ??
     storageProviderFor(config.storageDir, { fsync: config.fsync });
@@ -84,6 +109,7 @@ export async function startServer(
     authenticator,
     provider,
     monitoring,
+    shared,
   });
   const { port, hostname } = bound.listener.addr as Deno.NetAddr;
   serverLog.info("listening on {host}:{port}, storage {storage}, {users}", {
@@ -118,6 +144,7 @@ interface ServerParts {
   authenticator: Authenticator;
   provider: StorageProvider;
   monitoring: Monitoring;
+  shared: SharedState;
 }
 
 class Server {
@@ -130,6 +157,7 @@ class Server {
   readonly finished: Promise<void>;
   #config: ServerConfig;
   #provider: StorageProvider;
+  #shared: SharedState;
   #port: BoundPort;
   #maxConnections: number;
   #shutdown = new AbortController();
@@ -147,6 +175,7 @@ class Server {
     if (monitoring.exported) this.#tree.feed.subscribe(monitoring.exported.requests.subscriber);
     this.#config = config;
     this.#provider = parts.provider;
+    this.#shared = parts.shared;
     this.#port = port;
     this.#maxConnections = maxConnections;
     this.#userLimits = new UserLimits({
@@ -195,6 +224,7 @@ class Server {
     await Promise.allSettled([...this.#connections]);
     await this.#tree.closeAll(); // Journals still open: the last sessions closed them already.
     await this.#endpoint?.close(); // /healthz said 503 while the connections wound down.
+    await this.#shared.database?.close();
   }
 
   async #serve(conn: Deno.TcpConn): Promise<void> {
@@ -341,7 +371,10 @@ class Server {
         connections: plural(count, "connection"),
       });
     }
-    if (!finished) await Promise.all([this.#tree.closeAll(), this.#endpoint?.close()]);
+    if (!finished) {
+      await Promise.all([this.#tree.closeAll(), this.#endpoint?.close()]);
+      await this.#shared.database?.close(0);
+    }
     this.#stopTimers();
     serverLog.info("server stopped");
   }

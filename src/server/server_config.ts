@@ -10,6 +10,7 @@ import type { IdentitySource } from "../transport/server_identity.ts";
 import { DEFAULT_LOGIN_GUARD, type LoginGuardOptions } from "./login_guard.ts";
 import { DEFAULT_LOGIN_CACHE_MS, DEFAULT_MAX_CHECK_WAIT_MS } from "../auth/login_defaults.ts";
 import type { MetricsAddress } from "../metrics/metrics_address.ts";
+import type { DatabaseConfig } from "./shared_database.ts";
 
 /** Transport security: TLS with an identity, or plain TCP only when asked for by name. */
 export type ServerTls = IdentitySource | { kind: "insecure" };
@@ -57,6 +58,8 @@ export interface ServerConfig {
    * ms (at least ten times the last one's duration; see user_journals.ts).
    */
   rescanIntervalMs: number;
+  /** The PostgreSQL database shared by several nodes; none by default (shared_database.ts). */
+  database?: DatabaseConfig;
   /** Name sent in `Welcome`. */
   serverName: string;
   /** Sync file data before an upload is renamed into place. */

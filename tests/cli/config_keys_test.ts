@@ -130,6 +130,7 @@ Deno.test("a value the flag's parser refuses is refused from a file for the same
 Deno.test("options naming a file or folder take relative paths from the config file's folder", () => {
   const paths = configurableOptions().filter(isPathOption).map(configKeyOf);
   assert.deepEqual(paths.sort(), [
+    "database-password-file",
     "log-dir",
     "state-dir",
     "storage",

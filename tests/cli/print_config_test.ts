@@ -100,3 +100,25 @@ Deno.test("the value of a secret option is never printed, whoever gave it", () =
   assert.ok(lines.includes("# api-token = (hidden)  # flag"), text);
   assert.ok(lines.includes("port = 1  # flag"), text);
 });
+
+Deno.test("the password in a URL (--database) is never printed; the file holding one is only a path", () => {
+  const command = parsedServer([
+    "--database=postgres://dfos:s3cr3t@db.example:5432/dfos",
+    "--database-password-file=/etc/dfos/db-password",
+  ]);
+  const text = formatEffectiveConfig(command);
+  assert.doesNotMatch(text, /s3cr3t/);
+  const lines = text.split("\n");
+  assert.ok(
+    lines.includes(
+      '# database = "postgres://dfos:(hidden)@db.example:5432/dfos"  # flag; its password hidden',
+    ),
+    text,
+  );
+  assert.ok(lines.includes('database-password-file = "/etc/dfos/db-password"  # flag'), text);
+  const bare = formatEffectiveConfig(parsedServer(["--database=postgres://dfos@db.example/dfos"]));
+  assert.ok(
+    bare.split("\n").includes('database = "postgres://dfos@db.example/dfos"  # flag'),
+    bare,
+  );
+});
