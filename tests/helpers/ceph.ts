@@ -12,6 +12,7 @@
  */
 
 import { join } from "node:path";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { type Daemon, freePort, installed, runProgram, startDaemon } from "./daemons.ts";
 import { waitFor } from "./processes.ts";
 
@@ -35,10 +36,16 @@ export interface ObjectStoreServer extends AsyncDisposable {
   region: string;
   accessKeyId: string;
   secretAccessKey: string;
-  /** Stops the gateway alone (the cluster keeps its objects); requests to `endpoint` are refused. */
+  /** Stops the gateway alone, cleanly (the cluster keeps its objects); requests to `endpoint` are refused. */
   stopGateway(): Promise<void>;
   /** Starts the gateway again on the same port; resolves once it answers. */
   startGateway(): Promise<void>;
+  /** Freezes the gateway (SIGSTOP): connections are accepted, never answered. */
+  pauseGateway(): void;
+  /** Lets a frozen gateway run again (SIGCONT). */
+  resumeGateway(): void;
+  /** Creates the bucket `name` as the S3 user. */
+  createBucket(name: string): Promise<void>;
   /** Kills every daemon and removes the folder. */
   stop(): Promise<void>;
 }
@@ -180,6 +187,25 @@ async function startGateway(cluster: Cluster, port: number): Promise<Daemon> {
   return gateway;
 }
 
+/** Creates a bucket through the gateway at `endpoint` with the test user's keys. */
+async function createBucket(endpoint: string, name: string): Promise<void> {
+  const client = new S3Client({
+    endpoint,
+    region: REGION,
+    forcePathStyle: true,
+    credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+    // The default one reads the OS release, which tests have no permission for.
+    defaultUserAgentProvider: () => Promise.resolve([["dfos-test"]]),
+  });
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: name }), {
+      abortSignal: AbortSignal.timeout(COMMAND_TIMEOUT_MS),
+    });
+  } finally {
+    client.destroy();
+  }
+}
+
 /**
  * Starts a one-node Ceph cluster with its S3 gateway and an S3 user; stop it
  * with `stop()` (or `await using`). Throws, having stopped whatever started,
@@ -220,7 +246,12 @@ export async function startObjectStore(): Promise<ObjectStoreServer> {
     region: REGION,
     accessKeyId: ACCESS_KEY_ID,
     secretAccessKey: SECRET_ACCESS_KEY,
-    stopGateway: () => gateway.kill(),
+    // A clean stop: a killed gateway's watches on the cluster linger for 30 s, and
+    // creating a bucket waits for them.
+    stopGateway: () => gateway.terminate(COMMAND_TIMEOUT_MS),
+    pauseGateway: () => gateway.child.kill("SIGSTOP"),
+    resumeGateway: () => gateway.child.kill("SIGCONT"),
+    createBucket: (name) => createBucket(`http://127.0.0.1:${port}`, name),
     startGateway: async () => {
       gateway = await startGateway(cluster, port);
     },

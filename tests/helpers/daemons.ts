@@ -40,6 +40,8 @@ export interface Daemon {
   output(): string;
   /** Sends `signal` (SIGKILL by default) unless it has exited; resolves once it has. */
   kill(signal?: Deno.Signal): Promise<void>;
+  /** Sends SIGTERM and waits up to `graceMs` for the exit, then kills it. */
+  terminate(graceMs: number): Promise<void>;
 }
 
 /** Starts `program ARGS` with its output collected. */
@@ -56,19 +58,26 @@ export function startDaemon(name: string, program: string, args: string[]): Daem
   const status = child.status.then(() => {
     exited = true;
   });
+  const send = (signal: Deno.Signal) => {
+    if (exited) return;
+    try {
+      child.kill(signal);
+    } catch { /* already gone */ }
+  };
+  const ended = () => Promise.all([status, out.done, err.done]).then(() => {});
   return {
     name,
     child,
     exited: () => exited,
     output: () => (out.text() + err.text()).slice(-OUTPUT_KEPT),
-    async kill(signal: Deno.Signal = "SIGKILL") {
-      if (!exited) {
-        try {
-          child.kill(signal);
-        } catch { /* already gone */ }
-      }
-      await status;
-      await Promise.all([out.done, err.done]);
+    kill(signal: Deno.Signal = "SIGKILL") {
+      send(signal);
+      return ended();
+    },
+    async terminate(graceMs: number) {
+      send("SIGTERM");
+      const timer = setTimeout(() => send("SIGKILL"), graceMs);
+      await ended().finally(() => clearTimeout(timer));
     },
   };
 }

@@ -19,7 +19,7 @@ export interface S3Credentials {
 /** What an {@link S3ObjectStore} needs. */
 export interface S3StoreSettings extends S3Location {
   credentials: S3Credentials;
-  /** Longest wait for a reply to one request (a read's first byte), ms. Default 30,000. */
+  /** Longest wait for a reply to one request, all its tries (for a read: its first byte), ms. Default 30,000. */
   requestTimeoutMs?: number;
   /** Longest wait to connect, ms. Default 5,000. */
   connectTimeoutMs?: number;

@@ -1,0 +1,73 @@
+/**
+ * The AWS SDK's S3 client as DFOS configures it: path-style or not, request
+ * checksums only where the operation requires them (stores other than AWS
+ * refuse some of the SDK's defaults), timeouts on connecting and on silence,
+ * and everything the SDK would look up by itself given, so that it needs no
+ * permission beyond the program's.
+ *
+ * @module
+ */
+
+import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import type { S3StoreSettings } from "./s3_settings.ts";
+
+/**
+ * Environment variables the AWS SDK reads whatever it is given (as it loads,
+ * and as a client is made): the program must be allowed to read these. They
+ * concern AWS Lambda and the SDK's own warnings, not the store.
+ */
+export const AWS_SDK_ENVIRONMENT_VARIABLES = [
+  "AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA",
+  "AWS_LAMBDA_BENCHMARK_MODE",
+  "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED",
+] as const;
+
+/**
+ * Settings the SDK would otherwise look up itself, given here so that it reads
+ * no other environment variable, no ~/.aws file and no system information
+ * (its default user agent names the OS release).
+ */
+const SELF_CONTAINED = {
+  defaultsMode: "standard",
+  retryMode: "standard",
+  defaultUserAgentProvider: () => Promise.resolve([["dfos"]]),
+  userAgentAppId: "dfos",
+  authSchemePreference: [],
+  sigv4aSigningRegionSet: [],
+  disableS3ExpressSessionAuth: true,
+  useArnRegion: false,
+  useDualstackEndpoint: false,
+  useFipsEndpoint: false,
+  disableClockSkewCorrection: false,
+} as const satisfies Partial<S3ClientConfig>;
+
+/**
+ * A client for the store `settings` name. The caller gives each request its
+ * deadline (an abort signal) and destroys the client when done.
+ *
+ * @example
+ * ```ts
+ * const client = newS3Client({ bucket: "files", prefix: "", region: "us-east-1",
+ *   pathStyle: true, endpoint: "http://127.0.0.1:7480",
+ *   credentials: { accessKeyId: "AKID", secretAccessKey: "secret" } });
+ * ```
+ */
+export function newS3Client(settings: S3StoreSettings): S3Client {
+  const client = new S3Client({
+    endpoint: settings.endpoint,
+    region: settings.region,
+    forcePathStyle: settings.pathStyle,
+    credentials: { ...settings.credentials },
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    maxAttempts: settings.maxAttempts ?? 3,
+    requestHandler: {
+      connectionTimeout: settings.connectTimeoutMs ?? 5_000,
+      socketTimeout: settings.idleTimeoutMs ?? 30_000,
+    },
+    ...SELF_CONTAINED,
+  });
+  // It reads Lambda's variables on every request, to pass on a trace id DFOS has none of.
+  client.middlewareStack.remove("recursionDetectionMiddleware");
+  return client;
+}
