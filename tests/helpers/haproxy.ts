@@ -20,6 +20,8 @@ export const HAPROXY_MISSING: string | undefined = await installed("haproxy", ["
 export interface HaproxyBackend {
   host: string;
   port: number;
+  /** Where its health is checked (such as its metrics listener). Default: `port`. */
+  checkPort?: number;
 }
 
 /** How HAProxy checks that a backend is up. */
@@ -27,10 +29,10 @@ export interface HealthCheck {
   /** Between two checks of a backend, ms. Default 200. */
   intervalMs?: number;
   /**
-   * Check with `GET PATH` over HTTP (expecting 2xx or 3xx) on `port`, such as
-   * a metrics listener's `/healthz`. Default: a TCP connection to the backend.
+   * Check with `GET PATH` over HTTP (expecting 2xx or 3xx), such as a metrics
+   * listener's `/healthz`. Default: none, a TCP connection is the check.
    */
-  http?: { path: string; port: number };
+  httpPath?: string;
 }
 
 /** Options of {@link startHaproxy}. */
@@ -56,9 +58,9 @@ export interface Haproxy extends AsyncDisposable {
 function haproxyConfig(port: number, socket: string, options: HaproxyOptions): string {
   const check = options.healthCheck ?? {};
   const interval = check.intervalMs ?? 200;
-  const checkPort = check.http ? ` port ${check.http.port}` : "";
-  const servers = options.backends.map(({ host, port }, index) =>
-    `  server node${index} ${host}:${port} check inter ${interval} fall 1 rise 1${checkPort}`
+  const servers = options.backends.map(({ host, port, checkPort }, index) =>
+    `  server node${index} ${host}:${port} check inter ${interval} fall 1 rise 1` +
+    (checkPort === undefined ? "" : ` port ${checkPort}`)
   );
   return [
     "global",
@@ -74,7 +76,7 @@ function haproxyConfig(port: number, socket: string, options: HaproxyOptions): s
     "  default_backend nodes",
     "backend nodes",
     "  balance roundrobin",
-    ...(check.http ? [`  option httpchk GET ${check.http.path}`] : []),
+    ...(check.httpPath === undefined ? [] : [`  option httpchk GET ${check.httpPath}`]),
     ...servers,
     "",
   ].join("\n");

@@ -61,4 +61,43 @@ Deno.test({
   },
 });
 
+/** An HTTP listener whose /healthz answers 200 while `healthy()` says so, 503 otherwise. */
+function startHealthListener(healthy: () => boolean) {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    const ok = new URL(request.url).pathname === "/healthz" && healthy();
+    return new Response(ok ? "ok" : "failing", { status: ok ? 200 : 503 });
+  });
+}
+
+Deno.test({
+  name:
+    "haproxy's HTTP health check takes out a backend whose /healthz fails, though its port answers",
+  ignore: HAPROXY_MISSING !== undefined,
+  async fn() {
+    const first = startNamedListener("first");
+    const second = startNamedListener("second");
+    let secondHealthy = true;
+    await using firstHealth = startHealthListener(() => true);
+    await using secondHealth = startHealthListener(() => secondHealthy);
+    await using balancer = await startHaproxy({
+      backends: [
+        { host: "127.0.0.1", port: first.port, checkPort: firstHealth.addr.port },
+        { host: "127.0.0.1", port: second.port, checkPort: secondHealth.addr.port },
+      ],
+      healthCheck: { httpPath: "/healthz" },
+    });
+    try {
+      await balancer.waitForStates(["UP", "UP"]);
+      secondHealthy = false;
+      await balancer.waitForStates(["UP", "DOWN"]);
+      for (let i = 0; i < 4; i++) assert.equal(await askThrough(balancer.port), "first");
+      secondHealthy = true;
+      await balancer.waitForStates(["UP", "UP"]);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  },
+});
+
 if (HAPROXY_MISSING !== undefined) console.warn(`haproxy_test: ${HAPROXY_MISSING}`);
