@@ -13,13 +13,18 @@ const OUTPUT_KEPT = 4096;
 
 /** Whether `program ARGS` runs here and succeeds (by default `program --version`). */
 export async function installed(program: string, args = ["--version"]): Promise<boolean> {
-  return await new Deno.Command(program, {
-    args,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-    signal: AbortSignal.timeout(20_000),
-  }).output().then((result) => result.success, () => false);
+  try {
+    const { success } = await new Deno.Command(program, {
+      args,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+      signal: AbortSignal.timeout(20_000),
+    }).output();
+    return success;
+  } catch {
+    return false; // Not found: it cannot even be started.
+  }
 }
 
 /** A loopback port free at the time of the call (bound, then released). */
