@@ -264,6 +264,32 @@ Deno.test({
         store.close();
       },
     );
+    await t.step(
+      "a read whose gateway falls silent mid-stream fails within the idle timeout",
+      async () => {
+        const store = await newStore(server, "team", { maxAttempts: 1, idleTimeoutMs: 1_000 });
+        const size = 24 * 1024 * 1024; // More than loopback's buffers hold, so the rest is unsent.
+        await store.put("big", new Uint8Array(size));
+        const reader = (await store.read("big")).body.getReader();
+        let received = (await reader.read()).value?.length ?? 0;
+        server.pauseGateway();
+        try {
+          const drained = (async () => {
+            for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+              received += chunk.value.length;
+            }
+          })();
+          const error = await within(failure(drained, "unreachable"), 10_000, "the stream");
+          assert.match(error.message, /read of "big" failed/);
+          assert.ok(received < size, `${received} of ${size} bytes arrived`);
+        } finally {
+          server.resumeGateway();
+        }
+        assert.equal((await store.head("big")).size, size);
+        store.close();
+      },
+    );
+
     await t.step("puts and parts carry no checksum the operation does not require", async () => {
       const store = await newStore(server);
       const relay = startRecordingRelay(Number(new URL(server.endpoint).port));

@@ -205,7 +205,8 @@ export class S3ObjectStore implements ObjectStore {
     );
     const size = Number(reply.ContentRange?.split("/")[1] ?? reply.ContentLength);
     if (!reply.Body || !Number.isSafeInteger(size)) throw this.#malformed("a read", key);
-    return { size, body: reply.Body.transformToWebStream() };
+    const body = reply.Body.transformToWebStream();
+    return { size, body: this.#mapStreamErrors(body, `read of "${key}"`) };
   }
 
   async head(key: string): Promise<ObjectHead> {
@@ -302,6 +303,23 @@ export class S3ObjectStore implements ObjectStore {
   /** Closes the client's connections. */
   close(): void {
     this.#client.destroy();
+  }
+
+  /** `body`, failing with an ObjectStoreError (a silence past the idle timeout is "unreachable"). */
+  #mapStreamErrors(body: ReadableStream<Uint8Array>, what: string): ReadableStream<Uint8Array> {
+    const reader = body.getReader();
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        try {
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (error) {
+          controller.error(toObjectStoreError(error, this.description, what, this.#secrets));
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    }, { highWaterMark: 0 });
   }
 
   #malformed(what: string, key: string): ObjectStoreError {
