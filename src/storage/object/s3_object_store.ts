@@ -26,7 +26,6 @@ import {
   type ListOptions,
   type ListPage,
   MAX_DELETE_BATCH,
-  MAX_LIST_PAGE,
   MAX_PARTS,
   type MultipartUploadInfo,
   type ObjectHead,
@@ -38,6 +37,15 @@ import {
   type UploadedPart,
 } from "./object_store.ts";
 import { toObjectStoreError } from "./s3_errors.ts";
+import {
+  checkPartNumber,
+  checkRange,
+  emptyStream,
+  multipartEtag,
+  pageSize,
+  parseUploadsMarker,
+  unquote,
+} from "./s3_values.ts";
 import { formatS3Location } from "./s3_location.ts";
 import type { S3StoreSettings } from "./s3_settings.ts";
 import { S3Keys } from "./s3_keys.ts";
@@ -163,12 +171,44 @@ export class S3ObjectStore implements ObjectStore {
         Parts: parts.map((part) => ({ PartNumber: part.partNumber, ETag: `"${part.etag}"` })),
       },
     });
-    const reply = await this.#send(
-      `completion of the multipart upload of "${key}"`,
-      (abortSignal) => this.#client.send(command, { abortSignal }),
-    );
+    let reply;
+    try {
+      reply = await this.#send(
+        `completion of the multipart upload of "${key}"`,
+        (abortSignal) => this.#client.send(command, { abortSignal }),
+      );
+    } catch (error) {
+      if (!(error instanceof ObjectStoreError) || error.kind === "refused") throw error;
+      return await this.#completedBefore(key, uploadId, parts, error);
+    }
     // radosgw may leave the reply's ETag empty; the object's HEAD has it.
     return reply.ETag ? unquote(reply.ETag) : (await this.head(key)).etag;
+  }
+
+  /**
+   * After a completion failed with `failure`: the object's tag if an earlier
+   * completion of these very parts made it (a reply lost, a second try), else
+   * `failure`, as not-found once the upload is gone.
+   */
+  async #completedBefore(
+    key: string,
+    uploadId: string,
+    parts: readonly { etag: string }[],
+    failure: ObjectStoreError,
+  ): Promise<string> {
+    const gone = await this.listParts(key, uploadId).then(
+      () => false,
+      (error) => error instanceof ObjectStoreError && error.kind === "not-found",
+    );
+    if (!gone) throw failure;
+    const made = await this.head(key).catch(() => undefined);
+    const expected = multipartEtag(parts);
+    if (made && expected !== undefined && made.etag === expected) return made.etag;
+    throw new ObjectStoreError(
+      "not-found",
+      `${this.description}: completion of the multipart upload of "${key}" failed: not found ` +
+        "(the upload no longer exists, and no object of these parts was made)",
+    );
   }
 
   async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
@@ -328,54 +368,4 @@ export class S3ObjectStore implements ObjectStore {
       `${this.description}: the reply to ${what} of "${key}" lacked a field it must have`,
     );
   }
-}
-
-/** An ETag without the quotes S3 puts around it. */
-function unquote(etag: string): string {
-  return etag.replace(/^"(.*)"$/, "$1");
-}
-
-function checkPartNumber(partNumber: number): void {
-  if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
-    throw new RangeError(`part number ${partNumber} is not between 1 and ${MAX_PARTS}`);
-  }
-}
-
-function checkRange(range: ReadRange): { offset: number; length?: number } {
-  const offset = range.offset ?? 0;
-  if (!Number.isSafeInteger(offset) || offset < 0) {
-    throw new RangeError(`the read offset ${offset} is not a whole number of bytes`);
-  }
-  const length = range.length;
-  if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) {
-    throw new RangeError(`the read length ${length} is not a whole number of bytes`);
-  }
-  return { offset, length };
-}
-
-function pageSize(options: ListOptions): number {
-  const limit = options.limit ?? MAX_LIST_PAGE;
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw new RangeError(`a listing's limit must be at least 1, not ${limit}`);
-  }
-  return Math.min(limit, MAX_LIST_PAGE);
-}
-
-/** The key and upload id markers a multipart-upload listing page ended at. */
-function parseUploadsMarker(after: string | undefined): [string?, string?] {
-  if (after === undefined) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(after);
-  } catch { /* refused below */ }
-  if (
-    !Array.isArray(parsed) || parsed.length !== 2 || !parsed.every((m) => typeof m === "string")
-  ) {
-    throw new TypeError("not a marker of a multipart-upload listing");
-  }
-  return [parsed[0] || undefined, parsed[1] || undefined];
-}
-
-function emptyStream(): ReadableStream<Uint8Array> {
-  return new ReadableStream({ start: (controller) => controller.close() });
 }
