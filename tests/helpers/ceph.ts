@@ -94,6 +94,9 @@ run dir = ${dir}/run
 admin socket = ${dir}/run/$name.asok
 log file = ${dir}/log/$name.log
 pid file = ${dir}/run/$name.pid
+crash dir = ${dir}/crash
+mon cluster log to file = false
+mon cluster log file = ${dir}/log/$cluster.$channel.log
 [mon]
 mon data = ${dir}/mon/$id
 [osd]
