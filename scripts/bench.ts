@@ -101,6 +101,7 @@ async function setUpTools(
 function describeMachine(facts: MachineFacts, options: BenchOptions, workloads: Workload[]) {
   const concurrent = workloads.find((workload) => workload.concurrent);
   const latency = workloads.some((workload) => workload.rttMs !== undefined);
+  const direct = workloads.some((workload) => workload.rttMs === undefined);
   return [
     `machine: ${facts.cpus} CPUs (${facts.cpuModel}), ${facts.memory} memory, ` +
     `Linux ${facts.kernel}, ${facts.os}`,
@@ -110,8 +111,8 @@ function describeMachine(facts: MachineFacts, options: BenchOptions, workloads: 
     `files: ${facts.workspace}`,
     `network: 127.0.0.1 only; DFOS server with TLS and fsync on (defaults)` +
     (concurrent ? `; for E: ${describeFlags(limitFlags(concurrent))}` : ""),
-    `runs: ${options.repeat} per workload and tool (median shown); ` +
     `times are wall time of the client process(es); MB = 10^6 bytes, MiB = 2^20 bytes`,
+    ...(direct ? [`runs: ${options.repeat} per workload and tool (median shown)`] : []),
     ...(latency
       ? [
         `latency (F-I): through a delaying relay on 127.0.0.1 at RTT 0 and ` +

@@ -22,6 +22,7 @@ import {
   runText,
   startBackground,
   timeCommands,
+  TimeLimitError,
   waitForOutput,
 } from "./processes.ts";
 import { startDelayRelay } from "./delay_relay.ts";
@@ -153,6 +154,7 @@ class DfosTool implements BenchTool {
         serverCpuSeconds: await cpuSeconds(server.pid),
       };
     } catch (error) {
+      if (error instanceof TimeLimitError) throw error;
       const log = server.output().trim().split("\n").slice(-5).join("\n");
       throw new Error(`${error instanceof Error ? error.message : error}\nserver said:\n${log}`);
     } finally {
