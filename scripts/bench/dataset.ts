@@ -14,7 +14,7 @@ import type { FileEntry, Unit, Workload, WorkloadId } from "./workloads.ts";
 export interface DatasetOptions {
   /** Size of the big file (workloads A, B) in MiB. */
   sizeMib: number;
-  /** Number of 4 KiB files in the tree (C, D). */
+  /** Number of 4 KiB files in the tree (C, D, F, G). */
   smallFiles: number;
   /** Number of concurrent clients (E), each with its own 10 MiB file. */
   clients: number;

@@ -15,7 +15,7 @@ export type ToolKey = typeof TOOL_KEYS[number];
 export interface BenchOptions {
   /** Size of the big file (A, B) in MiB. Default 1024. */
   sizeMib: number;
-  /** Number of 4 KiB files (C, D). Default 2000. */
+  /** Number of 4 KiB files (C, D, F, G). Default 2000. */
   smallFiles: number;
   /** Concurrent clients (E). Default 100. */
   clients: number;
@@ -83,7 +83,12 @@ export function parseBenchOptions(args: string[]): BenchOptions {
       "DFOS benchmark on loopback: DFOS vs a bare TLS socket, scp, sftp and rsync (files on tmpfs)",
     )
     .option("--size-mib <n>", "size of the big file for A and B, in MiB", positive(1 << 20), 1024)
-    .option("--small-files <n>", "number of 4 KiB files for C and D", positive(1_000_000), 2000)
+    .option(
+      "--small-files <n>",
+      "number of 4 KiB files for C, D, F and G",
+      positive(1_000_000),
+      2000,
+    )
     .option("--clients <n>", "concurrent clients for E, 10 MiB each", positive(1000), 100)
     .option("--only <list>", "workloads to run, e.g. A,B", listOf(WORKLOAD_IDS, true), [
       ...WORKLOAD_IDS,
