@@ -2,38 +2,33 @@
  * DFOS benchmark: moves the same files with DFOS, a bare Deno TLS socket
  * (the ceiling, also with SHA-256 on both ends), scp, sftp and rsync, all on 127.0.0.1 with files on tmpfs,
  * verifies every copy by SHA-256, and prints one table with the ratios and
- * the targets met or missed. See BENCHMARKS.md.
+ * the targets met or missed; then the latency workloads, through a relay on
+ * loopback that adds a round-trip time, in a table of times and the round
+ * trips they imply. See BENCHMARKS.md.
  *
  * ```sh
  * ./scripts/deno task bench                                         # full size
  * ./scripts/deno task bench --size-mib 64 --small-files 200 --clients 10   # quick
+ * ./scripts/deno task bench --only F,G,H,I --latency-repeat 1       # latency only, once
  * ```
  *
  * @module
  */
 
 import { join } from "node:path";
-import { createWorkloads, stageUnits, verifyCopy } from "./bench/dataset.ts";
+import { createWorkloads } from "./bench/dataset.ts";
 import { CLIENT_FILE_BYTES, SMALL_FILE_BYTES } from "./bench/dataset.ts";
 import { createDfosTool, type LimitFlags, limitFlags } from "./bench/dfos_tool.ts";
 import { createWorkspace, type MachineFacts, machineFacts } from "./bench/machine.ts";
 import { createOpenSshTools } from "./bench/openssh_tools.ts";
 import { type BenchOptions, parseBenchOptions, type ToolKey } from "./bench/options.ts";
-import {
-  checkTargets,
-  median,
-  resultsTable,
-  targetsTable,
-  type ToolResult,
-} from "./bench/report.ts";
+import { checkTargets, resultsTable, targetsTable, type ToolResult } from "./bench/report.ts";
+import { impliedRoundTrips, latencyTable } from "./bench/latency_report.ts";
+import { runLatencyWorkloads } from "./bench/latency.ts";
+import { measure, type MeasureDirs } from "./bench/measure.ts";
 import { findOpenSshPrograms, startSshd, toolVersions } from "./bench/sshd.ts";
 import { ceilingName, createTlsCeiling } from "./bench/tls_ceiling_tool.ts";
-import {
-  type BenchTool,
-  type UnavailableTool,
-  type Workload,
-  workloadBytes,
-} from "./bench/workloads.ts";
+import type { BenchTool, UnavailableTool, Workload } from "./bench/workloads.ts";
 
 type Tool = BenchTool | UnavailableTool;
 
@@ -46,12 +41,16 @@ const TOOL_NAMES: Record<ToolKey, string> = {
   rsync: "rsync",
 };
 
+/** The tools that run the latency workloads (through the delaying relay). */
+const RELAYED_TOOLS: ToolKey[] = ["dfos", "scp", "sftp", "rsync"];
+
 /** Scratch space the data set and the largest run need, with room to spare. */
 function neededBytes(options: BenchOptions): number {
   const big = options.sizeMib * 2 ** 20;
+  const latency = options.latencySizeMib * 2 ** 20;
   const concurrent = options.clients * CLIENT_FILE_BYTES;
-  const data = big + concurrent + options.smallFiles * SMALL_FILE_BYTES;
-  return data + 2 * Math.max(big, concurrent) + 512 * 2 ** 20;
+  const data = big + latency + concurrent + options.smallFiles * SMALL_FILE_BYTES;
+  return data + 2 * Math.max(big, latency, concurrent) + 512 * 2 ** 20;
 }
 
 /** Sets up every selected tool; one that cannot be set up says why. */
@@ -68,6 +67,7 @@ async function setUpTools(
     tools.push(
       await create().catch((error) => ({
         name: TOOL_NAMES[key],
+        relayed: RELAYED_TOOLS.includes(key),
         unavailable: `setup failed: ${error instanceof Error ? error.message : error}`,
       })),
     );
@@ -93,87 +93,15 @@ async function setUpTools(
   }
   for (const key of sshKeys.filter(wanted)) {
     const tool = sshTools.find((candidate) => candidate.name === TOOL_NAMES[key]);
-    tools.push(tool ?? { name: TOOL_NAMES[key], unavailable: reason });
+    tools.push(tool ?? { name: TOOL_NAMES[key], relayed: true, unavailable: reason });
   }
   return tools;
 }
 
-/** Runs one tool on one workload `repeat` times; verifies each copy. */
-async function measure(
-  tool: Tool,
-  workload: Workload,
-  dataDir: string,
-  runsDir: string,
-  repeat: number,
-): Promise<ToolResult> {
-  const result: ToolResult = {
-    workload: workload.id,
-    title: workload.title,
-    tool: tool.name,
-    status: "ok",
-    bytes: workloadBytes(workload),
-    runs: [],
-    serverCpuSeconds: [],
-    clientCpuSeconds: [],
-  };
-  if ("unavailable" in tool) return { ...result, status: tool.unavailable };
-  for (let run = 1; run <= repeat; run++) {
-    try {
-      const measurement = await measureOnce(tool, workload, dataDir, runsDir);
-      result.runs.push(measurement.seconds);
-      if (measurement.serverCpuSeconds !== undefined) {
-        result.serverCpuSeconds.push(measurement.serverCpuSeconds);
-      }
-      if (measurement.clientCpuSeconds !== undefined) {
-        result.clientCpuSeconds.push(measurement.clientCpuSeconds);
-      }
-      const rss = measurement.serverPeakRssBytes;
-      if (rss !== undefined) {
-        result.serverPeakRssBytes = Math.max(result.serverPeakRssBytes ?? 0, rss);
-      }
-      console.error(
-        `  ${workload.id} ${tool.name} run ${run}/${repeat}: ${measurement.seconds.toFixed(3)} s` +
-          (measurement.clientCpuSeconds === undefined
-            ? ""
-            : `, client CPU ${measurement.clientCpuSeconds.toFixed(2)} s`) +
-          (measurement.serverCpuSeconds === undefined
-            ? ""
-            : `, server CPU ${measurement.serverCpuSeconds.toFixed(2)} s`),
-      );
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      console.error(`  ${workload.id} ${tool.name} run ${run}/${repeat} FAILED: ${message}`);
-      return { ...result, status: `failed: ${message}` };
-    }
-  }
-  return { ...result, seconds: median(result.runs) };
-}
-
-async function measureOnce(tool: BenchTool, workload: Workload, dataDir: string, runsDir: string) {
-  const runDir = await Deno.makeTempDir({ dir: runsDir, prefix: `${workload.id}-` });
-  try {
-    const paths = {
-      dataDir,
-      runDir,
-      remoteDir: tool.remoteDir(runDir),
-      localDir: join(runDir, "local"),
-    };
-    await Deno.mkdir(paths.remoteDir, { recursive: true });
-    await Deno.mkdir(paths.localDir, { recursive: true });
-    if (workload.direction === "download") {
-      await stageUnits(dataDir, paths.remoteDir, workload.units);
-    }
-    const measurement = await tool.run(workload, paths);
-    const destination = workload.direction === "upload" ? paths.remoteDir : paths.localDir;
-    await verifyCopy(destination, workload.units);
-    return measurement;
-  } finally {
-    await Deno.remove(runDir, { recursive: true }).catch(() => {});
-  }
-}
-
 function describeMachine(facts: MachineFacts, options: BenchOptions, workloads: Workload[]) {
   const concurrent = workloads.find((workload) => workload.concurrent);
+  const latency = workloads.some((workload) => workload.rttMs !== undefined);
+  const direct = workloads.some((workload) => workload.rttMs === undefined);
   return [
     `machine: ${facts.cpus} CPUs (${facts.cpuModel}), ${facts.memory} memory, ` +
     `Linux ${facts.kernel}, ${facts.os}`,
@@ -183,14 +111,45 @@ function describeMachine(facts: MachineFacts, options: BenchOptions, workloads: 
     `files: ${facts.workspace}`,
     `network: 127.0.0.1 only; DFOS server with TLS and fsync on (defaults)` +
     (concurrent ? `; for E: ${describeFlags(limitFlags(concurrent))}` : ""),
-    `runs: ${options.repeat} per workload and tool (median shown); ` +
     `times are wall time of the client process(es); MB = 10^6 bytes, MiB = 2^20 bytes`,
+    ...(direct ? [`runs: ${options.repeat} per workload and tool (median shown)`] : []),
+    ...(latency
+      ? [
+        `latency (F-I): through a delaying relay on 127.0.0.1 at RTT 0 and ` +
+        `${options.rttMs.join(", ")} ms; ${options.latencyRepeat} runs each (median shown); ` +
+        `a run stopped after ${options.latencyLimitSeconds} s; ` +
+        `round trips = (time - time at RTT 0) / RTT`,
+      ]
+      : []),
   ].join("\n");
 }
 
 function describeFlags(flags: LimitFlags): string {
   const client = flags.client.length > 0 ? flags.client.join(" ") : "default flags";
   return `server ${flags.server.join(" ")}, clients ${client}`;
+}
+
+/** Runs every workload with every tool: A-E straight, then F-I through the relay. */
+async function measureAll(
+  workloads: Workload[],
+  tools: Tool[],
+  dirs: MeasureDirs,
+  options: BenchOptions,
+) {
+  const results: ToolResult[] = [];
+  for (const workload of workloads.filter((workload) => workload.rttMs === undefined)) {
+    console.error(`${workload.id}: ${workload.title}`);
+    for (const tool of tools) {
+      results.push(await measure(tool, workload, dirs, { repeat: options.repeat }));
+    }
+  }
+  const latencyResults = await runLatencyWorkloads(
+    workloads.filter((workload) => workload.rttMs !== undefined),
+    tools,
+    dirs,
+    { repeat: options.latencyRepeat, limitSeconds: options.latencyLimitSeconds },
+  );
+  return { results, latencyResults };
 }
 
 async function main(): Promise<void> {
@@ -204,31 +163,32 @@ async function main(): Promise<void> {
   const workspace = cleanup.use(await createWorkspace(neededBytes(options)));
   facts.workspace = workspace.description;
   if (workspace.filesystem !== "tmpfs") console.error(`WARNING: files are ${facts.workspace}`);
-  const dataDir = join(workspace.dir, "data");
-  const runsDir = join(workspace.dir, "runs");
-  await Deno.mkdir(runsDir, { recursive: true });
-  console.error(`writing the data set under ${dataDir}…`);
-  const workloads = await createWorkloads(dataDir, options);
+  const dirs = { dataDir: join(workspace.dir, "data"), runsDir: join(workspace.dir, "runs") };
+  await Deno.mkdir(dirs.runsDir, { recursive: true });
+  console.error(`writing the data set under ${dirs.dataDir}…`);
+  const workloads = await createWorkloads(dirs.dataDir, options);
   const tools = await setUpTools(options, workspace.dir, facts, cleanup);
-  const results: ToolResult[] = [];
-  for (const workload of workloads) {
-    console.error(`${workload.id}: ${workload.title}`);
-    for (const tool of tools) {
-      results.push(await measure(tool, workload, dataDir, runsDir, options.repeat));
-    }
-  }
+  const { results, latencyResults } = await measureAll(workloads, tools, dirs, options);
   const targets = checkTargets(results);
+  const roundTrips = impliedRoundTrips(latencyResults);
   const out = options.out ??
     join(await Deno.makeTempDir({ prefix: "dfos-bench-results-" }), "bench-results.json");
   const finishedAt = new Date().toISOString();
-  await Deno.writeTextFile(
-    out,
-    JSON.stringify({ finishedAt, machine: facts, options, results, targets }, null, 2) + "\n",
-  );
+  const json = {
+    finishedAt,
+    machine: facts,
+    options,
+    results,
+    targets,
+    latencyResults,
+    roundTrips,
+  };
+  await Deno.writeTextFile(out, JSON.stringify(json, null, 2) + "\n");
   console.log(`\nDFOS benchmark, ${finishedAt}`);
   console.log(describeMachine(facts, options, workloads));
-  console.log(`\n${resultsTable(results)}\n\n${targetsTable(targets)}\n`);
-  console.log(`JSON results: ${out}`);
+  if (results.length > 0) console.log(`\n${resultsTable(results)}\n\n${targetsTable(targets)}`);
+  if (latencyResults.length > 0) console.log(`\n${latencyTable(latencyResults)}`);
+  console.log(`\nJSON results: ${out}`);
 }
 
 if (import.meta.main) await main();

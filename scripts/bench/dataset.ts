@@ -14,12 +14,16 @@ import type { FileEntry, Unit, Workload, WorkloadId } from "./workloads.ts";
 export interface DatasetOptions {
   /** Size of the big file (workloads A, B) in MiB. */
   sizeMib: number;
-  /** Number of 4 KiB files in the tree (C, D). */
+  /** Number of 4 KiB files in the tree (C, D, F, G). */
   smallFiles: number;
   /** Number of concurrent clients (E), each with its own 10 MiB file. */
   clients: number;
   /** The workloads that will run: only their data is written. */
   only: readonly WorkloadId[];
+  /** Round-trip times of the latency workloads (F–I) besides 0, ms. */
+  rttMs: readonly number[];
+  /** Size of the large file of H and I, in MiB. */
+  latencySizeMib: number;
 }
 
 const MIB = 1024 * 1024;
@@ -49,13 +53,8 @@ export async function createWorkloads(
     workloads.push(workload("A", `${title} upload`, "upload", [big]));
     workloads.push(workload("B", `${title} download`, "download", [big]));
   }
-  if (wants("C", "D")) {
-    const tree: Unit = { name: "tree", kind: "tree", files: [] };
-    for (let index = 0; index < options.smallFiles; index++) {
-      const folder = `d${String(Math.floor(index / FILES_PER_FOLDER)).padStart(3, "0")}`;
-      const path = `tree/${folder}/f${String(index).padStart(5, "0")}.bin`;
-      tree.files.push(await writeRandomFile(dataDir, path, SMALL_FILE_BYTES));
-    }
+  const tree = wants("C", "D", "F", "G") ? await writeTree(dataDir, options.smallFiles) : undefined;
+  if (tree && wants("C", "D")) {
     const title = `${options.smallFiles} files of 4 KiB`;
     workloads.push(workload("C", `${title} upload`, "upload", [tree]));
     workloads.push(workload("D", `${title} download`, "download", [tree]));
@@ -74,12 +73,62 @@ export async function createWorkloads(
     const title = `${options.clients} clients × 10 MiB upload`;
     workloads.push({ ...workload("E", title, "upload", units), concurrent: true });
   }
+  workloads.push(...await latencyWorkloads(dataDir, options, tree));
   // E's ratio needs its baseline, measured in the same run.
   const chosen = (id: WorkloadId) => options.only.includes(id) || (id === "E1" && wants("E"));
   return workloads.filter((entry) => chosen(entry.id));
 }
 
-function workload(id: WorkloadId, title: string, direction: Workload["direction"], units: Unit[]) {
+/** F–I at every round-trip time: C's tree (`tree`) and a large file of their own, up and down. */
+async function latencyWorkloads(
+  dataDir: string,
+  options: DatasetOptions,
+  tree: Unit | undefined,
+): Promise<Workload[]> {
+  const wants = (...ids: WorkloadId[]) => ids.some((id) => options.only.includes(id));
+  const workloads: Workload[] = [];
+  if (tree && wants("F", "G")) {
+    const title = `${options.smallFiles} files of 4 KiB`;
+    workloads.push(...atEveryRtt(workload("F", `${title} upload`, "upload", [tree]), options));
+    workloads.push(...atEveryRtt(workload("G", `${title} download`, "download", [tree]), options));
+  }
+  if (wants("H", "I")) {
+    const name = "latency.bin";
+    const size = options.latencySizeMib * MIB;
+    const file: Unit = { name, kind: "file", files: [await writeRandomFile(dataDir, name, size)] };
+    const title = `${formatMib(options.latencySizeMib)} file`;
+    workloads.push(...atEveryRtt(workload("H", `${title} upload`, "upload", [file]), options));
+    workloads.push(...atEveryRtt(workload("I", `${title} download`, "download", [file]), options));
+  }
+  return workloads;
+}
+
+/** The small-file tree: `count` files of 4 KiB, 100 to a folder. */
+async function writeTree(dataDir: string, count: number): Promise<Unit> {
+  const tree: Unit = { name: "tree", kind: "tree", files: [] };
+  for (let index = 0; index < count; index++) {
+    const folder = `d${String(Math.floor(index / FILES_PER_FOLDER)).padStart(3, "0")}`;
+    const path = `tree/${folder}/f${String(index).padStart(5, "0")}.bin`;
+    tree.files.push(await writeRandomFile(dataDir, path, SMALL_FILE_BYTES));
+  }
+  return tree;
+}
+
+/** A latency workload at RTT 0 (the baseline) and at each of `options.rttMs`. */
+function atEveryRtt(base: Workload, options: DatasetOptions): Workload[] {
+  return [0, ...options.rttMs].map((rttMs) => ({
+    ...base,
+    title: `${base.title}, RTT ${rttMs} ms`,
+    rttMs,
+  }));
+}
+
+function workload(
+  id: WorkloadId,
+  title: string,
+  direction: Workload["direction"],
+  units: Unit[],
+): Workload {
   return { id, title, direction, units, concurrent: false };
 }
 

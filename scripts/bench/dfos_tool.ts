@@ -2,7 +2,9 @@
  * DFOS as a {@link BenchTool}: the real CLI (`deno run <RUNTIME_FLAGS>
  * main.ts`) against a real `dfos server` on 127.0.0.1 with TLS and default
  * settings (fsync on), a fresh server per run so its peak RSS (`VmHWM`) is
- * that run's. Only the limits a concurrent workload needs are raised.
+ * that run's. Only the limits a concurrent workload needs are raised. For a
+ * latency workload the clients connect through a delaying relay in front of
+ * that server, which their known-hosts file trusts as the server.
  *
  * @module
  */
@@ -20,9 +22,11 @@ import {
   runText,
   startBackground,
   timeCommands,
+  TimeLimitError,
   waitForOutput,
 } from "./processes.ts";
-import type { BenchTool, Measurement, RunPaths, Unit, Workload } from "./workloads.ts";
+import { startDelayRelay } from "./delay_relay.ts";
+import type { BenchTool, Measurement, RunOptions, RunPaths, Unit, Workload } from "./workloads.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const USER = "bench";
@@ -101,6 +105,7 @@ export function limitFlags(workload: Workload): LimitFlags {
 
 class DfosTool implements BenchTool {
   readonly name = "DFOS";
+  readonly relayed = true;
   #usersFile: string;
   #stateDir: string;
 
@@ -113,7 +118,7 @@ class DfosTool implements BenchTool {
     return join(runDir, "storage", USER);
   }
 
-  async run(workload: Workload, paths: RunPaths): Promise<Measurement> {
+  async run(workload: Workload, paths: RunPaths, options: RunOptions = {}): Promise<Measurement> {
     const server = startBackground(dfos([
       "server",
       "--host=127.0.0.1",
@@ -125,9 +130,13 @@ class DfosTool implements BenchTool {
       ...limitFlags(workload).server,
     ]));
     try {
-      const port = Number(
+      const serverPort = Number(
         await waitForOutput(server, /listening on .*:(\d+)/, 30_000, "the DFOS server listened"),
       );
+      await using relay = workload.rttMs === undefined
+        ? undefined
+        : startDelayRelay(serverPort, { rttMs: workload.rttMs });
+      const port = relay?.port ?? serverPort;
       const knownHosts = join(paths.runDir, "known_hosts");
       await rememberServer(knownHosts, port, this.#stateDir);
       const clients = workload.units.map((unit) =>
@@ -137,7 +146,7 @@ class DfosTool implements BenchTool {
         ])
       );
       const cpuBefore = await childrenCpuSeconds();
-      const seconds = await timeCommands(clients);
+      const seconds = await timeCommands(clients, options);
       return {
         seconds,
         clientCpuSeconds: await childrenCpuSeconds() - cpuBefore,
@@ -145,6 +154,7 @@ class DfosTool implements BenchTool {
         serverCpuSeconds: await cpuSeconds(server.pid),
       };
     } catch (error) {
+      if (error instanceof TimeLimitError) throw error;
       const log = server.output().trim().split("\n").slice(-5).join("\n");
       throw new Error(`${error instanceof Error ? error.message : error}\nserver said:\n${log}`);
     } finally {

@@ -1,7 +1,8 @@
 /**
  * scp, sftp and rsync as {@link BenchTool}s, each against the benchmark's
  * own sshd on 127.0.0.1 with OpenSSH's default ciphers. One process per
- * unit, all started together for the concurrent workload.
+ * unit, all started together for the concurrent workload. For a latency
+ * workload they connect through a delaying relay in front of that sshd.
  *
  * @module
  */
@@ -9,14 +10,21 @@
 import { join } from "node:path";
 import type { Programs, Sshd } from "./sshd.ts";
 import { type CommandLine, timeCommands } from "./processes.ts";
-import type { BenchTool, Measurement, RunPaths, Unit, Workload } from "./workloads.ts";
+import { startDelayRelay } from "./delay_relay.ts";
+import type { BenchTool, Measurement, RunOptions, RunPaths, Unit, Workload } from "./workloads.ts";
 
 const HOST = "127.0.0.1";
 
 /** Builds the command that moves one unit, given where it comes from and goes to. */
-type UnitCommand = (unit: Unit, source: Endpoint, target: Endpoint, runDir: string) =>
-  | CommandLine
-  | Promise<CommandLine>;
+type UnitCommand = (unit: Unit, transfer: Transfer) => CommandLine | Promise<CommandLine>;
+
+/** One unit's move: its ends, the sshd port to connect to, a scratch file for a batch. */
+interface Transfer {
+  source: Endpoint;
+  target: Endpoint;
+  port: number;
+  batchFile: string;
+}
 
 /** A path, on the sshd side (`remote`) or this side. */
 interface Endpoint {
@@ -26,10 +34,13 @@ interface Endpoint {
 
 class OpenSshTool implements BenchTool {
   readonly name: string;
+  readonly relayed = true;
+  #sshdPort: number;
   #command: UnitCommand;
 
-  constructor(name: string, command: UnitCommand) {
+  constructor(name: string, sshdPort: number, command: UnitCommand) {
     this.name = name;
+    this.#sshdPort = sshdPort;
     this.#command = command;
   }
 
@@ -37,30 +48,35 @@ class OpenSshTool implements BenchTool {
     return join(runDir, "remote");
   }
 
-  async run(workload: Workload, paths: RunPaths): Promise<Measurement> {
+  async run(workload: Workload, paths: RunPaths, options: RunOptions = {}): Promise<Measurement> {
+    await using relay = workload.rttMs === undefined
+      ? undefined
+      : startDelayRelay(this.#sshdPort, { rttMs: workload.rttMs });
+    const port = relay?.port ?? this.#sshdPort;
     const upload = workload.direction === "upload";
     const lines = await Promise.all(workload.units.map((unit, index) => {
       const local = join(upload ? paths.dataDir : paths.localDir, unit.name);
       const remote = join(paths.remoteDir, unit.name);
       const source = { path: upload ? local : remote, remote: !upload };
       const target = { path: upload ? remote : local, remote: upload };
-      return this.#command(unit, source, target, join(paths.runDir, `batch-${index}`));
+      const batchFile = join(paths.runDir, `batch-${index}`);
+      return this.#command(unit, { source, target, port, batchFile });
     }));
-    return { seconds: await timeCommands(lines) };
+    return { seconds: await timeCommands(lines, options) };
   }
 }
 
 /** The scp, sftp and rsync tools for the programs that are installed. */
 export function createOpenSshTools(sshd: Sshd, programs: Programs): BenchTool[] {
   const tools: BenchTool[] = [];
-  const portOptions = ["-P", `${sshd.port}`];
   if (programs.scp) {
     tools.push(
-      new OpenSshTool("scp", (unit, source, target) => ({
+      new OpenSshTool("scp", sshd.port, (unit, { source, target, port }) => ({
         program: programs.scp!,
         args: [
           "-q",
-          ...portOptions,
+          "-P",
+          `${port}`,
           ...sshd.sshOptions,
           ...(unit.kind === "tree" ? ["-r"] : []),
           address(source),
@@ -71,22 +87,22 @@ export function createOpenSshTools(sshd: Sshd, programs: Programs): BenchTool[] 
   }
   if (programs.sftp) {
     tools.push(
-      new OpenSshTool("sftp", async (unit, source, target, batchFile) => {
+      new OpenSshTool("sftp", sshd.port, async (unit, { source, target, port, batchFile }) => {
         const recursive = unit.kind === "tree" ? "-r " : "";
         const verb = target.remote ? "put" : "get";
         await Deno.writeTextFile(batchFile, `${verb} ${recursive}${source.path} ${target.path}\n`);
         return {
           program: programs.sftp!,
-          args: ["-q", ...portOptions, ...sshd.sshOptions, "-b", batchFile, HOST],
+          args: ["-q", "-P", `${port}`, ...sshd.sshOptions, "-b", batchFile, HOST],
         };
       }),
     );
   }
   if (programs.rsync && programs.ssh) {
-    const shell = [programs.ssh, "-p", `${sshd.port}`, ...sshd.sshOptions].join(" ");
     tools.push(
-      new OpenSshTool("rsync", (unit, source, target) => {
+      new OpenSshTool("rsync", sshd.port, (unit, { source, target, port }) => {
         const slash = unit.kind === "tree" ? "/" : "";
+        const shell = [programs.ssh, "-p", `${port}`, ...sshd.sshOptions].join(" ");
         return {
           program: programs.rsync!,
           args: ["-a", "-e", shell, address(source) + slash, address(target) + slash],

@@ -22,6 +22,17 @@ export interface TimeCommandsOptions {
   timeoutMs?: number;
 }
 
+/** Commands ran past their time limit and were stopped. */
+export class TimeLimitError extends Error {
+  /** The limit, seconds. */
+  readonly limitSeconds: number;
+  constructor(limitSeconds: number) {
+    super(`stopped at the time limit of ${limitSeconds} s`);
+    this.name = "TimeLimitError";
+    this.limitSeconds = limitSeconds;
+  }
+}
+
 /** A command exited unsuccessfully; the message leads with what it printed. */
 export class CommandFailedError extends Error {
   constructor(line: CommandLine, code: number, output: string, which = "") {
@@ -33,17 +44,22 @@ export class CommandFailedError extends Error {
 
 /**
  * Starts every command at once and resolves with the wall time in seconds
- * from the first start to the last exit. Rejects if any exits non-zero.
+ * from the first start to the last exit. Rejects if any exits non-zero, with
+ * a {@link TimeLimitError} if they ran out of time (and were stopped).
  */
 export async function timeCommands(
   lines: CommandLine[],
   options: TimeCommandsOptions = {},
 ): Promise<number> {
-  const signal = AbortSignal.timeout(options.timeoutMs ?? 30 * 60_000);
+  const timeoutMs = options.timeoutMs ?? 30 * 60_000;
+  const signal = AbortSignal.timeout(timeoutMs);
   const started = performance.now();
   const children = lines.map((line) => spawnQuiet(line, signal));
   const results = await Promise.all(children.map((child) => child.output()));
   const seconds = (performance.now() - started) / 1000;
+  if (signal.aborted && results.some((result) => result.code !== 0)) {
+    throw new TimeLimitError(timeoutMs / 1000);
+  }
   results.forEach((result, index) => {
     if (result.code !== 0) {
       const text = new TextDecoder().decode(result.stderr) +

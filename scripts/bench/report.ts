@@ -26,6 +26,10 @@ export interface ToolResult {
   serverCpuSeconds: number[];
   /** Client CPU seconds (user + system, all client processes) of every repetition, when measured. */
   clientCpuSeconds: number[];
+  /** The round-trip time the delaying relay added (latency workloads only), ms. */
+  rttMs?: number;
+  /** Set when a run was stopped at the time limit: the limit, seconds (the time took longer). */
+  stoppedAtSeconds?: number;
 }
 
 /** A target from the project's goals, checked against this run. */
@@ -200,7 +204,7 @@ export function formatMegabytes(bytes: number): string {
  * A Markdown table with aligned columns (numbers right-aligned), laid out
  * the way `deno fmt` lays out Markdown, so it can be pasted unchanged.
  */
-function markdown(rows: string[][]): string {
+export function markdown(rows: string[][]): string {
   const widths = rows[0].map((_, column) =>
     Math.max(1, ...rows.map((row) => [...row[column]].length))
   );

@@ -57,6 +57,7 @@ function denoRun(script: string, args: string[]): CommandLine {
 
 class TlsCeiling implements BenchTool {
   readonly name: string;
+  readonly relayed = false;
   #cert: string;
   #key: string;
   #sha256: boolean;

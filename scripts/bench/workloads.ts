@@ -1,6 +1,7 @@
 /**
- * What the benchmark measures: the five workloads (A–E) and the one
- * interface every tool under test implements.
+ * What the benchmark measures: the workloads (A–E on loopback, F–I through
+ * a relay that adds latency) and the one interface every tool under test
+ * implements.
  *
  * Every workload moves "units": top-level names in the data folder, each a
  * file or a directory tree. An upload copies `dataDir/NAME` to the tool's
@@ -14,11 +15,27 @@
 /**
  * A workload's letter. `E1` is E's baseline: one of E's clients alone, the
  * same job (start, log in, upload 10 MiB) that E runs 100 times at once.
+ * F–I are the latency workloads: C's tree up (F) and down (G), one large
+ * file up (H) and down (I), each at every round-trip time of the run.
  */
-export type WorkloadId = "A" | "B" | "C" | "D" | "E1" | "E";
+export type WorkloadId = "A" | "B" | "C" | "D" | "E1" | "E" | LatencyWorkloadId;
+
+/** The letters of the workloads that run through the delaying relay. */
+export type LatencyWorkloadId = "F" | "G" | "H" | "I";
+
+/** The latency workloads' letters, in order. */
+export const LATENCY_WORKLOAD_IDS: readonly LatencyWorkloadId[] = ["F", "G", "H", "I"];
 
 /** All workload letters, in order. */
-export const WORKLOAD_IDS: readonly WorkloadId[] = ["A", "B", "C", "D", "E1", "E"];
+export const WORKLOAD_IDS: readonly WorkloadId[] = [
+  "A",
+  "B",
+  "C",
+  "D",
+  "E1",
+  "E",
+  ...LATENCY_WORKLOAD_IDS,
+];
 
 /** One file of the data set, with the facts a copy is verified against. */
 export interface FileEntry {
@@ -46,6 +63,12 @@ export interface Workload {
   /** Units moved; one process per unit when `concurrent`, else one unit. */
   units: Unit[];
   concurrent: boolean;
+  /**
+   * When set, the client reaches its server through a delaying relay on
+   * loopback that adds this round-trip time, ms (0: the relay without delay,
+   * the baseline round trips are counted from). Unset: straight to the server.
+   */
+  rttMs?: number;
 }
 
 /** Folders of one measured run. */
@@ -72,18 +95,31 @@ export interface Measurement {
   clientCpuSeconds?: number;
 }
 
+/** Limits of one run. */
+export interface RunOptions {
+  /** Stop the client(s) after this many ms and reject with a `TimeLimitError`. Default 30 minutes. */
+  timeoutMs?: number;
+}
+
 /** A tool under test: DFOS, the bare TLS ceiling, scp, sftp or rsync. */
 export interface BenchTool {
   readonly name: string;
+  /** Whether it can run a workload with `rttMs` (through the delaying relay). */
+  readonly relayed: boolean;
   /** The remote folder for a run in `runDir` (created by the harness). */
   remoteDir(runDir: string): string;
-  /** Moves the workload's units, timed; the harness verifies the copy afterwards. */
-  run(workload: Workload, paths: RunPaths): Promise<Measurement>;
+  /**
+   * Moves the workload's units, timed; the harness verifies the copy
+   * afterwards. With `workload.rttMs` set, through a delaying relay.
+   */
+  run(workload: Workload, paths: RunPaths, options?: RunOptions): Promise<Measurement>;
 }
 
 /** A tool that could not be set up, and why ("not installed", …). */
 export interface UnavailableTool {
   readonly name: string;
+  /** Whether the tool would have run the latency workloads. */
+  readonly relayed: boolean;
   readonly unavailable: string;
 }
 
