@@ -18,6 +18,7 @@ import {
   type Upload,
 } from "./storage.ts";
 import { hashFileFromStart } from "../shared/file_hash.ts";
+import { claimPartial, isClaimed, releasePartial } from "./partial_claims.ts";
 
 /**
  * Everything {@link LocalUpload.open} needs; {@link LocalStorage} fills it in,
@@ -63,15 +64,9 @@ export function partialFileName(virtualPath: string, size: number, mtimeMs: numb
   return createHash("sha256").update(`${virtualPath}\0${size}\0${mtimeMs}`).digest("hex");
 }
 
-/**
- * Partial files with an upload in progress in this process. Two uploads of
- * the same (path, size, mtime) would share one partial; the second is refused.
- */
-const ACTIVE_PARTIALS = new Set<string>();
-
 /** Whether an upload in this process is writing the partial with `partialKey` now. */
 export function uploadInProgress(partialKey: string): boolean {
-  return ACTIVE_PARTIALS.has(partialKey);
+  return isClaimed(partialKey);
 }
 
 /**
@@ -99,17 +94,17 @@ export class LocalUpload implements Upload {
 
   /** Opens (creating or resuming) the partial file and seeds the running hash. */
   static async open(options: LocalUploadOptions): Promise<LocalUpload> {
-    if (ACTIVE_PARTIALS.has(options.partialKey)) {
+    // Two uploads of one file would share its partial: one at a time (partial_claims.ts).
+    if (!(await claimPartial(options.partialKey))) {
       throw new StorageError(
         STATUS.EXISTS,
         `${options.virtualPath}: another upload of this file is in progress`,
       );
     }
-    ACTIVE_PARTIALS.add(options.partialKey);
     try {
       return await LocalUpload.#open(options);
     } catch (error) {
-      ACTIVE_PARTIALS.delete(options.partialKey);
+      releasePartial(options.partialKey);
       throw error;
     }
   }
@@ -250,7 +245,7 @@ export class LocalUpload implements Upload {
     if (this.#fileClosed) return;
     this.#fileClosed = true;
     this.#file.close();
-    ACTIVE_PARTIALS.delete(this.#options.partialKey);
+    releasePartial(this.#options.partialKey);
   }
 }
 
