@@ -46,7 +46,9 @@ interface UsersOption {
 export function userCommand(onExit: (code: number) => void): Command {
   const run = async (task: () => Promise<void>) => onExit(await exitCodeOf(task));
   return new Command("user")
-    .description("manage the users file (passwords are stored as scrypt hashes)")
+    .description(
+      "manage the users file, or with --database the users several nodes share (passwords are stored as scrypt hashes)",
+    )
     .addCommand(
       named("add", "add a user; the password is read twice on a terminal, else from stdin")
         .action((name: string, options: UsersOption) =>
