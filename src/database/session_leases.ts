@@ -60,11 +60,6 @@ export class SessionLeases implements SessionLimit {
     Deno.unrefTimer(this.#timer);
   }
 
-  /** Sessions open on this node. */
-  get open(): number {
-    return this.#live.size;
-  }
-
   async claim(user: string, limit: number, graceMs: number): Promise<(() => void) | undefined> {
     const deadline = Date.now() + graceMs;
     for (;;) {
