@@ -45,6 +45,11 @@ export async function openUsers(
   });
   const demo = new DemoUsers();
   const userCount = await authenticator.load();
+  if (store) {
+    serverLog.info("users from {location} (the users file is not read)", {
+      location: authenticator.location,
+    });
+  }
   await demo.review(authenticator);
   const legacy = authenticator.legacyUsers();
   if (legacy.length > 0) {

@@ -56,6 +56,10 @@ Deno.test({
   ignore,
   async fn() {
     await withTwoNodes([], async (a, b, url) => {
+      assert.match(
+        a.output(),
+        /users from the database at 127\.0\.0\.1:\d+ \(the users file is not read\)/,
+      );
       const fileUser = await runClient(a, ["pwd"]);
       assert.equal(fileUser.code, 3, "alice of the node's users file is not a user of the site");
       const added = await userCommand(url, ["add", "dora"], "dora-pw\n");
