@@ -1,10 +1,11 @@
 /**
- * Checks logins against the users file. The file is re-read when it changes,
- * so users can be added without a restart. Every login costs one scrypt
+ * Checks logins against a {@link UserStore}: the users file (re-read when it
+ * changes, so users can be added without a restart), or the users table
+ * that the nodes of a site share (read at every login). Every login costs one scrypt
  * computation, whether the user is unknown, has a hash or still has a legacy
  * plaintext password, so the time taken does not tell which. After a
  * successful login a plaintext (or too weakly hashed) password is replaced by
- * a fresh hash in the file.
+ * a fresh hash in the store.
  *
  * A password that passed its scrypt check is remembered for a short while
  * (default {@link DEFAULT_LOGIN_CACHE_MS}), so a burst of logins with it (a
@@ -14,7 +15,9 @@
  * check runs wait for its answer instead of starting their own. Only a
  * correct password can hit: an unknown user or a wrong password always
  * costs a full check, so timing still tells nothing about which user names
- * exist. A changed password (a new stored hash) no longer matches.
+ * exist. A changed password (a new stored hash) no longer matches, and a
+ * deleted user has none: the stored secret is looked up at every login, so
+ * the cache never outlives a change of the store.
  *
  * @module
  */
@@ -28,7 +31,8 @@ import {
   type ScryptParams,
   verifyPassword,
 } from "./password_hash.ts";
-import { parseUsersFile, setUser, updateUsersFile, type UsersFileProblem } from "./users_file.ts";
+import type { UserStore } from "./user_store.ts";
+import { type ProblemReporter, UsersFileStore } from "./users_file_store.ts";
 import { type CheckPositionListener, CheckQueue } from "./check_queue.ts";
 import { isDemoPassword, storesDemoPassword } from "./demo_passwords.ts";
 import { DEFAULT_LOGIN_CACHE_MS, DEFAULT_MAX_CHECK_WAIT_MS } from "./login_defaults.ts";
@@ -43,13 +47,12 @@ export { DEFAULT_LOGIN_CACHE_MS, DEFAULT_MAX_CHECK_WAIT_MS };
 /** Most passwords remembered at once; the oldest goes first. */
 const LOGIN_CACHE_ENTRIES = 1024;
 
-/** Called with the lines that were skipped when a load finds a different set of them. */
-export type ProblemReporter = (path: string, problems: UsersFileProblem[]) => void;
+export type { ProblemReporter };
 
 /** What happened when a user's secret was to be upgraded after a login (never the secret itself). */
 export type RehashOutcome =
   | { user: string; result: "rehashed" }
-  /** The user's line was edited meanwhile; it was left alone. */
+  /** The user's secret was changed meanwhile; it was left alone. */
   | { user: string; result: "changed" }
   | { user: string; result: "failed"; reason: string };
 
@@ -65,7 +68,7 @@ export interface AuthenticatorOptions {
   maxCheckWaitMs?: number;
   /** How long a password that passed is remembered, ms; 0: check every login. Default: {@link DEFAULT_LOGIN_CACHE_MS}. */
   loginCacheMs?: number;
-  /** Called after a reload found the file changed (not after the first load). Default: nothing. */
+  /** Called after a reload found the users file changed (not after the first load). Default: nothing. */
   onUsersChanged?: () => void;
   /** Told how long each password check waited for its turn, ms (see `CheckQueueOptions.onWait`). Default: nothing. */
   onCheckWait?: (waitedMs: number) => void;
@@ -73,13 +76,9 @@ export interface AuthenticatorOptions {
 
 /** Verifies user names and passwords. */
 export class Authenticator {
-  #path: string;
-  #report: ProblemReporter;
+  #store: UserStore;
   #params: ScryptParams;
   #onRehash: (outcome: RehashOutcome) => void;
-  #loadedVersion = "";
-  #reportedProblems = "[]";
-  #secrets = new Map<string, string>();
   #dummyHash: Promise<string> | undefined;
   #checks: CheckQueue;
   #cacheMs: number;
@@ -89,17 +88,24 @@ export class Authenticator {
   /** Checks running now, by tag: logins with the same password wait for the same answer. */
   #running = new Map<string, Promise<boolean>>();
   #checksRun = 0;
-  #onUsersChanged: () => void;
   /** Stored secret → whether it is a demo password; learnt from logins, or checked once. */
   #demoSecrets = new Map<string, Promise<boolean>>();
 
-  constructor(path: string, report: ProblemReporter, options: AuthenticatorOptions = {}) {
-    this.#path = path;
-    this.#report = report;
+  /**
+   * `users` is the path of a users file (whose skipped lines go to `report`)
+   * or a store of users.
+   */
+  constructor(
+    users: string | UserStore,
+    report: ProblemReporter = () => {},
+    options: AuthenticatorOptions = {},
+  ) {
+    this.#store = typeof users === "string"
+      ? new UsersFileStore(users, report, options.onUsersChanged)
+      : users;
     this.#params = options.scryptParams ?? DEFAULT_SCRYPT_PARAMS;
     this.#onRehash = options.onRehash ?? (() => {});
     this.#cacheMs = options.loginCacheMs ?? DEFAULT_LOGIN_CACHE_MS;
-    this.#onUsersChanged = options.onUsersChanged ?? (() => {});
     // Each scrypt run takes 32 MiB and a core: a crowd of logins (or of attackers)
     // queues instead of exhausting memory, and is refused as busy past the wait bound.
     this.#checks = new CheckQueue({
@@ -109,19 +115,15 @@ export class Authenticator {
     });
   }
 
-  /** Reads the file now unless it is unchanged; fails if it cannot be read at all. Resolves to the number of users. */
+  /** Where the users are, for messages. */
+  get location(): string {
+    return this.#store.location;
+  }
+
+  /** Reads the users now (a file: unless it is unchanged); fails if it cannot. Resolves to the number of users. */
   async load(): Promise<number> {
     await this.#ensureDummyHash();
-    const info = await Deno.stat(this.#path);
-    const version = `${info.mtime?.getTime() ?? 0}:${info.ino ?? 0}:${info.size}`;
-    if (version === this.#loadedVersion) return this.#secrets.size;
-    const parsed = parseUsersFile(await Deno.readTextFile(this.#path));
-    this.#reportProblems(parsed.problems);
-    this.#secrets = new Map([...parsed.users].map(([name, user]) => [name, user.secret]));
-    const reloaded = this.#loadedVersion !== "";
-    this.#loadedVersion = version;
-    if (reloaded) this.#onUsersChanged();
-    return this.#secrets.size;
+    return await this.#store.load();
   }
 
   /**
@@ -129,7 +131,7 @@ export class Authenticator {
    * (see demo_passwords.ts), in file order. Each secret is checked once.
    */
   async demoPasswordUsers(): Promise<string[]> {
-    const users = [...this.#secrets];
+    const users = this.#store.loaded();
     const found = await Promise.all(users.map(([name, secret]) => {
       const known = this.#demoSecrets.get(secret) ?? storesDemoPassword(name, secret);
       this.#demoSecrets.set(secret, known);
@@ -144,14 +146,6 @@ export class Authenticator {
     this.#demoSecrets.set(secret, Promise.resolve(isDemoPassword(password)));
   }
 
-  /** Reports skipped lines unless they are the ones already reported (e.g. after a rehash). */
-  #reportProblems(problems: UsersFileProblem[]): void {
-    const key = JSON.stringify(problems);
-    if (key === this.#reportedProblems) return;
-    this.#reportedProblems = key;
-    if (problems.length > 0) this.#report(this.#path, problems);
-  }
-
   /** Password checks (scrypt runs for a login) completed so far. */
   get checksRun(): number {
     return this.#checksRun;
@@ -159,7 +153,7 @@ export class Authenticator {
 
   /** Names of the users whose password is still stored in plaintext, in file order. */
   legacyUsers(): string[] {
-    return [...this.#secrets].filter(([, secret]) => !isHashed(secret)).map(([name]) => name);
+    return this.#store.loaded().filter(([, secret]) => !isHashed(secret)).map(([name]) => name);
   }
 
   /**
@@ -187,15 +181,14 @@ export class Authenticator {
     return await check;
   }
 
-  /** The cache key of a login, or undefined when it cannot be cached (cache off, unknown or legacy user). */
+  /**
+   * The cache key of a login, or undefined when it cannot be cached (cache
+   * off, unknown or legacy user). It holds the secret stored now: a changed
+   * or deleted user no longer matches what was remembered.
+   */
   async #cacheTag(user: string, password: string): Promise<string | undefined> {
     if (this.#cacheMs <= 0) return undefined;
-    try {
-      await this.load();
-    } catch {
-      // Checked (and failed over) by the full path.
-    }
-    const secret = this.#secrets.get(user);
+    const secret = await this.#store.secretOf(user);
     if (secret === undefined || !isHashed(secret) || needsRehash(secret, this.#params)) {
       return undefined;
     }
@@ -220,12 +213,7 @@ export class Authenticator {
       // Looked up when the check runs, not when it was queued: a login that waited behind
       // another one of the same legacy user sees the hash that login stored, not the
       // plaintext, and does not hash and write the file once more.
-      try {
-        await this.load();
-      } catch {
-        // Keep serving with the users we had if the file is briefly unreadable.
-      }
-      const secret = this.#secrets.get(user);
+      const secret = await this.#store.secretOf(user);
       const matches = await this.#matches(secret, password);
       this.#checksRun++;
       if (matches && secret !== undefined) this.#learnDemo(secret, password);
@@ -255,18 +243,12 @@ export class Authenticator {
     return this.#dummyHash;
   }
 
-  /** Replaces `user`'s line with a fresh hash unless someone changed it since it was loaded. */
+  /** Replaces `user`'s secret with a fresh hash unless someone changed it since it was loaded. */
   async #rehash(user: string, loadedSecret: string, password: string): Promise<void> {
     try {
       const fresh = await hashPassword(password, this.#params);
-      const written = await updateUsersFile(this.#path, (text) => {
-        const current = parseUsersFile(text).users.get(user);
-        return current?.secret === loadedSecret ? setUser(text, user, fresh) : undefined;
-      });
-      if (written) {
-        this.#secrets.set(user, fresh);
-        this.#learnDemo(fresh, password);
-      }
+      const written = await this.#store.replaceSecret(user, loadedSecret, fresh);
+      if (written) this.#learnDemo(fresh, password);
       this.#onRehash({ user, result: written ? "rehashed" : "changed" });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);

@@ -17,6 +17,16 @@
  * - `uploads`, `upload_parts`: multipart uploads in progress and the parts
  *   the object store has confirmed.
  * - `journal_changes`, `journal_index`: the sync change journal (journal.ts).
+ * - `users`: who may log in, with the scrypt hash of their password as the
+ *   users file stores it (never plaintext), migration 10 (user_records.ts).
+ * - `session_leases`: one row per open session of every node, for the
+ *   per-user session limit across nodes; a lease its node stops renewing
+ *   expires (session_leases.ts), migration 11.
+ * - `login_failures`: failed logins and lockouts per user name and per
+ *   address (login_failures.ts), migration 12.
+ *
+ * Times the nodes compare (expiries, lockouts) are the database's `now()`,
+ * so the nodes' clocks need not agree.
  *
  * @module
  */
@@ -104,7 +114,42 @@ const INITIAL = `
   );
 `;
 
-/** Every migration this build knows, oldest first. */
+const USERS = `
+  CREATE TABLE users (
+    name text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_-][A-Za-z0-9._-]{0,31}$'),
+    secret text NOT NULL CHECK (secret LIKE 'scrypt$%' AND octet_length(secret) <= 1024),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+  );
+`;
+
+const SESSION_LEASES = `
+  CREATE TABLE session_leases (
+    node_id uuid NOT NULL,
+    session_id uuid NOT NULL,
+    user_name text NOT NULL CHECK (octet_length(user_name) BETWEEN 1 AND 255),
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (node_id, session_id)
+  );
+  CREATE INDEX session_leases_by_user ON session_leases (user_name, expires_at);
+`;
+
+const LOGIN_FAILURES = `
+  CREATE TABLE login_failures (
+    scope text NOT NULL CHECK (scope IN ('user', 'address')),
+    subject text NOT NULL CHECK (octet_length(subject) BETWEEN 0 AND 1024),
+    failures integer NOT NULL CHECK (failures >= 0),
+    first_at timestamptz NOT NULL,
+    locked_until timestamptz NOT NULL,
+    PRIMARY KEY (scope, subject)
+  );
+  CREATE INDEX login_failures_by_age ON login_failures (first_at);
+`;
+
+/** Every migration this build knows, oldest first (10-19: users and logins). */
 export const SCHEMA_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "object storage metadata and change journal", sql: INITIAL },
+  { version: 10, name: "users", sql: USERS },
+  { version: 11, name: "session leases", sql: SESSION_LEASES },
+  { version: 12, name: "login failures and lockouts", sql: LOGIN_FAILURES },
 ];

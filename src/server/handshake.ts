@@ -28,7 +28,8 @@ import { DeadlineError, withDeadline } from "./deadline.ts";
 import { serverCapabilities } from "./handlers.ts";
 import type { LoginResult, ServerMetrics } from "./metrics.ts";
 import type { ServerConfig } from "./server_config.ts";
-import type { LoginGuard } from "./login_guard.ts";
+import type { LoginFailures } from "./login_guard.ts";
+import { DatabaseUnavailableError } from "../database/database_errors.ts";
 import type { ServerStream } from "../transport/server_stream.ts";
 import { plural } from "../shared/plural.ts";
 
@@ -48,13 +49,13 @@ export interface Link {
 /** Shared server state the handshake needs. */
 export interface HandshakeEnvironment {
   config: ServerConfig;
-  guard: LoginGuard;
+  guard: LoginFailures;
   /** Connections between accept and login, not counting time in the queue. */
   unauthenticated: { count: number };
   admission: Admission;
   authenticator: Authenticator;
   metrics: ServerMetrics;
-  userSessions: UserSessions;
+  userSessions: SessionLimit;
   shutdown: AbortSignal;
 }
 
@@ -63,6 +64,7 @@ export interface Admitted {
   user: string;
   /** What the client said it supports in `Hello`. */
   capabilities: string[];
+  /** Frees the user's session slot and the connection slot. */
   release(): void;
 }
 
@@ -75,8 +77,26 @@ export interface Admitted {
  */
 export const SESSION_SLOT_GRACE_MS = 2_000;
 
-/** Counts open sessions per user against `--max-sessions-per-user`. */
-export class UserSessions {
+/**
+ * Where `--max-sessions-per-user` is counted: in this process
+ * ({@link UserSessions}), or across nodes in the shared database
+ * (database/session_leases.ts).
+ */
+export interface SessionLimit {
+  /**
+   * Takes one of `user`'s `limit` session slots, waiting up to `graceMs` for
+   * one to free at the limit; resolves to the slot's release, or undefined
+   * when none freed in time.
+   */
+  claim(user: string, limit: number, graceMs: number): Promise<(() => void) | undefined>;
+}
+
+/** Counts open sessions per user against `--max-sessions-per-user`, in this process. */
+export class UserSessions implements SessionLimit {
+  async claim(user: string, limit: number, graceMs: number): Promise<(() => void) | undefined> {
+    return await this.open(user, limit, graceMs) ? () => this.close(user) : undefined;
+  }
+
   #open = new Map<string, number>();
   #waiting = new Map<string, Set<() => void>>();
 
@@ -150,8 +170,16 @@ export async function admitClient(link: Link, env: HandshakeEnvironment): Promis
     const firstFrame = link.reader.next();
     gate.count--; // Time in the queue is bounded by the queue itself.
     release = await waitForSlot(link, env, firstFrame).finally(() => gate.count++);
-    const user = await login(link, env, firstFrame);
-    return { user, release, capabilities };
+    const { user, endSession } = await login(link, env, firstFrame);
+    const releaseSlot = release;
+    return {
+      user,
+      capabilities,
+      release: () => {
+        endSession();
+        releaseSlot();
+      },
+    };
   } catch (error) {
     release?.();
     const refusal = asRefusal(error);
@@ -184,6 +212,10 @@ function asRefusal(error: unknown): Refusal | undefined {
   if (error instanceof Refusal) return error;
   if (error instanceof ProtocolError) return new Refusal(STATUS.PROTOCOL_ERROR, error.message);
   if (error instanceof DeadlineError) return new Refusal(STATUS.TIMEOUT, error.message);
+  if (error instanceof DatabaseUnavailableError) {
+    // Nothing was decided: the same login may well work in a moment, on this node or another.
+    return new Refusal(STATUS.SERVER_BUSY, `server busy: cannot log in now (${error.message})`);
+  }
   return undefined; // The peer went away: nobody to tell.
 }
 
@@ -263,8 +295,8 @@ async function checkPassword(
       delayMs,
     });
   };
-  const refuseIfLockedOut = () => {
-    const lockout = env.guard.check(user, link.address);
+  const refuseIfLockedOut = async () => {
+    const lockout = await env.guard.check(user, link.address);
     if (!lockout) return;
     audit("locked_out", `refused: ${lockout.scope} locked out`);
     const who = lockout.scope === "user" ? "for this user" : "from your address";
@@ -274,7 +306,7 @@ async function checkPassword(
       `too many failed logins ${who}; try again in ${seconds} s`,
     );
   };
-  refuseIfLockedOut();
+  await refuseIfLockedOut();
   let matches: boolean;
   const progress = new LoginProgress(link);
   try {
@@ -289,13 +321,13 @@ async function checkPassword(
   }
   if (matches) {
     // Guesses that were waiting for their check when a lockout began are refused too.
-    refuseIfLockedOut();
+    await refuseIfLockedOut();
     const refusedDemo = (result: string) => audit("demo_password_remote", result);
     refuseDemoPasswordFromAfar(link, user, password, refusedDemo);
-    env.guard.recordSuccess(user);
+    await env.guard.recordSuccess(user);
     return;
   }
-  const verdict = env.guard.recordFailure(user, link.address);
+  const verdict = await env.guard.recordFailure(user, link.address);
   audit("bad_credentials", "failed", verdict.delayMs);
   serverLog.warn("failed login for {user} from {remote}", { user, remote: link.remote });
   if (verdict.lockedOut) {
@@ -381,7 +413,7 @@ async function login(
   link: Link,
   env: HandshakeEnvironment,
   firstFrame: Promise<Frame | null>,
-): Promise<string> {
+): Promise<{ user: string; endSession: () => void }> {
   // The deadline covers what the peer has to send. Once its Auth is here, the wait for
   // a password check is the server's doing: the check queue bounds it (--max-check-wait).
   const frame = await withDeadline(firstFrame, env.config.loginTimeoutMs, "login");
@@ -391,7 +423,9 @@ async function login(
   }
   const { user, password } = decode(Messages.Auth, frame);
   await checkPassword(link, env, user, password);
-  if (!await env.userSessions.open(user, env.config.maxSessionsPerUser, SESSION_SLOT_GRACE_MS)) {
+  const limit = env.config.maxSessionsPerUser;
+  const endSession = await env.userSessions.claim(user, limit, SESSION_SLOT_GRACE_MS);
+  if (endSession === undefined) {
     env.metrics.logins.session_limit++;
     auditLog.warn("login of {user} from {remote}: {result}", {
       event: "login",
@@ -406,5 +440,5 @@ async function login(
       }, the most allowed`,
     );
   }
-  return user;
+  return { user, endSession };
 }

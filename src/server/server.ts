@@ -34,6 +34,7 @@ import { serveMetrics } from "../metrics/serve_metrics.ts";
 import { LiveSession, SessionRegistry } from "./session_registry.ts";
 import { startPartialSweeper } from "./partial_sweeper.ts";
 import type { Database } from "../database/database.ts";
+import type { SharedLogins } from "../database/shared_logins.ts";
 
 /** A server that is listening. */
 export interface RunningServer {
@@ -64,6 +65,8 @@ export interface StartServerOptions {
 /** What the server shares with other nodes: the database of `--database`, if any. */
 export interface SharedState {
   database?: Database;
+  /** With `database`: the users, session limit and failed logins kept there. */
+  logins?: SharedLogins;
 }
 
 /** Validates the configuration, binds the port and starts serving. */
@@ -77,6 +80,7 @@ export async function startServer(
       ? await (await import("./shared_database.ts")).openSharedDatabase(config.database)
       : undefined,
   };
+  if (shared.database) shared.logins = await openSharedLogins(shared.database, config);
   try {
     return await startWith(config, shared, options);
   } catch (error) {
@@ -96,7 +100,8 @@ async function startWith(
   const metrics = new ServerMetrics();
   const exported = config.metricsAddress ? new DfosMetrics(metrics) : undefined;
   const onCheckWait = exported?.observeCheckWait;
-  const { authenticator, userCount } = await openUsers(config, { onCheckWait });
+  const users = shared.logins?.users;
+  const { authenticator, userCount } = await openUsers(config, { onCheckWait, store: users });
   const bound = await listen(config);
   const budget = descriptorBudget(config, config.storageDir);
   logBudget(budget);
@@ -191,8 +196,8 @@ class Server {
       admission: new Admission(config.maxClients, config.maxQueue),
       authenticator,
       metrics: this.metrics,
-      userSessions: new UserSessions(),
-      guard: new LoginGuard(config.loginGuard),
+      userSessions: parts.shared.logins?.sessions ?? new UserSessions(),
+      guard: parts.shared.logins?.guard ?? new LoginGuard(config.loginGuard),
       unauthenticated: { count: 0 },
       shutdown: this.#shutdown.signal,
     };
@@ -201,6 +206,7 @@ class Server {
     this.#stopTimers = () => {
       stopSampler();
       stopSweeper();
+      parts.shared.logins?.sessions.close();
     };
     this.finished = this.#acceptLoop();
   }
@@ -235,7 +241,6 @@ class Server {
       try {
         await this.#runSession(link, admitted.user, admitted.capabilities);
       } finally {
-        this.#environment.userSessions.close(admitted.user);
         admitted.release();
       }
     } finally {
@@ -378,6 +383,20 @@ class Server {
     this.#stopTimers();
     serverLog.info("server stopped");
   }
+}
+
+/** The login state kept in `database`; a lease renewal that fails is logged (the next one tries again). */
+async function openSharedLogins(database: Database, config: ServerConfig): Promise<SharedLogins> {
+  const { sharedLogins } = await import("../database/shared_logins.ts");
+  return sharedLogins(database, {
+    loginGuard: config.loginGuard,
+    leases: {
+      onRenewError: (error) =>
+        serverLog.warn("could not renew this node's session leases: {error}; retrying", {
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    },
+  });
 }
 
 /** Serves the metrics if `--metrics` asks; if that fails, closes `bound` (and throws). */

@@ -1,25 +1,34 @@
 /**
- * The server's users: the {@link Authenticator} over the users file, and
- * what the server log says about them (skipped lines, plaintext passwords,
+ * The server's users: the {@link Authenticator} over the users file (or,
+ * with `--database`, over the users table every node shares), and what the
+ * server log says about them (skipped lines, plaintext passwords,
  * passwords replaced by fresh hashes, users who still have a demo password).
  *
  * @module
  */
 
 import { Authenticator, type RehashOutcome } from "../auth/authenticator.ts";
+import type { UserStore } from "../auth/user_store.ts";
 import { serverLog } from "../log/logging.ts";
 import { plural } from "../shared/plural.ts";
 import type { ServerConfig } from "./server_config.ts";
 
+/** Options of {@link openUsers}. */
+export interface OpenUsersOptions {
+  /** Told how long each password check waited for its turn, ms. Default: nothing. */
+  onCheckWait?: (waitedMs: number) => void;
+  /** Where the users are. Default: the users file of `config`. */
+  store?: UserStore;
+}
+
 /**
- * Loads the users file; resolves to its authenticator and the number of
- * users. `onCheckWait` is told how long each password check waited for its turn, ms.
+ * Loads the users; resolves to their authenticator and the number of users.
  */
 export async function openUsers(
   config: ServerConfig,
-  { onCheckWait }: { onCheckWait?: (waitedMs: number) => void } = {},
+  { onCheckWait, store }: OpenUsersOptions = {},
 ): Promise<{ authenticator: Authenticator; userCount: number }> {
-  const authenticator = new Authenticator(config.usersFile, (path, problems) => {
+  const authenticator = new Authenticator(store ?? config.usersFile, (path, problems) => {
     for (const { line, reason } of problems) {
       serverLog.warn("the users file {path} has a problem on line {line}: {reason}; line skipped", {
         path,
@@ -30,12 +39,17 @@ export async function openUsers(
   }, {
     maxCheckWaitMs: config.maxCheckWaitMs,
     loginCacheMs: config.loginCacheMs,
-    onRehash: logRehash,
+    onRehash: (outcome) => logRehash(outcome, authenticator.location),
     onUsersChanged: () => demo.review(authenticator),
     onCheckWait,
   });
   const demo = new DemoUsers();
   const userCount = await authenticator.load();
+  if (store) {
+    serverLog.info("users from {location} (the users file is not read)", {
+      location: authenticator.location,
+    });
+  }
   await demo.review(authenticator);
   const legacy = authenticator.legacyUsers();
   if (legacy.length > 0) {
@@ -52,7 +66,7 @@ export async function openUsers(
   return { authenticator, userCount };
 }
 
-function logRehash(outcome: RehashOutcome): void {
+function logRehash(outcome: RehashOutcome, location: string): void {
   const { user } = outcome;
   if (outcome.result === "failed") {
     serverLog.warn("could not store a fresh hash of {user}'s password: {reason}", {
@@ -61,11 +75,11 @@ function logRehash(outcome: RehashOutcome): void {
     });
   } else if (outcome.result === "changed") {
     serverLog.info(
-      "{user}'s line in the users file changed during the login; it is left as it is",
-      { user },
+      "{user}'s password in {location} changed during the login; it is left as it is",
+      { user, location },
     );
   } else {
-    serverLog.info("replaced {user}'s password in the users file by a fresh hash", { user });
+    serverLog.info("replaced {user}'s password in {location} by a fresh hash", { user, location });
   }
 }
 

@@ -170,3 +170,25 @@ Deno.test("a missing users file fails with exit 1 for everything but add", async
     }
   });
 });
+
+Deno.test("user commands with a database that cannot be used fail clearly: usage for a bad URL or a missing --database, exit 1 for one unreachable", async () => {
+  await withUsersFile("alice:pw\n", async (path) => {
+    const bad = await dfosUser(path, ["list", "--database=nope"]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /^dfos: user: --database: the database URL is not a valid postgres:/);
+    const noDatabase = await dfosUser(path, ["import"]);
+    assert.equal(noDatabase.code, 2);
+    assert.match(noDatabase.stderr, /^dfos: user: import needs --database URL/);
+    const away = await dfosUser(path, [
+      "del",
+      "alice",
+      "--database=postgres://dfos@127.0.0.1:1/dfos",
+    ]);
+    assert.equal(away.code, 1);
+    assert.match(
+      away.stderr,
+      /^dfos: user: cannot use the database: database unreachable at 127\.0\.0\.1:1 .*try again\n$/,
+    );
+    assert.equal(await Deno.readTextFile(path), "alice:pw\n", "the users file is left alone");
+  });
+});

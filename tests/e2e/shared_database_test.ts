@@ -59,6 +59,12 @@ Deno.test({
           first.output(),
           /shared state in PostgreSQL at 127\.0\.0\.1:\d+ \(schema migrated/,
         );
+        const added = await dfosCommand(["user", "add", "alice", ...flags], { stdin: "piped" })
+          .spawn();
+        const writer = added.stdin.getWriter();
+        await writer.write(new TextEncoder().encode("alice-secret\n"));
+        await writer.close();
+        assert.equal((await added.output()).code, 0, "alice is added to the database");
         assert.equal((await runClient(first, ["pwd"])).code, 0);
         assert.ok(!first.output().includes(password), "the password is never printed");
       }
