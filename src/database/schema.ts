@@ -17,6 +17,9 @@
  * - `uploads`, `upload_parts`: multipart uploads in progress and the parts
  *   the object store has confirmed.
  * - `journal_changes`, `journal_index`: the sync change journal (journal.ts).
+ * - `uploads.tail_object_id` (version 20): the bytes of an interrupted
+ *   upload's unfinished part, kept as a small object of their own so that
+ *   the upload resumes from the last byte received, not the last whole part.
  *
  * @module
  */
@@ -104,7 +107,13 @@ const INITIAL = `
   );
 `;
 
+const UPLOAD_TAILS = `
+  ALTER TABLE uploads ADD COLUMN tail_object_id bigint REFERENCES objects;
+  CREATE INDEX uploads_by_tail ON uploads (tail_object_id);
+`;
+
 /** Every migration this build knows, oldest first. */
 export const SCHEMA_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "object storage metadata and change journal", sql: INITIAL },
+  { version: 20, name: "the unfinished part of an interrupted upload", sql: UPLOAD_TAILS },
 ];
