@@ -21,20 +21,22 @@ import { putFile, readFileBytes, sha256Hex, TEST_MTIME_MS } from "./storage_test
 
 const missing = OBJECT_STORE_MISSING ?? postgresMissing();
 
-/** Counts the requests made of a store, by operation. */
-function counting(store: ObjectStore): { store: ObjectStore; calls: Map<string, number> } {
+/** Counts the requests made of a store, by operation; `hold.put` makes puts wait for it. */
+function counting(store: ObjectStore) {
   const calls = new Map<string, number>();
+  const hold: { put?: Promise<void> } = {};
   const counted = new Proxy(store, {
     get(target, name, receiver) {
       const value = Reflect.get(target, name, receiver);
       if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
+      return async (...args: unknown[]) => {
         calls.set(String(name), (calls.get(String(name)) ?? 0) + 1);
-        return value.apply(target, args);
+        if (name === "put") await hold.put;
+        return await value.apply(target, args);
       };
     },
   });
-  return { store: counted, calls };
+  return { store: counted as ObjectStore, calls, hold };
 }
 
 /** Sum of the calls made since `before` (a copy of the counts). */
@@ -63,7 +65,7 @@ Deno.test({
     await using server = await startObjectStore();
     const database = Database.open(await (await sharedPostgres()).createDatabase());
     await migrate(database);
-    const { store, calls } = counting(await newStore(server, "extra"));
+    const { store, calls, hold } = counting(await newStore(server, "extra"));
     const node = (graceMs = 3600_000) =>
       new ObjectStorageProvider("s3://extra/extra", { database, store, garbageGraceMs: graceMs });
     const nodeA = node();
@@ -141,6 +143,25 @@ Deno.test({
           assert.equal((await a.listPartials()).count, 0);
         },
       );
+
+      await t.step("an abort while a part is on its way keeps that part once", async () => {
+        const { a, b } = await fresh();
+        const bytes = seededBytes(2 * PART_SIZE + 5000, 5);
+        const options = { size: bytes.length, mtimeMs: TEST_MTIME_MS };
+        const first = await a.beginUpload("/big.bin", options);
+        const { promise: held, resolve: release } = Promise.withResolvers<void>();
+        hold.put = held; // A tail's put, if any, is slower than the part.
+        const writing = first.write(bytes.subarray(0, PART_SIZE)); // Fills the part: it goes out.
+        const aborting = first.abort(true); // As a session ending mid-write does.
+        await writing;
+        release();
+        await aborting;
+        const second = await b.beginUpload("/big.bin", options);
+        assert.equal(second.offset, PART_SIZE);
+        await second.write(bytes.subarray(second.offset));
+        await second.commit(sha256Hex(bytes));
+        assert.deepEqual(await readFileBytes(a, "/big.bin"), bytes);
+      });
 
       await t.step("content the user already has is named again, not stored again", async () => {
         const { a } = await fresh();

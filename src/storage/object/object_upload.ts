@@ -64,6 +64,8 @@ export class ObjectUpload implements Upload {
   #state: "open" | "broken" | "closed" = "open";
   #commitResult: Promise<EntryInfo> | null = null;
   #released = false;
+  /** The writes running, if any (settles when they end; never rejects). */
+  #writing: Promise<void> | null = null;
 
   private constructor(options: ObjectUploadOptions, claim: string, started: StartedUpload) {
     this.#options = options;
@@ -101,7 +103,19 @@ export class ObjectUpload implements Upload {
   }
 
   /** Appends bytes; a full part goes to the store (and its record) before this resolves. */
-  async write(chunk: Uint8Array): Promise<void> {
+  write(chunk: Uint8Array): Promise<void> {
+    // One at a time (a part on its way is the buffer); the first starts at once.
+    const writing = this.#writing
+      ? this.#writing.then(() => this.#write(chunk))
+      : this.#write(chunk);
+    const settled: Promise<void> = writing.catch(() => {}).finally(() => {
+      if (this.#writing === settled) this.#writing = null;
+    });
+    this.#writing = settled;
+    return writing;
+  }
+
+  async #write(chunk: Uint8Array): Promise<void> {
     this.#assertOpen();
     const { path, size } = this.#options;
     if (this.#length + chunk.length > size) {
@@ -127,6 +141,8 @@ export class ObjectUpload implements Upload {
   /** Verifies and names the file (see the module's notes); resolves to its entry as placed. */
   async commit(sha256Hex: string, options: CommitOptions = {}): Promise<EntryInfo> {
     if (this.#commitResult) return await this.#commitResult;
+    await this.#writing;
+    if (this.#commitResult) return await this.#commitResult;
     this.#assertOpen();
     const { path, size } = this.#options;
     if (this.#length !== size) {
@@ -147,6 +163,7 @@ export class ObjectUpload implements Upload {
     if (this.#state === "closed") return;
     this.#state = "closed";
     try {
+      await this.#writing; // A part in flight is recorded, or stays in the buffer, first.
       if (keepPartial) await this.#saveTail();
       else await this.#discard();
     } finally {
