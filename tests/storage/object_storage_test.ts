@@ -17,6 +17,9 @@ import { OBJECT_STORE_MISSING, startObjectStore } from "../helpers/ceph.ts";
 import { seededBytes } from "../helpers/files.ts";
 import { postgresMissing, sharedPostgres } from "../helpers/postgres.ts";
 import { newStore } from "./object_store_helpers.ts";
+import { ageObjectPartials } from "./storage_backends.ts";
+import { StorageError } from "../../src/storage/storage.ts";
+import { statusName } from "../../src/protocol/status.ts";
 import { putFile, readFileBytes, sha256Hex, TEST_MTIME_MS } from "./storage_test_helpers.ts";
 
 const missing = OBJECT_STORE_MISSING ?? postgresMissing();
@@ -236,6 +239,53 @@ Deno.test({
         const after = await keys();
         assert.equal(after.length, before.length - 1);
         assert.equal(new TextDecoder().decode(await readFileBytes(b, "/kept.txt")), "kept");
+      });
+
+      await t.step(
+        "the sweep drops stale uploads; the collector aborts ones no record knows",
+        async () => {
+          const { user, b } = await fresh();
+          const stale = await b.beginUpload("/stale.bin", { size: 10, mtimeMs: 1 });
+          await stale.write(new Uint8Array(4));
+          await stale.abort(true);
+          await ageObjectPartials(database, user, 2 * 3600_000);
+          const orphan = await store.createMultipartUpload("objects/orphan");
+          const swept = await nodeB.sweepPartials(3600_000);
+          assert.deepEqual(swept.filter((entry) => entry.user === user), [{ user, removed: 1 }]);
+          assert.equal((await b.listPartials()).count, 0);
+          const left = (await store.listMultipartUploads("objects/")).entries;
+          assert.ok(
+            !left.some((upload) => upload.uploadId === orphan),
+            "the unrecorded upload is gone",
+          );
+          assert.deepEqual(left, [], "and the swept one's too");
+        },
+      );
+
+      await t.step("with the store unreachable, writes fail clearly and name nothing", async () => {
+        const { a } = await fresh();
+        const bytes = new TextEncoder().encode("never stored");
+        await server.stopGateway();
+        try {
+          const error = await a.writeFile("/a.txt", bytes, {
+            mtimeMs: 1,
+            sha256Hex: sha256Hex(bytes),
+          })
+            .then(() => undefined, (error) => error);
+          assert.ok(error instanceof StorageError, String(error));
+          assert.equal(statusName(error.code), "IO_ERROR");
+          assert.match(error.message, /^\/a\.txt: the object store is unreachable .*; try again$/);
+          await assert.rejects(a.stat("/a.txt"), /no such file/);
+          await assert.rejects(
+            a.beginUpload("/b.bin", { size: 10, mtimeMs: 1 }),
+            /the object store is unreachable/,
+          );
+          assert.equal((await a.listPartials()).count, 0);
+        } finally {
+          await server.startGateway();
+        }
+        await a.writeFile("/a.txt", bytes, { mtimeMs: 1, sha256Hex: sha256Hex(bytes) });
+        assert.deepEqual(await readFileBytes(a, "/a.txt"), bytes);
       });
     } finally {
       await database.close();
