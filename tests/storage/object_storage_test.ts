@@ -166,6 +166,25 @@ Deno.test({
         assert.deepEqual(await readFileBytes(a, "/big.bin"), bytes);
       });
 
+      await t.step("a file read in order takes one ranged GET; a jump takes another", async () => {
+        const { a } = await fresh();
+        const bytes = seededBytes(3 * 1024 * 1024 + 7, 6);
+        await a.writeFile("/read.bin", bytes, { mtimeMs: 1, sha256Hex: sha256Hex(bytes) });
+        const reads = calls.get("read") ?? 0;
+        assert.deepEqual(await readFileBytes(a, "/read.bin"), bytes);
+        assert.equal((calls.get("read") ?? 0) - reads, 1, "one stream for the whole file");
+        const handle = await a.openRead("/read.bin");
+        try {
+          const piece = new Uint8Array(100);
+          assert.equal(await handle.read(piece, 2_000_000), 100);
+          assert.deepEqual(piece, bytes.subarray(2_000_000, 2_000_100));
+          assert.equal(await handle.read(piece, bytes.length), null);
+        } finally {
+          handle.close();
+        }
+        assert.equal((calls.get("read") ?? 0) - reads, 2, "the jump opened a second range");
+      });
+
       await t.step("content the user already has is named again, not stored again", async () => {
         const { a } = await fresh();
         const bytes = seededBytes(5000, 4);
