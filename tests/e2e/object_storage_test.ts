@@ -15,8 +15,10 @@ import { OBJECT_STORE_MISSING, type ObjectStoreServer, startObjectStore } from "
 import { postgresMissing, sharedPostgres } from "../helpers/postgres.ts";
 import {
   dfosCommand,
+  FOUND_BEHIND_BACK,
   readAudit,
   runClient,
+  serverLogLines,
   spawnClient,
   startServer,
   type TestServer,
@@ -108,6 +110,11 @@ Deno.test({
 
       await resumeLargeUpload(server, database, local);
       await syncRun(server, dir);
+      assert.equal(
+        await serverLogLines(server, FOUND_BEHIND_BACK),
+        0,
+        "the journal, kept by the metadata's own transactions, agrees with the names",
+      );
     } finally {
       await database.close();
       await relay.close();
@@ -178,6 +185,13 @@ Deno.test({
       const alone = await dfosCommand(["server", "--storage=s3://dfos-files/team"]).output();
       assert.equal(alone.code, 2);
       assert.match(new TextDecoder().decode(alone.stderr), /give --database too/);
+      const stray = await dfosCommand(["server", `--storage=${dir}`, "--s3-region=eu-west-3"])
+        .output();
+      assert.equal(stray.code, 2);
+      assert.match(
+        new TextDecoder().decode(stray.stderr),
+        /go with --storage s3:\/\/BUCKET\/PREFIX/,
+      );
       const url = await (await sharedPostgres()).createDatabase();
       const credentials = join(dir, "s3-credentials");
       await Deno.writeTextFile(
