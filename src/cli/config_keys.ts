@@ -120,8 +120,9 @@ export function optionValueOf(
   }
 }
 
-/** `text` as a path: relative ones taken from `baseDir`. */
+/** `text` as a path: relative ones taken from `baseDir`; a `SCHEME://` location as it is. */
 export function resolvePath(text: string, baseDir: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text;
   return isAbsolute(text) ? text : resolve(baseDir, text);
 }
 

@@ -8,7 +8,8 @@
  *   local files for get/put. A file tool must reach any path its user names.
  * - net: listening (server) and connecting (client).
  * - env: only the variables DFOS and its libraries read (`PG*`: those of
- *   PostgreSQL, which the database driver reads).
+ *   PostgreSQL, which the database driver reads; `AWS_*`: the standard AWS
+ *   ones an `s3://` storage reads, and the three the AWS SDK reads itself).
  * - sys: only the host name and the list of network interfaces, which
  *   discovery needs (`dfos server --discoverable`, `dfos discover`).
  *
@@ -32,6 +33,10 @@ export const ENVIRONMENT_VARIABLES = [
   "CLICOLOR_FORCE",
   // PostgreSQL's own (PGPASSWORD, PGSSLMODE, …): the database driver of `--database` reads them.
   "PG*",
+  // AWS's own: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,
+  // AWS_DEFAULT_REGION, AWS_ENDPOINT_URL(_S3) for `--storage s3://` (s3_settings.ts), and
+  // the three the SDK reads whatever it is given (AWS_SDK_ENVIRONMENT_VARIABLES, s3_client.ts).
+  "AWS_*",
 ] as const;
 
 /** System information DFOS reads: the host name and the interfaces that discovery uses. */

@@ -17,9 +17,9 @@ import {
   hideUrlPassword,
   isPathOption,
   isSecretOption,
+  resolvePath,
   writtenValue,
 } from "./config_keys.ts";
-import { resolve } from "node:path";
 
 /** The effective configuration of `command` (flags parsed, config file applied) as TOML. */
 export function formatEffectiveConfig(command: Command, configFile?: string): string {
@@ -61,7 +61,7 @@ function formatKey(command: Command, entry: ConfigKey): string {
 /** `value` as a TOML value: numbers that read back the same as numbers, paths absolute. */
 function tomlValue(value: unknown, option: Option | undefined): unknown {
   if (typeof value !== "string") return value;
-  if (option && isPathOption(option)) return resolve(value);
+  if (option && isPathOption(option)) return resolvePath(value, ".");
   return /^\d+(\.\d+)?$/.test(value) && String(Number(value)) === value ? Number(value) : value;
 }
 

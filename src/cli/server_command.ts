@@ -9,6 +9,7 @@
 import { Command } from "commander";
 import {
   DEFAULT_SERVER_CONFIG as DEFAULTS,
+  isStorageFolder,
   type ServerConfig,
   type ServerTls,
   stateDirFor,
@@ -19,6 +20,7 @@ import { checkInstanceName } from "../discovery/names.ts";
 import { InvalidArgumentError } from "commander";
 import type { MetricsAddress } from "../metrics/metrics_address.ts";
 import type { DatabaseConfig } from "../server/shared_database.ts";
+import type { S3Config } from "../storage/object/s3_configuration.ts";
 import { serverStatusCommand, serverStopCommand } from "./server_control_command.ts";
 import { configuredOptions, printConfig, withConfigFile } from "./config_file_options.ts";
 
@@ -32,7 +34,11 @@ export function serverCommand(onExit: (code: number) => void): Command {
     .addCommand(serverStopCommand(onExit))
     .option("--host <address>", "address to bind", DEFAULTS.host)
     .option("--port <port>", "TCP port (0: any free port)", port, DEFAULTS.port)
-    .option("--storage <dir>", "folder with one sub-folder per user", DEFAULTS.storageDir)
+    .option(
+      "--storage <dir>",
+      "folder with one sub-folder per user, or s3://BUCKET/PREFIX (an object store; needs --database)",
+      DEFAULTS.storageDir,
+    )
     .option("--users <file>", "users file (username:password lines)", DEFAULTS.usersFile)
     .option(
       "--log-dir <dir>",
@@ -136,6 +142,22 @@ export function serverCommand(onExit: (code: number) => void): Command {
       "file whose first line is the database's password (else PGPASSWORD, or the URL's)",
     )
     .option(
+      "--s3-endpoint <url>",
+      "the S3-compatible store of --storage s3://…: http(s)://HOST[:PORT] (else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or AWS)",
+    )
+    .option(
+      "--s3-region <region>",
+      "its region (else AWS_REGION, AWS_DEFAULT_REGION, or us-east-1)",
+    )
+    .option(
+      "--s3-path-style",
+      "address buckets as ENDPOINT/BUCKET even on AWS (always so with --s3-endpoint)",
+    )
+    .option(
+      "--s3-credentials-file <file>",
+      "file with aws_access_key_id = … and aws_secret_access_key = … lines (else AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
+    )
+    .option(
       "--state-dir <dir>",
       "folder for the TLS key and certificate and the control socket (default: server_state beside the storage)",
     )
@@ -198,6 +220,16 @@ export function serverCommand(onExit: (code: number) => void): Command {
       if (options.databasePasswordFile !== undefined && options.database === undefined) {
         command.error("--database-password-file goes with --database", { exitCode: 2 });
       }
+      if (!isStorageFolder(options.storage as string) && options.database === undefined) {
+        command.error(
+          `--storage ${options.storage} keeps names and folders in PostgreSQL: give --database too`,
+          { exitCode: 2 },
+        );
+      }
+      const s3Given = Object.keys(options).some((name) => /^s3[A-Z]/.test(name));
+      if (s3Given && isStorageFolder(options.storage as string)) {
+        command.error("the --s3-* options go with --storage s3://BUCKET/PREFIX", { exitCode: 2 });
+      }
       if (options.printConfig) return onExit(await printConfig(command));
       const { runServer } = await import("./server_run.ts");
       onExit(await runServer(toConfig(options), options));
@@ -242,6 +274,17 @@ function databaseFrom(options: Record<string, unknown>): DatabaseConfig | undefi
   };
 }
 
+function s3From(options: Record<string, unknown>): S3Config | undefined {
+  if (isStorageFolder(options.storage as string)) return undefined;
+  return {
+    endpoint: options.s3Endpoint as string | undefined,
+    region: options.s3Region as string | undefined,
+    // Path-style when asked, else the location's default (path-style with an endpoint).
+    pathStyle: options.s3PathStyle === true ? true : undefined,
+    credentialsFile: options.s3CredentialsFile as string | undefined,
+  };
+}
+
 function tlsFrom(options: Record<string, unknown>, stateDir: string): ServerTls {
   if (options.insecureNoTls) return { kind: "insecure" };
   if (options.tlsCert) {
@@ -277,6 +320,7 @@ function toConfig(options: Record<string, unknown>): ServerConfig {
     partialMaxAgeMs: options.partialMaxAge as number,
     rescanIntervalMs: options.rescanInterval as number,
     database: databaseFrom(options),
+    s3: s3From(options),
     fsync: options.fsync as boolean,
     tls: tlsFrom(options, stateDir),
     stateDir,

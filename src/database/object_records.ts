@@ -110,7 +110,7 @@ export async function lockStoredObject(
 }
 
 /**
- * Claims up to `limit` objects that no name and no upload refers to and that
+ * Claims up to `limit` objects that no name and no upload (nor its tail) refers to and that
  * are older than `graceMs` (a pending one may still be being written):
  * marks them `deleting` and resolves to them. Remove their bytes, then
  * {@link forgetObjects}; a crash between leaves them claimed, for the next run.
@@ -131,6 +131,7 @@ export function claimGarbage(
       WHERE id = ANY(${sql.array(ids)}::bigint[])
         AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.object_id = objects.id)
         AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.object_id = objects.id)
+        AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.tail_object_id = objects.id)
       RETURNING id, user_name, key`;
     const previously = await sql<{ id: number; user_name: string; key: string }[]>`
       SELECT id, user_name, key FROM objects WHERE state = 'deleting'

@@ -24,6 +24,9 @@
  *   expires (session_leases.ts), migration 11.
  * - `login_failures`: failed logins and lockouts per user name and per
  *   address (login_failures.ts), migration 12.
+ * - `uploads.tail_object_id` (version 20): the bytes of an interrupted
+ *   upload's unfinished part, kept as a small object of their own so that
+ *   the upload resumes from the last byte received, not the last whole part.
  *
  * Times the nodes compare (expiries, lockouts) are the database's `now()`,
  * so the nodes' clocks need not agree.
@@ -114,6 +117,11 @@ const INITIAL = `
   );
 `;
 
+const UPLOAD_TAILS = `
+  ALTER TABLE uploads ADD COLUMN tail_object_id bigint REFERENCES objects;
+  CREATE INDEX uploads_by_tail ON uploads (tail_object_id);
+`;
+
 const USERS = `
   CREATE TABLE users (
     name text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_-][A-Za-z0-9._-]{0,31}$'),
@@ -146,10 +154,11 @@ const LOGIN_FAILURES = `
   CREATE INDEX login_failures_by_age ON login_failures (first_at);
 `;
 
-/** Every migration this build knows, oldest first (10-19: users and logins). */
+/** Every migration this build knows, oldest first (10-19: users and logins; 20-29: the object store). */
 export const SCHEMA_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "object storage metadata and change journal", sql: INITIAL },
   { version: 10, name: "users", sql: USERS },
   { version: 11, name: "session leases", sql: SESSION_LEASES },
   { version: 12, name: "login failures and lockouts", sql: LOGIN_FAILURES },
+  { version: 20, name: "the unfinished part of an interrupted upload", sql: UPLOAD_TAILS },
 ];

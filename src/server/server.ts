@@ -16,7 +16,7 @@ import { auditLog, serverLog } from "../log/logging.ts";
 import { Admission } from "./admission.ts";
 import { admitClient, type HandshakeEnvironment, type Link, UserSessions } from "./handshake.ts";
 import { ServerMetrics, startPerformanceSampler } from "./metrics.ts";
-import type { ServerConfig } from "./server_config.ts";
+import { isStorageFolder, type ServerConfig } from "./server_config.ts";
 import { type BoundPort, listen } from "./listen.ts";
 import { acceptConnections, type AcceptReports } from "./accept_loop.ts";
 import { type DescriptorBudget, descriptorBudget } from "./descriptor_budget.ts";
@@ -95,7 +95,11 @@ async function startWith(
   options: StartServerOptions,
 ): Promise<RunningServer> {
   const provider = options.provider ??
-    storageProviderFor(config.storageDir, { fsync: config.fsync });
+    storageProviderFor(config.storageDir, {
+      fsync: config.fsync,
+      database: shared.database,
+      s3: config.s3,
+    });
   await provider.prepare();
   const metrics = new ServerMetrics();
   const exported = config.metricsAddress ? new DfosMetrics(metrics) : undefined;
@@ -103,7 +107,10 @@ async function startWith(
   const users = shared.logins?.users;
   const { authenticator, userCount } = await openUsers(config, { onCheckWait, store: users });
   const bound = await listen(config);
-  const budget = descriptorBudget(config, config.storageDir);
+  const budget = descriptorBudget(
+    config,
+    isStorageFolder(config.storageDir) ? config.storageDir : ".",
+  );
   logBudget(budget);
   metrics.maxConnections = budget.maxConnections;
   const endpoint = startMetricsEndpoint(config, exported, bound);

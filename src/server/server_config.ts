@@ -11,6 +11,7 @@ import { DEFAULT_LOGIN_GUARD, type LoginGuardOptions } from "./login_guard.ts";
 import { DEFAULT_LOGIN_CACHE_MS, DEFAULT_MAX_CHECK_WAIT_MS } from "../auth/login_defaults.ts";
 import type { MetricsAddress } from "../metrics/metrics_address.ts";
 import type { DatabaseConfig } from "./shared_database.ts";
+import type { S3Config } from "../storage/object/s3_configuration.ts";
 
 /** Transport security: TLS with an identity, or plain TCP only when asked for by name. */
 export type ServerTls = IdentitySource | { kind: "insecure" };
@@ -21,7 +22,7 @@ export interface ServerConfig {
   host: string;
   /** TCP port; 0 picks a free one. */
   port: number;
-  /** Folder holding one sub-folder per user. */
+  /** Folder holding one sub-folder per user, or `s3://BUCKET/PREFIX` (needs {@link database}). */
   storageDir: string;
   /** The users file. */
   usersFile: string;
@@ -60,6 +61,8 @@ export interface ServerConfig {
   rescanIntervalMs: number;
   /** The PostgreSQL database shared by several nodes; none by default (shared_database.ts). */
   database?: DatabaseConfig;
+  /** The object store's options, for an `s3://` storage (s3_configuration.ts); none by default. */
+  s3?: S3Config;
   /** Name sent in `Welcome`. */
   serverName: string;
   /** Sync file data before an upload is renamed into place. */
@@ -125,7 +128,8 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
 
 /**
  * The state folder: `stateDir` if given, else `server_state` beside the
- * storage folder. `dfos server` and `dfos server status`/`stop` agree through it.
+ * storage folder (in the current folder for a storage that is not a folder,
+ * `s3://…`). `dfos server` and `dfos server status`/`stop` agree through it.
  *
  * @example
  * ```ts
@@ -133,5 +137,11 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
  * ```
  */
 export function stateDirFor(storageDir: string, stateDir?: string): string {
-  return stateDir ?? join(dirname(storageDir), "server_state");
+  if (stateDir !== undefined) return stateDir;
+  return isStorageFolder(storageDir) ? join(dirname(storageDir), "server_state") : "server_state";
+}
+
+/** Whether a `--storage` location is a folder (not `SCHEME://…`, an object store). */
+export function isStorageFolder(storage: string): boolean {
+  return !/^[a-z][a-z0-9+.-]*:\/\//i.test(storage);
 }

@@ -9,6 +9,8 @@
  */
 
 import type { Storage } from "./storage.ts";
+import type { Database } from "../database/database.ts";
+import type { S3Config } from "./object/s3_configuration.ts";
 
 /** What {@link StorageProvider.sweepPartials} removed of one user's partial uploads. */
 export interface SweptPartials {
@@ -38,4 +40,8 @@ export interface StorageProvider {
 export interface StorageProviderOptions {
   /** Flush an upload's data to its medium before it is placed under its name. Default true. */
   fsync?: boolean;
+  /** The shared database (`--database`): where the object-store backend keeps names. */
+  database?: Database;
+  /** The object store's options (`--s3-*`), for an `s3://` location. */
+  s3?: S3Config;
 }

@@ -132,6 +132,7 @@ Deno.test("options naming a file or folder take relative paths from the config f
   assert.deepEqual(paths.sort(), [
     "database-password-file",
     "log-dir",
+    "s3-credentials-file",
     "state-dir",
     "storage",
     "tls-cert",
@@ -143,6 +144,9 @@ Deno.test("options naming a file or folder take relative paths from the config f
   assert.equal(command.getOptionValue("storage"), `${BASE}/data/store`);
   assert.equal(command.getOptionValue("logDir"), "/var/log/dfos");
   assert.equal(command.getOptionValue("host"), "rel/ative");
+  const onStore = parsedServer([]);
+  applyValues(onStore, { storage: "s3://dfos-files/team" });
+  assert.equal(onStore.getOptionValue("storage"), "s3://dfos-files/team", "a location stays");
 });
 
 Deno.test("a flag on the command line wins over the file; the file wins over a default", () => {

@@ -74,9 +74,8 @@ export function startRecordingRelay(port: number) {
     try {
       for await (const chunk of from.readable) {
         if (record && sent.length < 1024 * 1024) sent += decoder.decode(chunk);
-        await to.write(chunk).then(async function all(written): Promise<void> {
-          if (written < chunk.length) await all(await to.write(chunk.subarray(written)));
-        });
+        // Each write may take only part of what it is given: the rest follows from where it ended.
+        for (let sent = 0; sent < chunk.length;) sent += await to.write(chunk.subarray(sent));
       }
     } catch { /* closed */ }
     for (const conn of [from, to]) {

@@ -34,14 +34,27 @@ export type DefineContractTest = (
   body: (storage: Storage, fixture: StorageFixture) => Promise<void>,
 ) => void;
 
+/** What a backend started once for all its cases: its fixtures, and how to stop it. */
+export interface BackendEnvironment extends AsyncDisposable {
+  makeFixture: StorageFixtureFactory;
+}
+
 /**
  * One backend the contract runs against: its name, its fixtures, and the
  * cases it is excused from, each with the reason (a case name that is not
  * in the contract fails the run, so an excuse cannot outlive its case).
+ *
+ * A backend gives its fixtures either directly (`makeFixture`: each case
+ * is a test of its own) or through `start`, which starts what it needs (a
+ * database, an object store) once: its cases are then steps of one test,
+ * and all of it is stopped at the end.
  */
 export interface ContractBackend {
   name: string;
-  makeFixture: StorageFixtureFactory;
+  makeFixture?: StorageFixtureFactory;
+  start?: () => Promise<BackendEnvironment>;
+  /** Why the backend cannot run here (its cases are ignored, the reason in their name). */
+  unavailable?: string;
   /** Case name → why this backend does not run it. Default: none excused. */
   excused?: Readonly<Record<string, string>>;
 }
@@ -81,21 +94,53 @@ function registerBackend(
   if (unknown.length > 0) {
     throw new Error(`${backend.name} is excused from cases not in the contract: ${unknown}`);
   }
+  if (backend.start !== undefined) return registerStarted(backend, backend.start, cases);
   for (const [name, body] of cases) {
-    const reason = excused[name];
+    const reason = excused[name] ?? backend.unavailable;
     Deno.test({
       name: reason === undefined
         ? `${backend.name}: ${name}`
         : `${backend.name}: ${name} (excused: ${reason})`,
       ignore: reason !== undefined,
-      fn: async () => {
-        const fixture = await backend.makeFixture();
-        try {
-          await body(fixture.storage, fixture);
-        } finally {
-          await fixture.dispose();
-        }
-      },
+      fn: () => runCase(backend.makeFixture!, body),
     });
+  }
+}
+
+/** One test for the backend, started once, with every case as a step. */
+function registerStarted(
+  backend: ContractBackend,
+  start: () => Promise<BackendEnvironment>,
+  cases: Map<string, Parameters<DefineContractTest>[1]>,
+): void {
+  const excused = backend.excused ?? {};
+  Deno.test({
+    name: backend.unavailable === undefined
+      ? `${backend.name}: the storage contract`
+      : `${backend.name}: the storage contract (skipped: ${backend.unavailable})`,
+    ignore: backend.unavailable !== undefined,
+    fn: async (t) => {
+      await using environment = await start();
+      for (const [name, body] of cases) {
+        const reason = excused[name];
+        await t.step({
+          name: reason === undefined ? name : `${name} (excused: ${reason})`,
+          ignore: reason !== undefined,
+          fn: () => runCase(environment.makeFixture, body),
+        });
+      }
+    },
+  });
+}
+
+async function runCase(
+  makeFixture: StorageFixtureFactory,
+  body: Parameters<DefineContractTest>[1],
+): Promise<void> {
+  const fixture = await makeFixture();
+  try {
+    await body(fixture.storage, fixture);
+  } finally {
+    await fixture.dispose();
   }
 }
