@@ -16,6 +16,7 @@ import { postgresMissing, sharedPostgres } from "../helpers/postgres.ts";
 import {
   dfosCommand,
   FOUND_BEHIND_BACK,
+  importTestUsers,
   readAudit,
   runClient,
   serverLogLines,
@@ -51,6 +52,7 @@ async function storeServer(store: ObjectStoreServer, dir: string, bucket: string
     `--s3-endpoint=${relay.endpoint}`,
     `--s3-credentials-file=${credentials}`,
   ];
+  await importTestUsers(flags); // A node with a database takes its users from there.
   return { url, relay, flags };
 }
 

@@ -64,6 +64,32 @@ export interface StartServerOptions {
   umask?: number;
 }
 
+/**
+ * Puts the test users into the database the `--database` flags in `flags`
+ * name (`dfos user import`, users already there kept): a server given
+ * `--database` takes its users from there, not from its users file.
+ */
+export async function importTestUsers(flags: string[]): Promise<void> {
+  const database = flags.filter((arg) => /^--database(-password-file)?=/.test(arg));
+  const dir = await Deno.makeTempDir({ prefix: "dfos-users-" });
+  try {
+    const usersFile = join(dir, "users.txt");
+    await Deno.writeTextFile(
+      usersFile,
+      Object.entries(USERS).map(([name, password]) => `${name}:${password}`).join("\n") + "\n",
+    );
+    const result = await dfosCommand(["user", "import", `--users=${usersFile}`, ...database])
+      .output();
+    if (!result.success) {
+      throw new Error(
+        `importing the test users failed: ${new TextDecoder().decode(result.stderr)}`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** Starts `dfos server` on a free loopback port with the demo users; extra flags in `args`. */
 export async function startServer(
   args: string[] = [],
