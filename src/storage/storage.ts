@@ -12,25 +12,34 @@
  *
  * The contract is written as the server sees it; a few operations were shaped
  * by the filesystem, and each says (under "Backends:") what it asks of any
- * backend and how the one backend there is today, the local one
- * (local_storage.ts), does it. In short:
+ * backend and how the two backends do it: the local one (local_storage.ts)
+ * and the object store's (object/object_storage.ts: names in PostgreSQL,
+ * contents in immutable objects). In short:
  *
  * - uploads ({@link Upload}): resumable from what was stored, placed all or
  *   nothing. Local: appends to a hidden partial file, syncs it, renames it.
+ *   Object store: a multipart upload of 8 MiB parts recorded as they
+ *   complete (an interrupted one keeps its unfinished part as a small
+ *   object), named once complete and its SHA-256 checked (a resumed one by
+ *   reading it back once).
  * - {@link Storage.rename}: atomic, of a file or a whole folder, no bytes
- *   copied. Local: one rename(2).
+ *   copied. Local: one rename(2). Object store: one transaction.
  * - {@link Storage.setMtime}: files and folders keep the times given.
- *   Local: utimes.
- * - {@link Storage.usage}: bytes of files and partials. Local: walks the tree.
+ *   Local: utimes. Object store: a column.
+ * - {@link Storage.usage}: bytes of files and partials. Local: walks the
+ *   tree. Object store: one sum in SQL.
+ * - {@link Storage.walk}: local: down through the folders held open; object
+ *   store: one listing per folder.
  * - partials (list, discard, sweep): one per (path, size, mtime) tried, with
  *   what it is for. Local: files in `.dfos/partial` named by a hash, each
- *   with a record beside it.
+ *   with a record beside it. Object store: the upload records.
  * - {@link Storage.openJournal}: one writer at a time. Local: an SQLite file
- *   in `.dfos`, held by one process.
+ *   in `.dfos`, held by one process. Object store: the journal in
+ *   PostgreSQL, written by each change's own transaction (any node).
  * - symbolic links: a backend may have none (then {@link Storage.lstat}
  *   never says "symlink" and {@link Storage.canonicalPath} changes no
- *   name). Local: links found on disk are followed while they stay
- *   inside the root.
+ *   name), as the object store has none. Local: links found on disk are
+ *   followed while they stay inside the root.
  *
  * Every backend runs the shared contract suite (tests/storage/storage_contract.ts),
  * each case against each backend; a backend excused from a case says why there.
@@ -132,7 +141,10 @@ export interface CanonicalOptions {
  * parts may resume from the end of the last whole part, the client then sends
  * the rest again). Commit must be all or nothing: the name shows the old file
  * or the whole new one. Local: a partial file in `.dfos/partial`, appended to,
- * synced (with fsync on) and renamed into place.
+ * synced (with fsync on) and renamed into place. Object store: a multipart
+ * upload whose parts are recorded as the store confirms them; an upload that
+ * stops keeps its unfinished part as a small object, so it resumes from its
+ * last byte (after a node was killed, from its last whole part).
  */
 export interface Upload {
   /** Bytes already present (resumed from an earlier attempt); the client sends from here. */
@@ -237,7 +249,7 @@ export interface Storage {
    * Backends: holds one folder's entries per level, never the whole tree
    * (`walkByListing` in tree_walk.ts does it through {@link list}). Local:
    * descends through the folders it holds open, without locating each one
-   * from the root again.
+   * from the root again. Object store: one listing per folder.
    */
   walk(folder: string): AsyncIterable<WalkedEntry>;
   mkdir(path: string, options?: { parents?: boolean }): Promise<void>;
@@ -250,7 +262,7 @@ export interface Storage {
    *
    * Backends: folders have a time of their own, kept as given until a change
    * in the folder; a backend without real folders keeps it with the folder's
-   * name. Local: utimes.
+   * name. Local: utimes. Object store: a column of the name's row.
    */
   setMtime(path: string, mtimeMs: number): Promise<void>;
   /**
@@ -259,7 +271,7 @@ export interface Storage {
    * Backends: atomic for a file and for a whole folder, never seen half
    * done, and no bytes copied: a backend whose names are not its medium's
    * (an object store) renames its own name records in one transaction.
-   * Local: one rename(2).
+   * Local: one rename(2). Object store: one statement in one transaction.
    */
   rename(from: string, to: string, options?: { overwrite?: boolean }): Promise<void>;
   openRead(path: string): Promise<ReadHandle>;
@@ -276,7 +288,8 @@ export interface Storage {
    *
    * Backends: "untouched" is the time the partial was last written to
    * ({@link PartialInfo.writtenMs}); an upload writing one keeps it. Local:
-   * the partial files' modification times.
+   * the partial files' modification times. Object store: the upload
+   * records' last write.
    */
   cleanupPartials(maxAgeMs: number): Promise<number>;
   /** The user's partial uploads, newest first, with what they are for and hold. */
@@ -292,7 +305,8 @@ export interface Storage {
    * Backends: the sum of the sizes the user's names and partials hold; a
    * backend that keeps sizes with its names may add them up there, and
    * counts content shared by several names once per name. Local: walks the
-   * tree (`.dfos` included), symlinks not followed.
+   * tree (`.dfos` included), symlinks not followed. Object store: one sum
+   * in SQL.
    */
   usage(): Promise<number>;
   /**
@@ -302,6 +316,8 @@ export interface Storage {
    *
    * Backends: one writer at a time across everything that serves the user.
    * Local: an SQLite file in `.dfos`, locked by the process holding it.
+   * Object store: tables in PostgreSQL, each change written by the
+   * transaction that makes it, so that every node may write.
    */
   openJournal(): Promise<Journal>;
 }
