@@ -5,11 +5,16 @@
  * behind a real HAProxy in TCP mode. `sync --watch` clients on different
  * nodes hear of each other's changes within 2 s; an upload through the
  * balancer whose node is killed half way is completed by the re-run on the
- * other node, which sends again only what the store had not kept.
+ * other node, which sends again only what the store had not kept. The
+ * README's node configuration and HAProxy configuration for it are checked
+ * to be accepted as they stand.
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { parse } from "smol-toml";
+import { serverCommand } from "../../src/cli/server_command.ts";
+import { applyConfigFile } from "../../src/cli/server_config_file.ts";
 import { Database } from "../../src/database/database.ts";
 import { pemToDer } from "../../src/transport/certificate.ts";
 import { KnownHosts } from "../../src/transport/known_hosts.ts";
@@ -313,3 +318,50 @@ function servingNodeSince(nodes: Node[], before: number[]): Promise<number> {
     "the node serving the upload",
   );
 }
+
+/** The first fenced block of `language` in the README's "Scaling out" section. */
+async function scalingExample(language: string): Promise<string> {
+  const text = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const section = text.slice(text.indexOf("## Scaling out"), text.indexOf("## Security"));
+  const match = section.match(new RegExp(`^\`\`\`${language}\\n([\\s\\S]*?)^\`\`\`$`, "m"));
+  assert.ok(match, `a ${language} block in the Scaling out section`);
+  return match[1];
+}
+
+Deno.test("the README's node configuration for scaling out is accepted as it stands", async () => {
+  const example = await scalingExample("toml");
+  const command = serverCommand(() => {}).action(() => {}).exitOverride().parse([], {
+    from: "user",
+  });
+  applyConfigFile(command, { path: "/etc/dfos/dfos.toml", text: example, values: parse(example) });
+  assert.equal(command.getOptionValue("storage"), "s3://dfos-files/team");
+  assert.equal(command.getOptionValue("maxSessionsPerUser"), 2);
+  assert.equal(command.getOptionValueSource("tlsCert"), "config");
+});
+
+Deno.test({
+  name:
+    `the README's HAProxy configuration for scaling out passes haproxy -c, with its /healthz check${
+      HAPROXY_MISSING ? ` (skipped: ${HAPROXY_MISSING})` : ""
+    }`,
+  ignore: HAPROXY_MISSING !== undefined,
+  async fn() {
+    const example = await scalingExample("haproxy");
+    assert.match(example, /option httpchk GET \/healthz/);
+    const dir = await Deno.makeTempDir({ prefix: "dfos-haproxy-readme-" });
+    try {
+      await Deno.writeTextFile(join(dir, "haproxy.cfg"), example);
+      // -c parses and checks only: it binds nothing and sends nothing.
+      const checked = await new Deno.Command("haproxy", {
+        args: ["-c", "-f", join(dir, "haproxy.cfg")],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const output = new TextDecoder().decode(checked.stdout) +
+        new TextDecoder().decode(checked.stderr);
+      assert.equal(checked.code, 0, output);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
