@@ -1,7 +1,8 @@
 /**
  * The change feed and everything that hangs on it, wired once per server:
  * the users' journals (which write every change down), the watchers (which
- * tell watching sessions), and the audit trail. Each session gets from here
+ * tell watching sessions, of other nodes' changes too where the journal is
+ * shared), and the audit trail. Each session gets from here
  * its storage (the backend's, observed) and its view of the index.
  *
  * @module
@@ -52,7 +53,10 @@ export class TreeServices {
       options.lingerMs,
       options.rescanMs,
     );
-    this.watchers = new Watchers((user) => this.#position(user));
+    this.watchers = new Watchers((user) => this.#position(user), {
+      journalOf: async (user) => await this.journals.get(user)?.journal(),
+    });
+    this.feed.subscribe(this.watchers.localChanges);
     this.feed.subscribe(this.journals.subscriber);
     this.feed.subscribe(this.watchers.subscriber);
 

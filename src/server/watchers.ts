@@ -6,18 +6,28 @@
  * of changes costs one pull. A change a session made itself is not
  * reported to it.
  *
+ * A journal that other nodes write too (the object store's, in PostgreSQL)
+ * says when it moved ({@link SharedJournal}): while a user has watching
+ * sessions here, the node follows it (journal_follower.ts) and tells them of
+ * the changes another node made as it does of its own.
+ *
  * @module
  */
 
+import { serverLog } from "../log/logging.ts";
 import { encode, Messages } from "../protocol/messages.ts";
-import type { JournalPosition } from "../storage/journal.ts";
+import type { Journal, JournalPosition } from "../storage/journal.ts";
 import type { FeedSubscriber, TreeChange } from "./change_feed.ts";
+import { isSharedJournal, JournalFollower, type MovedPaths } from "./journal_follower.ts";
 
 /** Least time between two notifications to one session, ms. */
 export const NOTIFY_INTERVAL_MS = 100;
 
 /** Where a user's journal stands now; null if it is not open. */
 export type PositionOf = (user: string) => Promise<JournalPosition | null>;
+
+/** A user's journal if it is open (it is, while a session of theirs watches). */
+export type JournalOf = (user: string) => Promise<Journal | undefined>;
 
 /** One session's watch. */
 interface Watch {
@@ -29,12 +39,20 @@ interface Watch {
   lastSentMs: number;
 }
 
+/** The following of one user's journal: starting, then started (or not shared). */
+interface Following {
+  started: Promise<JournalFollower | undefined>;
+  follower?: JournalFollower;
+}
+
 /** Options of {@link Watchers}. */
 export interface WatchersOptions {
   /** Least time between two notifications to one session, ms. Default {@link NOTIFY_INTERVAL_MS}. */
   intervalMs?: number;
   /** The clock, ms. Default `performance.now`. */
   now?: () => number;
+  /** Where to find a user's journal, to follow one that other nodes write too. Default: none. */
+  journalOf?: JournalOf;
 }
 
 /** Every watching session of the server. */
@@ -44,11 +62,15 @@ export class Watchers {
   readonly #position: PositionOf;
   readonly #intervalMs: number;
   readonly #now: () => number;
+  readonly #journalOf: JournalOf | undefined;
+  /** By user with a watch here: the follower of their journal, once started, if other nodes write it. */
+  #followers = new Map<string, Following>();
 
   constructor(position: PositionOf, options: WatchersOptions = {}) {
     this.#position = position;
     this.#intervalMs = options.intervalMs ?? NOTIFY_INTERVAL_MS;
     this.#now = options.now ?? (() => performance.now());
+    this.#journalOf = options.journalOf;
   }
 
   /** Makes `session` watch `folder` (canonical), replacing what it watched before. */
@@ -62,13 +84,31 @@ export class Watchers {
       timer: earlier?.timer,
       lastSentMs: earlier?.lastSentMs ?? -Infinity,
     });
+    if (!this.#followers.has(target.user)) this.#follow(target.user);
+    if (earlier !== undefined && earlier.user !== target.user) {
+      this.#unfollowIfUnwatched(earlier.user);
+    }
   }
 
   /** Ends the watch of `session`, if any. */
   unwatch(session: object): void {
-    clearTimeout(this.#watches.get(session)?.timer);
+    const watch = this.#watches.get(session);
+    clearTimeout(watch?.timer);
     this.#watches.delete(session);
+    if (watch !== undefined) this.#unfollowIfUnwatched(watch.user);
   }
+
+  /**
+   * Notes each change published here with the follower of its user's journal
+   * (if any): subscribed before the journal writes it, so the note is there
+   * before the journal's signal can be read.
+   */
+  readonly localChanges: FeedSubscriber = {
+    change: (change: TreeChange) => {
+      // One still starting notes nothing: a change missed so is told once more, never lost.
+      this.#followers.get(change.user)?.follower?.note({ path: change.path, from: change.from });
+    },
+  };
 
   /** Schedules a notification for every watch the change concerns. */
   readonly subscriber: FeedSubscriber = {
@@ -79,6 +119,44 @@ export class Watchers {
       }
     },
   };
+
+  /** Follows `user`'s journal while they watch here, if other nodes write it too. */
+  #follow(user: string): void {
+    const following: Following = { started: Promise.resolve(undefined) };
+    following.started = (async () => {
+      const journal = await this.#journalOf?.(user);
+      if (journal === undefined || !isSharedJournal(journal)) return undefined;
+      following.follower = await JournalFollower.start(
+        journal,
+        (change) => this.#foreign(user, change),
+      );
+      return following.follower;
+    })().catch((error) => {
+      serverLog.warn(
+        "{user}'s watching sessions do not hear of other nodes' changes until their next watch: {error}",
+        { user, error: String(error) },
+      );
+      if (this.#followers.get(user) === following) this.#followers.delete(user); // The next tries again.
+      return undefined;
+    });
+    this.#followers.set(user, following);
+  }
+
+  /** Stops following `user`'s journal once no session of theirs watches here. */
+  #unfollowIfUnwatched(user: string): void {
+    for (const watch of this.#watches.values()) if (watch.user === user) return;
+    const follower = this.#followers.get(user);
+    this.#followers.delete(user);
+    follower?.started.then((started) => started?.stop()).catch(() => {});
+  }
+
+  /** Another node changed `change`'s paths (undefined: anything): every concerned watch hears. */
+  #foreign(user: string, change: MovedPaths | undefined): void {
+    for (const [session, watch] of this.#watches) {
+      if (watch.user !== user) continue;
+      if (change === undefined || concerns(watch.folder, change)) this.#schedule(session, watch);
+    }
+  }
 
   #schedule(session: object, watch: Watch): void {
     if (watch.timer !== undefined) return; // One is coming: it will tell the latest position.
@@ -98,7 +176,7 @@ export class Watchers {
 }
 
 /** Whether `change` touches `folder`: at or inside it (either path of a rename), or a parent of it. */
-export function concerns(folder: string, change: TreeChange): boolean {
+export function concerns(folder: string, change: Pick<TreeChange, "path" | "from">): boolean {
   if (folder === "/") return true;
   return [change.path, change.from].some((path) =>
     path !== undefined &&

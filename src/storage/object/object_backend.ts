@@ -2,13 +2,15 @@
  * What every user's storage on the object-store backend shares within one
  * process: the database and the store, the uploads this process is writing
  * (a partial being written is never discarded, and one upload of a file at a
- * time), and each user's ledger of changes already in their journal
- * (object_journal.ts).
+ * time), each user's ledger of changes already in their journal
+ * (object_journal.ts), and the one listener for the journals' "moved"
+ * signal (journal_signal.ts).
  *
  * @module
  */
 
 import type { Database } from "../../database/database.ts";
+import { JournalSignal } from "../../database/journal_signal.ts";
 import type { ObjectStore } from "./object_store.ts";
 import { JournalLedger } from "./object_journal.ts";
 
@@ -48,8 +50,12 @@ export class ActiveUploads {
 export class ObjectBackend {
   readonly uploads = new ActiveUploads();
   readonly #ledgers = new Map<string, JournalLedger>();
+  /** Every node's changes to the journals, heard on one connection for the process. */
+  readonly journalSignal: JournalSignal;
 
-  constructor(readonly database: Database, readonly store: ObjectStore) {}
+  constructor(readonly database: Database, readonly store: ObjectStore) {
+    this.journalSignal = new JournalSignal(database);
+  }
 
   /** The ledger of `user`'s changes recorded by their metadata transactions. */
   ledger(user: string): JournalLedger {

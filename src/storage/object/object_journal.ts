@@ -14,9 +14,14 @@
  * A change the ledger does not know (one the server found by comparing the
  * tree with the index) is recorded as usual.
  *
+ * Other nodes write the same journal: {@link ObjectJournal.onMoved} hears of
+ * every change committed to it, through the database's "journal moved"
+ * signal (journal_signal.ts), so watching sessions hear of them too.
+ *
  * @module
  */
 
+import type { Unsubscribe } from "../../database/journal_signal.ts";
 import type { PostgresJournal } from "../../database/postgres_journal.ts";
 import type {
   ChangesSince,
@@ -56,19 +61,30 @@ function ledgerKey(op: string, path: string, from?: string): string {
   return `${op}\0${path}\0${from ?? ""}`;
 }
 
+/** Subscribes to the moves of one user's journal (JournalSignal.subscribe, for that user). */
+export type JournalMoves = (onMoved: () => void) => Promise<Unsubscribe>;
+
 /**
  * A {@link PostgresJournal} whose writes skip what the user's ledger says is
- * recorded already; everything else is the journal's own.
+ * recorded already, and that says when it moved; everything else is the
+ * journal's own.
  */
 export class ObjectJournal implements Journal {
   readonly id: string;
   readonly #journal: PostgresJournal;
   readonly #ledger: JournalLedger;
+  readonly #moves: JournalMoves;
 
-  constructor(journal: PostgresJournal, ledger: JournalLedger) {
+  constructor(journal: PostgresJournal, ledger: JournalLedger, moves: JournalMoves) {
     this.#journal = journal;
     this.#ledger = ledger;
+    this.#moves = moves;
     this.id = journal.id;
+  }
+
+  /** Calls `onMoved` whenever any node commits a change to the journal, until unsubscribed. */
+  onMoved(onMoved: () => void): Promise<Unsubscribe> {
+    return this.#moves(onMoved);
   }
 
   sequence(): Promise<number> {

@@ -249,6 +249,7 @@ export class ObjectStorage implements Storage {
     return new ObjectJournal(
       await PostgresJournal.open(backend.database, user),
       backend.ledger(user),
+      (onMoved) => backend.journalSignal.subscribe(user, onMoved),
     );
   }
 
