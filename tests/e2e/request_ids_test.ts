@@ -25,8 +25,14 @@ import {
 } from "../helpers/hostile.ts";
 
 const BIG = "/big.bin";
-/** Far more than the socket buffers hold, so a download not read keeps streaming. */
+/** A download of it lasts the whole test: paced by {@link PACED} whatever the socket buffers hold. */
 const BIG_SIZE = 32 * 1024 * 1024;
+/**
+ * The servers here send at most 1 MiB/s per user: loopback's buffers can
+ * take in a whole 32 MiB download unread (tcp_rmem goes up to 32 MiB here),
+ * which ended it before a Cancel or a reused id arrived on a busy machine.
+ */
+const PACED = "--user-rate-limit=1M";
 const PROBE_ID = 0x7fff0001;
 const MTIME = 1_700_000_000_000;
 
@@ -145,7 +151,7 @@ async function withSession(session: RawSession, act: (session: RawSession) => Pr
 }
 
 Deno.test("a request reusing an id in flight ends the connection with Error id 0 and nothing after it, before any reply or side effect", async (t) => {
-  await using server = await startServer(["--max-sessions-per-user=4"]);
+  await using server = await startServer(["--max-sessions-per-user=4", PACED]);
   const root = join(server.storageDir, "alice");
   await Deno.mkdir(root, { recursive: true });
   await Deno.writeFile(join(root, "big.bin"), seededBytes(BIG_SIZE, 1));
@@ -250,7 +256,7 @@ Deno.test("a request reusing an id in flight ends the connection with Error id 0
 });
 
 Deno.test("after Cancel of a streaming download nothing for its id follows but its Error CANCELLED, sent before later replies", async () => {
-  await using server = await startServer();
+  await using server = await startServer([PACED]);
   const root = join(server.storageDir, "alice");
   await Deno.mkdir(root, { recursive: true });
   await Deno.writeFile(join(root, "big.bin"), seededBytes(BIG_SIZE, 3));
