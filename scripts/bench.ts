@@ -10,6 +10,7 @@
  * ./scripts/deno task bench                                         # full size
  * ./scripts/deno task bench --size-mib 64 --small-files 200 --clients 10   # quick
  * ./scripts/deno task bench --only F,G,H,I --latency-repeat 1       # latency only, once
+ * ./scripts/deno task bench --only A,B,C,D --tools dfos,dfos-s3    # object store against local
  * ```
  *
  * @module
@@ -19,6 +20,12 @@ import { join } from "node:path";
 import { createWorkloads } from "./bench/dataset.ts";
 import { CLIENT_FILE_BYTES, SMALL_FILE_BYTES } from "./bench/dataset.ts";
 import { createDfosTool, type LimitFlags, limitFlags } from "./bench/dfos_tool.ts";
+import {
+  createObjectStoreDfosTool,
+  OBJECT_STORE_DFOS,
+  OBJECT_STORE_WORKLOADS,
+} from "./bench/dfos_object_tool.ts";
+import { objectStoreTargets } from "./bench/object_store_report.ts";
 import { createWorkspace, type MachineFacts, machineFacts } from "./bench/machine.ts";
 import { createOpenSshTools } from "./bench/openssh_tools.ts";
 import { type BenchOptions, parseBenchOptions, type ToolKey } from "./bench/options.ts";
@@ -34,6 +41,7 @@ type Tool = BenchTool | UnavailableTool;
 
 const TOOL_NAMES: Record<ToolKey, string> = {
   dfos: "DFOS",
+  "dfos-s3": OBJECT_STORE_DFOS,
   ceiling: ceilingName(false),
   "ceiling-sha256": ceilingName(true),
   scp: "scp",
@@ -73,6 +81,7 @@ async function setUpTools(
     );
   };
   await attempt("dfos", () => createDfosTool(workDir));
+  await attempt("dfos-s3", () => createObjectStoreDfosTool(workDir, options.sizeMib, cleanup));
   await attempt("ceiling", () => createTlsCeiling(workDir));
   await attempt("ceiling-sha256", () => createTlsCeiling(workDir, true));
   const sshKeys: ToolKey[] = ["scp", "sftp", "rsync"];
@@ -140,6 +149,9 @@ async function measureAll(
   for (const workload of workloads.filter((workload) => workload.rttMs === undefined)) {
     console.error(`${workload.id}: ${workload.title}`);
     for (const tool of tools) {
+      const skipped = tool.name === OBJECT_STORE_DFOS &&
+        !OBJECT_STORE_WORKLOADS.includes(workload.id);
+      if (skipped) continue;
       results.push(await measure(tool, workload, dirs, { repeat: options.repeat }));
     }
   }
@@ -169,7 +181,7 @@ async function main(): Promise<void> {
   const workloads = await createWorkloads(dirs.dataDir, options);
   const tools = await setUpTools(options, workspace.dir, facts, cleanup);
   const { results, latencyResults } = await measureAll(workloads, tools, dirs, options);
-  const targets = checkTargets(results);
+  const targets = [...checkTargets(results), ...objectStoreTargets(results)];
   const roundTrips = impliedRoundTrips(latencyResults);
   const out = options.out ??
     join(await Deno.makeTempDir({ prefix: "dfos-bench-results-" }), "bench-results.json");

@@ -7,6 +7,8 @@
  */
 
 import type { WorkloadId } from "./workloads.ts";
+import { OBJECT_STORE_DFOS } from "./dfos_object_tool.ts";
+import { objectStoreNote } from "./object_store_report.ts";
 
 /** One tool's outcome on one workload. */
 export interface ToolResult {
@@ -125,6 +127,7 @@ function cpuCell(result: ToolResult): string {
 
 function noteFor(results: ToolResult[], result: ToolResult): string {
   if (result.status !== "ok") return result.status.split("\n")[0].slice(0, 160);
+  if (result.tool === OBJECT_STORE_DFOS) return objectStoreNote(results, result);
   if (result.tool === DFOS && result.workload === "E") {
     const ratio = concurrencyRatio(results);
     return ratio === undefined ? "" : `aggregate = ${percent(ratio)} of one client's (E1)`;

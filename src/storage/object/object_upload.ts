@@ -1,12 +1,15 @@
 /**
  * An upload on the object-store backend: a multipart upload whose parts of
- * {@link PART_SIZE} are buffered in memory one at a time and each recorded
+ * {@link PART_SIZE} are buffered in memory, up to `MAX_PARTS_IN_FLIGHT` (object_upload_parts.ts)
+ * stored at once while the next fills (object_upload_parts.ts), each recorded
  * in PostgreSQL as the store confirms it, so that it resumes on any node.
  *
  * - `offset`: the bytes of the completed parts, plus the tail an interrupted
  *   upload kept (the bytes of the part it was in, stored as a small object
  *   when it stopped, see object_upload_start.ts). A node killed mid-part
- *   keeps no tail: the client sends that part again.
+ *   keeps no tail: the client sends that part again. Stopped while parts
+ *   were in flight, it keeps those stored and, as the tail, the bytes of the
+ *   first that failed (or of the part being filled, if none did).
  * - The file is named only once the multipart upload is complete and the
  *   SHA-256 of the whole content matches. An upload that ran from its first
  *   byte hashes the bytes as they arrive; a resumed one has lost that hash
@@ -32,6 +35,7 @@ import {
 import { PART_SIZE } from "./object_backend.ts";
 import { toStorageFailure } from "./object_failures.ts";
 import { setUploadTail } from "./object_queries.ts";
+import { PartPipeline } from "./object_upload_parts.ts";
 import { discardUpload, startUpload, type UploadTarget } from "./object_upload_start.ts";
 import {
   entryInfoOf,
@@ -53,13 +57,14 @@ export class ObjectUpload implements Upload {
   readonly offset: number;
   readonly #options: ObjectUploadOptions;
   readonly #record: UploadRecord;
-  readonly #parts: UploadPart[];
+  readonly #parts: PartPipeline;
   readonly #claim: string;
   /** Null once the upload resumed after completed parts: verified by reading back instead. */
   readonly #hash: Hash | null;
   #buffer: Uint8Array;
   #buffered: number;
-  #completed: number;
+  /** Bytes received: those of the parts before, of the tail and of every write. */
+  #received: number;
   #hasTail: boolean;
   #state: "open" | "broken" | "closed" = "open";
   #commitResult: Promise<EntryInfo> | null = null;
@@ -71,14 +76,18 @@ export class ObjectUpload implements Upload {
     this.#options = options;
     this.#claim = claim;
     this.#record = started.record;
-    this.#parts = started.parts;
-    this.#completed = started.parts.reduce((sum, part) => sum + part.size, 0);
-    this.#buffer = new Uint8Array(Math.min(PART_SIZE, options.size - this.#completed));
+    this.#parts = new PartPipeline(
+      started.parts,
+      (number, bytes) => this.#storePart(number, bytes),
+    );
+    const completed = started.parts.reduce((sum, part) => sum + part.size, 0);
+    this.#buffer = new Uint8Array(Math.min(PART_SIZE, options.size - completed));
     this.#buffer.set(started.tail);
     this.#buffered = started.tail.length;
     this.#hasTail = started.hasTail;
     this.#hash = started.parts.length === 0 ? createHash("sha256").update(started.tail) : null;
-    this.offset = this.#completed + this.#buffered;
+    this.offset = completed + this.#buffered;
+    this.#received = this.offset;
   }
 
   /** Starts or resumes the upload; EXISTS while this process writes the same one. */
@@ -98,13 +107,13 @@ export class ObjectUpload implements Upload {
     }
   }
 
-  get #length(): number {
-    return this.#completed + this.#buffered;
-  }
-
-  /** Appends bytes; a full part goes to the store (and its record) before this resolves. */
+  /**
+   * Appends bytes; a full part is sent to the store (waiting, first, for
+   * fewer than `MAX_PARTS_IN_FLIGHT` (object_upload_parts.ts) to be on their way). A part that
+   * failed fails the next write, or the commit.
+   */
   write(chunk: Uint8Array): Promise<void> {
-    // One at a time (a part on its way is the buffer); the first starts at once.
+    // One at a time (they fill one buffer); the first starts at once.
     const writing = this.#writing
       ? this.#writing.then(() => this.#write(chunk))
       : this.#write(chunk);
@@ -118,20 +127,21 @@ export class ObjectUpload implements Upload {
   async #write(chunk: Uint8Array): Promise<void> {
     this.#assertOpen();
     const { path, size } = this.#options;
-    if (this.#length + chunk.length > size) {
+    if (this.#received + chunk.length > size) {
       throw new StorageError(STATUS.TOO_LARGE, `${path}: more bytes than the announced ${size}`);
     }
     this.#hash?.update(chunk);
     let taken = 0;
     try {
       while (taken < chunk.length) {
-        if (this.#buffered === PART_SIZE) await this.#flushPart();
+        if (this.#buffered === PART_SIZE) await this.#sendPart();
         const count = Math.min(chunk.length - taken, this.#buffer.length - this.#buffered);
         this.#buffer.set(chunk.subarray(taken, taken + count), this.#buffered);
         this.#buffered += count;
+        this.#received += count;
         taken += count;
       }
-      if (this.#buffered === PART_SIZE) await this.#flushPart();
+      if (this.#buffered === PART_SIZE) await this.#sendPart();
     } catch (error) {
       this.#state = "broken";
       throw toStorageFailure(error, path);
@@ -145,10 +155,10 @@ export class ObjectUpload implements Upload {
     if (this.#commitResult) return await this.#commitResult;
     this.#assertOpen();
     const { path, size } = this.#options;
-    if (this.#length !== size) {
+    if (this.#received !== size) {
       throw new StorageError(
         STATUS.BAD_REQUEST,
-        `${path}: only ${this.#length} of ${size} bytes arrived`,
+        `${path}: only ${this.#received} of ${size} bytes arrived`,
       );
     }
     this.#state = "closed";
@@ -163,7 +173,8 @@ export class ObjectUpload implements Upload {
     if (this.#state === "closed") return;
     this.#state = "closed";
     try {
-      await this.#writing; // A part in flight is recorded, or stays in the buffer, first.
+      await this.#writing;
+      await this.#parts.settle(); // Parts in flight are recorded, or their bytes kept, first.
       if (keepPartial) await this.#saveTail();
       else await this.#discard();
     } finally {
@@ -173,13 +184,14 @@ export class ObjectUpload implements Upload {
 
   async #finish(sha256: string, guard: PlacementGuard): Promise<EntryInfo> {
     try {
-      if (this.#parts.length === 0) return await this.#placeWhole(sha256, guard);
+      if (!this.#parts.started) return await this.#placeWhole(sha256, guard);
       return await this.#placeMultipart(sha256, guard);
     } catch (error) {
       const failure = toStorageFailure(error, this.#options.path);
       if (failure.code === STATUS.CHECKSUM_MISMATCH || failure.code === STATUS.CONFLICT) {
         await this.#discard().catch(() => {}); // Moot: nothing will resume it.
       } else {
+        await this.#parts.settle();
         await this.#saveTail().catch(() => {});
       }
       throw failure;
@@ -208,11 +220,13 @@ export class ObjectUpload implements Upload {
     const { objects, path, overwrite } = this.#options;
     const { store } = objects.backend;
     const { objectKey, storeUploadId } = this.#record;
-    if (this.#buffered > 0) await this.#flushPart();
+    if (this.#buffered > 0) await this.#sendPart();
+    await this.#parts.settle();
+    if (this.#parts.failure) throw this.#parts.failure.error;
     await store.completeMultipartUpload(
       objectKey,
       storeUploadId,
-      this.#parts.map((part) => ({
+      this.#parts.parts().map((part) => ({
         partNumber: part.number,
         etag: part.etag,
       })),
@@ -244,28 +258,41 @@ export class ObjectUpload implements Upload {
     return hash.digest("hex");
   }
 
-  /** Stores the buffer as the next part and records it; the tail it covers is dropped. */
-  async #flushPart(): Promise<void> {
-    const { objects, records } = this.#options;
-    const number = this.#parts.length + 1;
+  /** Hands the buffer to the pipeline as the next part and starts a new one. */
+  async #sendPart(): Promise<void> {
+    if (this.#parts.failure) throw this.#parts.failure.error;
     const bytes = this.#buffer.subarray(0, this.#buffered);
+    await this.#parts.send(bytes);
+    this.#buffer = this.#parts.buffer(Math.min(PART_SIZE, this.#options.size - this.#received));
+    this.#buffered = 0;
+  }
+
+  /** Stores part `number` and records it; the first part sent holds the tail, which is dropped. */
+  async #storePart(number: number, bytes: Uint8Array): Promise<UploadPart> {
+    const { objects, records } = this.#options;
     const { objectKey, storeUploadId } = this.#record;
     const etag = await objects.backend.store.uploadPart(objectKey, storeUploadId, number, bytes);
     const part = { number, size: bytes.length, etag };
     await records.recordPart(this.#record.id, part);
-    this.#parts.push(part);
-    this.#completed += bytes.length;
-    this.#buffered = 0;
-    if (this.#hasTail && await setUploadTail(objects.backend.database, this.#record.id, null)) {
+    if (
+      number === this.#parts.firstNew && this.#hasTail &&
+      await setUploadTail(objects.backend.database, this.#record.id, null)
+    ) {
       this.#hasTail = false;
     }
+    return part;
   }
 
-  /** Keeps the unfinished part's bytes as the upload's tail (a small object of their own). */
+  /**
+   * Keeps, as the upload's tail (a small object of its own), the bytes that
+   * follow the last part stored without a gap: the first failed part's, or
+   * the unfinished part's. Parts in flight have settled.
+   */
   async #saveTail(): Promise<void> {
-    if (this.#buffered === 0) return;
+    const failed = this.#parts.firstFailedBytes();
+    const bytes = failed ?? this.#buffer.subarray(0, this.#buffered);
+    if (bytes.length === 0) return;
     const { objects, path } = this.#options;
-    const bytes = this.#buffer.subarray(0, this.#buffered);
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     const tailId = await storeNewObject(objects, path, bytes, sha256);
     await setUploadTail(objects.backend.database, this.#record.id, tailId);
@@ -281,11 +308,17 @@ export class ObjectUpload implements Upload {
     this.#released = true;
     this.#buffer = new Uint8Array(0);
     this.#buffered = 0;
+    this.#parts.clear();
     this.#options.objects.backend.uploads.release(this.#claim, this.#record.id);
   }
 
   #assertOpen(): void {
     const { path } = this.#options;
+    const failure = this.#parts.failure;
+    if (failure && this.#state === "open") {
+      this.#state = "broken";
+      throw toStorageFailure(failure.error, path);
+    }
     if (this.#state === "broken") {
       throw new StorageError(STATUS.IO_ERROR, `${path}: an earlier write failed`);
     }

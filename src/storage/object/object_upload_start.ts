@@ -2,8 +2,10 @@
  * How an upload on the object-store backend starts: it resumes the recorded
  * multipart upload of the same (path, size, mtime), whichever node began it,
  * from its completed parts and its tail (the bytes of the part it was in the
- * middle of, kept when it stopped), or begins a new one. An upload whose
- * records do not add up (parts missing or of the wrong size) starts over.
+ * middle of, kept when it stopped), or begins a new one. Parts recorded
+ * after a gap (a later part stored before an earlier one failed) are sent
+ * again; an upload whose records do not add up (a part of the wrong size)
+ * starts over.
  *
  * @module
  */
@@ -41,15 +43,20 @@ export async function startUpload(
   resume: boolean,
 ): Promise<StartedUpload> {
   let record = await records.find(target.path, target.size, target.mtimeMs);
-  if (record !== undefined && (!resume || !partsAddUp(record, target.size))) {
+  let parts = record === undefined ? undefined : partsBeforeGap(record, target.size);
+  if (record !== undefined && (!resume || parts === undefined)) {
     await discardUpload(objects, records, record);
     record = undefined;
   }
-  record ??= await beginUpload(objects, records, target);
+  if (record === undefined) {
+    record = await beginUpload(objects, records, target);
+    parts = partsBeforeGap(record, target.size);
+  }
   await touchUpload(objects.backend.database, record.id);
-  const completed = record.parts.reduce((sum, part) => sum + part.size, 0);
+  const kept = parts ?? [];
+  const completed = kept.reduce((sum, part) => sum + part.size, 0);
   const [hasTail, tail] = await readTail(objects, record, target.size - completed);
-  return { record, parts: [...record.parts], tail, hasTail };
+  return { record, parts: kept, tail, hasTail };
 }
 
 /** A new multipart upload, recorded; another node's record of the same upload is resumed instead. */
@@ -77,16 +84,20 @@ async function beginUpload(
   }
 }
 
-/** Parts 1..n, each but the last a whole part, within the announced size. */
-function partsAddUp(record: UploadRecord, size: number): boolean {
+/**
+ * The recorded parts 1..n up to the first gap, each a whole part but one
+ * that ends the file; undefined if a part does not fit (start over).
+ */
+function partsBeforeGap(record: UploadRecord, size: number): UploadPart[] | undefined {
+  const kept: UploadPart[] = [];
   let total = 0;
-  for (const [index, part] of record.parts.entries()) {
-    if (part.number !== index + 1) return false;
-    if (index < record.parts.length - 1 && part.size !== PART_SIZE) return false;
+  for (const part of record.parts) { // By number.
+    if (part.number !== kept.length + 1) break;
     total += part.size;
+    if (total > size || (part.size !== PART_SIZE && total !== size)) return undefined;
+    kept.push(part);
   }
-  const last = record.parts.at(-1);
-  return total <= size && (last === undefined || last.size === PART_SIZE || total === size);
+  return kept;
 }
 
 /**
