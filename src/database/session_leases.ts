@@ -106,6 +106,12 @@ export class SessionLeases implements SessionLimit {
     const session = crypto.randomUUID();
     const taken = await this.#database.transaction(async (sql) => {
       await sql`SELECT pg_advisory_xact_lock(${SESSION_LOCK_CLASS}, hashtext(${user}))`;
+      // This node's leases of sessions that ended while the database was away go first: their
+      // delete failed, and the next renewal is up to a renewal period away.
+      await sql`
+        DELETE FROM session_leases
+        WHERE node_id = ${this.nodeId} AND user_name = ${user}
+          AND NOT (session_id = ANY(${[...this.#live.keys()]}::uuid[]))`;
       const [{ open }] = await sql<{ open: number }[]>`
         SELECT count(*)::int AS open FROM session_leases
         WHERE user_name = ${user} AND expires_at > clock_timestamp()`;

@@ -162,16 +162,14 @@ Deno.test({
   name: `the database killed during an upload: a clear error, no name without its object, ` +
     `and service again once it is back, without restarting the node${why}`,
   ignore: missing !== undefined,
-  // Two sessions: the session the fault ended keeps its lease (see the next test).
   fn: () => killDatabaseDuringUpload(2),
 });
 
 Deno.test({
   name: "a session that ended while the database was away frees its slot once it is back",
-  // Known defect, outside this test's files: src/database/session_leases.ts deletes an ended
-  // session's lease once; with the database away that fails and the lease holds the user's only
-  // slot until it expires (30 s): the re-run is refused "alice already has 1 open session".
-  ignore: true,
+  // The delete of the ended session's lease failed with the database away; the next login on
+  // this node drops it before counting (it was refused "alice already has 1 open session").
+  ignore: missing !== undefined,
   fn: () => killDatabaseDuringUpload(1),
 });
 
