@@ -16,6 +16,7 @@
 
 import type { SessionLimit } from "../server/handshake.ts";
 import type { Database } from "./database.ts";
+import { KeyWaiters } from "../shared/key_waiters.ts";
 
 /** How long a lease lasts unless renewed, ms. */
 export const DEFAULT_LEASE_MS = 30_000;
@@ -48,7 +49,9 @@ export class SessionLeases implements SessionLimit {
   readonly #onRenewError: (error: unknown) => void;
   /** Session id → user, of the sessions open on this node. */
   readonly #live = new Map<string, string>();
-  readonly #waiting = new Map<string, Set<() => void>>();
+  /** Sessions whose lease a login here is taking now (not renewed: not taken yet). */
+  readonly #claiming = new Set<string>();
+  readonly #waiting = new KeyWaiters<string>();
   readonly #timer: ReturnType<typeof setInterval>;
 
   constructor(database: Database, options: SessionLeasesOptions = {}) {
@@ -67,7 +70,7 @@ export class SessionLeases implements SessionLimit {
       if (session !== undefined) return () => void this.#release(user, session);
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
-      await this.#nextClose(user, Math.min(left, this.#pollMs));
+      await this.#waiting.wait(user, Math.min(left, this.#pollMs));
     }
   }
 
@@ -104,6 +107,8 @@ export class SessionLeases implements SessionLimit {
   /** Takes a lease if `user` has fewer than `limit` unexpired ones; resolves to its session id. */
   async #tryClaim(user: string, limit: number): Promise<string | undefined> {
     const session = crypto.randomUUID();
+    // Known from before its insert: a concurrent login here must not take it for a stale lease.
+    this.#claiming.add(session);
     const taken = await this.#database.transaction(async (sql) => {
       await sql`SELECT pg_advisory_xact_lock(${SESSION_LOCK_CLASS}, hashtext(${user}))`;
       // This node's leases of sessions that ended while the database was away go first: their
@@ -111,7 +116,7 @@ export class SessionLeases implements SessionLimit {
       await sql`
         DELETE FROM session_leases
         WHERE node_id = ${this.nodeId} AND user_name = ${user}
-          AND NOT (session_id = ANY(${[...this.#live.keys()]}::uuid[]))`;
+          AND NOT (session_id = ANY(${[...this.#live.keys(), ...this.#claiming]}::uuid[]))`;
       const [{ open }] = await sql<{ open: number }[]>`
         SELECT count(*)::int AS open FROM session_leases
         WHERE user_name = ${user} AND expires_at > clock_timestamp()`;
@@ -121,7 +126,7 @@ export class SessionLeases implements SessionLimit {
         VALUES (${this.nodeId}, ${session}, ${user},
                 clock_timestamp() + make_interval(secs => ${this.#leaseMs / 1000}))`;
       return true;
-    });
+    }).finally(() => this.#claiming.delete(session));
     if (taken) this.#live.set(session, user);
     return taken ? session : undefined;
   }
@@ -136,25 +141,6 @@ export class SessionLeases implements SessionLimit {
     } catch {
       // The next renewal deletes it, or it expires.
     }
-    const waiting = this.#waiting.get(user);
-    if (!waiting) return;
-    this.#waiting.delete(user);
-    for (const wake of waiting) wake();
-  }
-
-  /** Resolves when a session of `user` ends on this node, or after `ms`. */
-  #nextClose(user: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      let waiting = this.#waiting.get(user);
-      if (!waiting) this.#waiting.set(user, waiting = new Set());
-      const wake = () => {
-        clearTimeout(timer);
-        waiting.delete(wake);
-        if (waiting.size === 0 && this.#waiting.get(user) === waiting) this.#waiting.delete(user);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      waiting.add(wake);
-    });
+    this.#waiting.wakeAll(user);
   }
 }

@@ -32,6 +32,7 @@ import type { LoginFailures } from "./login_guard.ts";
 import { DatabaseUnavailableError } from "../database/database_errors.ts";
 import type { ServerStream } from "../transport/server_stream.ts";
 import { plural } from "../shared/plural.ts";
+import { KeyWaiters } from "../shared/key_waiters.ts";
 
 /** One accepted connection and its framing. */
 export interface Link {
@@ -98,7 +99,7 @@ export class UserSessions implements SessionLimit {
   }
 
   #open = new Map<string, number>();
-  #waiting = new Map<string, Set<() => void>>();
+  #waiting = new KeyWaiters<string>();
 
   tryOpen(user: string, limit: number): boolean {
     const count = this.#open.get(user) ?? 0;
@@ -113,7 +114,7 @@ export class UserSessions implements SessionLimit {
     while (!this.tryOpen(user, limit)) {
       const left = deadline - Date.now();
       if (left <= 0) return false;
-      await this.#nextClose(user, left);
+      await this.#waiting.wait(user, left);
     }
     return true;
   }
@@ -122,25 +123,7 @@ export class UserSessions implements SessionLimit {
     const count = (this.#open.get(user) ?? 1) - 1;
     if (count <= 0) this.#open.delete(user);
     else this.#open.set(user, count);
-    const waiting = this.#waiting.get(user);
-    if (!waiting) return;
-    this.#waiting.delete(user);
-    for (const wake of waiting) wake();
-  }
-
-  #nextClose(user: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      let waiting = this.#waiting.get(user);
-      if (!waiting) this.#waiting.set(user, waiting = new Set());
-      const wake = () => {
-        clearTimeout(timer);
-        waiting.delete(wake);
-        if (waiting.size === 0 && this.#waiting.get(user) === waiting) this.#waiting.delete(user);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      waiting.add(wake);
-    });
+    this.#waiting.wakeAll(user);
   }
 }
 

@@ -10,11 +10,15 @@
  * @module
  */
 
+import { KeyWaiters } from "../shared/key_waiters.ts";
+
 /** Longest a new upload waits for another upload of the same file to let go of its partial. */
 export const PARTIAL_HANDOVER_MS = 2_000;
 
-/** Claimed partials, each with the uploads waiting for it. */
-const CLAIMS = new Map<string, Set<() => void>>();
+/** Claimed partials. */
+const CLAIMS = new Set<string>();
+/** Uploads waiting for a claimed partial, by its key. */
+const WAITING = new KeyWaiters<string>();
 
 /** Whether an upload in this process holds the partial `key` now. */
 export function isClaimed(key: string): boolean {
@@ -30,28 +34,14 @@ export async function claimPartial(key: string, waitMs = PARTIAL_HANDOVER_MS): P
   while (CLAIMS.has(key)) {
     const left = deadline - Date.now();
     if (left <= 0) return false;
-    await released(CLAIMS.get(key)!, left);
+    await WAITING.wait(key, left);
   }
-  CLAIMS.set(key, new Set());
+  CLAIMS.add(key);
   return true;
 }
 
 /** Gives the partial `key` up; an upload waiting for it gets its turn. */
 export function releasePartial(key: string): void {
-  const waiting = CLAIMS.get(key);
   CLAIMS.delete(key);
-  for (const wake of waiting ?? []) wake();
-}
-
-/** Resolves when the claim with these `waiting` is released, or after `ms`. */
-function released(waiting: Set<() => void>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const wake = () => {
-      clearTimeout(timer);
-      waiting.delete(wake);
-      resolve();
-    };
-    const timer = setTimeout(wake, ms);
-    waiting.add(wake);
-  });
+  WAITING.wakeAll(key);
 }
