@@ -13,9 +13,9 @@
  */
 
 import { join } from "node:path";
-import { startObjectStore } from "../../tests/helpers/ceph.ts";
+import { startObjectStore, writeStoreCredentials } from "../../tests/helpers/ceph.ts";
 import { startPostgres, type TestPostgres } from "../../tests/helpers/postgres.ts";
-import { dfos, limitFlags, rememberServer } from "./dfos_tool.ts";
+import { benchClient, dfos, limitFlags, rememberServer } from "./dfos_tool.ts";
 import {
   type BackgroundProcess,
   childrenCpuSeconds,
@@ -68,12 +68,7 @@ export async function createObjectStoreDfosTool(
   const usersFile = join(workDir, "dfos_s3_users.txt");
   await runText(dfos(["user", "add", USER, `--users=${usersFile}`]), `${PASSWORD}\n`);
   const credentials = join(workDir, "s3-credentials");
-  await Deno.writeTextFile(
-    credentials,
-    `[default]\naws_access_key_id = ${store.accessKeyId}\n` +
-      `aws_secret_access_key = ${store.secretAccessKey}\n`,
-    { mode: 0o600 },
-  );
+  await writeStoreCredentials(store, credentials);
   const stateDir = join(workDir, "dfos_s3_state");
   await Deno.mkdir(stateDir, { recursive: true });
   return new ObjectStoreDfosTool({ store, postgres, usersFile, credentials, stateDir });
@@ -183,15 +178,7 @@ class ObjectStoreDfosTool implements BenchTool {
   }
 
   #client(port: number, knownHosts: string, args: string[]) {
-    return dfos([
-      "client",
-      "--host=127.0.0.1",
-      `--port=${port}`,
-      `--user=${USER}`,
-      `--known-hosts=${knownHosts}`,
-      "--quiet",
-      ...args,
-    ], { DFOS_PASSWORD: PASSWORD });
+    return benchClient(port, knownHosts, args);
   }
 }
 

@@ -163,16 +163,21 @@ class DfosTool implements BenchTool {
   }
 
   #client(port: number, knownHosts: string, args: string[]): CommandLine {
-    return dfos([
-      "client",
-      "--host=127.0.0.1",
-      `--port=${port}`,
-      `--user=${USER}`,
-      `--known-hosts=${knownHosts}`,
-      "--quiet",
-      ...args,
-    ], { DFOS_PASSWORD: PASSWORD });
+    return benchClient(port, knownHosts, args);
   }
+}
+
+/** `dfos client ARGS` as the benchmark's user, on 127.0.0.1:`port`, trusting through `knownHosts`. */
+export function benchClient(port: number, knownHosts: string, args: string[]): CommandLine {
+  return dfos([
+    "client",
+    "--host=127.0.0.1",
+    `--port=${port}`,
+    `--user=${USER}`,
+    `--known-hosts=${knownHosts}`,
+    "--quiet",
+    ...args,
+  ], { DFOS_PASSWORD: PASSWORD });
 }
 
 /** `put [-r] LOCAL NAME` or `get [-r] NAME LOCAL` for one unit. */

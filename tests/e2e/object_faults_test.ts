@@ -11,7 +11,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Database } from "../../src/database/database.ts";
-import { OBJECT_STORE_MISSING, type ObjectStoreServer, startObjectStore } from "../helpers/ceph.ts";
+import {
+  OBJECT_STORE_MISSING,
+  type ObjectStoreServer,
+  startObjectStore,
+  writeStoreCredentials,
+} from "../helpers/ceph.ts";
 import { postgresMissing, startPostgres, type TestPostgres } from "../helpers/postgres.ts";
 import {
   importTestUsers,
@@ -42,12 +47,7 @@ async function setUp(
   await store.createBucket(BUCKET);
   const url = await postgres.createDatabase();
   const credentials = join(dir, "s3-credentials");
-  await Deno.writeTextFile(
-    credentials,
-    `[default]\naws_access_key_id = ${store.accessKeyId}\n` +
-      `aws_secret_access_key = ${store.secretAccessKey}\n`,
-    { mode: 0o600 },
-  );
+  await writeStoreCredentials(store, credentials);
   const flags = [
     `--storage=s3://${BUCKET}/${PREFIX}`,
     `--database=${url}`,

@@ -11,7 +11,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Database } from "../../src/database/database.ts";
-import { OBJECT_STORE_MISSING, type ObjectStoreServer, startObjectStore } from "../helpers/ceph.ts";
+import {
+  OBJECT_STORE_MISSING,
+  type ObjectStoreServer,
+  startObjectStore,
+  writeStoreCredentials,
+} from "../helpers/ceph.ts";
 import { postgresMissing, sharedPostgres } from "../helpers/postgres.ts";
 import {
   dfosCommand,
@@ -26,7 +31,7 @@ import {
   waitFor,
 } from "../helpers/processes.ts";
 import { sha256File, writeLargeFile } from "../helpers/files.ts";
-import { startRecordingRelay } from "../storage/object_store_helpers.ts";
+import { keptUploadBytes, startRecordingRelay } from "../storage/object_store_helpers.ts";
 
 const missing = OBJECT_STORE_MISSING ?? postgresMissing();
 const why = missing ? ` (skipped: ${missing})` : "";
@@ -39,12 +44,7 @@ async function storeServer(store: ObjectStoreServer, dir: string, bucket: string
   await store.createBucket(bucket);
   const url = await (await sharedPostgres()).createDatabase();
   const credentials = join(dir, "s3-credentials");
-  await Deno.writeTextFile(
-    credentials,
-    `[default]\naws_access_key_id = ${store.accessKeyId}\n` +
-      `aws_secret_access_key = ${store.secretAccessKey}\n`,
-    { mode: 0o600 },
-  );
+  await writeStoreCredentials(store, credentials);
   const relay = startRecordingRelay(Number(new URL(store.endpoint).port));
   const flags = [
     `--storage=s3://${bucket}/e2e`,
@@ -60,17 +60,6 @@ async function client(server: TestServer, args: string[], cwd: string) {
   const result = await runClient(server, args, { cwd });
   assert.equal(result.code, 0, `${args.join(" ")}: ${result.stderr}`);
   return result;
-}
-
-/** Bytes the server keeps of unfinished uploads: completed parts and tails. */
-async function keptBytes(database: Database): Promise<number> {
-  const [row] = await database.run((sql) =>
-    sql<{ kept: number }[]>`
-      SELECT (SELECT coalesce(sum(size), 0) FROM upload_parts)
-           + (SELECT coalesce(sum(o.size), 0) FROM uploads u JOIN objects o ON o.id = u.tail_object_id)
-           AS kept`
-  );
-  return Number(row.kept);
 }
 
 Deno.test({
@@ -139,7 +128,7 @@ async function resumeLargeUpload(server: TestServer, database: Database, local: 
   await writeLargeFile(join(local, "large.bin"), LARGE, 5);
   const expected = await sha256File(join(local, "large.bin"));
   const upload = spawnClient(server, ["--limit-rate=6M", "put", "large.bin"], { cwd: local });
-  await waitFor(async () => await keptBytes(database) >= 8 * 1024 * 1024, 30_000, "a part");
+  await waitFor(async () => await keptUploadBytes(database) >= 8 * 1024 * 1024, 30_000, "a part");
   upload.child.kill("SIGKILL");
   await upload.finish();
   // The server ends the session: the upload's unfinished part becomes its tail.
@@ -148,14 +137,14 @@ async function resumeLargeUpload(server: TestServer, database: Database, local: 
     20_000,
     "the interrupted upload in the audit log",
   );
-  const kept = await keptBytes(database);
+  const kept = await keptUploadBytes(database);
   assert.ok(kept > 8 * 1024 * 1024 && kept < LARGE, `kept ${kept} of ${LARGE} bytes`);
   await client(server, ["put", "large.bin"], local);
   const done = (await readAudit(server)).filter((e) => e.event === "upload" && e.result === "ok");
   assert.equal(done.at(-1)?.bytes, LARGE - kept, "only the bytes not kept were sent again");
   await client(server, ["get", "large.bin", "large-copy.bin"], local);
   assert.equal(await sha256File(join(local, "large-copy.bin")), expected);
-  assert.equal(await keptBytes(database), 0, "nothing of the upload is left unfinished");
+  assert.equal(await keptUploadBytes(database), 0, "nothing of the upload is left unfinished");
 }
 
 /** Pushes a small tree, pulls it into another folder: the same files. */

@@ -18,7 +18,12 @@ import { applyConfigFile } from "../../src/cli/server_config_file.ts";
 import { Database } from "../../src/database/database.ts";
 import { pemToDer } from "../../src/transport/certificate.ts";
 import { KnownHosts } from "../../src/transport/known_hosts.ts";
-import { OBJECT_STORE_MISSING, type ObjectStoreServer, startObjectStore } from "../helpers/ceph.ts";
+import {
+  OBJECT_STORE_MISSING,
+  type ObjectStoreServer,
+  startObjectStore,
+  writeStoreCredentials,
+} from "../helpers/ceph.ts";
 import { sha256File, writeLargeFile } from "../helpers/files.ts";
 import { type Haproxy, HAPROXY_MISSING, startHaproxy } from "../helpers/haproxy.ts";
 import { hasOpenssl, newEcKey, openssl } from "../helpers/openssl.ts";
@@ -34,6 +39,7 @@ import {
   waitFor,
 } from "../helpers/processes.ts";
 import { startRelay } from "../helpers/relay.ts";
+import { keptUploadBytes } from "../storage/object_store_helpers.ts";
 
 const missing = OBJECT_STORE_MISSING ?? postgresMissing() ?? HAPROXY_MISSING ??
   (hasOpenssl ? undefined : "openssl is not installed (it makes the nodes' certificate)");
@@ -90,12 +96,7 @@ async function nodeFlags(store: ObjectStoreServer, dir: string): Promise<string[
   await store.createBucket("dfos-nodes");
   const url = await (await sharedPostgres()).createDatabase();
   const credentials = join(dir, "s3-credentials");
-  await Deno.writeTextFile(
-    credentials,
-    `[default]\naws_access_key_id = ${store.accessKeyId}\n` +
-      `aws_secret_access_key = ${store.secretAccessKey}\n`,
-    { mode: 0o600 },
-  );
+  await writeStoreCredentials(store, credentials);
   const flags = [
     "--storage=s3://dfos-nodes/team",
     `--database=${url}`,
@@ -234,17 +235,6 @@ async function watchAcrossNodes(cluster: Cluster, dir: string) {
   }
 }
 
-/** Bytes the store keeps of unfinished uploads: completed parts and tails. */
-async function keptBytes(database: Database): Promise<number> {
-  const [row] = await database.run((sql) =>
-    sql<{ kept: number }[]>`
-      SELECT (SELECT coalesce(sum(size), 0) FROM upload_parts)
-           + (SELECT coalesce(sum(o.size), 0) FROM uploads u JOIN objects o ON o.id = u.tail_object_id)
-           AS kept`
-  );
-  return Number(row.kept);
-}
-
 async function uploadThroughKilledNode(cluster: Cluster, dir: string) {
   const local = join(dir, "upload");
   await Deno.mkdir(local);
@@ -259,7 +249,7 @@ async function uploadThroughKilledNode(cluster: Cluster, dir: string) {
       throw new Error(`${error.message}: ${upload.stderr()}`);
     });
     await waitFor(
-      async () => relay.bytes() >= LARGE / 2 && await keptBytes(cluster.database) >= PART,
+      async () => relay.bytes() >= LARGE / 2 && await keptUploadBytes(cluster.database) >= PART,
       60_000,
       "half the file sent and a part stored",
     );
@@ -267,7 +257,7 @@ async function uploadThroughKilledNode(cluster: Cluster, dir: string) {
     await cluster.nodes[serving].server.stop("SIGKILL");
     assert.notEqual(await upload.finish(), 0, "the client lost its node");
     await cluster.balancer.waitForStates(serving === 0 ? ["DOWN", "UP"] : ["UP", "DOWN"]);
-    const stored = await keptBytes(cluster.database);
+    const stored = await keptUploadBytes(cluster.database);
     assert.equal(stored % PART, 0, "whole parts only: the killed node saved no tail");
     assert.ok(
       sentBeforeKill - stored <= PART,
@@ -294,7 +284,11 @@ async function uploadThroughKilledNode(cluster: Cluster, dir: string) {
     });
     assert.equal(fetched.code, 0, fetched.stderr);
     assert.equal(await sha256File(join(local, "large-copy.bin")), expected);
-    assert.equal(await keptBytes(cluster.database), 0, "nothing of the upload is left unfinished");
+    assert.equal(
+      await keptUploadBytes(cluster.database),
+      0,
+      "nothing of the upload is left unfinished",
+    );
   } finally {
     relay.cut();
   }

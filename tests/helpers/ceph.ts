@@ -262,3 +262,16 @@ export async function startObjectStore(): Promise<ObjectStoreServer> {
     [Symbol.asyncDispose]: stop,
   };
 }
+
+/** Writes the gateway's S3 keys to `path` (mode 0600) as `--s3-credentials-file` reads them. */
+export async function writeStoreCredentials(
+  store: Pick<ObjectStoreServer, "accessKeyId" | "secretAccessKey">,
+  path: string,
+): Promise<void> {
+  await Deno.writeTextFile(
+    path,
+    `[default]\naws_access_key_id = ${store.accessKeyId}\n` +
+      `aws_secret_access_key = ${store.secretAccessKey}\n`,
+    { mode: 0o600 },
+  );
+}

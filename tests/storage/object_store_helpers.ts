@@ -14,6 +14,7 @@ import { ObjectStoreError } from "../../src/storage/object/object_store.ts";
 import { S3ObjectStore } from "../../src/storage/object/s3_object_store.ts";
 import { AWS_SDK_ENVIRONMENT_VARIABLES } from "../../src/storage/object/s3_client.ts";
 import type { S3StoreSettings } from "../../src/storage/object/s3_settings.ts";
+import type { Database } from "../../src/database/database.ts";
 
 let bucketsMade = 0;
 
@@ -120,3 +121,14 @@ export async function denoDir(): Promise<string> {
 
 /** UTF-8 bytes of `value`. */
 export const text = (value: string) => new TextEncoder().encode(value);
+
+/** Bytes the database says are kept of unfinished uploads: completed parts and tails. */
+export async function keptUploadBytes(database: Database): Promise<number> {
+  const [row] = await database.run((sql) =>
+    sql<{ kept: number }[]>`
+      SELECT (SELECT coalesce(sum(size), 0) FROM upload_parts)
+           + (SELECT coalesce(sum(o.size), 0) FROM uploads u JOIN objects o ON o.id = u.tail_object_id)
+           AS kept`
+  );
+  return Number(row.kept);
+}
