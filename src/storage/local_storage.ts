@@ -201,6 +201,7 @@ export class LocalStorage implements Storage {
           throw new StorageError(STATUS.NOT_A_DIRECTORY, `${virtual}: not a directory`);
         }
         Deno.removeSync(located.path);
+        this.#confinement.namesChanged();
       })
     );
   }
@@ -224,11 +225,15 @@ export class LocalStorage implements Storage {
         throw error;
       }
     });
+    // Counted before (a walk while it runs must be made again) and after (one made meanwhile too).
+    this.#confinement.namesChanged();
     try {
       // Rust's remove_dir_all: never follows a symlink, works by descriptor below the top.
       await Deno.remove(located.path, { recursive });
     } catch (error) {
       throw toStorageError(error, virtual);
+    } finally {
+      this.#confinement.namesChanged();
     }
   }
 
@@ -283,6 +288,7 @@ export class LocalStorage implements Storage {
         if (!overwrite) throw new StorageError(STATUS.EXISTS, `${destinationPath}: already exists`);
       }
       Deno.renameSync(source.path, destination.path);
+      this.#confinement.namesChanged();
     });
   }
 
@@ -322,8 +328,10 @@ export class LocalStorage implements Storage {
     const overwrite = options.overwrite ?? false;
     // The target is walked before any write (a refusal writes nothing, not even in `.dfos`) and
     // held; behind a guard, which may wait while others change the tree, it is walked again.
+    // Behind the guard the early walk is made again only if a name changed meanwhile.
+    const generation = this.#confinement.generation;
     const guarded = options.guard !== undefined;
-    using early = this.#locateUploadTarget(virtual, overwrite);
+    using early = this.#locateUploadTarget(virtual, overwrite, "link");
     using partials = this.#confinement.retrying(virtual, () => this.#partialFolder());
     const temporary = this.#confinement.retrying(virtual, () => createPrivateFile(partials));
     const from = partials.entry(temporary.name);
@@ -331,7 +339,8 @@ export class LocalStorage implements Storage {
       const written = await writeAndClose(temporary.file, content, options.mtimeMs, this.#fsync);
       const place = () =>
         settle((): PlacedFile => {
-          using walked = guarded ? this.#locateUploadTarget(virtual, overwrite) : null;
+          const stale = guarded && this.#confinement.generation !== generation;
+          using walked = stale ? this.#locateUploadTarget(virtual, overwrite, "link") : null;
           const target = walked ?? early;
           try {
             this.#putInPlace(from, target, overwrite);
@@ -352,7 +361,7 @@ export class LocalStorage implements Storage {
 
   /** Moves the finished file at `from` to `target`: a rename, or a no-clobber link. */
   #putInPlace(from: string, target: Located, overwrite: boolean): void {
-    if (overwrite) return Deno.renameSync(from, target.path);
+    if (overwrite) return this.#renameOnto(from, target);
     try {
       Deno.linkSync(from, target.path);
     } catch (error) {
@@ -362,6 +371,13 @@ export class LocalStorage implements Storage {
       return Deno.renameSync(from, target.path);
     }
     Deno.removeSync(from);
+  }
+
+  /** Renames `from` over what `target` names; a symlink replaced counts as a changed name. */
+  #renameOnto(from: string, target: Located): void {
+    Deno.renameSync(from, target.path);
+    // A link may be on the way of other walks; a file or nothing cannot.
+    if (target.info !== null && !target.info.isFile) this.#confinement.namesChanged();
   }
 
   /**
@@ -482,10 +498,20 @@ export class LocalStorage implements Storage {
     }
   }
 
-  /** Locates an upload's target and refuses directories, links out, existing names (unless `overwrite`). */
-  #locateUploadTarget(virtual: string, overwrite: boolean): Located {
+  /**
+   * Locates an upload's target and refuses directories, links out, existing
+   * names (unless `overwrite`). `placement` is how the file will be put
+   * there: a no-clobber "link" refuses whatever is there by itself, so the
+   * name is looked up the cheap way (`toCreate` of root_confinement.ts).
+   */
+  #locateUploadTarget(
+    virtual: string,
+    overwrite: boolean,
+    placement: "link" | "rename" = "rename",
+  ): Located {
+    const toCreate = placement === "link" && !overwrite;
     return this.#confinement.retrying(virtual, () => {
-      const target = this.#confinement.locate(virtual);
+      const target = this.#confinement.locate(virtual, { toCreate });
       try {
         this.#checkUploadTarget(virtual, target.info, overwrite);
         return target;
@@ -523,7 +549,7 @@ export class LocalStorage implements Storage {
       throw new StorageError(STATUS.NOT_FOUND, `${virtual}: the partial upload vanished`);
     }
     try {
-      Deno.renameSync(partials.entry(name), target.path);
+      this.#renameOnto(partials.entry(name), target);
     } catch (error) {
       throw toStorageError(error, virtual);
     }

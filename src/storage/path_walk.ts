@@ -113,7 +113,8 @@ export class PathWalk {
       this.#enter(name);
       return null;
     }
-    const info = this.#current.lstat(name);
+    const absent = this.#options.toCreate === true && !this.#current.leadsSomewhere(name);
+    const info = absent ? null : this.#current.lstat(name);
     if (info !== null && info.isSymlink && this.#options.followLast) {
       this.#follow(name);
       return null;

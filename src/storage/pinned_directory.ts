@@ -5,6 +5,7 @@
  * @module
  */
 
+import { existsSync } from "node:fs";
 import {
   closeFd,
   descriptorPath,
@@ -73,6 +74,18 @@ export class PinnedDirectory implements Disposable {
         if (attempt === 2 || !repairDescriptorPaths()) return null;
       }
     }
+  }
+
+  /**
+   * Whether `name` leads to something in this folder, a final symlink
+   * followed (a link leading nowhere: false). Costs a fraction of an
+   * `lstat` that finds nothing, which the runtime reports by building an
+   * error.
+   */
+  leadsSomewhere(name: string): boolean {
+    if (existsSync(this.entry(name))) return true;
+    // The folder itself must be reachable, or the private link to /proc/self/fd went: ask lstat.
+    return !existsSync(this.path) && this.lstat(name) !== null;
   }
 
   /**

@@ -41,6 +41,9 @@ import { RESERVED_NAME } from "./virtual_path.ts";
 /** Walks begun again because the tree changed under them, before the request is refused. */
 const MAX_ATTEMPTS = 5;
 
+/** Per root (by identity): how many times this process removed, renamed or replaced a name in it. */
+const nameGenerations = new Map<string, number>();
+
 /** Options of {@link RootConfinement.locate}. */
 export interface LocateOptions {
   /**
@@ -50,6 +53,15 @@ export interface LocateOptions {
   followLast?: boolean;
   /** Create missing folders on the way, mode 0o700 (mkdir -p). Default false. */
   createParents?: boolean;
+  /**
+   * The last name is about to be created by a step that refuses to replace
+   * anything (a no-clobber link), so it is most likely absent: it is looked
+   * up with an existence check first, much cheaper than a failing `lstat`.
+   * A symlink leading nowhere then reads as nothing (`info` null), which
+   * that step refuses as an existing name all the same. Not with
+   * `followLast`. Default false.
+   */
+  toCreate?: boolean;
 }
 
 /**
@@ -89,10 +101,12 @@ export class RootConfinement {
   /** The root's real (symlink-free) path. */
   readonly realRoot: string;
   readonly #rootInfo: Deno.FileInfo;
+  readonly #rootKey: string;
 
   private constructor(realRoot: string, rootInfo: Deno.FileInfo) {
     this.realRoot = realRoot;
     this.#rootInfo = rootInfo;
+    this.#rootKey = this.#cacheKey([]);
   }
 
   /** Confines to `realRoot`, which must be resolved with `Deno.realPath`; remembers its inode. */
@@ -122,6 +136,23 @@ export class RootConfinement {
     }
   }
 
+  /**
+   * A number that changes whenever this process removes, renames or replaces
+   * a name under this root, through any confinement of it (all the sessions
+   * of a user). A walk made while it stayed the same still leads where it
+   * did as far as this server is concerned; what others change outside the
+   * server is not counted (their change could as well come a moment after
+   * the walk's last use: the walk's folders are held open either way).
+   */
+  get generation(): number {
+    return nameGenerations.get(this.#rootKey) ?? 0;
+  }
+
+  /** Counts a removal, rename or replacement of a name under this root (see {@link generation}). */
+  namesChanged(): void {
+    nameGenerations.set(this.#rootKey, this.generation + 1);
+  }
+
   /** Walks the virtual path `virtual` (one attempt; may throw {@link TreeChanged}). */
   locate(virtual: string, options: LocateOptions = {}): Located {
     return new PathWalk(this, virtual, options).run();
@@ -129,7 +160,7 @@ export class RootConfinement {
 
   /** The root, open, checked to be the folder this confinement was opened on. */
   openRoot(): PinnedDirectory {
-    const key = this.#cacheKey([]);
+    const key = this.#rootKey;
     const cached = cachedFolder(key);
     if (cached !== null) {
       if (this.#rootStillThere()) return cached;
