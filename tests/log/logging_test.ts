@@ -34,3 +34,29 @@ Deno.test("a value with a line break cannot start a line of its own in server.lo
   assert.equal(line.split("\n").length, 2, "one line and its end");
   assert.equal(JSON.parse(line).message, "bad name a\nb");
 });
+
+Deno.test("a log line keeps LogTape's JSON lines fields, escapes C1 controls and survives odd values", () => {
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  const error = new RangeError("too far");
+  const line = jsonLinesWithPlainMessage(
+    record(["size ", 10n, " \u009b31m"], { size: 10n, error, name: "\u009b31m" }),
+  );
+  assert.deepEqual(Object.keys(JSON.parse(line)), [
+    "@timestamp",
+    "level",
+    "message",
+    "logger",
+    "properties",
+  ]);
+  assert.ok(!line.includes("\u009b"), "no raw 8-bit CSI in the file");
+  const parsed = JSON.parse(line);
+  assert.equal(parsed.message, "size 10 \u009b31m");
+  assert.equal(parsed.logger, "dfos.server");
+  assert.equal(parsed.properties.size, "10");
+  assert.equal(parsed.properties.error.name, "RangeError");
+  assert.equal(parsed.properties.error.message, "too far");
+  const odd = JSON.parse(jsonLinesWithPlainMessage(record(["odd"], { cyclic })));
+  assert.equal(odd.message, "odd");
+  assert.match(odd.properties.unwritable, /circular/i);
+});
