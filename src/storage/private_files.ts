@@ -12,6 +12,7 @@
 import { basename } from "node:path";
 import { TreeChanged } from "./confinement_errors.ts";
 import { readSync } from "node:fs";
+import { syncData } from "../shared/data_sync.ts";
 import { writeAllSync } from "../shared/write_all_sync.ts";
 import { closeFd, openFileFd, sameEntry, statFd } from "./descriptor_paths.ts";
 import type { PinnedDirectory } from "./pinned_directory.ts";
@@ -137,8 +138,9 @@ export async function writeAndClose(
   try {
     writeAllSync(file, content);
     file.utimeSync(new Date(), new Date(mtimeMs));
-    if (fsync) await file.syncData();
-    return file.statSync();
+    const written = file.statSync();
+    if (fsync) await syncData(file, written.dev);
+    return written;
   } finally {
     file.close();
   }
