@@ -6,6 +6,7 @@
  * @module
  */
 
+import { existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { LocalError, LocalTargetExists } from "./errors.ts";
 import { newFileMode, PERMISSION_BITS } from "./local_mode.ts";
@@ -27,6 +28,9 @@ export function folderError(error: unknown, localPath: string): LocalError | und
 
 /** Refuses a target that is a folder, or one that exists without `force`; returns what it replaces. */
 export function refuseExisting(localPath: string, force: boolean): Deno.FileInfo | undefined {
+  // Nothing there (or a link leading nowhere, replaced like a missing name), the usual case:
+  // asking is much cheaper than a failed stat. A missing folder is said when the download opens.
+  if (!existsSync(localPath)) return undefined;
   try {
     const info = Deno.statSync(localPath);
     if (info.isDirectory) throw new LocalError(`${localPath}: is a directory`);

@@ -8,6 +8,7 @@
  */
 
 import { createHash, type Hash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { MAX_WHOLE_FILE_SIZE, MESSAGE_TYPE } from "../protocol/constants.ts";
 import { decode, type Frame, Messages } from "../protocol/messages.ts";
@@ -18,6 +19,7 @@ import { localError, RemoteError } from "./errors.ts";
 import type { Progress } from "./progress.ts";
 import type { RateLimiter } from "../shared/rate_limiter.ts";
 import { finalMode, folderError, refuseExisting } from "./download_target.ts";
+import { syncData } from "../shared/data_sync.ts";
 import { writeAllSync } from "../shared/write_all_sync.ts";
 import { chunkBytes, equalBytes, hashFile, removeQuietly } from "./transfer_bytes.ts";
 import type { FileTransferOptions, TransferResult } from "./file_transfer.ts";
@@ -180,12 +182,16 @@ class DownloadReceiver {
         "downloaded bytes do not match the server's SHA-256",
       );
     }
-    this.synced = this.#file.syncData().then(() => this.#progress.fileDone());
+    this.synced = syncData(this.#file, this.#file.statSync().dev).then(() =>
+      this.#progress.fileDone()
+    );
     this.synced.catch(() => {}); // Awaited by the download; a failure must not go unhandled first.
   }
 }
 
 function readMeta(metaPath: string, partialPath: string) {
+  // Most downloads have nothing to resume: asking first is much cheaper than a failed read.
+  if (!existsSync(metaPath)) return undefined;
   try {
     const meta = JSON.parse(Deno.readTextFileSync(metaPath)) as PartialMeta;
     const offset = Deno.statSync(partialPath).size;
