@@ -7,35 +7,37 @@
  * hundred: more than the sync itself where the filesystem has nothing to
  * wait for (tmpfs, or a drive that acknowledges at once). Where a sync waits
  * for a disk (a millisecond or more), it must not stop the thread, and
- * overlapping syncs let the filesystem commit them together. So each device
- * starts asynchronous; after {@link FAST_RUN} asynchronous syncs in a row
- * that each completed within {@link FAST_ASYNC_MS}, its syncs run inline, and
- * the first inline sync that takes longer than {@link SLOW_INLINE_MS} sends it
- * back. Either way the call returns only once the data is on the device: only
+ * overlapping syncs let the filesystem commit them together.
+ *
+ * So each device's syncs run asynchronously, and now and then one runs
+ * inline, timed: a probe. {@link FAST_PROBES} fast probes in a row make its
+ * syncs inline; the first inline sync slower than {@link FAST_INLINE_MS}
+ * sends them back. A slow probe doubles the wait before the next one (from
+ * {@link PROBE_EVERY} syncs up to {@link MAX_PROBE_EVERY}), so a slow disk
+ * costs the thread a few waits at start and then one in thousands. Timing
+ * the inline call measures the device, not the machine's load (an
+ * asynchronous sync's time includes the wait for the thread to come back).
+ * Either way the call returns only once the data is on the device: only
  * where the time goes changes, never the guarantee.
  *
  * @module
  */
 
-/**
- * An asynchronous sync that completes within this, from call to result,
- * counts as fast. The time includes waiting behind other syncs in flight;
- * on this project's machines tmpfs gives 0.005 ms alone and about 0.2 ms
- * with 64 in flight, a disk 0.5 to several ms.
- */
-export const FAST_ASYNC_MS = 0.5;
-/** Fast asynchronous syncs in a row after which a device's syncs run inline. */
-export const FAST_RUN = 64;
-/**
- * An inline sync taking longer sends the device's syncs back to the
- * blocking threads: at most this long, once, does the thread wait on a
- * device that has become slow.
- */
-export const SLOW_INLINE_MS = 0.25;
+/** An inline sync within this counts as fast. tmpfs takes about 0.005 ms here, a disk 0.5 or more. */
+export const FAST_INLINE_MS = 0.25;
+/** Fast probes in a row after which a device's syncs run inline. */
+export const FAST_PROBES = 3;
+/** Syncs between probes at first, and after a slow inline sync. */
+export const PROBE_EVERY = 64;
+/** The longest wait between probes, in syncs. */
+export const MAX_PROBE_EVERY = 65_536;
 
 interface DeviceSyncs {
   inline: boolean;
-  fastInARow: number;
+  /** Asynchronous syncs left before the next probe. */
+  untilProbe: number;
+  probeEvery: number;
+  fastProbes: number;
 }
 
 /** What {@link DataSyncs} needs of a file: both forms of `fdatasync`. */
@@ -56,20 +58,35 @@ export class DataSyncs {
   /** Syncs `file`'s data to `device` (the file's `dev`, from a stat the caller makes anyway). */
   async sync(file: SyncableFile, device: number): Promise<void> {
     let state = this.#devices.get(device);
-    if (state === undefined) this.#devices.set(device, state = { inline: false, fastInARow: 0 });
+    if (state === undefined) {
+      state = { inline: false, untilProbe: 0, probeEvery: PROBE_EVERY, fastProbes: 0 };
+      this.#devices.set(device, state);
+    }
+    if (!state.inline && state.untilProbe > 0) {
+      state.untilProbe--;
+      return await file.syncData();
+    }
     const start = this.#now();
+    file.syncDataSync();
+    this.#timed(state, this.#now() - start <= FAST_INLINE_MS);
+  }
+
+  /** Counts an inline sync: a probe, or one of a device found fast. */
+  #timed(state: DeviceSyncs, fast: boolean): void {
     if (state.inline) {
-      file.syncDataSync();
-      if (this.#now() - start > SLOW_INLINE_MS) state.inline = false;
-      return;
+      if (fast) return;
+      state.inline = false;
+      state.probeEvery = PROBE_EVERY;
+    } else if (fast) {
+      state.fastProbes++;
+      state.inline = state.fastProbes >= FAST_PROBES;
+      if (state.inline) state.fastProbes = 0;
+      return; // The next sync probes again (or is inline).
+    } else {
+      state.probeEvery = Math.min(state.probeEvery * 2, MAX_PROBE_EVERY);
     }
-    await file.syncData();
-    const fast = this.#now() - start <= FAST_ASYNC_MS;
-    state.fastInARow = fast ? state.fastInARow + 1 : 0;
-    if (state.fastInARow >= FAST_RUN) {
-      state.inline = true;
-      state.fastInARow = 0;
-    }
+    state.fastProbes = 0;
+    state.untilProbe = state.probeEvery;
   }
 
   /** Whether `device`'s syncs run inline now. */

@@ -1,60 +1,75 @@
 import assert from "node:assert/strict";
 import {
   DataSyncs,
-  FAST_ASYNC_MS,
-  FAST_RUN,
-  SLOW_INLINE_MS,
+  FAST_INLINE_MS,
+  FAST_PROBES,
+  MAX_PROBE_EVERY,
+  PROBE_EVERY,
   type SyncableFile,
 } from "../../src/shared/data_sync.ts";
 
-/** A file whose syncs take `cost()` ms on a clock the test moves, counting each kind. */
-function fakeFile(clock: { now: number }, cost: () => number) {
+/** A file whose syncs take `cost.ms` on a clock the test moves, counting each kind. */
+function fakeFile(clock: { now: number }, cost: { ms: number }) {
   const calls = { inline: 0, async: 0 };
   const file: SyncableFile = {
     syncDataSync() {
       calls.inline++;
-      clock.now += cost();
+      clock.now += cost.ms;
     },
     syncData() {
       calls.async++;
-      clock.now += cost();
       return Promise.resolve();
     },
   };
   return { file, calls };
 }
 
-Deno.test("syncs start on the blocking threads and run inline after a run of fast ones", async () => {
+function setUp(ms: number) {
   const clock = { now: 0 };
-  const syncs = new DataSyncs(() => clock.now);
-  const { file, calls } = fakeFile(clock, () => FAST_ASYNC_MS / 10);
-  for (let i = 0; i < FAST_RUN - 1; i++) await syncs.sync(file, 1);
-  assert.equal(syncs.inline(1), false, "one short of the run");
+  const cost = { ms };
+  return { syncs: new DataSyncs(() => clock.now), cost, ...fakeFile(clock, cost) };
+}
+
+const FAST = FAST_INLINE_MS / 10;
+const SLOW = FAST_INLINE_MS * 4;
+
+Deno.test("a device whose probes are fast has its syncs run inline", async () => {
+  const { syncs, file, calls } = setUp(FAST);
+  for (let i = 0; i < FAST_PROBES - 1; i++) await syncs.sync(file, 1);
+  assert.equal(syncs.inline(1), false, "one probe short");
   await syncs.sync(file, 1);
   assert.equal(syncs.inline(1), true);
   await syncs.sync(file, 1);
-  assert.deepEqual(calls, { async: FAST_RUN, inline: 1 });
+  assert.deepEqual(calls, { async: 0, inline: FAST_PROBES + 1 });
   assert.equal(syncs.inline(2), false, "each device on its own");
 });
 
-Deno.test("one slow sync breaks the run; a slow inline sync sends the device back", async () => {
-  const clock = { now: 0 };
-  const syncs = new DataSyncs(() => clock.now);
-  let cost = FAST_ASYNC_MS / 10;
-  const { file, calls } = fakeFile(clock, () => cost);
-  for (let i = 0; i < FAST_RUN - 1; i++) await syncs.sync(file, 7);
-  cost = FAST_ASYNC_MS * 4; // A disk: the run starts again.
-  await syncs.sync(file, 7);
-  cost = FAST_ASYNC_MS / 10;
-  for (let i = 0; i < FAST_RUN - 1; i++) await syncs.sync(file, 7);
-  assert.equal(syncs.inline(7), false);
-  await syncs.sync(file, 7);
+Deno.test("a slow device stays on the blocking threads, probed ever more rarely", async () => {
+  const { syncs, file, calls } = setUp(SLOW);
+  await syncs.sync(file, 3); // The first probe: slow.
+  let every = PROBE_EVERY * 2;
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < every; i++) await syncs.sync(file, 3);
+    assert.equal(calls.inline, round + 1, "no probe before its turn");
+    await syncs.sync(file, 3);
+    assert.equal(calls.inline, round + 2, "then one probe");
+    every = Math.min(every * 2, MAX_PROBE_EVERY);
+  }
+  assert.equal(syncs.inline(3), false);
+});
+
+Deno.test("a slow inline sync sends the device back; fast probes bring it inline again", async () => {
+  const { syncs, file, calls, cost } = setUp(FAST);
+  for (let i = 0; i < FAST_PROBES; i++) await syncs.sync(file, 7);
   assert.equal(syncs.inline(7), true);
-  cost = SLOW_INLINE_MS * 2;
+  cost.ms = SLOW;
   await syncs.sync(file, 7);
   assert.equal(syncs.inline(7), false, "the slow one was the last inline");
-  await syncs.sync(file, 7);
-  assert.deepEqual(calls, { async: 2 * FAST_RUN + 1, inline: 1 });
+  cost.ms = FAST;
+  for (let i = 0; i < PROBE_EVERY; i++) await syncs.sync(file, 7);
+  assert.equal(calls.async, PROBE_EVERY);
+  for (let i = 0; i < FAST_PROBES; i++) await syncs.sync(file, 7);
+  assert.equal(syncs.inline(7), true);
 });
 
 Deno.test("a real file on this machine is synced either way without an error", async () => {
@@ -64,7 +79,7 @@ Deno.test("a real file on this machine is synced either way without an error", a
     file.writeSync(new Uint8Array(4096));
     const syncs = new DataSyncs();
     const device = file.statSync().dev;
-    for (let i = 0; i < FAST_RUN + 2; i++) await syncs.sync(file, device);
+    for (let i = 0; i < PROBE_EVERY + FAST_PROBES; i++) await syncs.sync(file, device);
   } finally {
     await Deno.remove(path);
   }
