@@ -152,7 +152,16 @@ export class ObjectMetadata {
         sha256: null,
         object_id: null,
       });
-    if (!made) throw new StorageError(STATUS.EXISTS, `${path}: already exists`);
+    if (!made) {
+      // Made meanwhile by another transaction (a row not there yet cannot be locked): a folder is
+      // what `mkdir -p` and an ancestor want; anything else is in the way.
+      if (ancestor || parents) {
+        const found = await lockEntries(sql, this.user, [path]);
+        if (found.get(path)?.kind === "directory") return;
+        if (ancestor) throw new StorageError(STATUS.NOT_A_DIRECTORY, `${path}: not a directory`);
+      }
+      throw new StorageError(STATUS.EXISTS, `${path}: already exists`);
+    }
     await touchFolders(sql, this.user, [parent], now);
     if (this.#journal) {
       await recordPut(sql, this.user, path, { kind: "directory", size: 0, mtimeMs: now });

@@ -180,6 +180,31 @@ databaseTest(
 );
 
 databaseTest(
+  "two nodes making one folder with parents at once: both succeed, as mkdir -p does; a file in the way still refuses",
+  () =>
+    withMigratedDatabase(async (database, { url }) => {
+      const otherNode = Database.open(url);
+      try {
+        const mine = await ObjectMetadata.open(database, "alice");
+        const theirs = await ObjectMetadata.open(otherNode, "alice");
+        for (let round = 0; round < 10; round++) {
+          await Promise.all([
+            mine.mkdir(`/w${round}/deep`, { parents: true }),
+            theirs.mkdir(`/w${round}/deep`, { parents: true }),
+            theirs.mkdir(`/w${round}`, { parents: true }),
+          ]);
+          assert.deepEqual(await names(mine, `/w${round}`), ["deep"]);
+        }
+        await placeText(mine, "/file", "x");
+        await assertStatus(theirs.mkdir("/file", { parents: true }), "EXISTS");
+        await assertStatus(theirs.mkdir("/file/sub", { parents: true }), "NOT_A_DIRECTORY");
+      } finally {
+        await otherNode.close();
+      }
+    }),
+);
+
+databaseTest(
   "only a stored object gets a name; a replaced or removed file's object is collected after the grace period, a named one never",
   () =>
     withMigratedDatabase(async (database) => {
