@@ -41,8 +41,6 @@ export interface TerminalOptions {
   height?: number;
 }
 
-let sessions = 0;
-
 /** One program running on a terminal. Dispose it to end the program and its tmux server. */
 export class Terminal implements AsyncDisposable {
   readonly #socket: string;
@@ -58,9 +56,8 @@ export class Terminal implements AsyncDisposable {
   /** Starts `command` (program and arguments) on a new terminal. */
   static async start(command: string[], options: TerminalOptions = {}): Promise<Terminal> {
     const dir = await Deno.makeTempDir({ prefix: "dfos-terminal-" });
-    // Unique even against a tmux server left by an earlier run whose process had this pid.
-    const socket = `dfos-test-${Deno.pid}-${++sessions}-${crypto.randomUUID().slice(0, 8)}`;
-    const terminal = new Terminal(socket, dir);
+    // The server's socket in the test's own folder (not /tmp/tmux-UID), removed with it.
+    const terminal = new Terminal(join(dir, "tmux.socket"), dir);
     // The pane stays after the program ends (remain-on-exit), so its last screen can be read;
     // its exit status goes to a file, which tmux 3.3 does not reliably report. The shell outlives
     // a Ctrl-C to write it: a trap (not an ignored signal, which the program would inherit).
@@ -134,7 +131,7 @@ export class Terminal implements AsyncDisposable {
 
   async #tmux(...args: string[]): Promise<string> {
     const result = await new Deno.Command("tmux", {
-      args: ["-L", this.#socket, ...args],
+      args: ["-S", this.#socket, ...args],
       stdin: "null",
       stderr: "piped",
     }).output();
