@@ -24,38 +24,26 @@ import { createHash } from "node:crypto";
 import { STATUS } from "../protocol/status.ts";
 import { notFound, TreeChanged } from "./confinement_errors.ts";
 import { assertDescriptorPathsWork, closeFd, descriptorPath } from "./descriptor_paths.ts";
-import { isNotFound, toStorageError } from "./fs_errors.ts";
-import {
-  discardPartials,
-  listPartials,
-  type PartialFolder,
-  sweepPartials,
-} from "./local_partials.ts";
+import { toStorageError } from "./fs_errors.ts";
+import { discardPartials, listPartials, sweepPartials } from "./local_partials.ts";
 import type { Journal } from "./journal.ts";
 import { openLocalJournal } from "./local_journal.ts";
 import { LocalReadHandle } from "./local_read_handle.ts";
-import { LocalUpload, partialFileName, uploadInProgress } from "./local_upload.ts";
+import { LocalUpload, partialFileName } from "./local_upload.ts";
+import { createPrivateFile, removeQuietly, writeAndClose } from "./private_files.ts";
 import {
-  encodePartialRecord,
-  PARTIAL_RECORD_SUFFIX,
-  type PartialRecord,
-} from "./partial_record.ts";
-import type { PinnedDirectory } from "./pinned_directory.ts";
-import {
-  createNamedPrivateFile,
-  createPrivateFile,
-  linkUnsupported,
-  openPrivateFile,
-  removeQuietly,
-  replacePrivateFile,
-  writeAndClose,
-} from "./private_files.ts";
+  canonicalOf,
+  requireRegularFile,
+  toEntryInfo,
+  validateUploadOptions,
+} from "./local_entries.ts";
+import { LocalPartialFiles } from "./local_partial_files.ts";
+import { LocalPlacement } from "./local_placement.ts";
 import { type Located, RootConfinement } from "./root_confinement.ts";
 import {
   type CanonicalOptions,
   type DiscardResult,
   type EntryInfo,
-  type EntryKind,
   type PartialListing,
   type PartialListOptions,
   type PartialSelection,
@@ -92,10 +80,14 @@ export interface LocalStorageOptions {
  */
 export class LocalStorage implements Storage {
   readonly #confinement: RootConfinement;
+  readonly #placement: LocalPlacement;
+  readonly #partials: LocalPartialFiles;
   readonly #fsync: boolean;
 
   private constructor(confinement: RootConfinement, fsync: boolean) {
     this.#confinement = confinement;
+    this.#placement = new LocalPlacement(confinement);
+    this.#partials = new LocalPartialFiles(confinement);
     this.#fsync = fsync;
   }
 
@@ -185,7 +177,7 @@ export class LocalStorage implements Storage {
       this.#run(path, (virtual) => {
         using located = this.#confinement.locate(virtual, { createParents: parents });
         if (located.info === null) return makeFolder(located, parents);
-        const kind = this.#kindBehind(virtual, located.info);
+        const kind = this.#placement.kindBehind(virtual, located.info);
         if (parents && (located.name === "" || kind === "directory")) return;
         throw new StorageError(STATUS.EXISTS, `${virtual}: already exists`);
       })
@@ -284,7 +276,7 @@ export class LocalStorage implements Storage {
       if (sourcePath === destinationPath) return;
       using destination = this.#locateRemovable(destinationPath);
       if (destination.info !== null) {
-        this.#kindBehind(destinationPath, destination.info);
+        this.#placement.kindBehind(destinationPath, destination.info);
         if (!overwrite) throw new StorageError(STATUS.EXISTS, `${destinationPath}: already exists`);
       }
       Deno.renameSync(source.path, destination.path);
@@ -331,8 +323,8 @@ export class LocalStorage implements Storage {
     // Behind the guard the early walk is made again only if a name changed meanwhile.
     const generation = this.#confinement.generation;
     const guarded = options.guard !== undefined;
-    using early = this.#locateUploadTarget(virtual, overwrite, "link");
-    using partials = this.#confinement.retrying(virtual, () => this.#partialFolder());
+    using early = this.#placement.locateTarget(virtual, overwrite, "link");
+    using partials = this.#confinement.retrying(virtual, () => this.#partials.open());
     const temporary = this.#confinement.retrying(virtual, () => createPrivateFile(partials));
     const from = partials.entry(temporary.name);
     try {
@@ -340,13 +332,9 @@ export class LocalStorage implements Storage {
       const place = () =>
         settle((): PlacedFile => {
           const stale = guarded && this.#confinement.generation !== generation;
-          using walked = stale ? this.#locateUploadTarget(virtual, overwrite, "link") : null;
+          using walked = stale ? this.#placement.locateTarget(virtual, overwrite, "link") : null;
           const target = walked ?? early;
-          try {
-            this.#putInPlace(from, target, overwrite);
-          } catch (error) {
-            throw this.#explainPlacement(error, target);
-          }
+          this.#placement.put(from, target, overwrite);
           return {
             path: canonicalOf(target),
             entry: toEntryInfo(virtualBaseName(virtual), written),
@@ -359,84 +347,50 @@ export class LocalStorage implements Storage {
     }
   }
 
-  /** Moves the finished file at `from` to `target`: a rename, or a no-clobber link. */
-  #putInPlace(from: string, target: Located, overwrite: boolean): void {
-    if (overwrite) return this.#renameOnto(from, target);
-    try {
-      Deno.linkSync(from, target.path);
-    } catch (error) {
-      if (!linkUnsupported(error)) throw error;
-      // A filesystem without hard links: check, then rename, with no await in between.
-      if (target.parent.lstat(target.name) !== null) throw new Deno.errors.AlreadyExists();
-      return Deno.renameSync(from, target.path);
-    }
-    Deno.removeSync(from);
-  }
-
-  /** Renames `from` over what `target` names; a symlink replaced counts as a changed name. */
-  #renameOnto(from: string, target: Located): void {
-    Deno.renameSync(from, target.path);
-    // A link may be on the way of other walks; a file or nothing cannot.
-    if (target.info !== null && !target.info.isFile) this.#confinement.namesChanged();
-  }
-
-  /**
-   * Names a failed no-clobber link as {@link #checkUploadTarget} would: a
-   * link leading outside, a directory, or simply an existing name.
-   */
-  #explainPlacement(error: unknown, target: Located): StorageError {
-    if (error instanceof Deno.errors.AlreadyExists) {
-      try {
-        this.#confinement.retrying(target.virtual, () => {
-          this.#checkUploadTarget(target.virtual, target.parent.lstat(target.name), false);
-        });
-      } catch (refusal) {
-        return toStorageError(refusal, target.virtual);
-      }
-    }
-    return toStorageError(error, target.virtual);
-  }
-
   /** Starts (or resumes) an upload into a partial file under `.dfos/partial`. */
   async beginUpload(path: string, options: UploadOptions): Promise<Upload> {
     const virtual = resolveVirtualPath("/", path);
     validateUploadOptions(virtual, options);
     const overwrite = options.overwrite ?? false;
-    this.#locateUploadTarget(virtual, overwrite)[Symbol.dispose]();
+    this.#placement.locateTarget(virtual, overwrite)[Symbol.dispose]();
     const partialName = partialFileName(virtual, options.size, options.mtimeMs);
     return await LocalUpload.open({
       virtualPath: virtual,
-      partialKey: this.#partialKey(partialName),
+      partialKey: this.#partials.key(partialName),
       size: options.size,
       mtimeMs: options.mtimeMs,
       resume: options.resume ?? true,
       fsync: this.#fsync,
-      openPartial: () => this.#openPartial(virtual, partialName),
-      removePartial: () => this.#removePrivateFile(virtual, partialName),
+      openPartial: () => this.#partials.openPartial(virtual, partialName),
+      removePartial: () => this.#partials.removeFile(virtual, partialName),
       writeRecord: () =>
-        this.#writePartialRecord(virtual, partialName, {
+        this.#partials.writeRecord(virtual, partialName, {
           path: virtual,
           size: options.size,
           mtimeMs: options.mtimeMs,
         }),
-      removeRecord: (onlyIfOrphan) => this.#removePartialRecord(virtual, partialName, onlyIfOrphan),
-      placePartial: () => this.#placePartial(virtual, partialName, overwrite),
+      removeRecord: (onlyIfOrphan) =>
+        this.#partials.removeRecord(virtual, partialName, onlyIfOrphan),
+      placePartial: () => this.#placement.placePartial(virtual, partialName, overwrite),
     });
   }
 
   /** Deletes partial uploads last written more than `maxAgeMs` ago (see local_partials.ts). */
   async cleanupPartials(maxAgeMs: number): Promise<number> {
-    return await this.#withPartials(false, (partials) => sweepPartials(partials, maxAgeMs));
+    return await this.#partials.withFolder(false, (partials) => sweepPartials(partials, maxAgeMs));
   }
 
   /** The user's partial uploads, newest first (see local_partials.ts). */
   async listPartials(options?: PartialListOptions): Promise<PartialListing> {
-    return await this.#withPartials(false, (partials) => listPartials(partials, options));
+    return await this.#partials.withFolder(false, (partials) => listPartials(partials, options));
   }
 
   /** Removes partial uploads with their records (see local_partials.ts). */
   async discardPartials(selection: PartialSelection): Promise<DiscardResult> {
-    return await this.#withPartials(false, (partials) => discardPartials(partials, selection));
+    return await this.#partials.withFolder(
+      false,
+      (partials) => discardPartials(partials, selection),
+    );
   }
 
   /** Sum of the sizes of all files under the root, `.dfos` included; symlinks are not followed. */
@@ -476,139 +430,8 @@ export class LocalStorage implements Storage {
   /** What `located` names; NOT_FOUND if nothing, and a symlink only if it stays inside. */
   #existing(located: Located): Deno.FileInfo {
     if (located.info === null) throw notFound(located.virtual);
-    this.#kindBehind(located.virtual, located.info);
+    this.#placement.kindBehind(located.virtual, located.info);
     return located.info;
-  }
-
-  /**
-   * The kind of what `info` (at `virtual`) leads to: itself, or for a symlink
-   * what following it reaches (null if nothing). A link leading outside the
-   * root or into `.dfos` is refused, whatever the operation.
-   */
-  #kindBehind(virtual: string, info: Deno.FileInfo): EntryKind | null {
-    if (!info.isSymlink) return kindOf(info);
-    try {
-      using target = this.#confinement.locate(virtual, { followLast: true });
-      return target.info === null ? null : kindOf(target.info);
-    } catch (error) {
-      const pointsNowhere = isNotFound(error) ||
-        (error instanceof StorageError && error.code === STATUS.NOT_A_DIRECTORY);
-      if (pointsNowhere) return null;
-      throw error;
-    }
-  }
-
-  /**
-   * Locates an upload's target and refuses directories, links out, existing
-   * names (unless `overwrite`). `placement` is how the file will be put
-   * there: a no-clobber "link" refuses whatever is there by itself, so the
-   * name is looked up the cheap way (`toCreate` of root_confinement.ts).
-   */
-  #locateUploadTarget(
-    virtual: string,
-    overwrite: boolean,
-    placement: "link" | "rename" = "rename",
-  ): Located {
-    const toCreate = placement === "link" && !overwrite;
-    return this.#confinement.retrying(virtual, () => {
-      const target = this.#confinement.locate(virtual, { toCreate });
-      try {
-        this.#checkUploadTarget(virtual, target.info, overwrite);
-        return target;
-      } catch (error) {
-        target[Symbol.dispose]();
-        throw error;
-      }
-    });
-  }
-
-  #checkUploadTarget(virtual: string, info: Deno.FileInfo | null, overwrite: boolean): void {
-    if (virtual === "/") throw new StorageError(STATUS.IS_A_DIRECTORY, "/: is a directory");
-    if (info === null) return;
-    if (this.#kindBehind(virtual, info) === "directory") {
-      throw new StorageError(STATUS.IS_A_DIRECTORY, `${virtual}: is a directory`);
-    }
-    if (!overwrite) throw new StorageError(STATUS.EXISTS, `${virtual}: already exists`);
-  }
-
-  /** `.dfos/partial`, open, made if missing. */
-  #partialFolder(): PinnedDirectory {
-    const folder = this.#confinement.privateFolder(true);
-    if (folder === null) throw new TreeChanged();
-    return folder;
-  }
-
-  /** Renames the partial `name` onto the upload's target, checked again just before; its canonical path. */
-  #placePartial(virtual: string, name: string, overwrite: boolean): string {
-    using target = this.#locateUploadTarget(virtual, overwrite);
-    using partials = this.#confinement.retrying(
-      virtual,
-      () => this.#confinement.privateFolder(false),
-    );
-    if (partials === null) {
-      throw new StorageError(STATUS.NOT_FOUND, `${virtual}: the partial upload vanished`);
-    }
-    try {
-      this.#renameOnto(partials.entry(name), target);
-    } catch (error) {
-      throw toStorageError(error, virtual);
-    }
-    return canonicalOf(target);
-  }
-
-  /** Opens the partial `name` for reading and writing, creating it empty if missing. */
-  #openPartial(virtual: string, name: string): Deno.FsFile {
-    return this.#confinement.retrying(virtual, () => {
-      using partials = this.#partialFolder();
-      const existing = partials.lstat(name);
-      // Anything but a file under a partial's name is not the server's: clear it.
-      if (existing !== null && !existing.isFile) removeQuietly(partials.entry(name));
-      if (existing === null || !existing.isFile) createNamedPrivateFile(partials, name);
-      return openPrivateFile(partials, name);
-    });
-  }
-
-  /** What identifies the partial `name` among this process's uploads (see local_upload.ts). */
-  #partialKey(name: string): string {
-    return `${this.#confinement.realRoot}\0${name}`;
-  }
-
-  /** Runs `work` on `.dfos/partial` held open (null if no upload ever made it). */
-  async #withPartials<T>(
-    create: boolean,
-    work: (partials: PartialFolder | null) => Promise<T>,
-  ): Promise<T> {
-    using pinned = this.#confinement.retrying(
-      `/${RESERVED_NAME}/partial`,
-      () => this.#confinement.privateFolder(create),
-    );
-    if (pinned === null) return await work(null);
-    return await work({ pinned, inProgress: (id) => uploadInProgress(this.#partialKey(id)) });
-  }
-
-  /** Writes the record of partial `name` under a fresh name, then renames it into place. */
-  #writePartialRecord(virtual: string, name: string, record: PartialRecord): void {
-    const bytes = encodePartialRecord(record);
-    this.#confinement.retrying(virtual, () => {
-      using partials = this.#partialFolder();
-      replacePrivateFile(partials, name + PARTIAL_RECORD_SUFFIX, bytes);
-    });
-  }
-
-  /** Removes the record of partial `name`; with `onlyIfOrphan`, only if the partial is absent. */
-  #removePartialRecord(virtual: string, name: string, onlyIfOrphan: boolean): void {
-    this.#confinement.retrying(virtual, () => {
-      using partials = this.#confinement.privateFolder(false);
-      if (partials === null || (onlyIfOrphan && partials.lstat(name) !== null)) return;
-      removeQuietly(partials.entry(name + PARTIAL_RECORD_SUFFIX));
-    });
-  }
-
-  #removePrivateFile(virtual: string, name: string): void {
-    this.#confinement.retrying(virtual, () => {
-      using partials = this.#confinement.privateFolder(false);
-      if (partials !== null) removeQuietly(partials.entry(name));
-    });
   }
 }
 
@@ -629,50 +452,5 @@ function makeFolder(located: Located, parents: boolean): void {
     const made = error instanceof Deno.errors.AlreadyExists && parents &&
       located.parent.lstat(located.name)?.isDirectory === true;
     if (!made) throw error;
-  }
-}
-
-/** The canonical path of what `located` names: its parent's names below the root, then its own. */
-function canonicalOf(located: Located): string {
-  const names = located.name === "" ? located.components : [...located.components, located.name];
-  return `/${names.join("/")}`;
-}
-
-function kindOf(info: Deno.FileInfo): EntryKind {
-  if (info.isFile) return "file";
-  if (info.isDirectory) return "directory";
-  if (info.isSymlink) return "symlink";
-  return "other";
-}
-
-function toEntryInfo(name: string, info: Deno.FileInfo): EntryInfo {
-  const kind = kindOf(info);
-  return {
-    name,
-    kind,
-    size: kind === "file" ? info.size : 0,
-    mtimeMs: info.mtime?.getTime() ?? 0,
-    mode: (info.mode ?? 0) & 0o777,
-  };
-}
-
-function requireRegularFile(virtual: string, info: Deno.FileInfo | null): void {
-  if (info === null) throw notFound(virtual);
-  if (info.isDirectory) {
-    throw new StorageError(STATUS.IS_A_DIRECTORY, `${virtual}: is a directory`);
-  }
-  if (!info.isFile) {
-    throw new StorageError(STATUS.PERMISSION_DENIED, `${virtual}: not a regular file`);
-  }
-}
-
-function validateUploadOptions(path: string, options: UploadOptions): void {
-  for (const [field, value] of [["size", options.size], ["mtimeMs", options.mtimeMs]] as const) {
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new StorageError(
-        STATUS.BAD_REQUEST,
-        `${path}: ${field} must be a non-negative integer, not ${value}`,
-      );
-    }
   }
 }
