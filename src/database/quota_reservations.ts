@@ -52,6 +52,8 @@ export class QuotaReservations implements QuotaBook {
   readonly #live = new Map<string, Held>();
   /** Reservations being made now (not renewed: not made yet; not deleted: maybe made). */
   readonly #claiming = new Set<string>();
+  /** Whether this node may have rows of ended uploads left (a delete or a hold that failed). */
+  #stale = false;
   readonly #timer: ReturnType<typeof setInterval>;
 
   constructor(database: Database, options: QuotaReservationsOptions = {}) {
@@ -71,6 +73,9 @@ export class QuotaReservations implements QuotaBook {
       if (used !== undefined) return { used };
       this.#live.set(id, { user, bytes });
       return { release: () => void this.#release(id) };
+    } catch (error) {
+      this.#stale = true; // Its commit may have happened all the same.
+      throw error;
     } finally {
       this.#claiming.delete(id);
     }
@@ -89,6 +94,8 @@ export class QuotaReservations implements QuotaBook {
    * done or failed.
    */
   async renew(): Promise<void> {
+    if (this.#live.size === 0 && !this.#stale) return; // Nothing to renew, nothing left over.
+    this.#stale = false;
     const ids = [...this.#live.keys()];
     const held = [...this.#live.values()];
     const kept = [...ids, ...this.#claiming];
@@ -106,6 +113,7 @@ export class QuotaReservations implements QuotaBook {
           WHERE node_id = ${this.nodeId} AND NOT (reservation_id = ANY(${kept}::uuid[]))`;
       });
     } catch (error) {
+      this.#stale = true;
       this.#onRenewError(error);
     }
   }
@@ -145,7 +153,7 @@ export class QuotaReservations implements QuotaBook {
             WHERE node_id = ${this.nodeId} AND reservation_id = ${id}`
       );
     } catch {
-      // The next renewal deletes it, or it expires.
+      this.#stale = true; // The next renewal deletes it, or it expires.
     }
   }
 }

@@ -83,7 +83,7 @@ export async function startServer(
       : undefined,
   };
   if (shared.database) shared.logins = await openSharedLogins(shared.database, config);
-  if (shared.database && !isStorageFolder(config.storageDir)) {
+  if (shared.database && !isStorageFolder(config.storageDir) && config.quotaBytes !== undefined) {
     shared.quota = await openSharedQuota(shared.database);
   }
   try {
