@@ -54,6 +54,8 @@ export class QuotaReservations implements QuotaBook {
   readonly #claiming = new Set<string>();
   /** Whether this node may have rows of ended uploads left (a delete or a hold that failed). */
   #stale = false;
+  /** The renewal running now, if any. */
+  #renewing: Promise<void> | undefined;
   readonly #timer: ReturnType<typeof setInterval>;
 
   constructor(database: Database, options: QuotaReservationsOptions = {}) {
@@ -93,7 +95,14 @@ export class QuotaReservations implements QuotaBook {
    * reservations of uploads that ended (whose delete failed). Resolves when
    * done or failed.
    */
-  async renew(): Promise<void> {
+  renew(): Promise<void> {
+    // One at a time: a renewal asked for while one runs is that one.
+    this.#renewing ??= this.#renewOnce().finally(() => this.#renewing = undefined);
+    return this.#renewing;
+  }
+
+  /** One renewal (a release waits for it: see {@link #release}). */
+  async #renewOnce(): Promise<void> {
     if (this.#live.size === 0 && !this.#stale) return; // Nothing to renew, nothing left over.
     this.#stale = false;
     const ids = [...this.#live.keys()];
@@ -144,9 +153,14 @@ export class QuotaReservations implements QuotaBook {
     });
   }
 
-  /** Ends a reservation; a failed delete is left to the next renewal (or the expiry). */
+  /**
+   * Ends a reservation; a failed delete is left to the next renewal (or the
+   * expiry). A renewal running now may have read it as live and write it
+   * again: the delete waits for that renewal to end.
+   */
   async #release(id: string): Promise<void> {
     this.#live.delete(id);
+    await this.#renewing;
     try {
       await this.#database.run((sql) =>
         sql`DELETE FROM quota_reservations

@@ -149,6 +149,24 @@ databaseTest(
     }, { renewMs: 60_000 }),
 );
 
+databaseTest(
+  "an upload that ends while its node renews is not written back by that renewal",
+  () =>
+    withTwoNodes(1000, async (a, _b, database) => {
+      for (let round = 0; round < 10; round++) {
+        const release = await a.ledger.reserve("alice", STORAGE, "/a", 1000);
+        const renewing = a.book.renew(); // Has read the reservation as live.
+        release(0);
+        await renewing;
+        await waitFor(
+          async () => (await reservationsOf(database, "alice")).length === 0,
+          3_000,
+          `the release in round ${round}`,
+        );
+      }
+    }, { renewMs: 60_000 }),
+);
+
 Deno.test("the database unreachable during the check: a retryable error, never an upload past the quota", async () => {
   const database = Database.open(`postgres://dfos@127.0.0.1:${freePort()}/none`, {
     connectTimeoutMs: 1_000,
