@@ -24,6 +24,9 @@
  *   expires (session_leases.ts), migration 11.
  * - `login_failures`: failed logins and lockouts per user name and per
  *   address (login_failures.ts), migration 12.
+ * - `quota_reservations`: the bytes each upload under way on any node has
+ *   reserved of its user's quota, held by its node's renewals like a session
+ *   lease (quota_reservations.ts), migration 13.
  * - `uploads.tail_object_id` (version 20): the bytes of an interrupted
  *   upload's unfinished part, kept as a small object of their own so that
  *   the upload resumes from the last byte received, not the last whole part.
@@ -154,11 +157,24 @@ const LOGIN_FAILURES = `
   CREATE INDEX login_failures_by_age ON login_failures (first_at);
 `;
 
+const QUOTA_RESERVATIONS = `
+  CREATE TABLE quota_reservations (
+    node_id uuid NOT NULL,
+    reservation_id uuid NOT NULL,
+    user_name text NOT NULL CHECK (octet_length(user_name) BETWEEN 1 AND 255),
+    bytes bigint NOT NULL CHECK (bytes >= 0),
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (node_id, reservation_id)
+  );
+  CREATE INDEX quota_reservations_by_user ON quota_reservations (user_name, expires_at);
+`;
+
 /** Every migration this build knows, oldest first (10-19: users and logins; 20-29: the object store). */
 export const SCHEMA_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "object storage metadata and change journal", sql: INITIAL },
   { version: 10, name: "users", sql: USERS },
   { version: 11, name: "session leases", sql: SESSION_LEASES },
   { version: 12, name: "login failures and lockouts", sql: LOGIN_FAILURES },
+  { version: 13, name: "quota reservations of uploads under way", sql: QUOTA_RESERVATIONS },
   { version: 20, name: "the unfinished part of an interrupted upload", sql: UPLOAD_TAILS },
 ];

@@ -1,14 +1,12 @@
 /**
  * Per-user storage quota and largest file size. An upload reserves the bytes
  * it still has to send before it starts, so concurrent uploads by one user
- * (from several sessions) cannot together overshoot the quota; the
- * reservation ends when the upload commits or stops.
+ * (from several sessions, or through several nodes) cannot together
+ * overshoot the quota; the reservation ends when the upload commits or stops.
  *
- * Usage is measured by walking the user's folder (partial uploads
- * included) at most every {@link USAGE_CACHE_MS}; bytes arriving meanwhile
- * are covered by the reservations, discarded partials are taken off, and
- * any other request that frees space makes the next reservation measure
- * again ({@link QuotaLedger.forget}).
+ * The check is made here, whatever keeps the counts: a {@link QuotaBook}
+ * chosen by configuration holds usage and reservations, in this process
+ * (quota_local.ts) or in the database the nodes share.
  * A refusal says how much of the usage is partials the user can discard.
  *
  * @module
@@ -17,6 +15,9 @@
 import { STATUS } from "../protocol/status.ts";
 import { formatBytes } from "../shared/format_bytes.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
+import { LocalQuotaBook } from "./quota_local.ts";
+
+export { USAGE_CACHE_MS } from "./quota_local.ts";
 
 /** Limits; undefined means unlimited. */
 export interface QuotaLimits {
@@ -26,31 +27,50 @@ export interface QuotaLimits {
   maxFileBytes?: number;
 }
 
-/** Options of {@link QuotaLedger}. */
-export interface QuotaLedgerOptions {
-  /** The clock that ages measured usage, ms. Default `Date.now`. */
-  now?: () => number;
-}
-
-/** How long a measured usage is trusted, ms. */
-export const USAGE_CACHE_MS = 5_000;
-
 /**
  * An upload's hold on quota. Release it exactly once when the upload ends,
- * saying how many bytes it wrote to disk (committed or kept as a partial).
+ * saying how many bytes it wrote (committed or kept as a partial).
  */
 export type Reservation = (bytesWritten: number) => void;
 
-/** Quota accounting for every user of one server. */
+/**
+ * What {@link QuotaBook.hold} found: the bytes were held (`release` ends
+ * the hold), or they do not fit and `used` is the usage and holds that
+ * stood in the way.
+ */
+export type QuotaHold = { release: Reservation } | { used: number };
+
+/**
+ * Where a user's usage and reservations are kept: this process
+ * (quota_local.ts) or, with `--database` on the object store, the database
+ * every node shares (src/database/quota_reservations.ts). Checking and
+ * holding is one step, so two uploads cannot both take the last bytes.
+ */
+export interface QuotaBook {
+  /** Holds `bytes` for `user` if usage, holds and `bytes` together stay within `quota`. */
+  hold(user: string, storage: Storage, bytes: number, quota: number): Promise<QuotaHold>;
+  /** A change the book cannot count freed space (a removal): measure again. */
+  forget(user: string): void;
+  /** `user` discarded partials of `bytes`. */
+  discarded(user: string, bytes: number): void;
+}
+
+/** Options of {@link QuotaLedger}. */
+export interface QuotaLedgerOptions {
+  /** Where usage and reservations are kept. Default: a {@link LocalQuotaBook} on `now`. */
+  book?: QuotaBook;
+  /** The clock of the default book, ms. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Quota accounting for every user of one server: the one place a quota is checked. */
 export class QuotaLedger {
   #limits: QuotaLimits;
-  #measured = new Map<string, { bytes: number; at: number }>();
-  #reserved = new Map<string, number>();
-  #now: () => number;
+  #book: QuotaBook;
 
   constructor(limits: QuotaLimits, options: QuotaLedgerOptions = {}) {
     this.#limits = limits;
-    this.#now = options.now ?? Date.now;
+    this.#book = options.book ?? new LocalQuotaBook({ now: options.now });
   }
 
   get limits(): QuotaLimits {
@@ -68,24 +88,24 @@ export class QuotaLedger {
     }
   }
 
-  /** Reserves `bytes` for an upload of `user`, or fails with QUOTA_EXCEEDED. */
+  /**
+   * Reserves `bytes` for an upload of `user`, or fails with QUOTA_EXCEEDED
+   * (or with the book's own error, such as the database unreachable: then
+   * nothing is reserved and the upload does not start).
+   */
   async reserve(user: string, storage: Storage, path: string, bytes: number): Promise<Reservation> {
     const quota = this.#limits.quotaBytes;
     if (quota === undefined) return () => {};
-    const used = await this.#usage(user, storage);
-    const reserved = this.#reserved.get(user) ?? 0;
-    if (used + reserved + bytes > quota) {
+    const held = await this.#book.hold(user, storage, bytes, quota);
+    if ("used" in held) {
       const partials = await discardableBytes(storage);
-      throw quotaExceeded({ path, user, bytes, used: used + reserved, quota, partials });
+      throw quotaExceeded({ path, user, bytes, used: held.used, quota, partials });
     }
-    this.#reserved.set(user, reserved + bytes);
     let released = false;
     return (bytesWritten) => {
       if (released) return;
       released = true;
-      this.#reserved.set(user, (this.#reserved.get(user) ?? bytes) - bytes);
-      const measured = this.#measured.get(user);
-      if (measured) measured.bytes += bytesWritten; // Until the next measurement.
+      held.release(bytesWritten);
     };
   }
 
@@ -95,21 +115,12 @@ export class QuotaLedger {
    * Uploads need not call it: their bytes are counted as they commit.
    */
   forget(user: string): void {
-    this.#measured.delete(user);
+    this.#book.forget(user);
   }
 
   /** Takes `bytes` the user freed by discarding partials off the measured usage. */
   discarded(user: string, bytes: number): void {
-    const measured = this.#measured.get(user);
-    if (measured) measured.bytes = Math.max(0, measured.bytes - bytes);
-  }
-
-  async #usage(user: string, storage: Storage): Promise<number> {
-    const cached = this.#measured.get(user);
-    if (cached && this.#now() - cached.at < USAGE_CACHE_MS) return cached.bytes;
-    const bytes = await storage.usage();
-    this.#measured.set(user, { bytes, at: this.#now() });
-    return bytes;
+    this.#book.discarded(user, bytes);
   }
 }
 

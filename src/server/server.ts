@@ -22,7 +22,7 @@ import { acceptConnections, type AcceptReports } from "./accept_loop.ts";
 import { type DescriptorBudget, descriptorBudget } from "./descriptor_budget.ts";
 import { ServerSession } from "./session.ts";
 import { LoginGuard } from "./login_guard.ts";
-import { QuotaLedger } from "./quota.ts";
+import { type QuotaBook, QuotaLedger } from "./quota.ts";
 import { UserLimits } from "./user_limits.ts";
 import { ZSTD_CAPABILITY } from "../protocol/compression.ts";
 import { openUsers } from "./users.ts";
@@ -67,6 +67,8 @@ export interface SharedState {
   database?: Database;
   /** With `database`: the users, session limit and failed logins kept there. */
   logins?: SharedLogins;
+  /** With `database` on the object store: the quota's usage and reservations kept there. */
+  quota?: QuotaBook & { close(): void };
 }
 
 /** Validates the configuration, binds the port and starts serving. */
@@ -81,9 +83,13 @@ export async function startServer(
       : undefined,
   };
   if (shared.database) shared.logins = await openSharedLogins(shared.database, config);
+  if (shared.database && !isStorageFolder(config.storageDir) && config.quotaBytes !== undefined) {
+    shared.quota = await openSharedQuota(shared.database);
+  }
   try {
     return await startWith(config, shared, options);
   } catch (error) {
+    shared.quota?.close();
     await shared.database?.close(0).catch(() => {});
     throw error;
   }
@@ -197,7 +203,7 @@ class Server {
     this.#quota = new QuotaLedger({
       quotaBytes: config.quotaBytes,
       maxFileBytes: config.maxFileBytes,
-    });
+    }, { book: parts.shared.quota });
     this.#environment = {
       config,
       admission: new Admission(config.maxClients, config.maxQueue),
@@ -214,6 +220,7 @@ class Server {
       stopSampler();
       stopSweeper();
       parts.shared.logins?.sessions.close();
+      parts.shared.quota?.close();
     };
     this.finished = this.#acceptLoop();
   }
@@ -403,6 +410,20 @@ async function openSharedLogins(database: Database, config: ServerConfig): Promi
           error: error instanceof Error ? error.message : String(error),
         }),
     },
+  });
+}
+
+/**
+ * The quota's reservations kept in `database`, for a site on the object store
+ * (whose usage the database holds); a renewal that fails is logged.
+ */
+async function openSharedQuota(database: Database): Promise<QuotaBook & { close(): void }> {
+  const { QuotaReservations } = await import("../database/quota_reservations.ts");
+  return new QuotaReservations(database, {
+    onRenewError: (error) =>
+      serverLog.warn("could not renew this node's quota reservations: {error}; retrying", {
+        error: error instanceof Error ? error.message : String(error),
+      }),
   });
 }
 

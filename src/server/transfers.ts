@@ -138,7 +138,11 @@ export class TransferRegistry {
     for (const controller of this.#downloads.values()) controller.abort(ended);
     this.#downloads.clear();
     const uploads = [...this.#uploads.keys()].map((id) => this.#take(id)!);
-    await Promise.allSettled(uploads.map(({ upload }) => upload.abort(true)));
+    await Promise.allSettled(
+      uploads.map(({ upload, reservation, received }) =>
+        upload.abort(true).finally(() => reservation(received))
+      ),
+    );
     // Like downloads, an upload the session's end cut short is on the record.
     for (const state of uploads) this.#report("upload", state, ended.message, ended.code);
   }
@@ -203,12 +207,15 @@ export class TransferRegistry {
     });
   }
 
-  /** Removes an upload from the running set, ending its quota reservation. */
+  /**
+   * Removes an upload from the running set. Its quota reservation ends only
+   * once its bytes are committed or kept (the caller's `finally`): until
+   * then the usage a node reads in the database may not count them yet.
+   */
   #take(id: number): ActiveUpload | undefined {
     const state = this.#uploads.get(id);
     if (!state) return undefined;
     this.#uploads.delete(id);
-    state.reservation(state.received);
     state.live.end();
     return state;
   }
@@ -253,6 +260,7 @@ export class TransferRegistry {
       this.#report("upload", state, failure.message, failure.code);
       await context.reply(errorFrame(frame.id, failure));
     } finally {
+      state.reservation(state.received);
       this.#settle();
     }
   }
@@ -275,6 +283,7 @@ export class TransferRegistry {
     this.#take(id);
     this.#remember(id);
     await state.upload.abort(true).catch(() => {});
+    state.reservation(state.received);
     const failure = describeError(error);
     this.#report("upload", state, failure.message, failure.code);
     this.#settle();

@@ -9,6 +9,7 @@
  */
 
 import type { Database } from "../../database/database.ts";
+import { usageIn } from "../../database/quota_usage.ts";
 
 /** A file's entry with the key of the object holding its content. */
 export interface FileObject {
@@ -63,22 +64,9 @@ export async function storedObjectOf(
   return row?.id;
 }
 
-/**
- * Bytes of the user's names (content shared by several counted once per
- * name), their uploads' completed parts and their uploads' tails, at one moment.
- */
+/** The user's usage (quota_usage.ts), at one moment. */
 export function usageOf(database: Database, user: string): Promise<number> {
-  return database.transaction(async (sql) => {
-    const [row] = await sql<{ total: number }[]>`
-      SELECT (SELECT coalesce(sum(size), 0) FROM entries
-              WHERE user_name = ${user} AND kind = 'file')
-           + (SELECT coalesce(sum(p.size), 0) FROM upload_parts p
-              JOIN uploads u ON u.id = p.upload_id WHERE u.user_name = ${user})
-           + (SELECT coalesce(sum(o.size), 0) FROM uploads u
-              JOIN objects o ON o.id = u.tail_object_id WHERE u.user_name = ${user})
-           AS total`;
-    return Number(row.total);
-  }, { isolation: "snapshot" });
+  return database.transaction((sql) => usageIn(sql, user), { isolation: "snapshot" });
 }
 
 /** The tail an upload keeps: its object's key and size; undefined if none. */
