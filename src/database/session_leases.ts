@@ -53,6 +53,8 @@ export class SessionLeases implements SessionLimit {
   readonly #claiming = new Set<string>();
   readonly #waiting = new KeyWaiters<string>();
   readonly #timer: ReturnType<typeof setInterval>;
+  /** The renewal running now, if any: one at a time, and a release waits for it. */
+  #renewing: Promise<void> | undefined;
 
   constructor(database: Database, options: SessionLeasesOptions = {}) {
     this.#database = database;
@@ -77,9 +79,15 @@ export class SessionLeases implements SessionLimit {
   /**
    * Extends the lease of every session open here and deletes this node's
    * leases of sessions that ended (whose delete failed); one that expired
-   * while the database was away is taken again. Resolves when done or failed.
+   * while the database was away is taken again. Resolves when done or failed;
+   * a call while one runs resolves with that one.
    */
-  async renew(): Promise<void> {
+  renew(): Promise<void> {
+    this.#renewing ??= this.#renewNow().finally(() => this.#renewing = undefined);
+    return this.#renewing;
+  }
+
+  async #renewNow(): Promise<void> {
     const sessions = [...this.#live.keys()];
     const users = [...this.#live.values()];
     try {
@@ -134,6 +142,8 @@ export class SessionLeases implements SessionLimit {
   /** Ends a session's lease, then wakes the logins of its user waiting here. */
   async #release(user: string, session: string): Promise<void> {
     this.#live.delete(session);
+    // A renewal under way took the session for live: deleted before it, the lease came back.
+    await this.#renewing;
     try {
       await this.#database.run((sql) =>
         sql`DELETE FROM session_leases WHERE node_id = ${this.nodeId} AND session_id = ${session}`

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { Database } from "../../src/database/database.ts";
 import { SessionLeases } from "../../src/database/session_leases.ts";
+import { waitFor } from "../helpers/processes.ts";
 import { databaseTest, withMigratedDatabase } from "./database_fixture.ts";
 
 /** Two nodes' leases on one database (each its own pool), stopped after `body`. */
 async function withTwoNodes(
   body: (a: SessionLeases, b: SessionLeases, database: Database) => Promise<void>,
-  options: { leaseMs?: number } = {},
+  options: { leaseMs?: number; renewMs?: number } = {},
 ) {
   await withMigratedDatabase(async (database, { url }) => {
     const other = Database.open(url);
@@ -120,4 +121,26 @@ databaseTest(
       await a.renew();
       assert.equal(await leasesOf(database, "alice"), 1, "the live session's lease is back");
     }),
+);
+
+databaseTest(
+  "a session ending while its node renews leaves no lease behind: the renewal cannot write it back",
+  () =>
+    withTwoNodes(async (a, b, database) => {
+      for (let round = 0; round < 10; round++) {
+        const end = await a.claim("alice", 1, 0);
+        assert.ok(end);
+        const renewal = a.renew();
+        end();
+        await renewal;
+        // The release is not awaited by the session: its delete follows the renewal at once.
+        await waitFor(
+          async () => (await leasesOf(database, "alice")) === 0,
+          3_000,
+          `round ${round}: the ended session's lease gone`,
+        );
+        assert.ok(await b.claim("alice", 1, 0), "the slot is free on the other node");
+        await database.run((sql) => sql`DELETE FROM session_leases`);
+      }
+    }, { renewMs: 3_600_000 }),
 );
