@@ -17,7 +17,6 @@ import { defaultStatePath, SyncStateStore } from "../sync/state_store.ts";
 import { openSyncSides } from "../sync/remote_folder.ts";
 import type { SyncDirection } from "../sync/reconcile.ts";
 import { plural } from "../shared/plural.ts";
-import { watchSync } from "./sync_watch.ts";
 
 const syncFlags = {
   push: { type: "boolean" },
@@ -52,6 +51,8 @@ export const syncCommand: Command = {
     if (values.watch) {
       if (options.dryRun) throw new UsageError("--watch and --dry-run exclude each other");
       try {
+        // Loaded only for --watch (the watcher, its scheduler, reconnection).
+        const { watchSync } = await import("./sync_watch.ts");
         return await watchSync(
           context,
           store,

@@ -11,14 +11,14 @@ import { hashFileFromStart } from "../shared/file_hash.ts";
 import { StorageError } from "../storage/storage.ts";
 import { MAX_COMPONENT_BYTES, RESERVED_NAME, resolveVirtualPath } from "../storage/virtual_path.ts";
 import { MAX_PATH_BYTES, MAX_VIRTUAL_PATH_BYTES } from "../protocol/constants.ts";
-import type { IgnoreRules } from "./ignore_rules.ts";
+import type { PathFilter } from "./own_files.ts";
 import type { BaseEntry, SyncEntry, Tree } from "./sync_entry.ts";
 
 /** Options of {@link scanLocal}. */
 export interface LocalScanOptions {
   /** The remembered state: a file that matches it is not read again. */
   base: Tree<BaseEntry>;
-  ignore: IgnoreRules;
+  ignore: PathFilter;
 }
 
 /** A path the scan left out, and why. */

@@ -8,7 +8,7 @@
 
 import { deleteGuard, type DeleteGuardOptions } from "./delete_guard.ts";
 import { executePlan, type ExecutionResult } from "./executor.ts";
-import { IGNORE_FILE, ignoreFileText, IgnoreRules } from "./ignore_rules.ts";
+import { IGNORE_FILE, ignoreFileText, OWN_FILES_ONLY, type PathFilter } from "./own_files.ts";
 import { scanLocal, type SkippedPath } from "./local_scan.ts";
 import type { Plan, SyncAction } from "./plan.ts";
 import { reconcile, type SyncDirection } from "./reconcile.ts";
@@ -165,7 +165,8 @@ async function currentRemoteTree(sides: SyncSides): Promise<RemoteListing> {
   return listing;
 }
 
-async function ignoreRules(sides: SyncSides): Promise<IgnoreRules> {
+/** The folder's ignore rules; the gitignore matcher is loaded only if a side has a rules file. */
+async function ignoreRules(sides: SyncSides): Promise<PathFilter> {
   const remote = sides.remote.readIgnoreFile(); // Its request goes out now.
   remote.catch(() => {}); // Awaited below.
   const texts: string[] = [];
@@ -176,6 +177,8 @@ async function ignoreRules(sides: SyncSides): Promise<IgnoreRules> {
   if (localFile) texts.push(ignoreFileText(localFile));
   const remoteFile = await remote;
   if (remoteFile) texts.push(ignoreFileText(remoteFile));
+  if (texts.length === 0) return OWN_FILES_ONLY;
+  const { IgnoreRules } = await import("./ignore_rules.ts");
   return new IgnoreRules(texts);
 }
 
