@@ -26,8 +26,9 @@ export const OWN_FILES_ONLY: PathFilter = { ignores: (path) => isOwnFile(path) }
 
 /** A hidden name of DFOS's own (`.NAME.dfos-part`, ...), in any folder. */
 export function isOwnFile(path: string): boolean {
-  const name = path.slice(path.lastIndexOf("/") + 1);
-  if (name.charCodeAt(0) !== 46) return false; // Not hidden: the common case, decided at once.
+  const start = path.lastIndexOf("/") + 1;
+  if (path.charCodeAt(start) !== 46) return false; // Not hidden: the common case, decided at once.
+  const name = path.slice(start);
   return BUILT_IN_SUFFIXES.some((suffix) =>
     name.endsWith(suffix) && name.length >= suffix.length + 1
   );
