@@ -12,44 +12,52 @@ import type { ListingRequest } from "./local_listing_worker.ts";
 import { OWN_FILES_ONLY } from "./own_files.ts";
 
 /** A walk started in a worker: its result, or a way to drop it unused. */
-export interface BackgroundListing {
+export class BackgroundListing {
   /** The listing, or the walk's failure as the walk here would raise it. */
-  result: Promise<LocalListing>;
+  readonly result: Promise<LocalListing>;
+  #worker: Worker | undefined;
+
+  /** Starts listing `root` (normalised) in a worker, DFOS's own files left out. */
+  constructor(root: string) {
+    this.result = new Promise<LocalListing>((resolve, reject) => {
+      try {
+        this.#worker = new Worker(new URL("./local_listing_worker.ts", import.meta.url), {
+          type: "module",
+        });
+      } catch {
+        return resolve(listLocal(root, OWN_FILES_ONLY));
+      }
+      const worker = this.#worker;
+      worker.onmessage = (event) => {
+        worker.terminate();
+        const { listing, error } = event.data;
+        if (error === undefined) return resolve(listing);
+        reject(errorOf(error));
+      };
+      worker.onerror = (event) => {
+        // The worker could not run at all (its module missing): walk here.
+        event.preventDefault();
+        worker.terminate();
+        try {
+          resolve(listLocal(root, OWN_FILES_ONLY));
+        } catch (error) {
+          reject(error);
+        }
+      };
+      worker.postMessage({ root } satisfies ListingRequest);
+    });
+    this.result.catch(() => {}); // Awaited by the caller, or cancelled.
+  }
+
   /** Stops the walk; `result` is then never used. */
-  cancel(): void;
+  cancel(): void {
+    this.#worker?.terminate();
+  }
 }
 
 /** Starts listing `root` (normalised) in a worker, DFOS's own files left out. */
 export function listInWorker(root: string): BackgroundListing {
-  let worker: Worker | undefined;
-  const result = new Promise<LocalListing>((resolve, reject) => {
-    try {
-      worker = new Worker(new URL("./local_listing_worker.ts", import.meta.url), {
-        type: "module",
-      });
-    } catch {
-      return resolve(listLocal(root, OWN_FILES_ONLY));
-    }
-    worker.onmessage = (event) => {
-      worker!.terminate();
-      const { listing, error } = event.data;
-      if (error === undefined) return resolve(listing);
-      reject(errorOf(error));
-    };
-    worker.onerror = (event) => {
-      // The worker could not run at all (its module missing): walk here.
-      event.preventDefault();
-      worker!.terminate();
-      try {
-        resolve(listLocal(root, OWN_FILES_ONLY));
-      } catch (error) {
-        reject(error);
-      }
-    };
-    worker.postMessage({ root } satisfies ListingRequest);
-  });
-  result.catch(() => {}); // Awaited by the caller, or cancelled.
-  return { result, cancel: () => worker?.terminate() };
+  return new BackgroundListing(root);
 }
 
 /** The worker's failure as the error class the walk here would have thrown. */

@@ -11,7 +11,7 @@ import { executePlan, type ExecutionResult } from "./executor.ts";
 import { IGNORE_FILE, ignoreFileText, OWN_FILES_ONLY, type PathFilter } from "./own_files.ts";
 import { scanLocal, type SkippedPath } from "./local_scan.ts";
 import { type BackgroundListing, listInWorker } from "./listing_in_worker.ts";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Plan, SyncAction } from "./plan.ts";
 import { reconcile, type SyncDirection } from "./reconcile.ts";
 import { countAction, planTotals, type SyncTotals } from "./report.ts";
@@ -71,6 +71,11 @@ export interface SyncOptions {
   window?: number;
   /** Told of each step as it ends (`error` if it failed). */
   onStep?: (action: SyncAction, error?: unknown) => void;
+  /**
+   * The local folder's walk, begun ahead of the run by {@link walkAhead}
+   * (used if the rules allow, stopped otherwise); without it the run walks.
+   */
+  walk?: BackgroundListing;
   /** Told of the plan before it is carried out (for a progress bar's totals); awaited. */
   onPlan?: (plan: Plan, totals: SyncTotals) => void | Promise<void>;
 }
@@ -99,7 +104,10 @@ export async function runSync(sides: SyncSides, options: SyncOptions): Promise<S
   // A folder without rules of its own is walked in a worker from the start (if the server's
   // copy has rules, that walk is dropped and the folder walked again here, with them).
   const localRules = readLocalIgnoreFile(sides.localRoot);
-  const walk = localRules === undefined ? listInWorker(join(sides.localRoot)) : undefined;
+  if (localRules !== undefined) options.walk?.cancel();
+  const walk = localRules !== undefined
+    ? undefined
+    : options.walk ?? listInWorker(join(sides.localRoot));
   try {
     return await syncWith(sides, options, localRules, walk, started);
   } finally {
@@ -122,7 +130,11 @@ async function syncWith(
   remoteTree.catch(() => {}); // Awaited below; a failure there is the run's.
   const base = sides.state.load();
   const ignore = await rules;
-  const listing = walk !== undefined && ignore === OWN_FILES_ONLY ? await walk.result : undefined;
+  // A walk that failed is made again here, whose failure is the run's (the folder may have
+  // been created since a walk begun before connecting).
+  const listing = walk !== undefined && ignore === OWN_FILES_ONLY
+    ? await walk.result.catch(() => undefined)
+    : undefined;
   const local = await scanLocal(sides.localRoot, { base, ignore, listing });
   const remote = await remoteTree;
   const remoteEntries = withoutIgnored(remote.tree, ignore);
@@ -193,6 +205,21 @@ function withoutIgnored(tree: Map<string, SyncEntry>, ignore: PathFilter): Map<s
     kept.delete(path);
   }
   return kept ?? tree;
+}
+
+/**
+ * Begins walking the local folder `folder` (as given on the command line)
+ * in a worker, for a run that starts later ({@link SyncOptions.walk});
+ * nothing for a folder with a `.dfosignore` of its own, or none at all.
+ */
+export function walkAhead(folder: string): BackgroundListing | undefined {
+  const root = resolve(folder);
+  try {
+    if (readLocalIgnoreFile(root) !== undefined) return undefined;
+  } catch {
+    return undefined; // Not a readable folder: the run says why.
+  }
+  return listInWorker(root);
 }
 
 /** The local `.dfosignore`, if the folder has one. */
