@@ -11,6 +11,9 @@ import { listLocal, type LocalListing } from "./local_listing.ts";
 import type { ListingRequest } from "./local_listing_worker.ts";
 import { OWN_FILES_ONLY } from "./own_files.ts";
 
+/** The worker's module (a compiled binary holds it only if built with `--include` for it). */
+const WORKER_MODULE = new URL("./local_listing_worker.ts", import.meta.url);
+
 /** A walk started in a worker: its result, or a way to drop it unused. */
 export class BackgroundListing {
   /** The listing, or the walk's failure as the walk here would raise it. */
@@ -21,9 +24,9 @@ export class BackgroundListing {
   constructor(root: string) {
     this.result = new Promise<LocalListing>((resolve, reject) => {
       try {
-        this.#worker = new Worker(new URL("./local_listing_worker.ts", import.meta.url), {
-          type: "module",
-        });
+        // A binary built without the module would print the worker's failure to load it.
+        Deno.statSync(WORKER_MODULE);
+        this.#worker = new Worker(WORKER_MODULE, { type: "module" });
       } catch {
         return resolve(listLocal(root, OWN_FILES_ONLY));
       }
