@@ -126,11 +126,17 @@ async function main(): Promise<number> {
     );
     const knownHosts = join(dir, "known_hosts");
     await rememberServer(knownHosts, Number(port), join(dir, "server_state"));
+    const loadBefore = Deno.loadavg();
     for (const files of sizes) {
       rows.push(...await measure(dir, files, rounds, { port, knownHosts, sshd, programs }));
     }
     const serverRss = (await peakRssBytes(server.pid)) ?? 0;
     printTable(rows, serverRss);
+    // Other work on the machine moves these figures by a third: say how busy it was.
+    const load = (averages: number[]) => averages.map((value) => value.toFixed(2)).join(" ");
+    console.log(
+      `load average (1, 5, 15 min): ${load(loadBefore)} before, ${load(Deno.loadavg())} after`,
+    );
   } finally {
     await server.stop();
     await Deno.remove(dir, { recursive: true });

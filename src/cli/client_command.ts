@@ -9,7 +9,7 @@
 import { Command } from "commander";
 import type { ClientConnection } from "../client/connection.ts";
 import type { CommandContext } from "../client/commands.ts";
-import { runCommand } from "../client/commands.ts";
+import { prepareCommand, runCommand } from "../client/commands.ts";
 import { EXIT, exitCodeFor, reasonOf } from "../client/errors.ts";
 import { DEFAULT_PORT } from "../protocol/constants.ts";
 import { byteSize, port, secondsOption } from "./options.ts";
@@ -127,6 +127,8 @@ async function runClient(words: string[], flags: ClientFlags): Promise<number> {
   }
   let connection: ClientConnection;
   let connect: () => Promise<ClientConnection>;
+  // Local work of the command (a sync's walk of its folder) goes on while the client connects.
+  const prepared = words.length > 0 ? prepareCommand(words) : undefined;
   try {
     const trust = await trustFrom(flags);
     connect = () =>
@@ -145,10 +147,12 @@ async function runClient(words: string[], flags: ClientFlags): Promise<number> {
       });
     connection = await connect();
   } catch (error) {
+    prepared?.cancel();
     reportFailure(`${user}@${flags.host}:${flags.port}`, error);
     return exitCodeFor(error);
   }
   const context = commandContext(connection, user, flags);
+  context.prepared = prepared;
   context.reconnect = async () => {
     await context.connection.close().catch(() => {});
     context.connection = await connect();
@@ -165,6 +169,7 @@ async function runClient(words: string[], flags: ClientFlags): Promise<number> {
     reportFailure(words[0], error);
     return exitCodeFor(error);
   } finally {
+    prepared?.cancel();
     await context.connection.close();
   }
 }

@@ -36,6 +36,8 @@ export interface CommandContext {
    * connection this context's (long-running commands such as `sync --watch`).
    */
   reconnect?: () => Promise<void>;
+  /** What the command's {@link Command.prepare} began while the client connected. */
+  prepared?: PreparedWork;
 }
 
 /** What a command returns: nothing, or a request to leave the shell. */
@@ -56,7 +58,18 @@ export interface Command {
    * out for commands without path arguments.
    */
   completes?: readonly PathSide[];
+  /**
+   * Local work the command may begin before the connection is open (a run
+   * from the command line only), handed to {@link run} as
+   * {@link CommandContext.prepared}. Undefined if there is none to begin.
+   */
+  prepare?(args: string[]): PreparedWork | undefined;
   run(context: CommandContext, args: string[]): Promise<CommandOutcome>;
+}
+
+/** Work a command began before connecting; stopped if the command never uses it. */
+export interface PreparedWork {
+  cancel(): void;
 }
 
 /** Parses `args` against boolean/string flags; unknown flags are a {@link UsageError}. */

@@ -11,6 +11,7 @@ import {
   type CommandContext,
   type CommandOutcome,
   parseCommandArgs,
+  type PreparedWork,
 } from "./command.ts";
 import { rephrase, UsageError } from "./errors.ts";
 import { STATUS } from "../protocol/status.ts";
@@ -253,6 +254,19 @@ export const COMMANDS: readonly Command[] = [
 /** The command called `name` or one of its aliases. */
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((command) => command.name === name || command.aliases?.includes(name));
+}
+
+/**
+ * Begins what the command of `words` can do before the connection is open
+ * (see {@link Command.prepare}); nothing if it cannot, or if its arguments
+ * are wrong (the command says so when it runs).
+ */
+export function prepareCommand(words: string[]): PreparedWork | undefined {
+  try {
+    return findCommand(words[0])?.prepare?.(words.slice(1));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs one command line given as words; unknown commands are a {@link UsageError}. */

@@ -12,12 +12,18 @@ import { type Command, type CommandContext, parseCommandArgs } from "./command.t
 import { LocalError, reasonOf, UsageError } from "./errors.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import { describePlan, describeTotals } from "../sync/report.ts";
-import { runSync, type SyncOptions, type SyncReport, SyncStopped } from "../sync/run_sync.ts";
+import {
+  runSync,
+  type SyncOptions,
+  type SyncReport,
+  SyncStopped,
+  walkAhead,
+} from "../sync/run_sync.ts";
+import { BackgroundListing } from "../sync/listing_in_worker.ts";
 import { defaultStatePath, SyncStateStore } from "../sync/state_store.ts";
 import { openSyncSides } from "../sync/remote_folder.ts";
 import type { SyncDirection } from "../sync/reconcile.ts";
 import { plural } from "../shared/plural.ts";
-import { watchSync } from "./sync_watch.ts";
 
 const syncFlags = {
   push: { type: "boolean" },
@@ -36,6 +42,10 @@ export const syncCommand: Command = {
     "sync [--push | --pull] [--delete] [-n] [--force] [--max-delete N] [--watch] LOCAL_DIR REMOTE_DIR",
   summary: "keep a local and a remote folder in step (two-way; --push/--pull one way)",
   completes: ["local", "remote"],
+  prepare(args) {
+    const { values, positionals } = parseCommandArgs(this, args, syncFlags, { min: 2, max: 2 });
+    return values.watch ? undefined : walkAhead(positionals[0]);
+  },
   async run(context, args) {
     const { values, positionals } = parseCommandArgs(this, args, syncFlags, { min: 2, max: 2 });
     const options: SyncOptions = {
@@ -52,6 +62,8 @@ export const syncCommand: Command = {
     if (values.watch) {
       if (options.dryRun) throw new UsageError("--watch and --dry-run exclude each other");
       try {
+        // Loaded only for --watch (the watcher, its scheduler, reconnection).
+        const { watchSync } = await import("./sync_watch.ts");
         return await watchSync(
           context,
           store,
@@ -66,8 +78,10 @@ export const syncCommand: Command = {
     try {
       const folders = { local: positionals[0], remote: positionals[1] };
       const sides = await openSyncSides(context, store, folders, perFile(progress));
+      const walk = context.prepared instanceof BackgroundListing ? context.prepared : undefined;
       const report = await runSync(sides, {
         ...options,
+        walk,
         onPlan: (_plan, totals) => {
           const files = totals.pushed.files + totals.pulled.files;
           progress.grow(totals.pushed.bytes + totals.pulled.bytes, files);

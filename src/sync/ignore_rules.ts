@@ -1,23 +1,19 @@
 /**
  * Which paths sync leaves alone: the rules of a `.dfosignore` file at the
  * top of the folder (gitignore syntax), and DFOS's own temporary files.
+ * Loaded only where a folder has rules (the matcher is a CommonJS package,
+ * whose loader costs every start); without rules, `OWN_FILES_ONLY` applies.
  *
  * @module
  */
 
 import ignore, { type Ignore } from "ignore";
+import { isOwnFile, type PathFilter } from "./own_files.ts";
 
-/** The name of the rules file at the top of a synced folder. */
-export const IGNORE_FILE = ".dfosignore";
-
-/** Largest rules file read, in bytes: beyond it the file is refused, not cut. */
-export const MAX_IGNORE_FILE_BYTES = 256 * 1024;
-
-/** DFOS's own files, never synced: download partials and sync's temporary files. */
-const BUILT_IN_SUFFIXES = [".dfos-part", ".dfos-part.json", ".dfos-sync"];
+export { IGNORE_FILE, ignoreFileText, MAX_IGNORE_FILE_BYTES } from "./own_files.ts";
 
 /** Decides, for a relative path, whether sync leaves it alone. */
-export class IgnoreRules {
+export class IgnoreRules implements PathFilter {
   /** The rules of the `.dfosignore` files; none: only the built-in ones apply. */
   readonly #matcher: Ignore | undefined;
 
@@ -32,21 +28,4 @@ export class IgnoreRules {
   ignores(path: string, directory: boolean): boolean {
     return isOwnFile(path) || (this.#matcher?.ignores(directory ? `${path}/` : path) ?? false);
   }
-}
-
-/** A hidden name of DFOS's own (`.NAME.dfos-part`, ...), in any folder. */
-function isOwnFile(path: string): boolean {
-  const name = path.slice(path.lastIndexOf("/") + 1);
-  return name.startsWith(".") &&
-    BUILT_IN_SUFFIXES.some((suffix) => name.endsWith(suffix) && name.length >= suffix.length + 1);
-}
-
-/** Decodes a `.dfosignore` file's bytes, refusing one that is too large. */
-export function ignoreFileText(bytes: Uint8Array): string {
-  if (bytes.length > MAX_IGNORE_FILE_BYTES) {
-    throw new RangeError(
-      `${IGNORE_FILE} is larger than ${MAX_IGNORE_FILE_BYTES} bytes: refused rather than half read`,
-    );
-  }
-  return new TextDecoder().decode(bytes);
 }

@@ -87,16 +87,20 @@ class Planner {
         this.#decided.add(rename.from).add(rename.path);
       }
     }
-    const paths = new Set([
-      ...this.#base.keys(),
-      ...this.#trees.local.keys(),
-      ...this.#trees.remote.keys(),
-    ]);
-    for (const path of [...paths].sort()) {
+    for (const path of this.#allPaths()) {
       if (!this.#decided.has(path)) this.#decide(path);
     }
     this.#plan.actions = orderActions(this.#actions);
     return this.#plan;
+  }
+
+  /** Every path any of the three trees holds, once each, sorted (a folder before what is inside). */
+  #allPaths(): string[] {
+    const added = new Set<string>();
+    for (const tree of [this.#trees.local, this.#trees.remote]) {
+      for (const path of tree.keys()) if (!this.#base.has(path)) added.add(path);
+    }
+    return [...this.#base.keys(), ...added].sort();
   }
 
   /** The sides whose changes go to the other. */

@@ -17,7 +17,7 @@ import type { Progress } from "../client/progress.ts";
 import { STATUS } from "../protocol/status.ts";
 import { concatBytes } from "../shared/concat_bytes.ts";
 import { resolveVirtualPath } from "../storage/virtual_path.ts";
-import { IGNORE_FILE, MAX_IGNORE_FILE_BYTES } from "./ignore_rules.ts";
+import { IGNORE_FILE, MAX_IGNORE_FILE_BYTES } from "./own_files.ts";
 import { LocalSide } from "./local_side.ts";
 import { localEntryOf, type SkippedPath } from "./local_scan.ts";
 import { type RemoteFolder, type RemoteListing, type SyncSides, SyncStopped } from "./run_sync.ts";

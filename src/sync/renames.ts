@@ -35,9 +35,11 @@ export function findRenames(base: Tree<BaseEntry>, side: Tree, other: Tree): See
     if (entry.localInode !== undefined) byInode.set(entry.localInode, path);
     if (entry.size > 0) byHash.set(entry.sha256!, [...(byHash.get(entry.sha256!) ?? []), path]);
   }
-  const appeared = [...side].filter(([path, entry]) =>
-    entry.kind === "file" && !base.has(path) && !other.has(path) && foldersOnly(other, path)
-  );
+  const appeared: [string, SyncEntry][] = [];
+  for (const [path, entry] of side) {
+    if (entry.kind !== "file" || base.has(path) || other.has(path)) continue;
+    if (foldersOnly(other, path)) appeared.push([path, entry]);
+  }
   const appearedPerHash = new Map<string, number>();
   for (const [, entry] of appeared) {
     appearedPerHash.set(entry.sha256!, (appearedPerHash.get(entry.sha256!) ?? 0) + 1);

@@ -8,8 +8,10 @@
 
 import { deleteGuard, type DeleteGuardOptions } from "./delete_guard.ts";
 import { executePlan, type ExecutionResult } from "./executor.ts";
-import { IGNORE_FILE, ignoreFileText, IgnoreRules } from "./ignore_rules.ts";
+import { IGNORE_FILE, ignoreFileText, OWN_FILES_ONLY, type PathFilter } from "./own_files.ts";
 import { scanLocal, type SkippedPath } from "./local_scan.ts";
+import { type BackgroundListing, listInWorker } from "./listing_in_worker.ts";
+import { join, resolve } from "node:path";
 import type { Plan, SyncAction } from "./plan.ts";
 import { reconcile, type SyncDirection } from "./reconcile.ts";
 import { countAction, planTotals, type SyncTotals } from "./report.ts";
@@ -69,6 +71,11 @@ export interface SyncOptions {
   window?: number;
   /** Told of each step as it ends (`error` if it failed). */
   onStep?: (action: SyncAction, error?: unknown) => void;
+  /**
+   * The local folder's walk, begun ahead of the run by {@link walkAhead}
+   * (used if the rules allow, stopped otherwise); without it the run walks.
+   */
+  walk?: BackgroundListing;
   /** Told of the plan before it is carried out (for a progress bar's totals); awaited. */
   onPlan?: (plan: Plan, totals: SyncTotals) => void | Promise<void>;
 }
@@ -94,19 +101,43 @@ export class SyncStopped extends Error {
 /** Runs one sync of the pair; see the module documentation. */
 export async function runSync(sides: SyncSides, options: SyncOptions): Promise<SyncReport> {
   const started = performance.now();
+  // A folder without rules of its own is walked in a worker from the start (if the server's
+  // copy has rules, that walk is dropped and the folder walked again here, with them).
+  const localRules = readLocalIgnoreFile(sides.localRoot);
+  if (localRules !== undefined) options.walk?.cancel();
+  const walk = localRules !== undefined
+    ? undefined
+    : options.walk ?? listInWorker(join(sides.localRoot));
+  try {
+    return await syncWith(sides, options, localRules, walk, started);
+  } finally {
+    walk?.cancel();
+  }
+}
+
+async function syncWith(
+  sides: SyncSides,
+  options: SyncOptions,
+  localRules: Uint8Array | undefined,
+  walk: BackgroundListing | undefined,
+  started: number,
+): Promise<SyncReport> {
   // Both questions go to the server first, the ignore file's first: the server answers in
   // order, and its changes may wait for a comparison of the whole tree, while here the
   // remembered state is loaded and the local folder read.
-  const rules = ignoreRules(sides);
+  const rules = ignoreRules(sides, localRules);
   const remoteTree = currentRemoteTree(sides);
   remoteTree.catch(() => {}); // Awaited below; a failure there is the run's.
   const base = sides.state.load();
   const ignore = await rules;
-  const local = await scanLocal(sides.localRoot, { base, ignore });
+  // A walk that failed is made again here, whose failure is the run's (the folder may have
+  // been created since a walk begun before connecting).
+  const listing = walk !== undefined && ignore === OWN_FILES_ONLY
+    ? await walk.result.catch(() => undefined)
+    : undefined;
+  const local = await scanLocal(sides.localRoot, { base, ignore, listing });
   const remote = await remoteTree;
-  const remoteEntries = new Map(
-    [...remote.tree].filter(([path, entry]) => !ignore.ignores(path, entry.kind === "directory")),
-  );
+  const remoteEntries = withoutIgnored(remote.tree, ignore);
   const plan = reconcile(base, local.tree, remoteEntries, {
     direction: options.direction,
     delete: options.delete,
@@ -165,17 +196,55 @@ async function currentRemoteTree(sides: SyncSides): Promise<RemoteListing> {
   return listing;
 }
 
-async function ignoreRules(sides: SyncSides): Promise<IgnoreRules> {
+/** `tree` without the paths `ignore` leaves alone: `tree` itself when there are none (the usual case). */
+function withoutIgnored(tree: Map<string, SyncEntry>, ignore: PathFilter): Map<string, SyncEntry> {
+  let kept: Map<string, SyncEntry> | undefined;
+  for (const [path, entry] of tree) {
+    if (!ignore.ignores(path, entry.kind === "directory")) continue;
+    kept ??= new Map(tree);
+    kept.delete(path);
+  }
+  return kept ?? tree;
+}
+
+/**
+ * Begins walking the local folder `folder` (as given on the command line)
+ * in a worker, for a run that starts later ({@link SyncOptions.walk});
+ * nothing for a folder with a `.dfosignore` of its own, or none at all.
+ */
+export function walkAhead(folder: string): BackgroundListing | undefined {
+  const root = resolve(folder);
+  try {
+    if (readLocalIgnoreFile(root) !== undefined) return undefined;
+  } catch {
+    return undefined; // Not a readable folder: the run says why.
+  }
+  return listInWorker(root);
+}
+
+/** The local `.dfosignore`, if the folder has one. */
+function readLocalIgnoreFile(root: string): Uint8Array | undefined {
+  try {
+    return Deno.readFileSync(`${root}/${IGNORE_FILE}`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** The folder's ignore rules; the gitignore matcher is loaded only if a side has a rules file. */
+async function ignoreRules(
+  sides: SyncSides,
+  localFile: Uint8Array | undefined,
+): Promise<PathFilter> {
   const remote = sides.remote.readIgnoreFile(); // Its request goes out now.
   remote.catch(() => {}); // Awaited below.
   const texts: string[] = [];
-  const localFile = await Deno.readFile(`${sides.localRoot}/${IGNORE_FILE}`).catch((error) => {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  });
   if (localFile) texts.push(ignoreFileText(localFile));
   const remoteFile = await remote;
   if (remoteFile) texts.push(ignoreFileText(remoteFile));
+  if (texts.length === 0) return OWN_FILES_ONLY;
+  const { IgnoreRules } = await import("./ignore_rules.ts");
   return new IgnoreRules(texts);
 }
 
