@@ -42,6 +42,9 @@ for (const target of targetsToBuild()) {
     "compile",
     ...RUNTIME_FLAGS,
     "--no-check",
+    // A worker's module is not found by following imports: the sync's local walk (listing_in_worker.ts).
+    "--include",
+    "src/sync/local_listing_worker.ts",
     "--target",
     target,
     "--output",
