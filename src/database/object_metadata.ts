@@ -61,6 +61,13 @@ export interface PlaceOptions {
   overwrite?: boolean;
   /** Name an older stored object of the same content instead, if there is one. Default true. */
   dedupe?: boolean;
+  /**
+   * The SHA-256 of `objectId` when it is still `pending` but its bytes are
+   * all in the store: it is marked `stored` in the same transaction, just
+   * before it is named (one transaction fewer than {@link ObjectMetadata.markStored}
+   * and then this). Default: the object is `stored` already.
+   */
+  markStored?: string;
 }
 
 /** One user's names, folders and contents' records. */
@@ -300,6 +307,9 @@ export class ObjectMetadata {
     options: PlaceOptions,
   ): Promise<PlacedObject & { entry: MetadataEntry }> {
     if (path === "/") throw new StorageError(STATUS.IS_A_DIRECTORY, "/: is a directory");
+    if (options.markStored !== undefined) {
+      await markObjectStored(sql, this.user, options.objectId, options.markStored);
+    }
     const object = await lockStoredObject(sql, this.user, options.objectId, options.dedupe ?? true);
     const parent = parentOf(path)!;
     const rows = await lockEntries(sql, this.user, [parent, path]);
