@@ -12,6 +12,13 @@
  * its own on connecting or on silence: the caller's deadline covers the
  * reply's start, and the reader of the body its silences.
  *
+ * The bytes of puts and parts are not hashed for the signature
+ * (`UNSIGNED-PAYLOAD`) where nothing can change them on the way: over
+ * HTTPS (TLS protects them) and to a store on the same machine (loopback).
+ * That hash was a second SHA-256 pass over every byte uploaded, besides the
+ * one that checks the file: 0.3 s of CPU per 256 MiB, and a third of the
+ * parts' throughput here. Over plain HTTP to another machine they are signed.
+ *
  * @module
  */
 
@@ -49,6 +56,28 @@ const SELF_CONTAINED = {
   disableClockSkewCorrection: false,
 } as const satisfies Partial<S3ClientConfig>;
 
+/** The commands whose bodies are a file's bytes. */
+const BYTES_COMMANDS: ReadonlySet<string> = new Set(["PutObjectCommand", "UploadPartCommand"]);
+
+/**
+ * Whether the bytes sent to the store at `endpoint` (undefined: AWS, over
+ * HTTPS) may go without a hash in the signature: over HTTPS, or to
+ * loopback.
+ *
+ * @example
+ * ```ts
+ * payloadUnsigned("http://127.0.0.1:7480"); // true
+ * payloadUnsigned("http://10.0.0.5:7480"); // false
+ * ```
+ */
+export function payloadUnsigned(endpoint: string | undefined): boolean {
+  if (endpoint === undefined) return true;
+  const url = new URL(endpoint);
+  if (url.protocol === "https:") return true;
+  const host = url.hostname.toLowerCase();
+  return host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 /** Which transport a client's requests take (see the module's documentation). */
 export type S3Transport = "node:http" | "fetch";
 
@@ -84,5 +113,15 @@ export function newS3Client(
   });
   // It reads Lambda's variables on every request, to pass on a trace id DFOS has none of.
   client.middlewareStack.remove("recursionDetectionMiddleware");
+  if (payloadUnsigned(settings.endpoint)) {
+    // The signer takes a hash already in the headers as the payload's, and skips hashing.
+    client.middlewareStack.add((next, context) => (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (BYTES_COMMANDS.has(context.commandName ?? "") && request.headers) {
+        request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
+      }
+      return next(args);
+    }, { step: "build", name: "dfosUnsignedPayload" });
+  }
   return client;
 }
