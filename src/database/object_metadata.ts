@@ -39,6 +39,7 @@ import {
   markObjectStored,
   type NewObject,
   type PlacedObject,
+  preferOlderCopy,
   recordPendingObject,
 } from "./object_records.ts";
 
@@ -307,10 +308,12 @@ export class ObjectMetadata {
     options: PlaceOptions,
   ): Promise<PlacedObject & { entry: MetadataEntry }> {
     if (path === "/") throw new StorageError(STATUS.IS_A_DIRECTORY, "/: is a directory");
-    if (options.markStored !== undefined) {
-      await markObjectStored(sql, this.user, options.objectId, options.markStored);
-    }
-    const object = await lockStoredObject(sql, this.user, options.objectId, options.dedupe ?? true);
+    const offered = options.markStored === undefined
+      ? await lockStoredObject(sql, this.user, options.objectId)
+      : await markObjectStored(sql, this.user, options.objectId, options.markStored);
+    const object = options.dedupe ?? true
+      ? await preferOlderCopy(sql, this.user, offered)
+      : { ...offered, deduplicated: false };
     const parent = parentOf(path)!;
     const rows = await lockEntries(sql, this.user, [parent, path]);
     requireFolder(rows, parent, path);
@@ -345,14 +348,14 @@ export class ObjectMetadata {
     return { ...object, entry };
   }
 
-  /** Records a `pending` object before its bytes go to the store; resolves to its id. */
+  /** Records a `pending` object before its bytes go to the store (one statement); resolves to its id. */
   async recordObject(object: NewObject): Promise<number> {
-    return await this.#write((sql) => recordPendingObject(sql, this.user, object));
+    return await this.#database.run((sql) => recordPendingObject(sql, this.user, object));
   }
 
   /** Marks a pending object `stored` once the store holds all its bytes. */
   async markStored(objectId: number, sha256: string): Promise<void> {
-    return await this.#write((sql) => markObjectStored(sql, this.user, objectId, sha256));
+    await this.#write((sql) => markObjectStored(sql, this.user, objectId, sha256));
   }
 
   /** Runs a change in one transaction; a name another node made meanwhile is EXISTS. */

@@ -5,8 +5,9 @@
  * already has a stored object of that content, which the name then shares.
  *
  * The order keeps the invariant: the object is recorded `pending` before its
- * bytes go to the store, then marked `stored` and named in one transaction
- * once they are there (so a small file costs two transactions and one PUT).
+ * bytes go to the store (one statement), then marked `stored` and named in
+ * one transaction once they are there: a small file costs three queries
+ * (its target, a stored copy, the pending record), that transaction and one PUT.
  * A failure at any step leaves at most an unnamed object, for the collector.
  *
  * @module
