@@ -39,6 +39,7 @@ import {
   markObjectStored,
   type NewObject,
   type PlacedObject,
+  preferOlderCopy,
   recordPendingObject,
 } from "./object_records.ts";
 
@@ -61,6 +62,13 @@ export interface PlaceOptions {
   overwrite?: boolean;
   /** Name an older stored object of the same content instead, if there is one. Default true. */
   dedupe?: boolean;
+  /**
+   * The SHA-256 of `objectId` when it is still `pending` but its bytes are
+   * all in the store: it is marked `stored` in the same transaction, just
+   * before it is named (one transaction fewer than {@link ObjectMetadata.markStored}
+   * and then this). Default: the object is `stored` already.
+   */
+  markStored?: string;
 }
 
 /** One user's names, folders and contents' records. */
@@ -309,7 +317,12 @@ export class ObjectMetadata {
     options: PlaceOptions,
   ): Promise<PlacedObject & { entry: MetadataEntry }> {
     if (path === "/") throw new StorageError(STATUS.IS_A_DIRECTORY, "/: is a directory");
-    const object = await lockStoredObject(sql, this.user, options.objectId, options.dedupe ?? true);
+    const offered = options.markStored === undefined
+      ? await lockStoredObject(sql, this.user, options.objectId)
+      : await markObjectStored(sql, this.user, options.objectId, options.markStored);
+    const object = options.dedupe ?? true
+      ? await preferOlderCopy(sql, this.user, offered)
+      : { ...offered, deduplicated: false };
     const parent = parentOf(path)!;
     const rows = await lockEntries(sql, this.user, [parent, path]);
     requireFolder(rows, parent, path);
@@ -344,14 +357,14 @@ export class ObjectMetadata {
     return { ...object, entry };
   }
 
-  /** Records a `pending` object before its bytes go to the store; resolves to its id. */
+  /** Records a `pending` object before its bytes go to the store (one statement); resolves to its id. */
   async recordObject(object: NewObject): Promise<number> {
-    return await this.#write((sql) => recordPendingObject(sql, this.user, object));
+    return await this.#database.run((sql) => recordPendingObject(sql, this.user, object));
   }
 
   /** Marks a pending object `stored` once the store holds all its bytes. */
   async markStored(objectId: number, sha256: string): Promise<void> {
-    return await this.#write((sql) => markObjectStored(sql, this.user, objectId, sha256));
+    await this.#write((sql) => markObjectStored(sql, this.user, objectId, sha256));
   }
 
   /** Runs a change in one transaction; a name another node made meanwhile is EXISTS. */

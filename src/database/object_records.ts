@@ -15,7 +15,7 @@
 
 import { STATUS } from "../protocol/status.ts";
 import { StorageError } from "../storage/storage.ts";
-import type { Database, TransactionSql } from "./database.ts";
+import type { Database, Sql, TransactionSql } from "./database.ts";
 import { checkSha256, checkText, checkWhole } from "./metadata_paths.ts";
 
 /** Longest object key kept, in bytes (S3's limit). */
@@ -45,9 +45,12 @@ export interface NewObject {
   sha256?: string;
 }
 
-/** Records a `pending` object for `user` before its bytes are stored; resolves to its id. */
+/**
+ * Records a `pending` object for `user` before its bytes are stored (one
+ * statement: alone, or in the caller's transaction); resolves to its id.
+ */
 export async function recordPendingObject(
-  sql: TransactionSql,
+  sql: Sql | TransactionSql,
   user: string,
   object: NewObject,
 ): Promise<number> {
@@ -64,49 +67,69 @@ export async function recordPendingObject(
   return rows[0].id;
 }
 
-/** Marks a pending object `stored` (its bytes are all in the store), with its SHA-256. */
+/** A stored object as a name is given it: its id, size and SHA-256. */
+export interface StoredObject {
+  objectId: number;
+  size: number;
+  sha256: string;
+}
+
+/**
+ * Marks a pending object `stored` (its bytes are all in the store), with its
+ * SHA-256; resolves to it. In a transaction, the row stays locked until it
+ * ends, so the collector cannot claim it before a name given it commits.
+ */
 export async function markObjectStored(
   sql: TransactionSql,
   user: string,
   id: number,
   sha256: string,
-): Promise<void> {
+): Promise<StoredObject> {
   checkSha256(sha256);
-  const rows = await sql`
+  const [row] = await sql<{ id: number; size: number; sha256: string }[]>`
     UPDATE objects SET state = 'stored', sha256 = ${sha256}
     WHERE id = ${id} AND user_name = ${user} AND state = 'pending'
       AND (sha256 IS NULL OR sha256 = ${sha256})
-    RETURNING id`;
-  if (rows.length === 0) {
+    RETURNING id, size, sha256`;
+  if (row === undefined) {
     throw new StorageError(STATUS.IO_ERROR, `object ${id} is not a pending object of ${user}`);
   }
+  return { objectId: row.id, size: row.size, sha256: row.sha256 };
 }
 
 /**
  * Locks (FOR SHARE) the stored object `id` of `user` so that the collector
- * cannot claim it before the name commits; with `dedupe`, the oldest stored
- * object of the same content instead, if one is free to lock.
+ * cannot claim it before the name commits; resolves to it.
  */
 export async function lockStoredObject(
   sql: TransactionSql,
   user: string,
   id: number,
-  dedupe: boolean,
-): Promise<PlacedObject> {
+): Promise<StoredObject> {
   const [offered] = await sql<{ id: number; size: number; sha256: string }[]>`
     SELECT id, size, sha256 FROM objects
     WHERE id = ${id} AND user_name = ${user} AND state = 'stored' FOR SHARE`;
   if (offered === undefined) {
     throw new StorageError(STATUS.IO_ERROR, `object ${id} is not a stored object of ${user}`);
   }
-  const placed = { objectId: offered.id, size: offered.size, sha256: offered.sha256 };
-  if (!dedupe) return { ...placed, deduplicated: false };
+  return { objectId: offered.id, size: offered.size, sha256: offered.sha256 };
+}
+
+/**
+ * The oldest stored object of the same content as `offered`, if one is free
+ * to lock (FOR SHARE), to be named instead; else `offered` itself.
+ */
+export async function preferOlderCopy(
+  sql: TransactionSql,
+  user: string,
+  offered: StoredObject,
+): Promise<PlacedObject> {
   const [older] = await sql<{ id: number }[]>`
     SELECT id FROM objects WHERE user_name = ${user} AND state = 'stored'
-      AND sha256 = ${offered.sha256} AND size = ${offered.size} AND id < ${offered.id}
+      AND sha256 = ${offered.sha256} AND size = ${offered.size} AND id < ${offered.objectId}
     ORDER BY id LIMIT 1 FOR SHARE SKIP LOCKED`;
-  if (older === undefined) return { ...placed, deduplicated: false };
-  return { ...placed, objectId: older.id, deduplicated: true };
+  if (older === undefined) return { ...offered, deduplicated: false };
+  return { ...offered, objectId: older.id, deduplicated: true };
 }
 
 /**

@@ -14,7 +14,7 @@ import { StorageError } from "../storage/storage.ts";
 import type { Database, TransactionSql } from "./database.ts";
 import { checkPath, checkText, checkWhole } from "./metadata_paths.ts";
 import type { MetadataEntry, ObjectMetadata } from "./object_metadata.ts";
-import { markObjectStored, type PlacedObject, recordPendingObject } from "./object_records.ts";
+import { type PlacedObject, recordPendingObject } from "./object_records.ts";
 
 /** S3's limits: parts are numbered 1 to 10,000; upload ids and ETags are bounded here. */
 const MAX_PART_NUMBER = 10_000;
@@ -146,12 +146,12 @@ export class UploadRecords {
           `${row.path}: ${received} of ${row.size} bytes uploaded; the upload is not complete`,
         );
       }
-      await markObjectStored(sql, user, row.object_id, sha256);
       await sql`DELETE FROM uploads WHERE id = ${uploadId}`;
       return await this.#metadata.placeFileIn(sql, row.path, {
         objectId: row.object_id,
         mtimeMs: row.mtime_ms,
         overwrite: options.overwrite,
+        markStored: sha256,
       });
     });
   }

@@ -42,6 +42,22 @@ function counting(store: ObjectStore) {
   return { store: counted as ObjectStore, calls, hold };
 }
 
+/** Counts the queries (`run`) and transactions made through a database. */
+function countingDatabase(database: Database) {
+  const calls = new Map<string, number>();
+  const counted = new Proxy(database, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        calls.set(String(name), (calls.get(String(name)) ?? 0) + 1);
+        return value.apply(target, args);
+      };
+    },
+  });
+  return { database: counted, calls };
+}
+
 /** Sum of the calls made since `before` (a copy of the counts). */
 function callsSince(calls: Map<string, number>, before: Map<string, number>): number {
   let total = 0;
@@ -195,6 +211,41 @@ Deno.test({
         assert.deepEqual(await readFileBytes(a, "/two"), bytes);
         assert.equal(await a.usage(), 2 * bytes.length, "counted once per name");
       });
+
+      await t.step(
+        "a small file takes three queries, one transaction and one put: its object is marked stored as it is named",
+        async () => {
+          const queries = countingDatabase(database);
+          const provider = new ObjectStorageProvider("s3://extra/extra", {
+            database: queries.database,
+            store,
+          });
+          await provider.prepare();
+          const storage = await provider.open(`user${++users}`);
+          const bytes = seededBytes(4096, 5);
+          const before = new Map(queries.calls);
+          const puts = calls.get("put") ?? 0;
+          await storage.writeFile("/small", bytes, { mtimeMs: 1, sha256Hex: sha256Hex(bytes) });
+          // Its target and a stored copy looked up, its object recorded pending; then the PUT.
+          assert.equal((queries.calls.get("run") ?? 0) - (before.get("run") ?? 0), 3);
+          // Marked stored and named together.
+          assert.equal(
+            (queries.calls.get("transaction") ?? 0) - (before.get("transaction") ?? 0),
+            1,
+          );
+          assert.equal((calls.get("put") ?? 0) - puts, 1);
+          assert.deepEqual(await readFileBytes(storage, "/small"), bytes);
+          await assert.rejects(
+            storage.writeFile("/small", bytes, { mtimeMs: 1, sha256Hex: sha256Hex(bytes) }),
+            (error) => error instanceof StorageError && statusName(error.code) === "EXISTS",
+          );
+          await assert.rejects(
+            storage.writeFile("/none/small", bytes, { mtimeMs: 1, sha256Hex: sha256Hex(bytes) }),
+            (error) => error instanceof StorageError && statusName(error.code) === "NOT_FOUND",
+          );
+          assert.equal((calls.get("put") ?? 0) - puts, 1, "nothing stored for a refused name");
+        },
+      );
 
       await t.step(
         "a folder of files renamed sends the store nothing and moves every name",

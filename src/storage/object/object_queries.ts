@@ -49,6 +49,19 @@ export async function existingPaths(
   return new Set(rows.map((row) => row.path));
 }
 
+/** The kind of the entry at each of `paths` that names one, in one query. */
+export async function entryKinds(
+  database: Database,
+  user: string,
+  paths: string[],
+): Promise<Map<string, "file" | "directory">> {
+  const rows = await database.run((sql) =>
+    sql<{ path: string; kind: "file" | "directory" }[]>`
+      SELECT path, kind FROM entries WHERE user_name = ${user} AND path = ANY(${sql.array(paths)})`
+  );
+  return new Map(rows.map((row) => [row.path, row.kind]));
+}
+
 /** The oldest stored object of `user` with this content, if any (to name it instead of storing again). */
 export async function storedObjectOf(
   database: Database,

@@ -187,7 +187,7 @@ export class ObjectStorage implements Storage {
     const virtual = resolveVirtualPath("/", path);
     checkTimes(virtual, options.size, options.mtimeMs);
     const overwrite = options.overwrite ?? false;
-    await checkFileTarget(this.#metadata, virtual, overwrite);
+    await checkFileTarget(this.#objects, virtual, overwrite);
     return await ObjectUpload.open({
       objects: this.#objects,
       records: this.#records,
@@ -215,7 +215,7 @@ export class ObjectStorage implements Storage {
       );
     }
     const overwrite = options.overwrite ?? false;
-    await checkFileTarget(this.#metadata, virtual, overwrite);
+    await checkFileTarget(this.#objects, virtual, overwrite);
     return await placeWholeFile(this.#objects, {
       path: virtual,
       content,

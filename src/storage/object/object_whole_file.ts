@@ -5,7 +5,9 @@
  * already has a stored object of that content, which the name then shares.
  *
  * The order keeps the invariant: the object is recorded `pending` before its
- * bytes go to the store, `stored` once they are there, and only then named.
+ * bytes go to the store (one statement), then marked `stored` and named in
+ * one transaction once they are there: a small file costs three queries
+ * (its target, a stored copy, the pending record), that transaction and one PUT.
  * A failure at any step leaves at most an unnamed object, for the collector.
  *
  * @module
@@ -13,10 +15,11 @@
 
 import { STATUS } from "../../protocol/status.ts";
 import type { MetadataEntry, ObjectMetadata } from "../../database/object_metadata.ts";
+import { checkPath } from "../../database/metadata_paths.ts";
 import { type EntryInfo, type PlacedFile, type PlacementGuard, StorageError } from "../storage.ts";
 import { newObjectKey, type ObjectBackend } from "./object_backend.ts";
 import { toStorageFailure } from "./object_failures.ts";
-import { storedObjectOf } from "./object_queries.ts";
+import { entryKinds, storedObjectOf } from "./object_queries.ts";
 
 /** One user's side of the backend: what placing a file needs. */
 export interface UserObjects {
@@ -44,26 +47,27 @@ export function entryInfoOf(entry: MetadataEntry): EntryInfo {
 /**
  * Refuses, before anything is stored, a target that cannot take a file:
  * a missing or non-folder parent, a folder, or an existing file without
- * `overwrite`. The placement checks again, in its transaction.
+ * `overwrite` (the parent and the target in one query). The placement
+ * checks again, in its transaction.
  */
 export async function checkFileTarget(
-  metadata: ObjectMetadata,
+  objects: UserObjects,
   path: string,
   overwrite: boolean,
 ): Promise<void> {
   if (path === "/") throw new StorageError(STATUS.IS_A_DIRECTORY, "/: is a directory");
+  checkPath(path);
   const parent = path.slice(0, path.lastIndexOf("/")) || "/";
-  const folder = await metadata.stat(parent).catch((error) => {
-    if (error instanceof StorageError && error.code === STATUS.NOT_FOUND) {
-      throw new StorageError(STATUS.NOT_FOUND, `${path}: the folder ${parent} does not exist`);
-    }
-    throw error;
-  });
-  if (folder.kind !== "directory") {
+  const kinds = await entryKinds(objects.backend.database, objects.user, [parent, path]);
+  const folder = kinds.get(parent);
+  if (folder === undefined) {
+    throw new StorageError(STATUS.NOT_FOUND, `${path}: the folder ${parent} does not exist`);
+  }
+  if (folder !== "directory") {
     throw new StorageError(STATUS.NOT_A_DIRECTORY, `${path}: ${parent} is not a directory`);
   }
-  const existing = await metadata.stat(path).catch(() => undefined);
-  if (existing?.kind === "directory") {
+  const existing = kinds.get(path);
+  if (existing === "directory") {
     throw new StorageError(STATUS.IS_A_DIRECTORY, `${path}: is a directory`);
   }
   if (existing !== undefined && !overwrite) {
@@ -71,8 +75,12 @@ export async function checkFileTarget(
   }
 }
 
-/** Stores `content` as a new object (pending, put, stored); resolves to its id. */
-export async function storeNewObject(
+/**
+ * Records `content` as a new `pending` object and puts its bytes in the
+ * store; resolves to its id. It is not `stored` yet: name it with
+ * `markStored` (placeFile), or use {@link storeNewObject}.
+ */
+async function putNewObject(
   objects: UserObjects,
   path: string,
   content: Uint8Array,
@@ -85,29 +93,49 @@ export async function storeNewObject(
   } catch (error) {
     throw toStorageFailure(error, path);
   }
+  return id;
+}
+
+/** Stores `content` as a new object (pending, put, stored); resolves to its id. */
+export async function storeNewObject(
+  objects: UserObjects,
+  path: string,
+  content: Uint8Array,
+  sha256: string,
+): Promise<number> {
+  const id = await putNewObject(objects, path, content, sha256);
   await objects.metadata.markStored(id, sha256);
   return id;
 }
 
-/** Puts the file under its name through the guard; resolves to its entry as placed. */
+/**
+ * Puts the file under its name through the guard; resolves to its entry as
+ * placed. A new object is marked stored in the transaction that names it.
+ */
 export async function placeWholeFile(
   objects: UserObjects,
   placement: WholeFilePlacement,
 ): Promise<EntryInfo> {
   const { path, content, sha256 } = placement;
   let reused = await storedObjectOf(objects.backend.database, objects.user, sha256, content.length);
-  let objectId = reused ?? await storeNewObject(objects, path, content, sha256);
+  let objectId = reused ?? await putNewObject(objects, path, content, sha256);
   const place = async (): Promise<PlacedFile> => {
     const options = { mtimeMs: placement.mtimeMs, overwrite: placement.overwrite };
+    const name = () =>
+      objects.metadata.placeFile(path, {
+        ...options,
+        objectId,
+        markStored: reused === undefined ? sha256 : undefined,
+      });
     let placed;
     try {
-      placed = await objects.metadata.placeFile(path, { ...options, objectId });
+      placed = await name();
     } catch (error) {
       // The object found was claimed by the collector meanwhile: store the bytes after all.
       if (reused === undefined || !isNotStored(error)) throw error;
       reused = undefined;
-      objectId = await storeNewObject(objects, path, content, sha256);
-      placed = await objects.metadata.placeFile(path, { ...options, objectId });
+      objectId = await putNewObject(objects, path, content, sha256);
+      placed = await name();
     }
     objects.backend.ledger(objects.user).note("put", path);
     return { path, entry: entryInfoOf(placed.entry) };

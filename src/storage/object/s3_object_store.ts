@@ -2,7 +2,8 @@
  * The {@link ObjectStore} of an S3-compatible store (Ceph's radosgw, AWS S3,
  * MinIO, R2), spoken through the AWS SDK's client (s3_client.ts). Every
  * request has a deadline, every failure one of the kinds (s3_errors.ts), and
- * reads stream.
+ * reads stream (through a client of their own on `fetch`, s3_client.ts),
+ * failing when the store falls silent for the idle timeout.
  *
  * @module
  */
@@ -50,14 +51,18 @@ import { formatS3Location } from "./s3_location.ts";
 import type { S3StoreSettings } from "./s3_settings.ts";
 import { S3Keys } from "./s3_keys.ts";
 import { newS3Client } from "./s3_client.ts";
+import { watchedBody } from "./s3_read_stream.ts";
 
 /** An object store in one bucket, under one prefix. */
 export class S3ObjectStore implements ObjectStore {
   readonly description: string;
   readonly #client: S3Client;
+  /** The client of reads (GET): their bodies stream through `fetch`. */
+  readonly #readClient: S3Client;
   readonly #bucket: string;
   readonly #keys: S3Keys;
   readonly #requestTimeoutMs: number;
+  readonly #idleTimeoutMs: number;
   readonly #secrets: string[];
 
   constructor(settings: S3StoreSettings) {
@@ -66,9 +71,11 @@ export class S3ObjectStore implements ObjectStore {
     this.#bucket = settings.bucket;
     this.#keys = new S3Keys(settings.prefix);
     this.#requestTimeoutMs = settings.requestTimeoutMs ?? 30_000;
+    this.#idleTimeoutMs = settings.idleTimeoutMs ?? 30_000;
     const { secretAccessKey, sessionToken } = settings.credentials;
     this.#secrets = [secretAccessKey, sessionToken ?? ""];
     this.#client = newS3Client(settings);
+    this.#readClient = newS3Client(settings, "fetch");
   }
 
   /** Sends `command` within the request deadline; failures become ObjectStoreErrors. */
@@ -241,12 +248,17 @@ export class S3ObjectStore implements ObjectStore {
     // The deadline covers the reply's start; the body then streams under the idle timeout.
     const reply = await this.#send(
       `read of "${key}"`,
-      (abortSignal) => this.#client.send(command, { abortSignal }),
+      (abortSignal) => this.#readClient.send(command, { abortSignal }),
     );
     const size = Number(reply.ContentRange?.split("/")[1] ?? reply.ContentLength);
     if (!reply.Body || !Number.isSafeInteger(size)) throw this.#malformed("a read", key);
-    const body = reply.Body.transformToWebStream();
-    return { size, body: this.#mapStreamErrors(body, `read of "${key}"`) };
+    const what = `read of "${key}"`;
+    const body = watchedBody(reply.Body.transformToWebStream(), {
+      idleTimeoutMs: this.#idleTimeoutMs,
+      fail: (error) => toObjectStoreError(error, this.description, what, this.#secrets),
+      silent: () => this.#silent(what),
+    });
+    return { size, body };
   }
 
   async head(key: string): Promise<ObjectHead> {
@@ -340,26 +352,18 @@ export class S3ObjectStore implements ObjectStore {
     return { entries, next };
   }
 
-  /** Closes the client's connections. */
+  /** Closes the clients' connections. */
   close(): void {
     this.#client.destroy();
+    this.#readClient.destroy();
   }
 
-  /** `body`, failing with an ObjectStoreError (a silence past the idle timeout is "unreachable"). */
-  #mapStreamErrors(body: ReadableStream<Uint8Array>, what: string): ReadableStream<Uint8Array> {
-    const reader = body.getReader();
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        try {
-          const { done, value } = await reader.read();
-          if (done) controller.close();
-          else controller.enqueue(value);
-        } catch (error) {
-          controller.error(toObjectStoreError(error, this.description, what, this.#secrets));
-        }
-      },
-      cancel: (reason) => reader.cancel(reason),
-    }, { highWaterMark: 0 });
+  #silent(what: string): ObjectStoreError {
+    return new ObjectStoreError(
+      "unreachable",
+      `${this.description}: ${what} failed: the object store is unreachable or did not answer ` +
+        `in time (no byte for ${this.#idleTimeoutMs} ms)`,
+    );
   }
 
   #malformed(what: string, key: string): ObjectStoreError {
