@@ -23,8 +23,18 @@ import {
 } from "./request_context.ts";
 import type { DownloadChannel } from "./transfers.ts";
 
-/** `Read`: opens the file, answers `ReadInfo`, then streams in the background. */
-export async function handleRead(context: RequestContext, frame: Frame): Promise<AuditDetail> {
+/**
+ * `Read`: opens the file, answers `ReadInfo` in its `turn`, then streams in
+ * the background. It overlaps the reads around it (request_pipeline.ts): a
+ * small range is read and hashed before its turn comes, so a tree's
+ * downloads wait for one another's storage only as far as the pipeline is
+ * deep (a session never lets one overtake an earlier write).
+ */
+export async function handleRead(
+  context: RequestContext,
+  frame: Frame,
+  turn: Promise<void>,
+): Promise<AuditDetail> {
   const request = decode(Messages.Read, frame);
   const path = context.resolve(request.path);
   const target = auditedPath(request.path, path);
@@ -47,9 +57,10 @@ export async function handleRead(context: RequestContext, frame: Frame): Promise
       length: end - offset,
     });
     if (end <= DEFAULT_CHUNK_SIZE) {
-      await sendWhole(context, frame.id, target, handle, { info, offset, end });
+      await sendWhole(context, frame.id, target, handle, { info, offset, end, turn });
       return { path, deferred: true };
     }
+    await turn;
     await context.reply(info);
     await context.transfers.startDownload(
       context,
@@ -74,7 +85,7 @@ async function sendWhole(
   id: number,
   target: AuditedPath,
   handle: ReadHandle,
-  range: { info: Uint8Array; offset: number; end: number },
+  range: { info: Uint8Array; offset: number; end: number; turn: Promise<void> },
 ): Promise<void> {
   const startedAt = performance.now();
   try {
@@ -96,6 +107,7 @@ async function sendWhole(
     );
     await context.pacers.bandwidth?.take(data.length);
     context.metrics.bytesOut += data.length;
+    await range.turn;
     await context.reply(range.info);
     if (range.end > range.offset) await context.reply(data);
     await context.reply(encode(Messages.DataEnd, id, { sha256 }));

@@ -143,7 +143,7 @@ const TABLE: RequestHandler[] = [
   { name: "Remove", audit: "delete", writes: true, handle: handleRemove },
   { name: "Rename", audit: "rename", writes: true, handle: handleRename },
   { name: "SetMtime", audit: "set-mtime", writes: true, handle: handleSetMtime },
-  { name: "Read", audit: "download", writes: false, handle: handleRead },
+  { name: "Read", audit: "download", writes: false, pipelined: true, handle: handleRead },
   { name: "Write", audit: "upload", writes: true, handle: handleWrite },
   { name: "WriteFile", audit: "upload", writes: true, pipelined: true, handle: handleWriteFile },
   { name: "ListPartials", audit: "list-partials", writes: false, handle: handleListPartials },

@@ -9,6 +9,11 @@
  * {@link PIPELINE_DEPTH} files, not one per file, and every client sees the
  * same results, in the same order, as if they had run one by one.
  *
+ * A read (`Read`) overlaps the same way: its file is opened and, if small,
+ * read before its turn, and its reply waits for it. It never overtakes a
+ * write: while an earlier request that writes is in the pipeline, a read
+ * begins only in its turn, so it sees what those writes did.
+ *
  * A request that may not overlap waits until every earlier one has ended
  * ({@link RequestPipeline.settled}).
  *
@@ -27,7 +32,10 @@ export type PipelinedWork = (turn: Promise<void>) => Promise<void>;
 export class RequestPipeline {
   readonly #depth: number;
   #tail: Promise<void> = Promise.resolve();
-  readonly #inFlight = new Set<number>();
+  /** Request id → its end, for the requests in the pipeline. */
+  readonly #inFlight = new Map<number, Promise<void>>();
+  /** Requests in the pipeline that write. */
+  #writing = 0;
   #waiting: (() => void)[] = [];
 
   constructor(depth = PIPELINE_DEPTH) {
@@ -47,26 +55,44 @@ export class RequestPipeline {
   }
 
   /**
+   * Resolves once no request with `id` is in the pipeline. A request read
+   * after another of the same id would have found it ended had they run one
+   * by one; its reuse of the id is judged once it has (a streamed download
+   * that it opened still holds the id then).
+   */
+  async untilFree(id: number): Promise<void> {
+    for (let ended = this.#inFlight.get(id); ended; ended = this.#inFlight.get(id)) {
+      await ended;
+    }
+  }
+
+  /**
    * Starts `work` for request `id` once there is a place (resolving then, not
    * when it ends). Its end counts only once its turn has come too, so the
-   * requests after it keep their order whatever `work` does.
+   * requests after it keep their order whatever `work` does. A request that
+   * does not write (`writes` false) begins in its turn if one that does is
+   * still in the pipeline.
    */
-  async begin(id: number, work: PipelinedWork): Promise<void> {
+  async begin(id: number, work: PipelinedWork, options: { writes: boolean }): Promise<void> {
     while (this.#inFlight.size >= this.#depth) {
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     }
     this.checkUnused(id);
     const turn = this.#tail;
-    this.#inFlight.add(id);
+    const afterWrites = !options.writes && this.#writing > 0;
+    if (options.writes) this.#writing++;
     const ended = (async () => {
       try {
+        if (afterWrites) await turn;
         await work(turn);
       } finally {
         await turn;
+        if (options.writes) this.#writing--;
         this.#inFlight.delete(id);
         this.#waiting.shift()?.();
       }
     })();
+    this.#inFlight.set(id, ended.catch(() => {}));
     this.#tail = ended.catch(() => {});
   }
 }

@@ -255,13 +255,18 @@ export class ServerSession implements RequestContext {
     }
     const handler = REQUEST_HANDLERS.get(frame.type);
     if (!handler) throw new ProtocolError(`unexpected ${messageName(frame.type)} after login`);
-    // Before any reply or side effect (PROTOCOL.md §9).
+    // Before any reply or side effect (PROTOCOL.md §9), once an overlapping request of the id ended.
+    await this.#pipeline.untilFree(frame.id);
     this.transfers.checkUnused(frame.id);
     this.#pipeline.checkUnused(frame.id);
     if (handler.pipelined && !this.#draining) {
       // The reader reuses its buffer for the next frame: a request that outlives it has its own.
       const own = { ...frame, payload: frame.payload.slice() };
-      await this.#pipeline.begin(frame.id, (turn) => this.#servePipelined(handler, own, turn));
+      await this.#pipeline.begin(
+        frame.id,
+        (turn) => this.#servePipelined(handler, own, turn),
+        { writes: handler.writes },
+      );
       return true;
     }
     await this.#pipeline.settled();

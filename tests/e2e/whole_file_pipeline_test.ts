@@ -60,3 +60,53 @@ Deno.test("100 WriteFile requests in a row: answered in order, a bad one refused
     session.close();
   }
 });
+
+Deno.test("Reads sent behind WriteFiles of the same names see what those wrote; 100 Reads in a row are answered in order", async () => {
+  await using server = await startServer();
+  const session = await loginRaw(server);
+  try {
+    const frames: Uint8Array[] = [];
+    const contents = new Map<string, Uint8Array>();
+    for (let index = 0; index < 100; index++) {
+      const path = `/r${index}.bin`;
+      const content = seededBytes(500 + index, index);
+      contents.set(path, content);
+      const write = { path, mtimeMs: MTIME, overwrite: true, sha256: digest(content), content };
+      frames.push(encode(Messages.WriteFile, 1 + index, write));
+    }
+    // Each name read right behind its write, then all of them again: no reply waited for.
+    const reads = [...contents.keys(), ...contents.keys()];
+    reads.forEach((path, index) =>
+      frames.push(
+        encode(Messages.Read, 1000 + index, {
+          path,
+          offset: 0,
+          length: 0,
+          ifSize: 0,
+          ifMtimeMs: 0,
+        }),
+      )
+    );
+    await sendQuietly(session, concatBytes(...frames));
+    const order: number[] = [];
+    const received = new Map<number, Uint8Array[]>();
+    for (let ended = 0; ended < reads.length;) {
+      const frame = await within(session.reader.next(), 30_000, "replies");
+      assert.ok(frame, "the session goes on");
+      assert.notEqual(frame.type, MESSAGE_TYPE.Error, `request ${frame.id} failed`);
+      if (frame.id < 1000) continue; // The writes' Ok.
+      if (frame.type === MESSAGE_TYPE.ReadInfo) order.push(frame.id);
+      if (frame.type === MESSAGE_TYPE.Data) {
+        received.set(frame.id, [...received.get(frame.id) ?? [], frame.payload.slice()]);
+      }
+      if (frame.type === MESSAGE_TYPE.DataEnd) ended++;
+    }
+    assert.deepEqual(order, reads.map((_, index) => 1000 + index), "ReadInfo in request order");
+    reads.forEach((path, index) => {
+      const bytes = concatBytes(...(received.get(1000 + index) ?? []));
+      assert.equal(sha256(bytes), sha256(contents.get(path)!), `${path}, read ${index}`);
+    });
+  } finally {
+    session.close();
+  }
+});

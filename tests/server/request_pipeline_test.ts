@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { RequestPipeline } from "../../src/server/request_pipeline.ts";
 import { ProtocolError } from "../../src/protocol/protocol_error.ts";
 
+const WRITES = { writes: true };
+const READS = { writes: false };
+
 /** A promise and its resolver. */
 function gate() {
   let open!: () => void;
@@ -20,7 +23,7 @@ Deno.test("requests overlap, but each acts in its turn: the order they came in",
       await gates[id - 1].opened; // The slow part (a disk sync), overlapping the others.
       await turn;
       acted.push(id);
-    });
+    }, WRITES);
   }
   assert.deepEqual(prepared, [1, 2, 3], "all three started at once");
   gates[2].open();
@@ -40,12 +43,12 @@ Deno.test("a failed request ends in its turn too, and the pipeline goes on", asy
     await first.opened;
     await turn;
     ended.push("one");
-  });
-  await pipeline.begin(2, () => Promise.reject(new Error("refused")));
+  }, WRITES);
+  await pipeline.begin(2, () => Promise.reject(new Error("refused")), WRITES);
   await pipeline.begin(3, async (turn) => {
     await turn;
     ended.push("three");
-  });
+  }, WRITES);
   first.open();
   await pipeline.settled();
   assert.deepEqual(ended, ["one", "three"]);
@@ -54,14 +57,14 @@ Deno.test("a failed request ends in its turn too, and the pipeline goes on", asy
 Deno.test("past its depth, begin waits for a place; an id still in flight is refused", async () => {
   const pipeline = new RequestPipeline(2);
   const gates = [gate(), gate()];
-  await pipeline.begin(1, () => gates[0].opened);
-  await pipeline.begin(2, () => gates[1].opened);
+  await pipeline.begin(1, () => gates[0].opened, WRITES);
+  await pipeline.begin(2, () => gates[1].opened, WRITES);
   assert.throws(() => pipeline.checkUnused(2), ProtocolError);
   let third = false;
   const admitted = pipeline.begin(3, () => {
     third = true;
     return Promise.resolve();
-  });
+  }, WRITES);
   await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal(third, false, "no place yet");
   gates[0].open();
@@ -70,4 +73,45 @@ Deno.test("past its depth, begin waits for a place; an id still in flight is ref
   gates[1].open();
   await pipeline.settled();
   pipeline.checkUnused(2); // Ended: the id is free again.
+});
+
+Deno.test("reads overlap one another, but never begin before an earlier write in the pipeline has ended", async () => {
+  const pipeline = new RequestPipeline(8);
+  const begun: string[] = [];
+  const write = gate();
+  const read = (name: string) => (turn: Promise<void>) => {
+    begun.push(name);
+    return turn;
+  };
+  await pipeline.begin(1, read("read 1"), READS);
+  await pipeline.begin(2, read("read 2"), READS);
+  assert.deepEqual(begun, ["read 1", "read 2"], "two reads at once");
+  await pipeline.begin(3, async (turn) => {
+    begun.push("write");
+    await write.opened;
+    await turn;
+  }, WRITES);
+  await pipeline.begin(4, read("read after the write"), READS);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(begun, ["read 1", "read 2", "write"], "the read waits for the write");
+  write.open();
+  await pipeline.settled();
+  assert.deepEqual(begun, ["read 1", "read 2", "write", "read after the write"]);
+  await pipeline.begin(5, read("read once the writes ended"), READS);
+  assert.equal(begun.at(-1), "read once the writes ended", "no write in flight: at once");
+  await pipeline.settled();
+});
+
+Deno.test("untilFree waits for the request of an id to end, at once for an id not in the pipeline", async () => {
+  const pipeline = new RequestPipeline(8);
+  const first = gate();
+  await pipeline.begin(1, () => first.opened, READS);
+  let free = false;
+  const waiting = pipeline.untilFree(1).then(() => free = true);
+  await pipeline.untilFree(2);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(free, false, "id 1 still in the pipeline");
+  first.open();
+  await waiting;
+  pipeline.checkUnused(1);
 });
