@@ -22,6 +22,21 @@ async function placeText(metadata: ObjectMetadata, path: string, text: string, o
   return await metadata.placeFile(path, { objectId, mtimeMs: 1_000, overwrite });
 }
 
+/** alice's metadata as two nodes see it, each through a pool of its own on one database. */
+function withTwoNodes(body: (mine: ObjectMetadata, theirs: ObjectMetadata) => Promise<void>) {
+  return withMigratedDatabase(async (database, { url }) => {
+    const otherNode = Database.open(url);
+    try {
+      await body(
+        await ObjectMetadata.open(database, "alice"),
+        await ObjectMetadata.open(otherNode, "alice"),
+      );
+    } finally {
+      await otherNode.close();
+    }
+  });
+}
+
 const names = async (metadata: ObjectMetadata, path: string) =>
   (await metadata.list(path)).map((entry) => entry.name);
 
@@ -150,31 +165,24 @@ databaseTest(
 databaseTest(
   "two nodes creating one name at once: one wins, the other gets EXISTS",
   () =>
-    withMigratedDatabase(async (database, { url }) => {
-      const otherNode = Database.open(url);
-      try {
-        const mine = await ObjectMetadata.open(database, "alice");
-        const theirs = await ObjectMetadata.open(otherNode, "alice");
-        for (let round = 0; round < 10; round++) {
-          const folders = await Promise.allSettled([
-            mine.mkdir(`/d${round}`),
-            theirs.mkdir(`/d${round}`),
-          ]);
-          assert.deepEqual(folders.map((result) => result.status).sort(), [
-            "fulfilled",
-            "rejected",
-          ]);
-          const [a, b] = [await storedObject(mine, "a"), await storedObject(theirs, "b")];
-          const files = await Promise.allSettled([
-            mine.placeFile(`/f${round}`, { objectId: a, mtimeMs: 1, dedupe: false }),
-            theirs.placeFile(`/f${round}`, { objectId: b, mtimeMs: 1, dedupe: false }),
-          ]);
-          const lost = files.find((result) => result.status === "rejected");
-          assert.equal(files.filter((result) => result.status === "fulfilled").length, 1);
-          await assertStatus(Promise.reject((lost as PromiseRejectedResult).reason), "EXISTS");
-        }
-      } finally {
-        await otherNode.close();
+    withTwoNodes(async (mine, theirs) => {
+      for (let round = 0; round < 10; round++) {
+        const folders = await Promise.allSettled([
+          mine.mkdir(`/d${round}`),
+          theirs.mkdir(`/d${round}`),
+        ]);
+        assert.deepEqual(folders.map((result) => result.status).sort(), [
+          "fulfilled",
+          "rejected",
+        ]);
+        const [a, b] = [await storedObject(mine, "a"), await storedObject(theirs, "b")];
+        const files = await Promise.allSettled([
+          mine.placeFile(`/f${round}`, { objectId: a, mtimeMs: 1, dedupe: false }),
+          theirs.placeFile(`/f${round}`, { objectId: b, mtimeMs: 1, dedupe: false }),
+        ]);
+        const lost = files.find((result) => result.status === "rejected");
+        assert.equal(files.filter((result) => result.status === "fulfilled").length, 1);
+        await assertStatus(Promise.reject((lost as PromiseRejectedResult).reason), "EXISTS");
       }
     }),
 );
@@ -182,25 +190,18 @@ databaseTest(
 databaseTest(
   "two nodes making one folder with parents at once: both succeed, as mkdir -p does; a file in the way still refuses",
   () =>
-    withMigratedDatabase(async (database, { url }) => {
-      const otherNode = Database.open(url);
-      try {
-        const mine = await ObjectMetadata.open(database, "alice");
-        const theirs = await ObjectMetadata.open(otherNode, "alice");
-        for (let round = 0; round < 10; round++) {
-          await Promise.all([
-            mine.mkdir(`/w${round}/deep`, { parents: true }),
-            theirs.mkdir(`/w${round}/deep`, { parents: true }),
-            theirs.mkdir(`/w${round}`, { parents: true }),
-          ]);
-          assert.deepEqual(await names(mine, `/w${round}`), ["deep"]);
-        }
-        await placeText(mine, "/file", "x");
-        await assertStatus(theirs.mkdir("/file", { parents: true }), "EXISTS");
-        await assertStatus(theirs.mkdir("/file/sub", { parents: true }), "NOT_A_DIRECTORY");
-      } finally {
-        await otherNode.close();
+    withTwoNodes(async (mine, theirs) => {
+      for (let round = 0; round < 10; round++) {
+        await Promise.all([
+          mine.mkdir(`/w${round}/deep`, { parents: true }),
+          theirs.mkdir(`/w${round}/deep`, { parents: true }),
+          theirs.mkdir(`/w${round}`, { parents: true }),
+        ]);
+        assert.deepEqual(await names(mine, `/w${round}`), ["deep"]);
       }
+      await placeText(mine, "/file", "x");
+      await assertStatus(theirs.mkdir("/file", { parents: true }), "EXISTS");
+      await assertStatus(theirs.mkdir("/file/sub", { parents: true }), "NOT_A_DIRECTORY");
     }),
 );
 
