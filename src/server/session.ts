@@ -243,6 +243,8 @@ export class ServerSession implements RequestContext {
 
   async #dispatch(frame: Frame): Promise<boolean> {
     if (TRANSFER_FRAMES.has(frame.type)) {
+      // A Cancel of a Read still in the pipeline finds its download once it has begun.
+      await this.#pipeline.untilFree(frame.id);
       await this.transfers.route(this, frame);
       return true;
     }

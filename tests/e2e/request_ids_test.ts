@@ -280,3 +280,38 @@ Deno.test("after Cancel of a streaming download nothing for its id follows but i
     assert.deepEqual(frames.filter((frame) => frame.id === 0), []);
   });
 });
+
+Deno.test("a Cancel sent right behind a Read that waits for its turn cancels that download", async () => {
+  await using server = await startServer([PACED]);
+  const root = join(server.storageDir, "alice");
+  await Deno.mkdir(root, { recursive: true });
+  await Deno.writeFile(join(root, "big.bin"), seededBytes(BIG_SIZE, 4));
+  const session = await loginRaw(server);
+  try {
+    const content = seededBytes(1000, 5);
+    const writeFile = encode(Messages.WriteFile, 4, {
+      path: "/first.bin",
+      mtimeMs: MTIME,
+      overwrite: true,
+      sha256: digest(content),
+      content,
+    });
+    // The Read waits for the WriteFile before it (a read never overtakes a write) when the Cancel arrives.
+    await sendQuietly(
+      session,
+      concatBytes(writeFile, read(5), encode(Messages.Cancel, 5, {}), stat(6)),
+    );
+    const frames: Seen[] = [];
+    while (count(frames, 6, MESSAGE_TYPE.Attributes) === 0) {
+      frames.push(seen(await nextFrame(session, 20_000, "the reply to Stat 6")));
+    }
+    const ends = frames.filter((frame) => frame.id === 5 && frame.type !== MESSAGE_TYPE.Data);
+    assert.deepEqual(ends, [
+      { type: MESSAGE_TYPE.ReadInfo, id: 5, error: undefined },
+      { type: MESSAGE_TYPE.Error, id: 5, error: "CANCELLED" },
+    ]);
+    assert.deepEqual(frames.filter((frame) => frame.id === 0), []);
+  } finally {
+    session.close();
+  }
+});
