@@ -20,6 +20,9 @@
  * the inline call measures the device, not the machine's load (an
  * asynchronous call's time includes the wait for the thread to come back).
  * Either way the result is the same: only where the time goes changes.
+ * An inline call on a device that hangs outright (a network filesystem whose
+ * server went away) holds the thread until it returns, as the storage's
+ * metadata calls, synchronous by design (local_storage.ts), already would.
  *
  * @module
  */
