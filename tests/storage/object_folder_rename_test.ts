@@ -1,11 +1,13 @@
 /**
- * A folder of 1,000 files renamed on the object-store backend (real radosgw
- * and PostgreSQL) is one metadata change: the store gets no request, the
- * journal one entry, and a listing running meanwhile sees the folder whole
- * under its old name or whole under its new one, never half moved.
+ * A folder of 1,000 files and 1 GiB renamed on the object-store backend
+ * (real radosgw and PostgreSQL) is one metadata change: the store gets no
+ * request, the journal one entry, and a listing running meanwhile sees the
+ * folder whole under its old name or whole under its new one, never half
+ * moved.
  */
 
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { Database } from "../../src/database/database.ts";
 import { migrate } from "../../src/database/migrations.ts";
 import { ObjectStorageProvider } from "../../src/storage/object/object_provider.ts";
@@ -20,6 +22,10 @@ import { STATUS } from "../../src/protocol/status.ts";
 const missing = OBJECT_STORE_MISSING ?? postgresMissing();
 
 const FILES = 1000;
+/** One of the files is this large, the others a few bytes: the folder holds 1 GiB. */
+const BIG_BYTES = 2 ** 30;
+/** The OSD keeps objects in memory: room for the big file (the tests' default is 512 MiB). */
+const OSD_BYTES = 2 ** 31;
 
 /** Counts every request made of `store`. */
 function counting(store: ObjectStore) {
@@ -38,11 +44,14 @@ function counting(store: ObjectStore) {
 }
 
 Deno.test({
-  name: `a folder of ${FILES} files renamed is one metadata change, never seen half done` +
+  name:
+    `a folder of ${FILES} files and 1 GiB renamed is one metadata change, never seen half done` +
     (missing ? ` (skipped: ${missing})` : ""),
   ignore: missing !== undefined,
   async fn() {
-    await using server = await startObjectStore();
+    // Every Ceph program reads CEPH_ARGS; set only while this cluster starts.
+    Deno.env.set("CEPH_ARGS", `--memstore_device_bytes=${OSD_BYTES}`);
+    await using server = await startObjectStore().finally(() => Deno.env.delete("CEPH_ARGS"));
     const database = Database.open(await (await sharedPostgres()).createDatabase());
     try {
       await migrate(database);
@@ -56,13 +65,15 @@ Deno.test({
       const paths = Array.from({ length: FILES }, (_, index) =>
         // One object, named 1,000 times.
         `/docs/${index % 2 ? "deep/" : ""}f${index}`);
-      for (let start = 0; start < FILES; start += 10) {
+      await uploadBig(storage, paths[0]);
+      for (let start = 1; start < FILES; start += 10) {
         await Promise.all(
           paths.slice(start, start + 10).map((path) =>
             storage.writeFile(path, content, { mtimeMs: 1, sha256Hex: sha256 })
           ),
         );
       }
+      assert.equal((await storage.stat(paths[0])).size, BIG_BYTES);
       const journal = await storage.openJournal();
       const sequence = await journal.sequence();
       const before = calls();
@@ -92,6 +103,7 @@ Deno.test({
       assert.equal(await filesIn(storage, "/papers"), FILES / 2);
       assert.equal(await filesIn(storage, "/papers/deep"), FILES / 2);
       assert.equal(await filesIn(storage, "/docs"), undefined);
+      assert.equal((await storage.stat(paths[0].replace("/docs", "/papers"))).size, BIG_BYTES);
       assert.ok(seen.old > 0, `listings ran while the rename did (${JSON.stringify(seen)})`);
     } finally {
       await database.close();
@@ -107,4 +119,22 @@ async function filesIn(storage: Storage, folder: string): Promise<number | undef
     if (error instanceof StorageError && error.code === STATUS.NOT_FOUND) return undefined;
     throw error;
   }
+}
+
+/** Uploads BIG_BYTES of random bytes to `path`, 8 MiB at a time, each block of its own. */
+async function uploadBig(storage: Storage, path: string): Promise<void> {
+  const pattern = crypto.getRandomValues(new Uint8Array(65536));
+  const template = new Uint8Array(8 * 2 ** 20);
+  for (let offset = 0; offset < template.length; offset += pattern.length) {
+    template.set(pattern, offset);
+  }
+  const hash = createHash("sha256");
+  const upload = await storage.beginUpload(path, { size: BIG_BYTES, mtimeMs: 1 });
+  for (let index = 0; index * template.length < BIG_BYTES; index++) {
+    const block = template.slice(); // The upload may hold on to what it was given.
+    block[0] = index;
+    hash.update(block);
+    await upload.write(block);
+  }
+  await upload.commit(hash.digest("hex"));
 }
