@@ -19,6 +19,7 @@ import type {
   JournalChange,
   SinceOptions,
 } from "../storage/journal.ts";
+import { changesPage, expiredCursor } from "../storage/journal.ts";
 import type { Database, TransactionSql } from "./database.ts";
 import {
   changeOf,
@@ -129,19 +130,10 @@ export class PostgresJournal implements Journal {
       const [oldest] = await sql<{ first: number | null }[]>`
         SELECT min(sequence) AS first FROM journal_changes WHERE user_name = ${this.#user}`;
       const firstKept = oldest.first ?? current + 1;
-      if (journalId !== this.id || sequence > current || sequence + 1 < firstKept) {
-        return { kind: "expired", sequence: current };
-      }
+      const expired = expiredCursor(journalId, sequence, { id: this.id, current, firstKept });
+      if (expired) return expired;
       const rows = await changesAfter(sql, this.#user, sequence, options);
-      const changes = rows.slice(0, options.limit).map(changeOf);
-      const more = rows.length > options.limit;
-      // Without more to come, everything up to the end was looked at, matching or not.
-      return {
-        kind: "changes",
-        changes,
-        sequence: more ? changes.at(-1)!.sequence : current,
-        more,
-      };
+      return changesPage(rows.map(changeOf), options.limit, current);
     });
   }
 

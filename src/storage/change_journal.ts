@@ -24,6 +24,7 @@ import type {
   JournalOp,
   SinceOptions,
 } from "./journal.ts";
+import { changesPage, expiredCursor } from "./journal.ts";
 
 export type { ChangesSince, IndexedEntry, JournalChange, JournalOp } from "./journal.ts";
 
@@ -190,22 +191,13 @@ export class ChangeJournal implements Journal {
       const current = this.#last();
       const oldest = this.#statements.first.get() as { sequence: number | null };
       const firstKept = oldest.sequence ?? current + 1;
-      if (journalId !== this.id || sequence > current || sequence + 1 < firstKept) {
-        return { kind: "expired", sequence: current };
-      }
+      const expired = expiredCursor(journalId, sequence, { id: this.id, current, firstKept });
+      if (expired) return expired;
       const { limit, under = "/" } = options;
       const rows = under === "/"
         ? this.#statements.since.all(sequence, limit + 1)
         : this.#statements.sinceUnder.all(sequence, under, `${under}/`, `${under}0`, limit + 1);
-      const changes = (rows as unknown as ChangeRow[]).slice(0, limit).map(changeOf);
-      const more = rows.length > limit;
-      // Without more to come, everything up to the end was looked at, matching or not.
-      return {
-        kind: "changes",
-        changes,
-        sequence: more ? changes.at(-1)!.sequence : current,
-        more,
-      };
+      return changesPage((rows as unknown as ChangeRow[]).map(changeOf), limit, current);
     });
   }
 

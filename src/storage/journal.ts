@@ -104,3 +104,45 @@ export interface Journal {
   /** Closes it; later calls fail. */
   close(): Promise<void>;
 }
+
+/** Where a journal stands, for {@link expiredCursor}: its id, last sequence and oldest kept. */
+export interface JournalSpan {
+  id: string;
+  /** The last sequence handed out. */
+  current: number;
+  /** The oldest change still kept (`current + 1` when none is). */
+  firstKept: number;
+}
+
+/**
+ * The "expired" answer to {@link Journal.since} if the cursor (`journalId`,
+ * `sequence`) is from another journal, ahead of it, or older than what it
+ * keeps; undefined if its changes can be given.
+ */
+export function expiredCursor(
+  journalId: string,
+  sequence: number,
+  span: JournalSpan,
+): ChangesSince | undefined {
+  const { id, current, firstKept } = span;
+  if (journalId !== id || sequence > current || sequence + 1 < firstKept) {
+    return { kind: "expired", sequence: current };
+  }
+  return undefined;
+}
+
+/**
+ * One page of {@link Journal.since}: `rows` are the matching changes after
+ * the cursor, up to `limit + 1` of them (one more says more follow); the
+ * journal's last sequence is `current`.
+ */
+export function changesPage(
+  rows: JournalChange[],
+  limit: number,
+  current: number,
+): ChangesSince {
+  const changes = rows.slice(0, limit);
+  const more = rows.length > limit;
+  // Without more to come, everything up to the end was looked at, matching or not.
+  return { kind: "changes", changes, sequence: more ? changes.at(-1)!.sequence : current, more };
+}
