@@ -20,16 +20,13 @@ import { join } from "node:path";
 import {
   type CommandLine,
   peakRssBytes,
-  runText,
   startBackground,
   waitForOutput,
 } from "./bench/processes.ts";
 import { findOpenSshPrograms, type Programs, type Sshd, startSshd } from "./bench/sshd.ts";
 import { median } from "./bench/report.ts";
-import { dfos, rememberServer } from "./bench/dfos_tool.ts";
+import { addBenchUser, dfos, PASSWORD, rememberServer, USER } from "./bench/dfos_tool.ts";
 
-const USER = "bench";
-const PASSWORD = "bench-password-not-secret";
 const FILE_BYTES = 4096;
 
 /** Runs `line`, sampling its peak RSS until it exits; rejects on a non-zero exit. */
@@ -106,7 +103,7 @@ async function main(): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "dfos-bench-sync-" });
   await using sshd = await startSshd(join(dir, "sshd"), programs);
   const users = join(dir, "users.txt");
-  await runText(dfos(["user", "add", USER, `--users=${users}`]), `${PASSWORD}\n`);
+  await addBenchUser(users);
   const server = startBackground(dfos([
     "server",
     "--host=127.0.0.1",

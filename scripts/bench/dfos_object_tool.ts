@@ -15,7 +15,7 @@
 import { join } from "node:path";
 import { startObjectStore, writeStoreCredentials } from "../../tests/helpers/ceph.ts";
 import { startPostgres, type TestPostgres } from "../../tests/helpers/postgres.ts";
-import { benchClient, dfos, limitFlags, rememberServer } from "./dfos_tool.ts";
+import { addBenchUser, benchClient, dfos, limitFlags, rememberServer } from "./dfos_tool.ts";
 import {
   type BackgroundProcess,
   childrenCpuSeconds,
@@ -43,9 +43,6 @@ export const OBJECT_STORE_DFOS = "DFOS (object store)";
 /** The workloads it runs: the large file and the small files, up and down. */
 export const OBJECT_STORE_WORKLOADS: readonly WorkloadId[] = ["A", "B", "C", "D"];
 
-const USER = "bench";
-const PASSWORD = "bench-password-not-secret";
-
 /**
  * The one OSD's capacity (the tests' is 512 MiB): the benchmark deletes
  * nothing, so every run of A and B leaves its large file in the store, and a
@@ -72,7 +69,7 @@ export async function createObjectStoreDfosTool(
   const postgres = await startPostgres();
   cleanup.defer(() => postgres.stop());
   const usersFile = join(workDir, "dfos_s3_users.txt");
-  await runText(dfos(["user", "add", USER, `--users=${usersFile}`]), `${PASSWORD}\n`);
+  await addBenchUser(usersFile);
   const credentials = join(workDir, "s3-credentials");
   await writeStoreCredentials(store, credentials);
   const stateDir = join(workDir, "dfos_s3_state");

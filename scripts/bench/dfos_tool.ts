@@ -29,8 +29,9 @@ import { startDelayRelay } from "./delay_relay.ts";
 import type { BenchTool, Measurement, RunOptions, RunPaths, Unit, Workload } from "./workloads.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const USER = "bench";
-const PASSWORD = "bench-password-not-secret";
+/** The benchmark's user and password, on every server it starts. */
+export const USER = "bench";
+export const PASSWORD = "bench-password-not-secret";
 
 /** The command that runs dfos exactly like the binary and the tests do. */
 export function dfos(args: string[], env: Record<string, string> = {}): CommandLine {
@@ -55,10 +56,15 @@ export async function rememberServer(knownHosts: string, port: number, stateDir:
   );
 }
 
-/** Creates the users file (`dfos user add`, a scrypt hash) and warms Deno's module cache. */
+/** Adds the benchmark's {@link USER} to `usersFile` with `dfos user add` (a scrypt hash). */
+export async function addBenchUser(usersFile: string): Promise<void> {
+  await runText(dfos(["user", "add", USER, `--users=${usersFile}`]), `${PASSWORD}\n`);
+}
+
+/** Creates the users file and warms Deno's module cache. */
 export async function createDfosTool(workDir: string): Promise<BenchTool> {
   const usersFile = join(workDir, "dfos_users.txt");
-  await runText(dfos(["user", "add", USER, `--users=${usersFile}`]), `${PASSWORD}\n`);
+  await addBenchUser(usersFile);
   const stateDir = join(workDir, "dfos_state");
   await Deno.mkdir(stateDir, { recursive: true });
   return new DfosTool(usersFile, stateDir);
