@@ -86,15 +86,12 @@ export async function markObjectStored(
   sha256: string,
 ): Promise<StoredObject> {
   checkSha256(sha256);
-  const [row] = await sql<{ id: number; size: number; sha256: string }[]>`
+  const [row] = await sql<ObjectRow[]>`
     UPDATE objects SET state = 'stored', sha256 = ${sha256}
     WHERE id = ${id} AND user_name = ${user} AND state = 'pending'
       AND (sha256 IS NULL OR sha256 = ${sha256})
     RETURNING id, size, sha256`;
-  if (row === undefined) {
-    throw new StorageError(STATUS.IO_ERROR, `object ${id} is not a pending object of ${user}`);
-  }
-  return { objectId: row.id, size: row.size, sha256: row.sha256 };
+  return storedObjectOf(row, `object ${id} is not a pending object of ${user}`);
 }
 
 /**
@@ -106,13 +103,23 @@ export async function lockStoredObject(
   user: string,
   id: number,
 ): Promise<StoredObject> {
-  const [offered] = await sql<{ id: number; size: number; sha256: string }[]>`
+  const [offered] = await sql<ObjectRow[]>`
     SELECT id, size, sha256 FROM objects
     WHERE id = ${id} AND user_name = ${user} AND state = 'stored' FOR SHARE`;
-  if (offered === undefined) {
-    throw new StorageError(STATUS.IO_ERROR, `object ${id} is not a stored object of ${user}`);
-  }
-  return { objectId: offered.id, size: offered.size, sha256: offered.sha256 };
+  return storedObjectOf(offered, `object ${id} is not a stored object of ${user}`);
+}
+
+/** An object's row as the queries above return it. */
+interface ObjectRow {
+  id: number;
+  size: number;
+  sha256: string;
+}
+
+/** `row` as a {@link StoredObject}; IO_ERROR saying `missing` if there is none. */
+function storedObjectOf(row: ObjectRow | undefined, missing: string): StoredObject {
+  if (row === undefined) throw new StorageError(STATUS.IO_ERROR, missing);
+  return { objectId: row.id, size: row.size, sha256: row.sha256 };
 }
 
 /**
