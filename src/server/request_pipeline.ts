@@ -58,12 +58,16 @@ export class RequestPipeline {
    * Resolves once no request with `id` is in the pipeline. A request read
    * after another of the same id would have found it ended had they run one
    * by one; its reuse of the id is judged once it has (a streamed download
-   * that it opened still holds the id then).
+   * that it opened still holds the id then). Undefined when none is: the
+   * caller of every frame need not wait a turn of the event loop for nothing.
    */
-  async untilFree(id: number): Promise<void> {
-    for (let ended = this.#inFlight.get(id); ended; ended = this.#inFlight.get(id)) {
-      await ended;
-    }
+  untilFree(id: number): Promise<void> | undefined {
+    if (!this.#inFlight.has(id)) return undefined;
+    return (async () => {
+      for (let ended = this.#inFlight.get(id); ended; ended = this.#inFlight.get(id)) {
+        await ended;
+      }
+    })();
   }
 
   /**

@@ -244,7 +244,8 @@ export class ServerSession implements RequestContext {
   async #dispatch(frame: Frame): Promise<boolean> {
     if (TRANSFER_FRAMES.has(frame.type)) {
       // A Cancel of a Read still in the pipeline finds its download once it has begun.
-      await this.#pipeline.untilFree(frame.id);
+      const reading = this.#pipeline.untilFree(frame.id);
+      if (reading) await reading;
       await this.transfers.route(this, frame);
       return true;
     }
@@ -258,7 +259,8 @@ export class ServerSession implements RequestContext {
     const handler = REQUEST_HANDLERS.get(frame.type);
     if (!handler) throw new ProtocolError(`unexpected ${messageName(frame.type)} after login`);
     // Before any reply or side effect (PROTOCOL.md §9), once an overlapping request of the id ended.
-    await this.#pipeline.untilFree(frame.id);
+    const sameId = this.#pipeline.untilFree(frame.id);
+    if (sameId) await sameId;
     this.transfers.checkUnused(frame.id);
     this.#pipeline.checkUnused(frame.id);
     if (handler.pipelined && !this.#draining) {

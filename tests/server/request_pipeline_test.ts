@@ -107,7 +107,7 @@ Deno.test("untilFree waits for the request of an id to end, at once for an id no
   const first = gate();
   await pipeline.begin(1, () => first.opened, READS);
   let free = false;
-  const waiting = pipeline.untilFree(1).then(() => free = true);
+  const waiting = pipeline.untilFree(1)!.then(() => free = true);
   await pipeline.untilFree(2);
   await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal(free, false, "id 1 still in the pipeline");
