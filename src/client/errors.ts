@@ -170,5 +170,8 @@ export function localError(error: unknown, path: string): Error {
     return new LocalError(`${path}: permission denied`);
   }
   if (error instanceof Deno.errors.IsADirectory) return new LocalError(`${path}: is a directory`);
+  if (error instanceof Deno.errors.NotADirectory) {
+    return new LocalError(`${path}: not a directory`);
+  }
   return error instanceof Error ? error : new Error(String(error));
 }

@@ -44,13 +44,15 @@ export const STREAMED_FILE_COST = 1024 * 1024;
 export const FILE_OVERHEAD_COST = 512;
 
 /**
- * Runs `work` on every item, in order of the list, keeping as many in
+ * Runs `work` on every item, in the order they come, keeping as many in
  * flight as `limits` allow for their `sizeOf`; the first one always starts.
- * Resolves when all are done; a rejection of `work` rejects it (callers that
- * want to carry on catch inside `work`).
+ * The next item is taken only once there is room, so a stream of items (a
+ * tree being walked) is read no faster than it is moved. Resolves when all
+ * are done; a rejection of `work`, or of the stream, rejects it once the
+ * work begun has ended (callers that want to carry on catch inside `work`).
  */
 export async function runWindow<T>(
-  items: Iterable<T>,
+  items: Iterable<T> | AsyncIterable<T>,
   sizeOf: (item: T) => number,
   work: (item: T) => Promise<void>,
   limits: WindowLimits = {},
@@ -62,26 +64,30 @@ export async function runWindow<T>(
   let bytes = 0;
   let streams = 0;
   let failure: { error: unknown } | undefined;
-  for (const item of items) {
-    const size = sizeOf(item);
-    const streamed = size > MAX_WHOLE_FILE_SIZE;
-    const cost = streamed ? STREAMED_FILE_COST : size + FILE_OVERHEAD_COST;
-    const fits = () =>
-      running.size === 0 ||
-      (running.size < maxFiles && bytes + cost <= maxBytes && (!streamed || streams < maxStreams));
-    while (!fits() && !failure) await Promise.race(running);
-    if (failure) break;
-    bytes += cost;
-    if (streamed) streams++;
-    const done: Promise<void> = work(item).catch((error) => {
-      failure ??= { error };
-    }).finally(() => {
-      bytes -= cost;
-      if (streamed) streams--;
-      running.delete(done);
-    });
-    running.add(done);
+  try {
+    for await (const item of items) {
+      const size = sizeOf(item);
+      const streamed = size > MAX_WHOLE_FILE_SIZE;
+      const cost = streamed ? STREAMED_FILE_COST : size + FILE_OVERHEAD_COST;
+      const fits = () =>
+        running.size === 0 ||
+        (running.size < maxFiles && bytes + cost <= maxBytes &&
+          (!streamed || streams < maxStreams));
+      while (!fits() && !failure) await Promise.race(running);
+      if (failure) break;
+      bytes += cost;
+      if (streamed) streams++;
+      const done: Promise<void> = work(item).catch((error) => {
+        failure ??= { error };
+      }).finally(() => {
+        bytes -= cost;
+        if (streamed) streams--;
+        running.delete(done);
+      });
+      running.add(done);
+    }
+  } finally {
+    await Promise.all(running);
   }
-  await Promise.all(running);
   if (failure) throw failure.error;
 }

@@ -2,9 +2,12 @@
  * `put -r` and `get -r`: whole directory trees, with relative paths, empty
  * folders, and the mtimes of files and folders (folders last, once nothing
  * more is written into them); `get -r` also keeps permission bits, as
- * `rsync -a` does, where the server sends them. Many files are in flight on
- * the one connection at once (a window bounded by their bytes, see
- * `transfer_window.ts`), so small files cost no round trip each. A file that fails is reported and the rest carry on. Without `force`
+ * `rsync -a` does, where the server sends them. The tree is walked as it is
+ * copied (`tree_walk.ts`): files start moving at once, and memory holds the
+ * tree's folders but not its files, however many there are. Many files are
+ * in flight on the one connection at once (a window bounded by their bytes,
+ * see `transfer_window.ts`), so small files cost no round trip each. A file
+ * that fails is reported and the rest carry on. Without `force`
  * a file whose target exists is refused and left as it is, and folders that
  * were there before keep their times: a tree whose every file is refused
  * changes nothing.
@@ -25,7 +28,8 @@ import { runWindow, type WindowLimits } from "./transfer_window.ts";
 import {
   type SkippedEntry,
   type TreeFile,
-  type TreeListing,
+  type TreeFolder,
+  type TreeItem,
   walkLocal,
   walkRemote,
 } from "./tree_walk.ts";
@@ -70,26 +74,38 @@ export async function uploadTree(
   remoteDir: string,
   options: TreeTransferOptions,
 ): Promise<TreeResult> {
-  const tree = await walkLocal(localDir);
-  const created = await makeRemoteDirectories(connection, remoteDir, tree.directories);
-  const result = await transferFiles(
-    tree,
-    created,
-    options,
-    (file, progress) =>
-      uploadFile(connection, join(localDir, file.path), posix.join(remoteDir, file.path), {
-        force: options.force,
-        progress,
-        limiter: options.limiter,
-        signal: options.signal,
-      }),
-  );
+  const folders = new RemoteFolders(connection, remoteDir);
+  const walked: TreeFolder[] = [];
+  const onFolder = (folder: TreeFolder) => {
+    walked.push(folder);
+    folders.make(folder.path);
+  };
+  let result: TreeResult;
+  try {
+    result = await transferFiles(
+      walkLocal(localDir),
+      onFolder,
+      options,
+      (file, progress) =>
+        uploadFile(connection, join(localDir, file.path), posix.join(remoteDir, file.path), {
+          force: options.force,
+          progress,
+          limiter: options.limiter,
+          signal: options.signal,
+        }),
+    );
+  } catch (error) {
+    await folders.ended().catch(() => {}); // The walk's or the window's failure comes first.
+    throw error;
+  }
+  result.failures.push(...await folders.ended());
+  const created = folders.created();
+  result.directories = created.size;
   if (connection.capabilities.includes("SetMtime")) {
     await setDirectoryMtimes(
-      tree,
-      timedFolders(tree, created, options),
+      timedFolders(walked, created, options),
       result,
-      (dir, mtimeMs) => connection.setMtime(posix.join(remoteDir, dir), mtimeMs),
+      (folder) => connection.setMtime(posix.join(remoteDir, folder.path), folder.mtimeMs),
     );
   }
   return result;
@@ -102,14 +118,23 @@ export async function downloadTree(
   localDir: string,
   options: TreeDownloadOptions,
 ): Promise<TreeResult> {
-  const tree = await walkRemote(connection, remoteDir, options.root);
-  const created = await makeDirectories(
-    tree.directories,
-    (dir, parents) => Promise.resolve(makeLocalDirectory(join(localDir, dir), parents)),
-  );
+  const walked: TreeFolder[] = [];
+  const created = new Set<string>();
+  const unmade: TreeResult["failures"] = [];
+  const onFolder = (folder: TreeFolder) => {
+    walked.push(folder);
+    try {
+      if (makeLocalDirectory(join(localDir, folder.path), folder.path === "")) {
+        created.add(folder.path);
+      }
+    } catch (error) {
+      if (folder.path === "") throw error;
+      unmade.push({ path: folder.path, error });
+    }
+  };
   const result = await transferFiles(
-    tree,
-    created,
+    walkRemote(connection, remoteDir, options.root),
+    onFolder,
     options,
     (file, progress) =>
       downloadFile(connection, posix.join(remoteDir, file.path), join(localDir, file.path), {
@@ -120,12 +145,13 @@ export async function downloadTree(
         mode: file.mode,
       }),
   );
-  await setDirectoryMtimes(tree, timedFolders(tree, created, options), result, (dir, mtimeMs) => {
-    const path = join(localDir, dir);
-    const mode = tree.directoryModes.get(dir);
+  result.failures.push(...unmade);
+  result.directories = created.size;
+  await setDirectoryMtimes(timedFolders(walked, created, options), result, (folder) => {
+    const path = join(localDir, folder.path);
     try {
-      if (mode !== undefined) Deno.chmodSync(path, mode & PERMISSION_BITS);
-      Deno.utimeSync(path, new Date(), new Date(mtimeMs));
+      if (folder.mode !== undefined) Deno.chmodSync(path, folder.mode & PERMISSION_BITS);
+      Deno.utimeSync(path, new Date(), new Date(folder.mtimeMs));
     } catch (error) {
       throw localError(error, path);
     }
@@ -135,46 +161,65 @@ export async function downloadTree(
 }
 
 /**
- * Creates the tree's local folders, parents first, through `mkdir` (true:
- * made, false: it was there); the top one with its missing parents. Returns
- * the folders made, the only ones whose times the transfer then sets.
+ * The tree's folders on the server, each created as the walk meets it,
+ * without waiting for a reply: the server handles requests in order, so a
+ * folder's request arrives after its parent's and before its files'. The
+ * top one with its missing parents (a `Stat` before it says whether it was
+ * there). A failure is kept for {@link RemoteFolders.ended}: the top
+ * folder's fails the tree, another's is one of the tree's failures.
  */
-async function makeDirectories(
-  directories: string[],
-  mkdir: (dir: string, parents: boolean) => Promise<boolean>,
-): Promise<Set<string>> {
-  const created = new Set<string>();
-  for (const level of byDepth(directories)) {
-    await Promise.all(level.map(async (dir) => {
-      if (await mkdir(dir, dir === "")) created.add(dir);
-    }));
-  }
-  return created;
-}
+class RemoteFolders {
+  readonly #connection: ClientConnection;
+  readonly #remoteDir: string;
+  readonly #created = new Set<string>();
+  readonly #pending = new Set<Promise<void>>();
+  #topFailure: { error: unknown } | undefined;
+  readonly #failures: TreeResult["failures"] = [];
 
-/**
- * Creates the tree's folders on the server, all requests at once: the
- * server handles them in order, parents first, so none waits for another's
- * reply. The top one with its missing parents (a `Stat` before it says
- * whether it was there). Returns the folders made.
- */
-async function makeRemoteDirectories(
-  connection: ClientConnection,
-  remoteDir: string,
-  directories: string[],
-): Promise<Set<string>> {
-  const created = new Set<string>();
-  const top = connection.stat(remoteDir).then(() => true, (error) => {
-    if (error instanceof RemoteError && error.code === STATUS.NOT_FOUND) return false;
-    throw error;
-  });
-  const madeTop = connection.mkdir(remoteDir, true);
-  const below = directories.filter((dir) => dir !== "").map(async (dir) => {
-    if (await makeRemoteDirectory(connection, posix.join(remoteDir, dir))) created.add(dir);
-  });
-  const [existed] = await Promise.all([top, madeTop, ...below]);
-  if (!existed) created.add("");
-  return created;
+  constructor(connection: ClientConnection, remoteDir: string) {
+    this.#connection = connection;
+    this.#remoteDir = remoteDir;
+  }
+
+  /** Sends the request that creates the tree's folder `dir`. */
+  make(dir: string): void {
+    const made = dir === "" ? this.#makeTop() : makeRemoteDirectory(
+      this.#connection,
+      posix.join(this.#remoteDir, dir),
+    );
+    const tracked: Promise<void> = made.then((created) => {
+      if (created) this.#created.add(dir);
+    }, (error) => {
+      if (dir === "") this.#topFailure = { error };
+      else this.#failures.push({ path: dir, error });
+    }).finally(() => this.#pending.delete(tracked));
+    this.#pending.add(tracked);
+  }
+
+  /**
+   * Resolves once every request has been answered, to the folders that could
+   * not be made; rejects if the top one could not.
+   */
+  async ended(): Promise<TreeResult["failures"]> {
+    while (this.#pending.size > 0) await Promise.all(this.#pending);
+    if (this.#topFailure) throw this.#topFailure.error;
+    return this.#failures;
+  }
+
+  /** The folders made (after {@link ended}). */
+  created(): Set<string> {
+    return this.#created;
+  }
+
+  async #makeTop(): Promise<boolean> {
+    const existed = this.#connection.stat(this.#remoteDir).then(() => true, (error) => {
+      if (error instanceof RemoteError && error.code === STATUS.NOT_FOUND) return false;
+      throw error;
+    });
+    const made = this.#connection.mkdir(this.#remoteDir, true);
+    const [was] = await Promise.all([existed, made]);
+    return !was;
+  }
 }
 
 /** Makes one remote folder whose parent is there (or about to be); false if a folder is there. */
@@ -214,8 +259,12 @@ function makeLocalDirectory(path: string, parents: boolean): boolean {
  * those it created, or with `force` (replacing what is there) every folder
  * of the tree; deepest first, so a parent made unsearchable comes last.
  */
-function timedFolders(tree: TreeListing, created: Set<string>, options: TreeTransferOptions) {
-  return tree.directories.filter((dir) => options.force || created.has(dir)).reverse();
+function timedFolders(
+  walked: TreeFolder[],
+  created: Set<string>,
+  options: TreeTransferOptions,
+): TreeFolder[] {
+  return walked.filter((folder) => options.force || created.has(folder.path)).reverse();
 }
 
 /**
@@ -224,44 +273,58 @@ function timedFolders(tree: TreeListing, created: Set<string>, options: TreeTran
  * file: a file created in a folder would change the folder's time again.
  */
 async function setDirectoryMtimes(
-  tree: TreeListing,
-  folders: string[],
+  folders: TreeFolder[],
   result: TreeResult,
-  setMtime: (dir: string, mtimeMs: number) => Promise<void>,
+  setMtime: (folder: TreeFolder) => Promise<void>,
 ): Promise<void> {
-  await Promise.all(folders.map(async (dir) => {
+  await Promise.all(folders.map(async (folder) => {
     try {
-      await setMtime(dir, tree.directoryMtimes.get(dir)!);
+      await setMtime(folder);
     } catch (error) {
-      result.failures.push({ path: dir === "" ? "." : dir, error });
+      result.failures.push({ path: folder.path === "" ? "." : folder.path, error });
     }
   }));
 }
 
+/**
+ * Moves the files of `walk` as they come, through the window; its folders
+ * go to `onFolder` (which creates them) as the walk meets them, before
+ * their files. The totals grow as the walk goes on.
+ */
 async function transferFiles(
-  tree: TreeListing,
-  created: Set<string>,
+  walk: AsyncIterable<TreeItem>,
+  onFolder: (folder: TreeFolder) => void,
   options: TreeTransferOptions,
   move: (file: TreeFile, progress: Progress) => Promise<TransferResult>,
 ): Promise<TreeResult> {
   const result: TreeResult = {
     files: 0,
-    directories: created.size,
+    directories: 0,
     bytes: 0,
     refused: [],
     failures: [],
-    skipped: tree.skipped,
+    skipped: [],
   };
   const overall = options.progress;
-  overall.grow(tree.files.reduce((sum, file) => sum + file.size, 0), tree.files.length);
-  // Totals are known up front, so files only report bytes and completion.
+  // The walk tells the totals, so files only report bytes and completion.
   const perFile: Progress = {
     grow() {},
     advance: (bytes) => overall.advance(bytes),
     fileDone: () => overall.fileDone(),
     stop() {},
   };
-  await runWindow(tree.files, (file) => file.size, async (file) => {
+  async function* files(): AsyncGenerator<TreeFile> {
+    for await (const item of walk) {
+      if (options.signal?.aborted) return; // Walk no further: every file left would fail at once.
+      if (item.kind === "folder") onFolder(item.folder);
+      else if (item.kind === "skipped") result.skipped.push(item.skipped);
+      else {
+        overall.grow(item.file.size, 1);
+        yield item.file;
+      }
+    }
+  }
+  await runWindow(files(), (file) => file.size, async (file) => {
     try {
       const moved = await move(file, perFile);
       result.files++;
@@ -275,14 +338,4 @@ async function transferFiles(
   // Once cancelled, each file left fails at once; none is a failure to list.
   options.signal?.throwIfAborted();
   return result;
-}
-
-/** Folders grouped by depth, shallowest first: each group can be created at once. */
-function byDepth(directories: string[]): string[][] {
-  const levels: string[][] = [];
-  for (const dir of directories) {
-    const depth = dir === "" ? 0 : dir.split("/").length;
-    (levels[depth] ??= []).push(dir);
-  }
-  return levels.filter(Boolean);
 }

@@ -1,8 +1,12 @@
 /**
- * Walking a tree on either side for `put -r` and `get -r`: the folders
- * (parents first), the files with their sizes, and what is neither (links,
- * special files), which trees skip. The remote walk lists every folder as
- * soon as its parent's listing is in.
+ * Walking a tree on either side for `put -r` and `get -r`, as a stream of
+ * its entries: every folder before what it holds, files with their sizes,
+ * and what is neither (links, special files), which trees skip. Nothing is
+ * collected: a transfer starts on the first files while the walk goes on,
+ * and holds only the folders still to be walked, whatever the number of
+ * files. The remote walk lists up to {@link REMOTE_LISTINGS_IN_FLIGHT}
+ * folders at once on the one connection, so it costs a round trip per
+ * level of depth (or per that many folders), not per folder.
  *
  * @module
  */
@@ -25,96 +29,119 @@ export interface TreeFile {
   mode?: number;
 }
 
-/** A whole tree, as one side has it. */
-export interface TreeListing {
-  /** Relative directory paths, parents before children ("" is the top). */
-  directories: string[];
-  /** Modification time of each directory, by relative path. */
-  directoryMtimes: Map<string, number>;
-  /** Permission bits of each directory, where the listing carries them (remote trees). */
-  directoryModes: Map<string, number>;
-  files: TreeFile[];
-  skipped: SkippedEntry[];
+/** A folder of a tree ("" is the top): its mtime, and permission bits where the listing has them. */
+export interface TreeFolder {
+  path: string;
+  mtimeMs: number;
+  mode?: number;
 }
 
-function newListing(): TreeListing {
-  return {
-    directories: [""],
-    directoryMtimes: new Map(),
-    directoryModes: new Map(),
-    files: [],
-    skipped: [],
-  };
-}
+/** One entry of a walk; a folder comes before everything in it. */
+export type TreeItem =
+  | { kind: "folder"; folder: TreeFolder }
+  | { kind: "file"; file: TreeFile }
+  | { kind: "skipped"; skipped: SkippedEntry };
+
+/** Folders of a remote walk being listed at once. */
+export const REMOTE_LISTINGS_IN_FLIGHT = 32;
 
 function mtimeOf(info: Deno.FileInfo): number {
   return Math.floor(info.mtime?.getTime() ?? Date.now());
-}
-
-/** Walks the local folder `root`. */
-export async function walkLocal(root: string): Promise<TreeListing> {
-  const tree = newListing();
-  const info = await Deno.stat(root).catch((error) => Promise.reject(localError(error, root)));
-  if (!info.isDirectory) throw localError(new Deno.errors.NotADirectory(), root);
-  for (let index = 0; index < tree.directories.length; index++) {
-    const dir = tree.directories[index];
-    tree.directoryMtimes.set(dir, mtimeOf(Deno.statSync(join(root, dir))));
-    const entries = [];
-    for await (const entry of Deno.readDir(join(root, dir))) entries.push(entry);
-    entries.sort((a, b) => a.name < b.name ? -1 : 1);
-    for (const entry of entries) {
-      const path = dir === "" ? entry.name : `${dir}/${entry.name}`;
-      if (entry.isDirectory) tree.directories.push(path);
-      else if (entry.isFile) {
-        tree.files.push({ path, size: Deno.statSync(join(root, path)).size });
-      } else tree.skipped.push({ path, kind: entry.isSymlink ? "symlink" : "other" });
-    }
-  }
-  return tree;
-}
-
-/**
- * Walks the remote folder `root` (whose entry is `top`, if the caller has
- * it already). Each folder is listed as soon as its parent's listing has
- * arrived, all of them on the one connection at once: the walk costs a
- * round trip per level of depth, not per folder.
- */
-export async function walkRemote(
-  connection: ClientConnection,
-  root: string,
-  top?: WireEntry,
-): Promise<TreeListing> {
-  const tree = newListing();
-  top ??= (await connection.stat(root)).entry;
-  tree.directoryMtimes.set("", top.mtimeMs);
-  if (top.mode) tree.directoryModes.set("", top.mode);
-  const listings = new Map<string, WireEntry[]>();
-  const listFolder = async (dir: string): Promise<void> => {
-    const entries = await connection.list(posix.join(root, dir));
-    listings.set(dir, entries);
-    const folders = entries.filter((entry) => entry.kind === "directory");
-    await Promise.all(folders.map((entry) => listFolder(childPath(dir, entry.name))));
-  };
-  await listFolder("");
-  // Parents before children, each folder's entries in the server's order, as the walk by depth had them.
-  for (let index = 0; index < tree.directories.length; index++) {
-    const dir = tree.directories[index];
-    for (const entry of listings.get(dir)!) addRemoteEntry(tree, childPath(dir, entry.name), entry);
-    listings.delete(dir);
-  }
-  return tree;
 }
 
 function childPath(dir: string, name: string): string {
   return dir === "" ? name : `${dir}/${name}`;
 }
 
-function addRemoteEntry(tree: TreeListing, path: string, entry: WireEntry): void {
-  if (entry.kind === "directory") {
-    tree.directories.push(path);
-    tree.directoryMtimes.set(path, entry.mtimeMs);
-    if (entry.mode) tree.directoryModes.set(path, entry.mode);
-  } else if (entry.kind === "file") {
-    tree.files.push({ path, size: entry.size, mode: entry.mode || undefined });
-  } else tree.skipped.push({ path, kind: entry.kind === "symlink" ? "symlink" : "other" });
+/** Walks the local folder `root`, folder by folder, each one's entries by name. */
+export async function* walkLocal(root: string): AsyncGenerator<TreeItem> {
+  const info = await Deno.stat(root).catch((error) => Promise.reject(localError(error, root)));
+  if (!info.isDirectory) throw localError(new Deno.errors.NotADirectory(), root);
+  yield { kind: "folder", folder: { path: "", mtimeMs: mtimeOf(info) } };
+  const toWalk = new Queue<string>([""]);
+  for (let dir = toWalk.take(); dir !== undefined; dir = toWalk.take()) {
+    const entries = [];
+    for await (const entry of Deno.readDir(join(root, dir))) entries.push(entry);
+    entries.sort((a, b) => a.name < b.name ? -1 : 1);
+    for (const entry of entries) {
+      const path = childPath(dir, entry.name);
+      if (entry.isDirectory) {
+        toWalk.put(path);
+        yield {
+          kind: "folder",
+          folder: { path, mtimeMs: mtimeOf(Deno.statSync(join(root, path))) },
+        };
+      } else if (entry.isFile) {
+        yield { kind: "file", file: { path, size: Deno.statSync(join(root, path)).size } };
+      } else yield skippedItem(path, entry.isSymlink);
+    }
+  }
+}
+
+/**
+ * Walks the remote folder `root` (whose entry is `top`, if the caller has
+ * it already): each folder is listed as soon as its parent's listing has
+ * arrived and a place is free, its entries given in the server's order.
+ */
+export async function* walkRemote(
+  connection: ClientConnection,
+  root: string,
+  top?: WireEntry,
+): AsyncGenerator<TreeItem> {
+  top ??= (await connection.stat(root)).entry;
+  yield { kind: "folder", folder: { path: "", mtimeMs: top.mtimeMs, mode: top.mode || undefined } };
+  const toList = new Queue<string>([""]);
+  const listing = new Map<string, Promise<{ dir: string; entries: WireEntry[] }>>();
+  for (;;) {
+    while (listing.size < REMOTE_LISTINGS_IN_FLIGHT) {
+      const dir = toList.take();
+      if (dir === undefined) break;
+      const listed = connection.list(posix.join(root, dir)).then((entries) => ({ dir, entries }));
+      listed.catch(() => {}); // Raced below; until then a failure must not count as unhandled.
+      listing.set(dir, listed);
+    }
+    if (listing.size === 0) return;
+    const { dir, entries } = await Promise.race(listing.values());
+    listing.delete(dir);
+    for (const entry of entries) {
+      const path = childPath(dir, entry.name);
+      if (entry.kind === "directory") {
+        toList.put(path);
+        yield {
+          kind: "folder",
+          folder: { path, mtimeMs: entry.mtimeMs, mode: entry.mode || undefined },
+        };
+      } else if (entry.kind === "file") {
+        yield { kind: "file", file: { path, size: entry.size, mode: entry.mode || undefined } };
+      } else yield skippedItem(path, entry.kind === "symlink");
+    }
+  }
+}
+
+function skippedItem(path: string, symlink: boolean): TreeItem {
+  return { kind: "skipped", skipped: { path, kind: symlink ? "symlink" : "other" } };
+}
+
+/** First in, first out, giving up the memory of what was taken. */
+class Queue<T> {
+  #items: T[];
+  #head = 0;
+
+  constructor(items: T[]) {
+    this.#items = items;
+  }
+
+  put(item: T): void {
+    this.#items.push(item);
+  }
+
+  take(): T | undefined {
+    if (this.#head === this.#items.length) return undefined;
+    const item = this.#items[this.#head++];
+    if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
 }

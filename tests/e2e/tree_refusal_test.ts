@@ -114,3 +114,33 @@ Deno.test("put -r onto the same tree on the server refuses every file and change
   assert.deepEqual(await exactTimes(stored), before, "not a file or folder time changed");
   await Deno.remove(local, { recursive: true });
 });
+
+Deno.test("a folder of the tree whose name is a file on the other side fails alone: the file is kept, the rest arrives, exit 1", async () => {
+  await using server = await startServer();
+  const local = await Deno.makeTempDir({ prefix: "dfos-local-" });
+  await makeTree(join(local, "tree"));
+  await Deno.writeTextFile(join(local, "keep.txt"), "kept");
+  assert.equal((await runClient(server, ["mkdir", "/tree"])).code, 0);
+  assert.equal(
+    (await runClient(server, ["put", "keep.txt", "/tree/docs"], { cwd: local })).code,
+    0,
+  );
+
+  const put = await runClient(server, ["put", "-r", "tree", "/"], { cwd: local });
+  assert.equal(put.code, 1);
+  assert.match(put.stderr, /^dfos: put: docs: \/tree\/docs: already exists$/m);
+  assert.match(put.stderr, /^dfos: put: \d of \d+ files failed$/m);
+  assert.equal((await runClient(server, ["cat", "/tree/docs"])).stdout, "kept");
+  assert.equal((await runClient(server, ["cat", "/tree/a.txt"])).stdout, "a");
+  assert.equal((await runClient(server, ["ls", "/tree/empty"])).code, 0);
+
+  const into = join(local, "into");
+  await Deno.mkdir(join(into, "tree"), { recursive: true });
+  await Deno.writeTextFile(join(into, "tree/empty"), "kept here");
+  const get = await runClient(server, ["get", "-r", "/tree", "into/"], { cwd: local });
+  assert.equal(get.code, 1);
+  assert.match(get.stderr, /^dfos: get: empty: .*tree\/empty: exists and is not a directory$/m);
+  assert.equal(await Deno.readTextFile(join(into, "tree/empty")), "kept here");
+  assert.equal(await Deno.readTextFile(join(into, "tree/a.txt")), "a");
+  await Deno.remove(local, { recursive: true });
+});
