@@ -14,12 +14,12 @@ import {
   configure,
   dispose,
   getLogger,
-  getStreamSink,
   getTextFormatter,
   type Logger,
   type LogRecord,
 } from "@logtape/logtape";
 import { appendFileSink } from "./append_file_sink.ts";
+import { stderrSink } from "./stderr_sink.ts";
 import { join } from "node:path";
 
 /** Options of {@link setupServerLogging}. */
@@ -46,7 +46,7 @@ export async function setupServerLogging(options: ServerLoggingOptions): Promise
   // the performance sample a server writes as it becomes idle at once), on disk within a second.
   const file = (name: string) =>
     appendFileSink(join(options.logDir, name), { formatter: jsonLinesWithPlainMessage });
-  const stderr = getStreamSink(Deno.stderr.writable, {
+  const stderr = stderrSink({
     // Values inside a sentence without quotes: "alice logged in", not "\"alice\" logged in".
     formatter: getTextFormatter({ timestamp: "date-time-tz", category: ".", value: "bare" }),
   });

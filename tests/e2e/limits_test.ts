@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { connectRaw, readAudit, runClient, startServer, waitFor } from "../helpers/processes.ts";
 import { seededBytes } from "../helpers/files.ts";
 import { partialListing, partialSizes } from "../helpers/partials.ts";
+import { canMountTmpfs, mountSmallTmpfs, unmount } from "../helpers/tmpfs.ts";
 
 Deno.test("wrong passwords meet growing delays, then a lockout; other users keep working", async () => {
   await using server = await startServer(["--max-login-failures=3", "--lockout=60"]);
@@ -76,28 +77,6 @@ Deno.test("uploads past the quota or the size limit are refused and leave no fil
   await Deno.remove(local, { recursive: true });
 });
 
-/** Mounts a 2 MiB tmpfs on `mountPoint`; false where this process may not mount. */
-async function mountSmallTmpfs(mountPoint: string): Promise<boolean> {
-  try {
-    const mounted = await new Deno.Command("mount", {
-      args: ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mountPoint],
-      stderr: "null",
-    }).output();
-    return mounted.success;
-  } catch {
-    return false; // No mount command at all.
-  }
-}
-
-/** Whether a small tmpfs can be mounted here (root, or a mount namespace): probed once. */
-async function canMountTmpfs(): Promise<boolean> {
-  const probe = await Deno.makeTempDir({ prefix: "dfos-mount-probe-" });
-  const mounted = await mountSmallTmpfs(probe);
-  if (mounted) await new Deno.Command("umount", { args: [probe] }).output();
-  await Deno.remove(probe);
-  return mounted;
-}
-
 const tmpfsMountable = await canMountTmpfs();
 if (!tmpfsMountable) {
   console.warn(
@@ -125,7 +104,7 @@ Deno.test({
       const partials = await partialSizes(server);
       assert.equal(partials.length, 1, "the partial is kept for a later resume");
     } finally {
-      await new Deno.Command("umount", { args: ["-l", mountPoint] }).output();
+      await unmount(mountPoint);
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -1,0 +1,34 @@
+/**
+ * Small tmpfs mounts for tests of a full disk: they need root (or a mount
+ * namespace), so tests probe {@link canMountTmpfs} once and are ignored
+ * where it is false.
+ *
+ * @module
+ */
+
+/** Mounts a tmpfs of `size` (as mount(8) takes it, default 2m) on `mountPoint`; false where this process may not mount. */
+export async function mountSmallTmpfs(mountPoint: string, size = "2m"): Promise<boolean> {
+  try {
+    const mounted = await new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", mountPoint],
+      stderr: "null",
+    }).output();
+    return mounted.success;
+  } catch {
+    return false; // No mount command at all.
+  }
+}
+
+/** Unmounts `mountPoint` (lazily: a process still holding a file there cannot keep it). */
+export async function unmount(mountPoint: string): Promise<void> {
+  await new Deno.Command("umount", { args: ["-l", mountPoint], stderr: "null" }).output();
+}
+
+/** Whether a small tmpfs can be mounted here (root, or a mount namespace). */
+export async function canMountTmpfs(): Promise<boolean> {
+  const probe = await Deno.makeTempDir({ prefix: "dfos-mount-probe-" });
+  const mounted = await mountSmallTmpfs(probe);
+  if (mounted) await new Deno.Command("umount", { args: [probe] }).output();
+  await Deno.remove(probe);
+  return mounted;
+}
