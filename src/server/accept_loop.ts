@@ -11,12 +11,14 @@
  * @module
  */
 
+import { BURST_REPORT_MS, BurstReports } from "./burst_reports.ts";
+
 /** First pause after a failed accept, ms; it doubles up to {@link MAX_BACKOFF_MS}. */
 export const FIRST_BACKOFF_MS = 10;
 /** Longest pause between accept attempts, ms. */
 export const MAX_BACKOFF_MS = 1_000;
 /** Refusals beyond the first of a run are summed up this often, ms. */
-export const REFUSAL_REPORT_MS = 10_000;
+export const REFUSAL_REPORT_MS = BURST_REPORT_MS;
 
 /** What the loop tells its owner (for the log). */
 export interface AcceptReports {
@@ -48,7 +50,11 @@ export async function acceptConnections(
   options: AcceptOptions,
 ): Promise<void> {
   let open = 0;
-  const refusals = new RefusalReports(options.reports);
+  const { reports } = options;
+  const refusals = new BurstReports<number>({
+    first: (open) => reports.refused(1, open),
+    more: (count, open) => reports.refused(count, open),
+  });
   const failures = new FailureRun(options.reports);
   const release = () => open--;
   while (!options.signal.aborted) {
@@ -140,46 +146,5 @@ class FailureRun {
     if (this.#failures === 0) return;
     this.#reports.recovered(this.#failures, Math.round(performance.now() - this.#since));
     this.#failures = 0;
-  }
-}
-
-/** Refusals: the first of a run at once, then a sum at most every {@link REFUSAL_REPORT_MS}. */
-class RefusalReports {
-  #reports: AcceptReports;
-  #unreported = 0;
-  #lastOpen = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(reports: AcceptReports) {
-    this.#reports = reports;
-  }
-
-  record(open: number): void {
-    this.#lastOpen = open;
-    if (this.#timer !== undefined) {
-      this.#unreported++;
-      return;
-    }
-    this.#reports.refused(1, open);
-    this.#arm();
-  }
-
-  #arm(): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#unreported === 0) return; // The run is over.
-      this.#reports.refused(this.#unreported, this.#lastOpen);
-      this.#unreported = 0;
-      this.#arm();
-    }, REFUSAL_REPORT_MS);
-    Deno.unrefTimer(this.#timer);
-  }
-
-  /** Reports what is left unreported, and stops. */
-  stop(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#unreported > 0) this.#reports.refused(this.#unreported, this.#lastOpen);
-    this.#unreported = 0;
   }
 }

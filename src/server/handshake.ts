@@ -33,6 +33,7 @@ import { DatabaseUnavailableError } from "../database/database_errors.ts";
 import type { ServerStream } from "../transport/server_stream.ts";
 import { plural } from "../shared/plural.ts";
 import { KeyWaiters } from "../shared/key_waiters.ts";
+import type { UnauthenticatedGate } from "./unauthenticated_gate.ts";
 
 /** One accepted connection and its framing. */
 export interface Link {
@@ -51,8 +52,8 @@ export interface Link {
 export interface HandshakeEnvironment {
   config: ServerConfig;
   guard: LoginFailures;
-  /** Connections between accept and login, not counting time in the queue. */
-  unauthenticated: { count: number };
+  /** Connections between accept and login, and the refusals beyond `--max-unauthenticated`. */
+  unauthenticated: UnauthenticatedGate;
   admission: Admission;
   authenticator: Authenticator;
   metrics: ServerMetrics;
@@ -138,11 +139,7 @@ class Refusal extends Error {
 export async function admitClient(link: Link, env: HandshakeEnvironment): Promise<Admitted | null> {
   const gate = env.unauthenticated;
   if (gate.count >= env.config.maxUnauthenticated) {
-    serverLog.warn("refusing {remote}: {connections} already logging in, the most allowed", {
-      remote: link.remote,
-      count: gate.count,
-      connections: plural(gate.count, "connection is", "connections are"),
-    });
+    gate.refusals.record({ remote: link.remote, count: gate.count });
     return null;
   }
   let release: (() => void) | undefined;

@@ -3,7 +3,7 @@
  * log in are closed at --login-timeout whatever state their TLS handshake is
  * in (their descriptors come back), and a flood of idle connections larger
  * than the server's open-file limit neither stops it accepting nor stops it
- * shutting down.
+ * shutting down, nor writes the log a line per connection.
  */
 
 import assert from "node:assert/strict";
@@ -90,6 +90,37 @@ Deno.test("under a 256-descriptor limit, 400 idle connections are bounded: the s
     assert.equal(await server.stop("SIGTERM", 15_000), 0, server.output());
   } finally {
     for (const conn of attackers) {
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    }
+  }
+});
+
+Deno.test("connections refused beyond --max-unauthenticated are logged once per burst, not once each", async () => {
+  const args = ["--max-unauthenticated=2", "--login-timeout=60", "--shutdown-grace=1"];
+  await using server = await startServer(args);
+  const conns = [await connect(server.port), await connect(server.port)];
+  try {
+    for (let index = 0; index < 40; index++) {
+      const conn = await connect(server.port);
+      conns.push(conn);
+      await within(drainUntilClosed(conn), 10_000, "a connection beyond the bound: closed at once");
+    }
+    const firsts = server.output().match(/refusing 127\.0\.0\.1:\d+: 2 connections are already/g);
+    assert.equal(firsts?.length, 1, `the first refusal alone, at once: ${server.output()}`);
+    assert.equal(await server.stop("SIGTERM", 15_000), 0, server.output());
+    const summed = [
+      ...server.output().matchAll(/refused another (\d+) connections?: 2 were already/g),
+    ]
+      .reduce((sum, match) => sum + Number(match[1]), 0);
+    assert.equal(
+      summed,
+      39,
+      `the other refusals summed, by shutdown at the latest: ${server.output()}`,
+    );
+  } finally {
+    for (const conn of conns) {
       try {
         conn.close();
       } catch { /* closed */ }

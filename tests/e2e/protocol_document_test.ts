@@ -4,7 +4,7 @@
  * how connections end (TLS close_notify), the Hello capabilities the server
  * reads, the Data payload a receiver accepts, when `Queued` is sent, and
  * which downloads the limit of 8 holds back; and that its tables of message
- * types, status codes and capabilities are the code's.
+ * types, status codes and capabilities are the code's, message types in order.
  */
 
 import assert from "node:assert/strict";
@@ -280,4 +280,19 @@ Deno.test("PROTOCOL.md lists every message type, status code and capability the 
     text.match(/The reference server's capabilities are, in this order: ([\s\S]+?)\)\./)?.[1] ?? "";
   const names = new Set([...listed.matchAll(/`(\w+)`/g)].map((match) => match[1]));
   assert.deepEqual([...names], serverCapabilities(), "section 5.1");
+});
+
+Deno.test("each table of PROTOCOL.md §3.1 lists its types in ascending order, column by column", async () => {
+  const text = await Deno.readTextFile(DOCUMENT);
+  const section = text.slice(text.indexOf("### 3.1"), text.indexOf("## 4."));
+  const tables = section.split(/\n(?!\|)/).filter((block) => block.includes("| 0x"));
+  assert.equal(tables.length, 3, "section 3.1 has three tables");
+  for (const table of tables) {
+    const rows = table.split("\n").map((row) => row.split("|").map((cell) => cell.trim()));
+    const column = (at: number) =>
+      rows.map((cells) => cells[at]).filter((cell) => /^0x/.test(cell));
+    const order = [...column(1), ...column(6)];
+    const sorted = [...order].sort((a, b) => Number(a) - Number(b));
+    assert.deepEqual(order, sorted, `the table of ${order[0]}, ${order[1]}, …`);
+  }
 });

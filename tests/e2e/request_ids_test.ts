@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { MESSAGE_TYPE } from "../../src/protocol/constants.ts";
 import { decode, encode, type Frame, Messages } from "../../src/protocol/messages.ts";
 import { statusName } from "../../src/protocol/status.ts";
+import { serverCapabilities } from "../../src/server/handlers.ts";
 import { startServer, type TestServer, within } from "../helpers/processes.ts";
 import { seededBytes } from "../helpers/files.ts";
 import {
@@ -227,6 +228,30 @@ Deno.test("a request reusing an id in flight ends the connection with Error id 0
     },
   );
 
+  await t.step(
+    "a request of every type reusing a download's or an upload's id is a reuse",
+    async () => {
+      for (const [name, bytes] of everyRequestAs(14)) {
+        for (const holder of ["download", "upload"]) {
+          const session = holder === "download"
+            ? await streaming(server, 14)
+            : await uploading(server, 14, "/u14.bin", 100);
+          await withSession(session, async () => {
+            const frames = await assertReuseRefused(session, bytes).catch((error) => {
+              throw new Error(`${name} reusing an ${holder}'s id: ${error.message}`);
+            });
+            const replies = frames.filter((frame) => frame.id === 14 && !isStream(frame.type));
+            assert.deepEqual(replies, [], `${name} reusing an ${holder}'s id: no reply for 14`);
+          });
+        }
+      }
+      const names = [...Deno.readDirSync(root)].map((entry) => entry.name);
+      assert.deepEqual(names.filter((name) => name.startsWith("r14")), [], "nothing was written");
+      assert.ok(names.includes("small.txt"), "nothing was removed or renamed");
+      await uploadsAgain(server, "/u14.bin", 100);
+    },
+  );
+
   await t.step("an id is free again once its transfer's final reply is sent", async () => {
     await withSession(await streaming(server, 12), async (session) => {
       const tooMuch = seededBytes(200, 3);
@@ -315,3 +340,69 @@ Deno.test("a Cancel sent right behind a Read that waits for its turn cancels tha
     session.close();
   }
 });
+
+/** Transfer frames a download or an upload sends on its own id. */
+function isStream(type: number): boolean {
+  return type === MESSAGE_TYPE.Data || type === MESSAGE_TYPE.DataZstd;
+}
+
+/** One request of every type the server handles, as `id`; what they would write is named r14…. */
+function everyRequestAs(id: number): [string, Uint8Array][] {
+  const content = new TextEncoder().encode("x");
+  const expected = { state: "absent" as const, sha256: new Uint8Array() };
+  const requests: [string, Uint8Array][] = [
+    ["List", encode(Messages.List, id, { path: "/" })],
+    ["Stat", stat(id)],
+    ["Chdir", encode(Messages.Chdir, id, { path: "/" })],
+    ["Mkdir", encode(Messages.Mkdir, id, { path: "/r14-dir", parents: false })],
+    ["Rmdir", encode(Messages.Rmdir, id, { path: "/r14-none" })],
+    ["Remove", encode(Messages.Remove, id, { path: "/small.txt", recursive: false })],
+    ["Rename", encode(Messages.Rename, id, { from: "/small.txt", to: "/r14", overwrite: true })],
+    ["SetMtime", encode(Messages.SetMtime, id, { path: "/small.txt", mtimeMs: MTIME })],
+    ["Read", read(id, "/small.txt")],
+    ["Write", write(id, "/r14-write", 100)],
+    [
+      "WriteFile",
+      encode(Messages.WriteFile, id, {
+        path: "/r14-file",
+        mtimeMs: MTIME,
+        overwrite: true,
+        sha256: digest(content),
+        content,
+      }),
+    ],
+    ["ListPartials", encode(Messages.ListPartials, id, { path: "/" })],
+    ["DiscardPartials", encode(Messages.DiscardPartials, id, { path: "/", id: "", all: true })],
+    ["ListTree", encode(Messages.ListTree, id, { path: "/" })],
+    [
+      "Changes",
+      encode(Messages.Changes, id, { path: "/", journalId: "", sequence: 0, watch: true }),
+    ],
+    [
+      "WriteIf",
+      encode(Messages.WriteIf, id, {
+        path: "/r14-if",
+        size: 1,
+        mtimeMs: MTIME,
+        resume: true,
+        expected,
+      }),
+    ],
+    [
+      "WriteFileIf",
+      encode(Messages.WriteFileIf, id, {
+        path: "/r14-file-if",
+        mtimeMs: MTIME,
+        sha256: digest(content),
+        content,
+        expected,
+      }),
+    ],
+    ["RemoveIf", encode(Messages.RemoveIf, id, { path: "/r14-none", expected })],
+    ["RenameIf", encode(Messages.RenameIf, id, { from: "/small.txt", to: "/r14-if", expected })],
+  ];
+  const handled = serverCapabilities().filter((name) => /^[A-Z]/.test(name));
+  const tried = new Set(requests.map(([name]) => name));
+  assert.deepEqual(handled.filter((name) => !tried.has(name)), [], "every request type is tried");
+  return requests;
+}

@@ -19,6 +19,7 @@ import {
   type TestServer,
   waitFor,
 } from "../helpers/processes.ts";
+import { serverCapabilities } from "../../src/server/handlers.ts";
 import { seededBytes, sha256, sha256File } from "../helpers/files.ts";
 import {
   concatBytes,
@@ -163,7 +164,10 @@ function deepPath(bytes: number): string {
   return path.endsWith("/") ? path.slice(0, -1) + "e" : path;
 }
 
-/** One request of each of the 11 types naming `path` (Rename twice: as source, as target). */
+/**
+ * One request of every type naming `path` (Rename and RenameIf twice: as
+ * source, as target), named by type.
+ */
 function everyRequest(path: string): [string, Uint8Array][] {
   const content = new TextEncoder().encode("x");
   const read = { path, offset: 0, length: 0, ifSize: 0, ifMtimeMs: 0 };
@@ -189,8 +193,41 @@ function everyRequest(path: string): [string, Uint8Array][] {
         content,
       }),
     ],
+    ["ListPartials", encode(Messages.ListPartials, 13, { path })],
+    ["DiscardPartials", encode(Messages.DiscardPartials, 14, { path, id: "", all: true })],
+    ["ListTree", encode(Messages.ListTree, 15, { path })],
+    ["Changes", encode(Messages.Changes, 16, { path, journalId: "", sequence: 0, watch: false })],
+    ["RemoveIf", encode(Messages.RemoveIf, 17, { path, expected: ABSENT })],
+    ["RenameIf from", encode(Messages.RenameIf, 18, { from: path, to: "/y", expected: ABSENT })],
+    [
+      "RenameIf to",
+      encode(Messages.RenameIf, 19, { from: "/short.txt", to: path, expected: ABSENT }),
+    ],
+    [
+      "WriteIf",
+      encode(Messages.WriteIf, 20, {
+        path,
+        size: 1,
+        mtimeMs: MTIME,
+        resume: true,
+        expected: ABSENT,
+      }),
+    ],
+    [
+      "WriteFileIf",
+      encode(Messages.WriteFileIf, 21, {
+        path,
+        mtimeMs: MTIME,
+        sha256: digest(content),
+        content,
+        expected: ABSENT,
+      }),
+    ],
   ];
 }
+
+/** A condition that nothing is at the path. */
+const ABSENT = { state: "absent" as const, sha256: new Uint8Array() };
 
 /** The status and message of each reply, by request name. */
 async function replies(
@@ -205,7 +242,7 @@ async function replies(
   });
 }
 
-Deno.test("a path over 3072 bytes gets INVALID_PATH saying the limit in all 11 request types; paths at the limit work", async () => {
+Deno.test("a path over 3072 bytes gets INVALID_PATH saying the limit in every request type; paths at the limit work", async () => {
   await using server = await startServer();
   const session = await loginRaw(server);
   const send = async (bytes: Uint8Array, count: number) => {
@@ -230,6 +267,9 @@ Deno.test("a path over 3072 bytes gets INVALID_PATH saying the limit in all 11 r
       }),
       1,
     );
+    const types = new Set(everyRequest("/").map(([name]) => name.split(" ")[0]));
+    const handled = serverCapabilities().filter((name) => /^[A-Z]/.test(name));
+    assert.deepEqual(handled.filter((name) => !types.has(name)), [], "every request type is tried");
     for (const bytes of [MAX_VIRTUAL_PATH_BYTES + 1, 4073, 4096]) {
       const requests = everyRequest(deepPath(bytes));
       const got = await replies(requests, (all) => send(all, requests.length));
