@@ -28,3 +28,15 @@ export async function logRecordsDuring(
   }
   return records;
 }
+
+/** A plain info record saying `message`, for a sink under test. */
+export function infoRecord(message: string): LogRecord {
+  return {
+    category: ["dfos", "test"],
+    level: "info",
+    message: [message],
+    rawMessage: message,
+    timestamp: Date.now(),
+    properties: {},
+  };
+}

@@ -1,18 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { LogRecord } from "@logtape/logtape";
 import { appendFileSink } from "../../src/log/append_file_sink.ts";
-
-function record(message: string): LogRecord {
-  return {
-    category: ["dfos", "test"],
-    level: "info",
-    message: [message],
-    rawMessage: message,
-    timestamp: Date.now(),
-    properties: {},
-  };
-}
+import { infoRecord as record } from "../helpers/log_records.ts";
 
 Deno.test("each record is in the file as soon as the sink returns, in order, after what was there", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dfos-sink-" });

@@ -1,17 +1,7 @@
 import assert from "node:assert/strict";
 import type { LogRecord } from "@logtape/logtape";
 import { MAX_QUEUED_BYTES, stderrSink } from "../../src/log/stderr_sink.ts";
-
-function record(message: string): LogRecord {
-  return {
-    category: ["dfos", "test"],
-    level: "info",
-    message: [message],
-    rawMessage: message,
-    timestamp: Date.now(),
-    properties: {},
-  };
-}
+import { infoRecord as record } from "../helpers/log_records.ts";
 
 const formatter = (r: LogRecord) => `${r.message[0]}\n`;
 const text = (chunks: Uint8Array[]) => chunks.map((c) => new TextDecoder().decode(c)).join("");
