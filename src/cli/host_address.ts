@@ -6,6 +6,7 @@
  * @module
  */
 
+import { isIPv6 } from "node:net";
 import { UsageError } from "../client/errors.ts";
 
 /** Where the client connects: a host (IPv6 without brackets) and a port. */
@@ -17,7 +18,8 @@ export interface ServerAddress {
 /**
  * Splits `given` into host and port. Accepted: `HOST`, `HOST:PORT`,
  * `[IPV6]`, `[IPV6]:PORT`, and an IPv6 address without brackets (two or
- * more colons: it carries no port). The port comes from `given`, else
+ * more colons: it carries no port; a value with two or more colons that is
+ * no IPv6 address, such as `::1:41517`, is refused rather than looked up). The port comes from `given`, else
  * `explicitPort` (a `--port` the user typed), else `defaultPort`. A port in
  * both places that differs is a {@link UsageError}, as is a malformed value.
  *
@@ -51,10 +53,20 @@ function splitHostPort(given: string): { host: string; port?: string } {
     if (!match) {
       throw new UsageError(`--host ${given}: write an IPv6 address as [ADDRESS] or [ADDRESS]:PORT`);
     }
+    if (match[1] !== "" && !isIPv6(match[1])) {
+      throw new UsageError(`--host ${given}: brackets are for an IPv6 address; write HOST:PORT`);
+    }
     return { host: match[1], port: match[2] };
   }
   const colons = given.split(":").length - 1;
-  if (colons !== 1) return { host: given }; // A name, or an IPv6 address without a port.
+  if (colons === 0) return { host: given };
+  if (colons > 1) {
+    // No name holds two colons: an IPv6 address, which carries no port without brackets.
+    if (isIPv6(given)) return { host: given };
+    throw new UsageError(
+      `--host ${given}: not an IPv6 address; with a port, write [ADDRESS]:PORT or use --port`,
+    );
+  }
   const [host, port] = given.split(":");
   return { host, port };
 }

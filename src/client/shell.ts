@@ -37,7 +37,8 @@ class Shell {
   #report: FailureReporter;
   #terminal = Deno.stdin.isTerminal();
   #readline: Interface;
-  #output: LineEndTracker;
+  /** On a terminal only: without one no prompt follows output, which reaches a batch's stdout as is. */
+  #output: LineEndTracker | undefined;
   /** The command running now, if any. */
   #running: CommandInterrupt | undefined;
   /** Set when Ctrl-C ends a batch between two commands. */
@@ -48,7 +49,7 @@ class Shell {
   constructor(context: CommandContext, report: FailureReporter) {
     this.#context = context;
     this.#report = report;
-    this.#output = new LineEndTracker(context);
+    if (this.#terminal) this.#output = new LineEndTracker(context);
     const lister = contextLister(context);
     this.#readline = createInterface({
       input: process.stdin,
@@ -149,7 +150,7 @@ class Shell {
     } finally {
       this.#running = undefined;
       this.#context.signal = undefined;
-      await this.#output.endLine();
+      await this.#output?.endLine();
     }
   }
 }

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { plural } from "../shared/plural.ts";
+
 /** Called with a waiter's 1-based position and the queue length. */
 export type PositionListener = (position: number, waiting: number) => void;
 
@@ -17,7 +19,7 @@ interface Waiter {
 /** Thrown by {@link Admission.acquire} when the queue is full. */
 export class QueueFullError extends Error {
   constructor(readonly waiting: number) {
-    super(`server busy: ${waiting} connections already waiting`);
+    super(`server busy: ${plural(waiting, "connection")} already waiting`);
     this.name = "QueueFullError";
   }
 }

@@ -38,6 +38,10 @@ Deno.test("malformed --host values are usage errors that name the value", () => 
     ["[::1", /write an IPv6 address as \[ADDRESS\]/],
     ["[::1]4000", /write an IPv6 address as \[ADDRESS\]/],
     ["[]:4000", /no host name or address/],
+    ["::1:41517", /not an IPv6 address; with a port, write \[ADDRESS\]:PORT or use --port/],
+    ["2001:db8::7:70000", /not an IPv6 address/],
+    ["files.example:4000:5000", /not an IPv6 address/],
+    ["[files.example]:4000", /brackets are for an IPv6 address/],
   ];
   for (const [given, message] of cases) {
     assert.throws(

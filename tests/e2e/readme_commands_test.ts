@@ -73,7 +73,7 @@ Deno.test("README blocks: each sh line is a command, run as its comment says", (
     "```sh",
     "./dfos server",
     "```",
-    "```",
+    "```text",
     "not a command",
     "```",
     "```sh",
@@ -123,6 +123,7 @@ Deno.test("README blocks: a comment the test cannot follow is an error, not a si
     '<!-- readme-test: background until "x" -->\n```sh\na\nb\n```': /holds one command/,
     "<!-- readme-test: terminal\n  password: secret\n-->\n```sh\na\n```": /"TEXT" KEYS/,
     "```sh\nls\n": /unclosed code block/,
+    "```\n./dfos discover\n```": /no language: sh for commands, text otherwise/,
   };
   for (const [markdown, error] of Object.entries(cases)) {
     assert.throws(() => readmeBlocks(markdown), error, markdown);

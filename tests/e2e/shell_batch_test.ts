@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { runClient, startServer } from "../helpers/processes.ts";
 
 Deno.test("a failing command stops the batch, and its exit code is the client's", async () => {
@@ -40,4 +41,15 @@ Deno.test("# lines and blank lines are comments", async () => {
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stderr, "");
   assert.equal(result.stdout, "/\n");
+});
+
+Deno.test("a batch's output is the files' bytes: cat of a file without a final newline adds none", async () => {
+  await using server = await startServer();
+  const root = join(server.storageDir, "alice");
+  await Deno.mkdir(root, { recursive: true });
+  const bytes = new Uint8Array([0x61, 0x62, 0x00, 0xff, 0x63]); // No newline at the end.
+  await Deno.writeFile(join(root, "raw.bin"), bytes);
+  const result = await runClient(server, [], { stdin: "cat -a raw.bin\ncat -n 2 raw.bin\n" });
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(result.stdoutBytes, new Uint8Array([...bytes, 0x61, 0x62]));
 });

@@ -1,10 +1,10 @@
 /**
  * The shell's keys on a real terminal (tmux), as sftp and bash users expect
- * them: Ctrl-C cancels a running transfer and returns to the prompt on the
- * same session (the same command then resumes), Ctrl-C at the prompt only
- * clears the line, Ctrl-D leaves; tab completion quotes names with spaces
- * and completes each argument on the side it names; output without a final
- * newline stays on the screen.
+ * them: Ctrl-C cancels a running transfer (a put or a get) and returns to
+ * the prompt on the same session (the same command then resumes), Ctrl-C at
+ * the prompt only clears the line, Ctrl-D leaves; tab completion quotes names
+ * with spaces and completes each argument on the side it names; output
+ * without a final newline stays on the screen.
  */
 
 import assert from "node:assert/strict";
@@ -73,9 +73,12 @@ Deno.test({
       await waitFor(async () => (await lastLine(terminal)) === PROMPT, 10_000, "the prompt");
       const stored = join(server.storageDir, "alice", "big.bin");
       assert.equal(await sha256File(stored), await sha256File(join(local, "big.bin")));
-      const upload = (await readAudit(server))
-        .filter((record) => record.path === "/big.bin" && record.result === "ok").at(-1);
-      assert.equal(upload?.bytes, SIZE - kept.received, "only the missing bytes were sent");
+      const uploads = (await readAudit(server))
+        .filter((record) => record.path === "/big.bin" && record.event === "upload");
+      assert.equal(uploads.at(-1)?.result, "ok");
+      assert.equal(uploads.at(-1)?.bytes, SIZE - kept.received, "only the missing bytes were sent");
+      assert.equal(uploads.length, 2, "the cancelled upload and its resumption");
+      assert.equal(uploads[0].session, uploads[1].session, "both on the shell's one session");
 
       await terminal.type("C-d");
       await terminal.expect(
@@ -84,6 +87,54 @@ Deno.test({
       );
     } finally {
       await watcher.close();
+      await Deno.remove(local, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "on a terminal: Ctrl-C cancels a get on the same session, keeping its partial, and the " +
+    "same get resumes",
+  ignore: !(await hasTmux),
+  async fn() {
+    await using server = await startServer();
+    const root = join(server.storageDir, "alice");
+    await Deno.mkdir(root, { recursive: true });
+    await writeLargeFile(join(root, "big.bin"), SIZE, 6);
+    const local = await Deno.makeTempDir({ prefix: "dfos-tty-" });
+    const partial = join(local, ".big.bin.dfos-part");
+    const sizeOf = () => Deno.stat(partial).then((info) => info.size, () => 0);
+    const client = dfosCommandLine([
+      "client",
+      `--port=${server.port}`,
+      "--user=alice",
+      `--known-hosts=${server.knownHosts}`,
+      "--limit-rate=8M",
+    ]);
+    const env = { DFOS_PASSWORD: USERS.alice };
+    await using terminal = await Terminal.start(["sh", "-c", client], { cwd: local, env });
+    try {
+      await terminal.expect((text) => text.includes(PROMPT), "the prompt", 20_000);
+      await terminal.type("get big.bin", "Enter");
+      await waitFor(async () => (await sizeOf()) >= MiB);
+      await terminal.type("C-c");
+      await terminal.expect((text) => text.includes(`dfos: get: cancelled\n${PROMPT}`), "cancel");
+      const kept = await sizeOf();
+      assert.ok(kept < SIZE, `kept ${kept} bytes`);
+      await assert.rejects(Deno.stat(join(local, "big.bin")), Deno.errors.NotFound);
+
+      await terminal.type("get big.bin", "Enter");
+      await waitFor(async () => (await lastLine(terminal)) === PROMPT, 10_000, "the prompt");
+      await waitFor(() => Deno.stat(join(local, "big.bin")).then(() => true, () => false));
+      assert.equal(
+        await sha256File(join(local, "big.bin")),
+        await sha256File(join(root, "big.bin")),
+      );
+      const downloads = (await readAudit(server))
+        .filter((record) => record.path === "/big.bin" && record.event === "download");
+      assert.equal(downloads.at(-1)?.bytes, SIZE - kept, "only the missing bytes were sent");
+      assert.equal(downloads[0].session, downloads[1].session, "both on the shell's one session");
+    } finally {
       await Deno.remove(local, { recursive: true });
     }
   },

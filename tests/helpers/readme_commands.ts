@@ -15,6 +15,9 @@
  * - `<!-- readme-test: ci -->`: CI runs it: each command is a line of `.ci/run`.
  * - `<!-- readme-test: skip: REASON -->`: cannot run in a test, for REASON.
  *
+ * Every other block names its language (`text` for a synopsis or output),
+ * so that no command sits in a block this reader passes over.
+ *
  * @module
  */
 
@@ -48,6 +51,8 @@ export interface ReadmeBlock {
 
 const SHELL_FENCE = /^\s*```(sh|bash|shell)\s*$/;
 const FENCE = /^\s*```/;
+/** An opening fence that names no language: commands could hide in it unseen. */
+const BARE_FENCE = /^\s*```\s*$/;
 const ANNOTATION = /^<!--\s*readme-test:([\s\S]*?)-->$/;
 
 /** The fenced shell blocks of `markdown`; throws on an annotation it cannot read. */
@@ -74,6 +79,13 @@ export function readmeBlocks(markdown: string): ReadmeBlock[] {
       pending = undefined;
       index = close;
     } else if (FENCE.test(line)) {
+      if (BARE_FENCE.test(line)) {
+        throw new Error(
+          `README line ${
+            index + 1
+          }: a code block with no language: sh for commands, text otherwise`,
+        );
+      }
       const close = lines.findIndex((text, at) => at > index && FENCE.test(text));
       index = close < 0 ? lines.length : close;
     } else if (pending && line.trim() !== "") {

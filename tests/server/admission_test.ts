@@ -109,6 +109,13 @@ Deno.test("a caller past a full queue is refused with QueueFullError", async () 
   assert.equal(admission.waiting, 2);
 });
 
+Deno.test("the refusal counts one waiting connection in the singular", async () => {
+  const admission = new Admission(1, 1);
+  call(admission);
+  call(admission);
+  await assert.rejects(admission.acquire(() => {}), /server busy: 1 connection already waiting$/);
+});
+
 Deno.test("with no queue allowed, a caller past maxActive is refused at once", async () => {
   const admission = new Admission(1, 0);
   call(admission);
