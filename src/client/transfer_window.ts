@@ -60,34 +60,39 @@ export async function runWindow<T>(
   const maxFiles = limits.files ?? DEFAULT_WINDOW_FILES;
   const maxBytes = limits.bytes ?? DEFAULT_WINDOW_BYTES;
   const maxStreams = limits.streams ?? DEFAULT_WINDOW_STREAMS;
-  const running = new Set<Promise<void>>();
+  let running = 0;
   let bytes = 0;
   let streams = 0;
   let failure: { error: unknown } | undefined;
+  // One waiter, woken when any file ends: racing every file in flight each
+  // time (thousands of small ones) cost time and memory growing with their square.
+  let wake: (() => void) | undefined;
+  const ended = () => new Promise<void>((resolve) => wake = resolve);
   try {
     for await (const item of items) {
       const size = sizeOf(item);
       const streamed = size > MAX_WHOLE_FILE_SIZE;
       const cost = streamed ? STREAMED_FILE_COST : size + FILE_OVERHEAD_COST;
       const fits = () =>
-        running.size === 0 ||
-        (running.size < maxFiles && bytes + cost <= maxBytes &&
-          (!streamed || streams < maxStreams));
-      while (!fits() && !failure) await Promise.race(running);
+        running === 0 ||
+        (running < maxFiles && bytes + cost <= maxBytes && (!streamed || streams < maxStreams));
+      while (!fits() && !failure) await ended();
       if (failure) break;
       bytes += cost;
       if (streamed) streams++;
-      const done: Promise<void> = work(item).catch((error) => {
+      running++;
+      work(item).catch((error) => {
         failure ??= { error };
       }).finally(() => {
         bytes -= cost;
         if (streamed) streams--;
-        running.delete(done);
+        running--;
+        wake?.();
+        wake = undefined;
       });
-      running.add(done);
     }
   } finally {
-    await Promise.all(running);
+    while (running > 0) await ended();
   }
   if (failure) throw failure.error;
 }
