@@ -170,3 +170,23 @@ Deno.test("a stream that fails stops the window once the work begun has ended", 
   );
   assert.equal(ended, 2);
 });
+
+Deno.test("waiting for room costs the window the same per file however many are in flight", async () => {
+  // Promise.race subscribes to every promise it is given through `then`: count those calls.
+  const then = Promise.prototype.then;
+  let subscriptions = 0;
+  Promise.prototype.then = function (this: Promise<unknown>, ...args) {
+    subscriptions++;
+    return then.apply(this, args as Parameters<typeof then>);
+  } as typeof then;
+  try {
+    const items = Array.from({ length: 5_000 }, (_, index) => index);
+    await runWindow(items, () => 1, async (index) => {
+      await new Promise((resolve) => setTimeout(resolve, index % 3));
+    }, { files: 1_000 });
+  } finally {
+    Promise.prototype.then = then;
+  }
+  // Racing all 1,000 files in flight at each end would subscribe about 5,000,000 times.
+  assert.ok(subscriptions < 20 * 5_000, `${subscriptions} subscriptions for 5,000 files`);
+});
