@@ -318,7 +318,9 @@ async function transferFiles(
       if (options.signal?.aborted) return; // Walk no further: every file left would fail at once.
       if (item.kind === "folder") onFolder(item.folder);
       else if (item.kind === "skipped") result.skipped.push(item.skipped);
-      else {
+      else if (item.kind === "unreadable") {
+        result.failures.push({ path: item.path, error: item.error });
+      } else {
         overall.grow(item.file.size, 1);
         yield item.file;
       }

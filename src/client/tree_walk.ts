@@ -40,7 +40,9 @@ export interface TreeFolder {
 export type TreeItem =
   | { kind: "folder"; folder: TreeFolder }
   | { kind: "file"; file: TreeFile }
-  | { kind: "skipped"; skipped: SkippedEntry };
+  | { kind: "skipped"; skipped: SkippedEntry }
+  /** A local entry the walk could not read (gone since it was listed, or not readable). */
+  | { kind: "unreadable"; path: string; error: Error };
 
 /** Folders of a remote walk being listed at once. */
 export const REMOTE_LISTINGS_IN_FLIGHT = 32;
@@ -53,7 +55,12 @@ function childPath(dir: string, name: string): string {
   return dir === "" ? name : `${dir}/${name}`;
 }
 
-/** Walks the local folder `root`, folder by folder, each one's entries by name. */
+/**
+ * Walks the local folder `root`, folder by folder, each one's entries by
+ * name. An entry below the top that cannot be read (removed while the walk
+ * goes on, a folder it may not list) is given as `unreadable`, and the walk
+ * goes on; only the top folder failing ends it.
+ */
 export async function* walkLocal(root: string): AsyncGenerator<TreeItem> {
   const info = await Deno.stat(root).catch((error) => Promise.reject(localError(error, root)));
   if (!info.isDirectory) throw localError(new Deno.errors.NotADirectory(), root);
@@ -61,21 +68,37 @@ export async function* walkLocal(root: string): AsyncGenerator<TreeItem> {
   const toWalk = new Queue<string>([""]);
   for (let dir = toWalk.take(); dir !== undefined; dir = toWalk.take()) {
     const entries = [];
-    for await (const entry of Deno.readDir(join(root, dir))) entries.push(entry);
+    try {
+      for await (const entry of Deno.readDir(join(root, dir))) entries.push(entry);
+    } catch (error) {
+      if (dir === "") throw localError(error, root);
+      yield unreadable(root, dir, error);
+      continue;
+    }
     entries.sort((a, b) => a.name < b.name ? -1 : 1);
     for (const entry of entries) {
       const path = childPath(dir, entry.name);
+      if (!entry.isDirectory && !entry.isFile) {
+        yield skippedItem(path, entry.isSymlink);
+        continue;
+      }
+      let info: Deno.FileInfo;
+      try {
+        info = Deno.statSync(join(root, path));
+      } catch (error) {
+        yield unreadable(root, path, error);
+        continue;
+      }
       if (entry.isDirectory) {
         toWalk.put(path);
-        yield {
-          kind: "folder",
-          folder: { path, mtimeMs: mtimeOf(Deno.statSync(join(root, path))) },
-        };
-      } else if (entry.isFile) {
-        yield { kind: "file", file: { path, size: Deno.statSync(join(root, path)).size } };
-      } else yield skippedItem(path, entry.isSymlink);
+        yield { kind: "folder", folder: { path, mtimeMs: mtimeOf(info) } };
+      } else yield { kind: "file", file: { path, size: info.size } };
     }
   }
+}
+
+function unreadable(root: string, path: string, error: unknown): TreeItem {
+  return { kind: "unreadable", path, error: localError(error, join(root, path)) };
 }
 
 /**

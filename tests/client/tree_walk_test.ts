@@ -12,6 +12,7 @@ import { runWindow } from "../../src/client/transfer_window.ts";
 
 function pathOf(item: TreeItem): string {
   if (item.kind === "folder") return `${item.folder.path}/`;
+  if (item.kind === "unreadable") return `${item.path}!`;
   return item.kind === "file" ? item.file.path : `${item.skipped.path}@`;
 }
 
@@ -19,7 +20,7 @@ function pathOf(item: TreeItem): string {
 function assertParentsFirst(items: TreeItem[]): void {
   const seen = new Set<string>([""]);
   for (const item of items) {
-    const path = pathOf(item).replace(/[/@]$/, "");
+    const path = pathOf(item).replace(/[/@!]$/, "");
     const parent = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
     if (path !== "") assert.ok(seen.has(parent), `${path} came before its folder`);
     if (item.kind === "folder") seen.add(item.folder.path);
@@ -53,6 +54,48 @@ Deno.test("the local walk of a missing folder or a file fails at its first step,
         return true;
       });
     }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("the local walk names what went away while it walked, and goes on with the rest", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(root, "gone"));
+    await Deno.mkdir(join(root, "kept"));
+    await Deno.writeTextFile(join(root, "kept/x.txt"), "x");
+    await Deno.writeTextFile(join(root, "a.txt"), "a");
+    await Deno.writeTextFile(join(root, "b.txt"), "b");
+    const items: TreeItem[] = [];
+    // The walk reads a folder's names at once and each entry as it gives it: remove some between.
+    for await (const item of walkLocal(root)) {
+      items.push(item);
+      if (item.kind === "file" && item.file.path === "a.txt") {
+        await Deno.remove(join(root, "b.txt"));
+        await Deno.remove(join(root, "gone"));
+      }
+    }
+    const unreadable = items.flatMap((item) => item.kind === "unreadable" ? [item] : []);
+    assert.deepEqual(unreadable.map((item) => item.path), ["b.txt", "gone"]);
+    assert.match(unreadable[0].error.message, /b\.txt: no such local file or directory$/);
+    assert.deepEqual(items.map(pathOf).filter((path) => path.startsWith("kept")), [
+      "kept/",
+      "kept/x.txt",
+    ]);
+
+    // A folder listed by its parent and gone before its turn.
+    await Deno.mkdir(join(root, "later"));
+    const again: TreeItem[] = [];
+    for await (const item of walkLocal(root)) {
+      again.push(item);
+      if (item.kind === "folder" && item.folder.path === "later") {
+        await Deno.remove(join(root, "later"));
+      }
+    }
+    const gone = again.find((item) => item.kind === "unreadable");
+    assert.equal(gone?.kind === "unreadable" && gone.path, "later");
+    assert.ok(again.some((item) => item.kind === "file" && item.file.path === "kept/x.txt"));
   } finally {
     await Deno.remove(root, { recursive: true });
   }
