@@ -74,36 +74,26 @@ export async function uploadTree(
   remoteDir: string,
   options: TreeTransferOptions,
 ): Promise<TreeResult> {
-  const folders = new RemoteFolders(connection, remoteDir);
-  const walked: TreeFolder[] = [];
-  const onFolder = (folder: TreeFolder) => {
-    walked.push(folder);
-    folders.make(folder.path);
-  };
-  let result: TreeResult;
-  try {
-    result = await transferFiles(
-      walkLocal(localDir),
-      onFolder,
-      options,
-      (file, progress) =>
-        uploadFile(connection, join(localDir, file.path), posix.join(remoteDir, file.path), {
-          force: options.force,
-          progress,
-          limiter: options.limiter,
-          signal: options.signal,
-        }),
-    );
-  } catch (error) {
-    await folders.ended().catch(() => {}); // The walk's or the window's failure comes first.
-    throw error;
-  }
-  result.failures.push(...await folders.ended());
-  const created = folders.created();
-  result.directories = created.size;
+  const folders = new TreeFolders((dir) =>
+    dir === ""
+      ? makeRemoteTop(connection, remoteDir)
+      : makeRemoteDirectory(connection, posix.join(remoteDir, dir))
+  );
+  const result = await transferFiles(
+    walkLocal(localDir),
+    folders,
+    options,
+    (file, progress) =>
+      uploadFile(connection, join(localDir, file.path), posix.join(remoteDir, file.path), {
+        force: options.force,
+        progress,
+        limiter: options.limiter,
+        signal: options.signal,
+      }),
+  );
   if (connection.capabilities.includes("SetMtime")) {
     await setDirectoryMtimes(
-      timedFolders(walked, created, options),
+      timedFolders(folders, options),
       result,
       (folder) => connection.setMtime(posix.join(remoteDir, folder.path), folder.mtimeMs),
     );
@@ -118,23 +108,10 @@ export async function downloadTree(
   localDir: string,
   options: TreeDownloadOptions,
 ): Promise<TreeResult> {
-  const walked: TreeFolder[] = [];
-  const created = new Set<string>();
-  const unmade: TreeResult["failures"] = [];
-  const onFolder = (folder: TreeFolder) => {
-    walked.push(folder);
-    try {
-      if (makeLocalDirectory(join(localDir, folder.path), folder.path === "")) {
-        created.add(folder.path);
-      }
-    } catch (error) {
-      if (folder.path === "") throw error;
-      unmade.push({ path: folder.path, error });
-    }
-  };
+  const folders = new TreeFolders((dir) => makeLocalDirectory(join(localDir, dir), dir === ""));
   const result = await transferFiles(
     walkRemote(connection, remoteDir, options.root),
-    onFolder,
+    folders,
     options,
     (file, progress) =>
       downloadFile(connection, posix.join(remoteDir, file.path), join(localDir, file.path), {
@@ -145,9 +122,7 @@ export async function downloadTree(
         mode: file.mode,
       }),
   );
-  result.failures.push(...unmade);
-  result.directories = created.size;
-  await setDirectoryMtimes(timedFolders(walked, created, options), result, (folder) => {
+  await setDirectoryMtimes(timedFolders(folders, options), result, (folder) => {
     const path = join(localDir, folder.path);
     try {
       if (folder.mode !== undefined) Deno.chmodSync(path, folder.mode & PERMISSION_BITS);
@@ -161,44 +136,50 @@ export async function downloadTree(
 }
 
 /**
- * The tree's folders on the server, each created as the walk meets it,
- * without waiting for a reply: the server handles requests in order, so a
- * folder's request arrives after its parent's and before its files'. The
- * top one with its missing parents (a `Stat` before it says whether it was
- * there). A failure is kept for {@link RemoteFolders.ended}: the top
- * folder's fails the tree, another's is one of the tree's failures.
+ * The folders of a tree transfer, each made through `make` as the walk meets
+ * it (true: made, false: a folder was there; the top one with its missing
+ * parents). A remote folder is made without waiting for the reply: the
+ * server handles requests in order, so a folder's request arrives after its
+ * parent's and before its files'. The top folder failing fails the tree;
+ * another's failure is one of the tree's failures.
  */
-class RemoteFolders {
-  readonly #connection: ClientConnection;
-  readonly #remoteDir: string;
-  readonly #created = new Set<string>();
+class TreeFolders {
+  /** Every folder the walk met, in its order. */
+  readonly walked: TreeFolder[] = [];
+  /** The folders made (complete once {@link ended} has resolved). */
+  readonly created = new Set<string>();
+  readonly #make: (dir: string) => boolean | Promise<boolean>;
   readonly #pending = new Set<Promise<void>>();
-  #topFailure: { error: unknown } | undefined;
   readonly #failures: TreeResult["failures"] = [];
+  #topFailure: { error: unknown } | undefined;
 
-  constructor(connection: ClientConnection, remoteDir: string) {
-    this.#connection = connection;
-    this.#remoteDir = remoteDir;
+  constructor(make: (dir: string) => boolean | Promise<boolean>) {
+    this.#make = make;
   }
 
-  /** Sends the request that creates the tree's folder `dir`. */
-  make(dir: string): void {
-    const made = dir === "" ? this.#makeTop() : makeRemoteDirectory(
-      this.#connection,
-      posix.join(this.#remoteDir, dir),
-    );
-    const tracked: Promise<void> = made.then((created) => {
-      if (created) this.#created.add(dir);
-    }, (error) => {
-      if (dir === "") this.#topFailure = { error };
-      else this.#failures.push({ path: dir, error });
-    }).finally(() => this.#pending.delete(tracked));
+  /** Makes `folder` (or sends the request that does); a top folder that cannot be made throws at once. */
+  add(folder: TreeFolder): void {
+    this.walked.push(folder);
+    const dir = folder.path;
+    let made: boolean | Promise<boolean>;
+    try {
+      made = this.#make(dir);
+    } catch (error) {
+      this.#failed(dir, error);
+      if (dir === "") throw error;
+      return;
+    }
+    if (typeof made === "boolean") return void (made && this.created.add(dir));
+    const tracked: Promise<void> = made.then(
+      (created) => void (created && this.created.add(dir)),
+      (error) => this.#failed(dir, error),
+    ).finally(() => this.#pending.delete(tracked));
     this.#pending.add(tracked);
   }
 
   /**
-   * Resolves once every request has been answered, to the folders that could
-   * not be made; rejects if the top one could not.
+   * Resolves once every folder is made or has failed, to those that failed;
+   * rejects if the top one did.
    */
   async ended(): Promise<TreeResult["failures"]> {
     while (this.#pending.size > 0) await Promise.all(this.#pending);
@@ -206,20 +187,21 @@ class RemoteFolders {
     return this.#failures;
   }
 
-  /** The folders made (after {@link ended}). */
-  created(): Set<string> {
-    return this.#created;
+  #failed(dir: string, error: unknown): void {
+    if (dir === "") this.#topFailure = { error };
+    else this.#failures.push({ path: dir, error });
   }
+}
 
-  async #makeTop(): Promise<boolean> {
-    const existed = this.#connection.stat(this.#remoteDir).then(() => true, (error) => {
-      if (error instanceof RemoteError && error.code === STATUS.NOT_FOUND) return false;
-      throw error;
-    });
-    const made = this.#connection.mkdir(this.#remoteDir, true);
-    const [was] = await Promise.all([existed, made]);
-    return !was;
-  }
+/** Makes the remote top folder with its missing parents; false if it was there (a `Stat` sent with it says). */
+async function makeRemoteTop(connection: ClientConnection, remoteDir: string): Promise<boolean> {
+  const existed = connection.stat(remoteDir).then(() => true, (error) => {
+    if (error instanceof RemoteError && error.code === STATUS.NOT_FOUND) return false;
+    throw error;
+  });
+  const made = connection.mkdir(remoteDir, true);
+  const [was] = await Promise.all([existed, made]);
+  return !was;
 }
 
 /** Makes one remote folder whose parent is there (or about to be); false if a folder is there. */
@@ -259,12 +241,9 @@ function makeLocalDirectory(path: string, parents: boolean): boolean {
  * those it created, or with `force` (replacing what is there) every folder
  * of the tree; deepest first, so a parent made unsearchable comes last.
  */
-function timedFolders(
-  walked: TreeFolder[],
-  created: Set<string>,
-  options: TreeTransferOptions,
-): TreeFolder[] {
-  return walked.filter((folder) => options.force || created.has(folder.path)).reverse();
+function timedFolders(folders: TreeFolders, options: TreeTransferOptions): TreeFolder[] {
+  return folders.walked.filter((folder) => options.force || folders.created.has(folder.path))
+    .reverse();
 }
 
 /**
@@ -288,12 +267,12 @@ async function setDirectoryMtimes(
 
 /**
  * Moves the files of `walk` as they come, through the window; its folders
- * go to `onFolder` (which creates them) as the walk meets them, before
- * their files. The totals grow as the walk goes on.
+ * go to `folders` (which makes them) as the walk meets them, before their
+ * files. The totals grow as the walk goes on.
  */
 async function transferFiles(
   walk: AsyncIterable<TreeItem>,
-  onFolder: (folder: TreeFolder) => void,
+  folders: TreeFolders,
   options: TreeTransferOptions,
   move: (file: TreeFile, progress: Progress) => Promise<TransferResult>,
 ): Promise<TreeResult> {
@@ -316,7 +295,7 @@ async function transferFiles(
   async function* files(): AsyncGenerator<TreeFile> {
     for await (const item of walk) {
       if (options.signal?.aborted) return; // Walk no further: every file left would fail at once.
-      if (item.kind === "folder") onFolder(item.folder);
+      if (item.kind === "folder") folders.add(item.folder);
       else if (item.kind === "skipped") result.skipped.push(item.skipped);
       else if (item.kind === "unreadable") {
         result.failures.push({ path: item.path, error: item.error });
@@ -326,18 +305,25 @@ async function transferFiles(
       }
     }
   }
-  await runWindow(files(), (file) => file.size, async (file) => {
-    try {
-      const moved = await move(file, perFile);
-      result.files++;
-      result.bytes += moved.bytes;
-    } catch (error) {
-      if (isTargetExists(error)) result.refused.push(file.path);
-      else result.failures.push({ path: file.path, error });
-    }
-  }, options.window);
+  try {
+    await runWindow(files(), (file) => file.size, async (file) => {
+      try {
+        const moved = await move(file, perFile);
+        result.files++;
+        result.bytes += moved.bytes;
+      } catch (error) {
+        if (isTargetExists(error)) result.refused.push(file.path);
+        else result.failures.push({ path: file.path, error });
+      }
+    }, options.window);
+    // Once cancelled, each file left fails at once; none is a failure to list.
+    options.signal?.throwIfAborted();
+    result.failures.push(...await folders.ended());
+  } catch (error) {
+    await folders.ended().catch(() => {}); // The walk's, the window's or the top folder's failure.
+    throw error;
+  }
+  result.directories = folders.created.size;
   result.refused.sort();
-  // Once cancelled, each file left fails at once; none is a failure to list.
-  options.signal?.throwIfAborted();
   return result;
 }
