@@ -52,16 +52,16 @@ export function stderrSink(options: StderrSinkOptions): Sink & AsyncDisposable {
   };
   const sink = (record: LogRecord) => {
     let text = options.formatter(record);
-    if (queuedBytes + text.length > MAX_QUEUED_BYTES) {
-      dropped++;
-      return;
-    }
     if (dropped > 0) {
       const lines = dropped === 1 ? "1 log line" : `${dropped} log lines`;
       text = `(${lines} could not be shown: stderr fell behind or failed)\n${text}`;
-      dropped = 0;
     }
     const bytes = encoder.encode(text);
+    if (queuedBytes + bytes.length > MAX_QUEUED_BYTES) {
+      dropped++;
+      return;
+    }
+    dropped = 0;
     queue.push(bytes);
     queuedBytes += bytes.length;
     draining ??= drain();
