@@ -88,14 +88,18 @@ export function jsonLinesWithPlainMessage(record: LogRecord): string {
       ? String(part)
       : JSON.stringify(part);
   }
-  const line = (properties: unknown) =>
-    JSON.stringify({
-      "@timestamp": new Date(record.timestamp).toISOString(),
-      level: record.level === "warning" ? "WARN" : record.level.toUpperCase(),
-      message,
-      logger: record.category.join("."),
-      properties,
-    }, plainValue);
+  const line = (properties: Record<string, unknown>) =>
+    JSON.stringify(
+      {
+        "@timestamp": new Date(record.timestamp).toISOString(),
+        level: record.level === "warning" ? "WARN" : record.level.toUpperCase(),
+        message,
+        logger: record.category.join("."),
+        properties,
+      },
+      // A replacer is called for every key, and most records (every audit line) need none.
+      allPlain(properties) ? undefined : plainValue,
+    );
   let json: string;
   try {
     json = line(record.properties);
@@ -104,6 +108,18 @@ export function jsonLinesWithPlainMessage(record: LogRecord): string {
     json = line({ unwritable: String(error) });
   }
   return `${escapeC1Controls(json)}\n`;
+}
+
+/** Whether every value is one JSON writes as it is: a string, a number, a boolean, or null. */
+function allPlain(properties: Record<string, unknown>): boolean {
+  for (const key in properties) {
+    const value = properties[key];
+    const type = typeof value;
+    if (type !== "string" && type !== "number" && type !== "boolean" && value !== null) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** What JSON has no form for, in one: an error as its name, message and stack; a bigint as digits. */

