@@ -23,6 +23,7 @@ import { STATUS } from "../protocol/status.ts";
 import { connectionEnded, ConnectionError, RemoteError } from "./errors.ts";
 import { remoteErrorOf, throwIfError } from "./replies.ts";
 import type { JournalPosition } from "../storage/journal.ts";
+import { AbortFanout } from "../shared/abort_fanout.ts";
 
 /** Receives the frames that answer request `id`; returns true when the request is complete. */
 export type ReplyHandler = (frame: Frame, id: number) => boolean | Promise<boolean>;
@@ -48,6 +49,8 @@ export class RequestChannel {
   #reader: FrameReader;
   #writer: FrameWriter;
   #pending = new Map<number, Pending>();
+  /** Cancels the requests that share a signal (every file of a tree) through one listener. */
+  #aborts = new AbortFanout();
   #nextId = 1;
   #closed: Error | undefined;
   #onNotice: (message: string) => void;
@@ -119,14 +122,14 @@ export class RequestChannel {
       this.sendFrame(encode(Messages.Cancel, id, {})).catch(() => {});
       timer = setTimeout(() => this.#giveUp(id, signal.reason), CANCEL_REPLY_TIMEOUT_MS);
     };
-    signal.addEventListener("abort", cancel, { once: true });
+    const unsubscribe = this.#aborts.onAbort(signal, cancel);
     try {
       await replied;
     } catch (error) {
       const cancelled = error instanceof RemoteError && error.code === STATUS.CANCELLED;
       throw signal.aborted && cancelled ? signal.reason : error;
     } finally {
-      signal.removeEventListener("abort", cancel);
+      unsubscribe();
       clearTimeout(timer);
     }
   }
