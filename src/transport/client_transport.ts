@@ -15,7 +15,6 @@
 import { ConnectionError, connectionLostReason } from "../client/errors.ts";
 import { withTimeout } from "../client/timeout.ts";
 import { certificateNames, derToPem, fingerprint } from "./certificate.ts";
-import { fetchServerCertificate } from "./certificate_probe.ts";
 import { hostAddress, type KnownHost, KnownHosts } from "./known_hosts.ts";
 
 /** Asks the user whether to trust a new server; resolves true to trust and remember it. */
@@ -152,6 +151,8 @@ function pinnedName(der: Uint8Array, host: string): string {
 
 async function probe(host: string, port: number, timeoutMs: number): Promise<Uint8Array> {
   try {
+    // Loaded for a first contact only: node:tls and node:net cost every other start about 5 ms.
+    const { fetchServerCertificate } = await import("./certificate_probe.ts");
     return await fetchServerCertificate(host, port, timeoutMs);
   } catch (error) {
     const address = hostAddress(host, port);
