@@ -138,18 +138,14 @@ class Refusal extends Error {
 /** Runs the handshake; resolves to the admitted user, or null when the connection should close. */
 export async function admitClient(link: Link, env: HandshakeEnvironment): Promise<Admitted | null> {
   const gate = env.unauthenticated;
-  if (gate.count >= env.config.maxUnauthenticated) {
-    gate.refusals.record({ remote: link.remote, count: gate.count });
-    return null;
-  }
+  if (!gate.enter(link, env.config.maxUnauthenticated)) return null;
   let release: (() => void) | undefined;
-  gate.count++;
   try {
     const capabilities = await greet(link, env);
     if (!capabilities) return null;
     const firstFrame = link.reader.next();
-    gate.count--; // Time in the queue is bounded by the queue itself.
-    release = await waitForSlot(link, env, firstFrame).finally(() => gate.count++);
+    gate.leave(link); // Time in the queue is bounded by the queue itself.
+    release = await waitForSlot(link, env, firstFrame).finally(() => gate.rejoin(link));
     const { user, endSession } = await login(link, env, firstFrame);
     const releaseSlot = release;
     return {
@@ -180,7 +176,7 @@ export async function admitClient(link: Link, env: HandshakeEnvironment): Promis
     );
     return null;
   } finally {
-    gate.count--;
+    gate.leave(link);
   }
 }
 

@@ -219,7 +219,7 @@ class Server {
     const stopSweeper = startPartialSweeper(parts.provider, config.partialMaxAgeMs);
     const gate = this.#environment.unauthenticated;
     this.#stopTimers = () => {
-      gate.refusals.stop();
+      gate.stop();
       stopSampler();
       stopSweeper();
       parts.shared.logins?.sessions.close();
