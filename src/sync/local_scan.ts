@@ -29,6 +29,8 @@ export interface LocalScan {
   skipped: SkippedPath[];
   /** Bytes read to hash changed files. */
   hashedBytes: number;
+  /** Files hashed: those whose size, mtime or inode differ from the remembered state. */
+  hashedFiles: number;
 }
 
 /**
@@ -39,7 +41,12 @@ export interface LocalScan {
 export async function scanLocal(root: string, options: LocalScanOptions): Promise<LocalScan> {
   // Normalised once: the walk joins paths by hand (join() normalises).
   const listing = options.listing ?? listLocal(join(root), options.ignore);
-  const scan: LocalScan = { tree: new Map(), skipped: listing.skipped, hashedBytes: 0 };
+  const scan: LocalScan = {
+    tree: new Map(),
+    skipped: listing.skipped,
+    hashedBytes: 0,
+    hashedFiles: 0,
+  };
   const changed: string[] = [];
   const { paths, kinds, sizes, mtimesMs, inodes } = listing;
   for (let index = 0; index < paths.length; index++) {
@@ -113,6 +120,7 @@ async function hashContent(root: string, path: string, entry: SyncEntry, scan: L
     read = await hashFileFromStart(file, hash);
   }
   scan.hashedBytes += read;
+  scan.hashedFiles++;
   // The size seen by the hash is what sync will send: a file growing meanwhile is caught later.
   entry.size = read;
   entry.sha256 = hash.digest("hex");

@@ -9,14 +9,15 @@
 import { deleteGuard, type DeleteGuardOptions } from "./delete_guard.ts";
 import { executePlan, type ExecutionResult } from "./executor.ts";
 import { IGNORE_FILE, ignoreFileText, OWN_FILES_ONLY, type PathFilter } from "./own_files.ts";
-import { scanLocal, type SkippedPath } from "./local_scan.ts";
+import { type LocalScan, scanLocal, type SkippedPath } from "./local_scan.ts";
 import { type BackgroundListing, listInWorker } from "./listing_in_worker.ts";
 import { join, resolve } from "node:path";
+import { createHash } from "node:crypto";
 import type { Plan, SyncAction } from "./plan.ts";
 import { reconcile, type SyncDirection } from "./reconcile.ts";
 import { countAction, planTotals, type SyncTotals } from "./report.ts";
 import type { Copier, SideOperations } from "./sides.ts";
-import type { PairState, StateChange } from "./state_store.ts";
+import type { InStepMark, PairState, StateChange } from "./state_store.ts";
 import type { BaseEntry, SyncEntry } from "./sync_entry.ts";
 import type { JournalChange, JournalPosition } from "../storage/journal.ts";
 import { applyJournal, relativeTo } from "./remote_tree.ts";
@@ -40,6 +41,12 @@ export interface RemoteFolder extends SideOperations {
 export interface RemoteListing {
   tree: Map<string, SyncEntry>;
   skipped: SkippedPath[];
+  position: JournalPosition;
+}
+
+/** No change on the server since a run found both sides as remembered: the tree is not read. */
+interface RemoteInStep {
+  inStep: true;
   position: JournalPosition;
 }
 
@@ -125,18 +132,27 @@ async function syncWith(
   // Both questions go to the server first, the ignore file's first: the server answers in
   // order, and its changes may wait for a comparison of the whole tree, while here the
   // remembered state is loaded and the local folder read.
+  const mark = sides.state.inStep();
   const rules = ignoreRules(sides, localRules);
-  const remoteTree = currentRemoteTree(sides);
+  const remoteTree = currentRemoteTree(sides, mark);
   remoteTree.catch(() => {}); // Awaited below; a failure there is the run's.
   const base = sides.state.load();
-  const ignore = await rules;
+  const { filter: ignore, digest: rulesDigest } = await rules;
   // A walk that failed is made again here, whose failure is the run's (the folder may have
   // been created since a walk begun before connecting).
   const listing = walk !== undefined && ignore === OWN_FILES_ONLY
     ? await walk.result.catch(() => undefined)
     : undefined;
   const local = await scanLocal(sides.localRoot, { base, ignore, listing });
-  const remote = await remoteTree;
+  let remote = await remoteTree;
+  if (!("tree" in remote)) {
+    // Nothing changed on the server since a run found both sides as remembered: if nothing
+    // changed here either, under the same rules, there is nothing to do (and nothing to plan).
+    if (mark?.rules === rulesDigest && asRemembered(base, local)) {
+      return finish(await nothingToDo(remote.position, options), started);
+    }
+    remote = { tree: sides.state.loadRemote(), skipped: [], position: remote.position };
+  }
   const remoteEntries = withoutIgnored(remote.tree, ignore);
   const plan = reconcile(base, local.tree, remoteEntries, {
     direction: options.direction,
@@ -162,7 +178,69 @@ async function syncWith(
   await options.onPlan?.(plan, report.totals);
   report.execution = await execute(sides, plan, base, local.tree, remoteEntries, options);
   report.totals = countDone(report);
+  if (foundInStep(report, base, local, remoteEntries)) {
+    const cursor = sides.state.cursor();
+    if (cursor !== undefined) sides.state.markInStep({ cursor, rules: rulesDigest });
+  }
   return finish(report, started);
+}
+
+/**
+ * Whether the local folder is exactly as remembered: the same paths of the
+ * same kinds, every file passing the quick check (size, mtime and inode as
+ * remembered, so its remembered hash stands), nothing skipped.
+ */
+function asRemembered(base: Map<string, BaseEntry>, local: LocalScan): boolean {
+  if (local.hashedFiles > 0 || local.skipped.length > 0 || local.tree.size !== base.size) {
+    return false;
+  }
+  for (const [path, entry] of local.tree) {
+    if (base.get(path)?.kind !== entry.kind) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether a run that did nothing found both sides exactly as remembered:
+ * then the remote tree at the cursor is the remembered state, and the next
+ * run need not read it while the server reports no change since. Folder
+ * times are not kept, so only files' remote times count.
+ */
+function foundInStep(
+  report: SyncReport,
+  base: Map<string, BaseEntry>,
+  local: LocalScan,
+  remote: Map<string, SyncEntry>,
+): boolean {
+  const { plan, execution } = report;
+  const idle = plan.actions.length === 0 && plan.conflicts.length === 0 && plan.kept.length === 0;
+  if (!idle || report.skipped.length > 0 || (execution?.failed.length ?? 0) > 0) return false;
+  if (!asRemembered(base, local) || remote.size !== base.size) return false;
+  for (const [path, entry] of remote) {
+    const remembered = base.get(path);
+    if (remembered === undefined || remembered.kind !== entry.kind) return false;
+    if (entry.kind === "directory") continue;
+    const same = remembered.size === entry.size && remembered.sha256 === entry.sha256 &&
+      remembered.remoteMtimeNs === entry.mtimeNs;
+    if (!same) return false;
+  }
+  return true;
+}
+
+/** The report of a run that found both sides as remembered, with nothing changed on either. */
+async function nothingToDo(position: JournalPosition, options: SyncOptions): Promise<SyncReport> {
+  const plan: Plan = { actions: [], conflicts: [], kept: [] };
+  const report: SyncReport = {
+    plan,
+    totals: planTotals(plan),
+    skipped: [],
+    remotePosition: position,
+  };
+  if (options.dryRun) return report;
+  await options.onPlan?.(plan, report.totals);
+  report.execution = { done: 0, failed: [], skipped: [], bytes: { local: 0, remote: 0 } };
+  report.totals = countDone(report);
+  return report;
 }
 
 /**
@@ -172,14 +250,21 @@ async function syncWith(
  * behind the server's back whose hash is not known yet), a fresh listing.
  * Either way remembered for the next run, with its journal position.
  */
-async function currentRemoteTree(sides: SyncSides): Promise<RemoteListing> {
+async function currentRemoteTree(
+  sides: SyncSides,
+  mark: InStepMark | undefined,
+): Promise<RemoteListing | RemoteInStep> {
   const cursor = sides.state.cursor();
   if (cursor !== undefined) {
     const asked = sides.remote.changesSince(cursor);
-    asked.catch(() => {}); // Awaited next; the tree is loaded meanwhile.
-    const tree = sides.state.loadRemote();
+    asked.catch(() => {}); // Awaited next; the tree is loaded meanwhile, unless it may not be needed.
+    const marked = mark?.cursor.journalId === cursor.journalId &&
+      mark.cursor.sequence === cursor.sequence;
+    const loaded = marked ? undefined : sides.state.loadRemote();
     const since = await asked;
     if (since !== "expired") {
+      if (marked && since.changes.length === 0) return { inStep: true, position: since.position };
+      const tree = loaded ?? sides.state.loadRemote();
       const { relist, touched } = applyJournal(tree, sides.remoteRoot, since.changes);
       const unhashed = since.changes.some((change) =>
         change.kind === "file" && change.sha256 === undefined &&
@@ -236,16 +321,18 @@ function readLocalIgnoreFile(root: string): Uint8Array | undefined {
 async function ignoreRules(
   sides: SyncSides,
   localFile: Uint8Array | undefined,
-): Promise<PathFilter> {
+): Promise<{ filter: PathFilter; digest: string }> {
   const remote = sides.remote.readIgnoreFile(); // Its request goes out now.
   remote.catch(() => {}); // Awaited below.
   const texts: string[] = [];
   if (localFile) texts.push(ignoreFileText(localFile));
   const remoteFile = await remote;
   if (remoteFile) texts.push(ignoreFileText(remoteFile));
-  if (texts.length === 0) return OWN_FILES_ONLY;
+  // The rules a run found the sides in step under: a later run may trust that only under these.
+  const digest = createHash("sha256").update(JSON.stringify(texts)).digest("hex");
+  if (texts.length === 0) return { filter: OWN_FILES_ONLY, digest };
   const { IgnoreRules } = await import("./ignore_rules.ts");
-  return new IgnoreRules(texts);
+  return { filter: new IgnoreRules(texts), digest };
 }
 
 async function execute(

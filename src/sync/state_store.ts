@@ -39,6 +39,15 @@ export interface JournalCursor {
   sequence: number;
 }
 
+/**
+ * A run found both sides exactly as remembered, the remote tree at `cursor`
+ * and the folder under the ignore rules whose digest is `rules`.
+ */
+export interface InStepMark {
+  cursor: JournalCursor;
+  rules: string;
+}
+
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS pairs (
     id INTEGER PRIMARY KEY,
@@ -66,6 +75,10 @@ const SCHEMA = `
     sha256 TEXT,
     PRIMARY KEY (pair, path)
   ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS in_step (
+    pair INTEGER PRIMARY KEY REFERENCES pairs(id) ON DELETE CASCADE,
+    journal_id TEXT NOT NULL, journal_sequence INTEGER NOT NULL, rules TEXT NOT NULL
+  );
 `;
 
 /** The default database file: `$XDG_STATE_HOME/dfos/sync.db`, else `~/.local/state/dfos/sync.db`. */
@@ -202,6 +215,7 @@ export class PairState {
   /** Replaces the remembered remote tree and its journal position, in one transaction. */
   replaceRemote(tree: ReadonlyMap<string, SyncEntry>, cursor: JournalCursor): void {
     this.#transaction(() => {
+      this.#forgetInStep();
       this.#db.prepare("DELETE FROM remote_entries WHERE pair = ?").run(this.#pair);
       for (const [path, entry] of tree) this.#putRemote(path, entry);
       this.#moveCursor(cursor);
@@ -219,6 +233,7 @@ export class PairState {
     cursor: JournalCursor,
   ): void {
     this.#transaction(() => {
+      this.#forgetInStep();
       for (const path of touched) this.#putRemote(path, tree.get(path));
       this.#moveCursor(cursor);
     });
@@ -251,6 +266,7 @@ export class PairState {
    */
   apply(changes: Iterable<StateChange>, cursor?: JournalCursor): void {
     this.#transaction(() => {
+      this.#forgetInStep();
       for (const { path, entry } of changes) {
         if (entry === undefined) {
           this.#remove.run(this.#pair, path);
@@ -269,6 +285,39 @@ export class PairState {
       }
       if (cursor !== undefined) this.#moveCursor(cursor);
     });
+  }
+
+  /**
+   * The mark of the last run that found both sides exactly as remembered,
+   * if nothing was written to the state since. It vouches only for the
+   * remote tree at its cursor: the local folder is checked again each run.
+   */
+  inStep(): InStepMark | undefined {
+    const row = this.#db.prepare(
+      "SELECT journal_id, journal_sequence, rules FROM in_step WHERE pair = ?",
+    ).get(this.#pair) as
+      | { journal_id: string; journal_sequence: number; rules: string }
+      | undefined;
+    if (row === undefined) return undefined;
+    return {
+      cursor: { journalId: row.journal_id, sequence: Number(row.journal_sequence) },
+      rules: row.rules,
+    };
+  }
+
+  /**
+   * Marks both sides as found exactly as remembered, the remote tree at
+   * `mark.cursor` (which must be the cursor the state stands at). Every later
+   * write to the state takes the mark away, in its own transaction.
+   */
+  markInStep(mark: InStepMark): void {
+    this.#db.prepare(
+      "INSERT OR REPLACE INTO in_step (pair, journal_id, journal_sequence, rules) VALUES (?, ?, ?, ?)",
+    ).run(this.#pair, mark.cursor.journalId, mark.cursor.sequence, mark.rules);
+  }
+
+  #forgetInStep(): void {
+    this.#db.prepare("DELETE FROM in_step WHERE pair = ?").run(this.#pair);
   }
 
   #moveCursor(cursor: JournalCursor): void {

@@ -118,3 +118,34 @@ Deno.test("the remembered remote tree is updated path by path, with its cursor, 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the in-step mark survives reopening, belongs to its pair, and every write to the pair's state takes it away", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "sync.db");
+    const cursor = { journalId: "j-1", sequence: 7 };
+    const mark = { cursor, rules: "digest" };
+    const writes: [string, (pair: ReturnType<SyncStateStore["pair"]>) => void][] = [
+      ["apply", (pair) => pair.apply([{ path: "a.txt", entry: file("aa", 1n) }])],
+      ["apply of nothing", (pair) => pair.apply([])],
+      ["updateRemote", (pair) => pair.updateRemote(new Map(), ["a.txt"], cursor)],
+      ["replaceRemote", (pair) => pair.replaceRemote(new Map(), cursor)],
+    ];
+    for (const [name, write] of writes) {
+      const store = SyncStateStore.open(path);
+      store.pair(KEY).markInStep(mark);
+      store.close();
+      const reopened = SyncStateStore.open(path);
+      try {
+        assert.deepEqual(reopened.pair(KEY).inStep(), mark, `${name}: kept across reopening`);
+        assert.equal(reopened.pair({ ...KEY, user: "bob" }).inStep(), undefined, "another pair's");
+        write(reopened.pair(KEY));
+        assert.equal(reopened.pair(KEY).inStep(), undefined, `${name} takes the mark away`);
+      } finally {
+        reopened.close();
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

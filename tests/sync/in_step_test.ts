@@ -1,0 +1,114 @@
+/**
+ * A run that found both sides exactly as remembered marks the pair in step,
+ * and the next run, if the server reports no change since and the local
+ * folder passes the quick check, neither reads the remembered remote tree
+ * nor plans. Every change made after the mark still arrives, and a run that
+ * leaves the sides apart (a one-way run that does not apply a deletion)
+ * does not mark them. Against a real server.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { SILENT_PROGRESS } from "../../src/client/progress.ts";
+import { testContext } from "../helpers/sync_context.ts";
+import { openSyncSides } from "../../src/sync/remote_folder.ts";
+import { runSync, type SyncOptions, type SyncSides } from "../../src/sync/run_sync.ts";
+import { SyncStateStore } from "../../src/sync/state_store.ts";
+import { openClient, runClient, startServer } from "../helpers/processes.ts";
+
+/** A server, a state store and a local folder, with runs that count their reads of the remote tree. */
+async function setUp(remote: string) {
+  const server = await startServer(["--max-sessions-per-user=2"]);
+  const dir = await Deno.makeTempDir({ prefix: "dfos-sync-in-step-" });
+  const store = SyncStateStore.open(join(dir, "sync.db"));
+  const context = testContext(await openClient(server));
+  const local = join(dir, "local");
+  await Deno.mkdir(local);
+  const counts = { remoteReads: 0 };
+  const sides = async (): Promise<SyncSides> => {
+    const opened = await openSyncSides(context, store, { local, remote }, SILENT_PROGRESS);
+    const loadRemote = opened.state.loadRemote.bind(opened.state);
+    opened.state.loadRemote = () => {
+      counts.remoteReads++;
+      return loadRemote();
+    };
+    return opened;
+  };
+  /** One run; resolves to whether it read the remembered remote tree. */
+  const run = async (options: Partial<SyncOptions> = {}) => {
+    const before = counts.remoteReads;
+    const report = await runSync(await sides(), { host: "test", ...options });
+    assert.equal(report.execution?.failed.length ?? 0, 0);
+    return { read: counts.remoteReads > before, report };
+  };
+  return {
+    server,
+    dir,
+    local,
+    run,
+    async [Symbol.asyncDispose]() {
+      store.close();
+      await context.connection.close();
+      await server[Symbol.asyncDispose]();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+Deno.test("after a run that found both sides as remembered, the next reads nothing remembered of the server's tree, and every later change still arrives", async () => {
+  await using pair = await setUp("/s");
+  const { local, run, server, dir } = pair;
+  await Deno.writeTextFile(join(local, "one.txt"), "one\n");
+  await Deno.mkdir(join(local, "sub"));
+  await Deno.writeTextFile(join(local, "sub", "two.txt"), "two\n");
+  await run(); // Sends both.
+  assert.equal((await run()).read, true, "its own uploads come back from the journal: read");
+  const quiet = await run();
+  assert.equal(quiet.read, false, "in step, nothing changed since: not read");
+  assert.equal(quiet.report.totals.failed, 0);
+
+  // Another client's upload: the journal has it, so the run reads, and pulls it.
+  await Deno.writeTextFile(join(dir, "three.txt"), "three\n");
+  const put = await runClient(server, ["put", "three.txt", "/s/three.txt"], { cwd: dir });
+  assert.equal(put.code, 0, put.stderr);
+  assert.equal((await run()).read, true);
+  assert.equal(await Deno.readTextFile(join(local, "three.txt")), "three\n");
+  await run();
+  assert.equal((await run()).read, false, "in step again");
+
+  // A local edit with the same size, and a file touched without a change of content.
+  await Deno.writeTextFile(join(local, "one.txt"), "ONE\n");
+  await Deno.utime(join(local, "sub", "two.txt"), new Date(), new Date(Date.UTC(2020, 0, 1)));
+  assert.equal((await run()).read, true, "the quick check failed: the whole run");
+  const cat = await runClient(server, ["cat", "/s/one.txt"]);
+  assert.equal(cat.stdout, "ONE\n");
+
+  // A local deletion after the mark.
+  await run();
+  assert.equal((await run()).read, false);
+  await Deno.remove(join(local, "three.txt"));
+  assert.equal((await run()).read, true);
+  const listed = await runClient(server, ["ls", "/s"]);
+  assert.doesNotMatch(listed.stdout, /three\.txt/, "the deletion reached the server");
+});
+
+Deno.test("a one-way run that leaves the server's deletion unapplied does not mark the sides in step: a two-way run then applies it", async () => {
+  await using pair = await setUp("/p");
+  const { local, run, server } = pair;
+  await Deno.writeTextFile(join(local, "keep.txt"), "keep\n");
+  await Deno.writeTextFile(join(local, "gone.txt"), "gone\n");
+  await run();
+  await run();
+  assert.equal((await run()).read, false, "in step");
+  const removed = await runClient(server, ["rm", "/p/gone.txt"]);
+  assert.equal(removed.code, 0, removed.stderr);
+
+  await run({ direction: "pull" }); // Without --delete: the local copy stays.
+  assert.equal(await Deno.readTextFile(join(local, "gone.txt")), "gone\n");
+  assert.equal((await run({ direction: "pull" })).read, true, "the sides differ: not in step");
+  assert.equal(await Deno.readTextFile(join(local, "gone.txt")), "gone\n");
+
+  assert.equal((await run()).read, true);
+  await assert.rejects(Deno.stat(join(local, "gone.txt")), Deno.errors.NotFound);
+  assert.equal(await Deno.readTextFile(join(local, "keep.txt")), "keep\n");
+});
