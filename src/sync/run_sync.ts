@@ -132,6 +132,9 @@ async function syncWith(
   // Both questions go to the server first, the ignore file's first: the server answers in
   // order, and its changes may wait for a comparison of the whole tree, while here the
   // remembered state is loaded and the local folder read.
+  // Before anything of the state is read: a write by another run after this must stop this one
+  // from marking the sides in step, as what it read may no longer be what the state says.
+  const othersWrites = sides.state.othersWrites();
   const mark = sides.state.inStep();
   const rules = ignoreRules(sides, localRules);
   const remoteTree = currentRemoteTree(sides, mark);
@@ -180,7 +183,7 @@ async function syncWith(
   report.totals = countDone(report);
   if (foundInStep(report, base, local, remoteEntries)) {
     const cursor = sides.state.cursor();
-    if (cursor !== undefined) sides.state.markInStep({ cursor, rules: rulesDigest });
+    if (cursor !== undefined) sides.state.markInStep({ cursor, rules: rulesDigest }, othersWrites);
   }
   return finish(report, started);
 }
@@ -317,6 +320,13 @@ function readLocalIgnoreFile(root: string): Uint8Array | undefined {
   }
 }
 
+/**
+ * The version of what decides which paths a sync leaves alone (the matcher, the built-in list of
+ * DFOS's own files): raise it with any change to either, so that a mark of the sides in step made
+ * under the old rules is not trusted under the new.
+ */
+const RULES_VERSION = 1;
+
 /** The folder's ignore rules; the gitignore matcher is loaded only if a side has a rules file. */
 async function ignoreRules(
   sides: SyncSides,
@@ -328,8 +338,9 @@ async function ignoreRules(
   if (localFile) texts.push(ignoreFileText(localFile));
   const remoteFile = await remote;
   if (remoteFile) texts.push(ignoreFileText(remoteFile));
-  // The rules a run found the sides in step under: a later run may trust that only under these.
-  const digest = createHash("sha256").update(JSON.stringify(texts)).digest("hex");
+  // The rules a run found the sides in step under: a later run may trust that only under these,
+  // read by the same matcher and the same built-in list.
+  const digest = createHash("sha256").update(JSON.stringify([RULES_VERSION, texts])).digest("hex");
   if (texts.length === 0) return { filter: OWN_FILES_ONLY, digest };
   const { IgnoreRules } = await import("./ignore_rules.ts");
   return { filter: new IgnoreRules(texts), digest };

@@ -306,14 +306,32 @@ export class PairState {
   }
 
   /**
-   * Marks both sides as found exactly as remembered, the remote tree at
-   * `mark.cursor` (which must be the cursor the state stands at). Every later
-   * write to the state takes the mark away, in its own transaction.
+   * A number that changes whenever another connection to the database (a
+   * sync in another process, or another store in this one) commits a write,
+   * and only then: SQLite's `data_version`.
    */
-  markInStep(mark: InStepMark): void {
-    this.#db.prepare(
-      "INSERT OR REPLACE INTO in_step (pair, journal_id, journal_sequence, rules) VALUES (?, ?, ?, ?)",
-    ).run(this.#pair, mark.cursor.journalId, mark.cursor.sequence, mark.rules);
+  othersWrites(): number {
+    return Number(
+      (this.#db.prepare("PRAGMA data_version").get() as { data_version: number }).data_version,
+    );
+  }
+
+  /**
+   * Marks both sides as found exactly as remembered, the remote tree at
+   * `mark.cursor` (the cursor the state stands at), unless another
+   * connection has written to the database since {@link othersWrites} said
+   * `seen`: a run that saw the state before another's write cannot vouch for
+   * it after. Every later write to the state takes the mark away, in its own
+   * transaction. False if it was not marked.
+   */
+  markInStep(mark: InStepMark, seen: number): boolean {
+    return this.#transaction(() => {
+      if (this.othersWrites() !== seen) return false;
+      this.#db.prepare(
+        "INSERT OR REPLACE INTO in_step (pair, journal_id, journal_sequence, rules) VALUES (?, ?, ?, ?)",
+      ).run(this.#pair, mark.cursor.journalId, mark.cursor.sequence, mark.rules);
+      return true;
+    });
   }
 
   #forgetInStep(): void {
@@ -326,11 +344,12 @@ export class PairState {
   }
 
   /** Runs `work` in one transaction: all of it is kept, or none. */
-  #transaction(work: () => void): void {
+  #transaction<T>(work: () => T): T {
     this.#db.exec("BEGIN IMMEDIATE");
     try {
-      work();
+      const result = work();
       this.#db.exec("COMMIT");
+      return result;
     } catch (error) {
       this.#db.exec("ROLLBACK");
       throw error;

@@ -112,3 +112,44 @@ Deno.test("a one-way run that leaves the server's deletion unapplied does not ma
   await assert.rejects(Deno.stat(join(local, "gone.txt")), Deno.errors.NotFound);
   assert.equal(await Deno.readTextFile(join(local, "keep.txt")), "keep\n");
 });
+
+Deno.test("a run that another run's write overtook does not mark the sides in step: a file that arrived meanwhile is still pulled", async () => {
+  await using server = await startServer(["--max-sessions-per-user=3"]);
+  const dir = await Deno.makeTempDir({ prefix: "dfos-sync-in-step-race-" });
+  const path = join(dir, "sync.db");
+  const mine = SyncStateStore.open(path);
+  const other = SyncStateStore.open(path); // Another process's run of the same pair.
+  const contexts = [testContext(await openClient(server)), testContext(await openClient(server))];
+  const local = join(dir, "local");
+  const folders = { local, remote: "/r" };
+  try {
+    await Deno.mkdir(local);
+    await Deno.writeTextFile(join(local, "a.txt"), "a\n");
+    const run = (options: Partial<SyncOptions> = {}) =>
+      openSyncSides(contexts[0], mine, folders, SILENT_PROGRESS)
+        .then((sides) => runSync(sides, { host: "test", ...options }));
+    await run();
+    // This run finds nothing to do; before it ends, a file arrives on the server and the other
+    // run (a dry run) takes that change into the shared state, and plans to pull it.
+    await run({
+      onPlan: async (plan) => {
+        assert.equal(plan.actions.length, 0);
+        await Deno.writeTextFile(join(dir, "x.txt"), "x\n");
+        const put = await runClient(server, ["put", "x.txt", "/r/x.txt"], { cwd: dir });
+        assert.equal(put.code, 0, put.stderr);
+        const sides = await openSyncSides(contexts[1], other, folders, SILENT_PROGRESS);
+        const dry = await runSync(sides, { host: "test", dryRun: true });
+        assert.deepEqual(dry.plan.actions.map((action) => [action.op, action.path]), [
+          ["copy", "x.txt"],
+        ]);
+      },
+    });
+    await run();
+    assert.equal(await Deno.readTextFile(join(local, "x.txt")), "x\n");
+  } finally {
+    mine.close();
+    other.close();
+    for (const context of contexts) await context.connection.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -133,7 +133,8 @@ Deno.test("the in-step mark survives reopening, belongs to its pair, and every w
     ];
     for (const [name, write] of writes) {
       const store = SyncStateStore.open(path);
-      store.pair(KEY).markInStep(mark);
+      const pair = store.pair(KEY);
+      assert.equal(pair.markInStep(mark, pair.othersWrites()), true);
       store.close();
       const reopened = SyncStateStore.open(path);
       try {
@@ -146,6 +147,34 @@ Deno.test("the in-step mark survives reopening, belongs to its pair, and every w
       }
     }
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the in-step mark is refused once another connection has written since the run began, not after its own writes", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "sync.db");
+  const mine = SyncStateStore.open(path);
+  const other = SyncStateStore.open(path); // Another process's run on the same file.
+  try {
+    const mark = { cursor: { journalId: "j-1", sequence: 7 }, rules: "digest" };
+    const pair = mine.pair(KEY);
+    let seen = pair.othersWrites();
+    pair.apply([{ path: "own.txt", entry: file("aa", 1n) }]);
+    assert.equal(pair.markInStep(mark, seen), true, "its own writes do not count");
+    assert.deepEqual(pair.inStep(), mark);
+
+    seen = pair.othersWrites();
+    other.pair({ ...KEY, user: "bob" }).apply([{ path: "theirs.txt", entry: file("bb", 1n) }]);
+    assert.equal(pair.markInStep(mark, seen), false, "another's write, even of another pair");
+    seen = pair.othersWrites();
+    other.pair(KEY).updateRemote(new Map(), ["x.txt"], mark.cursor);
+    assert.equal(pair.inStep(), undefined, "the other's write took the old mark away");
+    assert.equal(pair.markInStep(mark, seen), false, "nor after it took the old mark away");
+    assert.equal(pair.inStep(), undefined);
+  } finally {
+    mine.close();
+    other.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
