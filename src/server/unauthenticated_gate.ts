@@ -11,8 +11,11 @@
  * Refusals and evictions are logged once per burst: anyone who can reach the
  * port can cause one per connection, as fast as they can connect.
  *
- * Peers behind one address (a NAT, or a proxy such as HAProxy that hides
- * the client's address) share one address's part, as they share it here.
+ * An "address" here is an IPv4 address, or an IPv6 /64 (the block a
+ * single site or host is given, so one peer cannot claim many parts by
+ * sending from many addresses of its own); an IPv4 address mapped into IPv6
+ * counts as the IPv4 address. Peers behind one address (a NAT, or a proxy
+ * such as HAProxy that hides the client's address) share its part.
  *
  * @module
  */
@@ -98,8 +101,9 @@ export class UnauthenticatedGate {
    */
   enter(member: GateMember, limit: number): boolean {
     if (this.#count >= limit) {
-      const crowd = this.#largestOtherThan(member.address);
-      const own = this.#byAddress.get(member.address)?.size ?? 0;
+      const group = addressGroup(member.address);
+      const crowd = this.#largestOtherThan(group);
+      const own = this.#byAddress.get(group)?.size ?? 0;
       if (crowd === undefined || crowd.size <= own + 1) {
         this.refusals.record({ remote: member.remote, count: this.#count });
         return false;
@@ -120,10 +124,11 @@ export class UnauthenticatedGate {
 
   /** Counts `member` in without a check (back from the queue, its place kept for it). */
   rejoin(member: GateMember): void {
-    let members = this.#byAddress.get(member.address);
+    const group = addressGroup(member.address);
+    let members = this.#byAddress.get(group);
     if (members === undefined) {
       members = new Set();
-      this.#byAddress.set(member.address, members);
+      this.#byAddress.set(group, members);
     }
     if (members.has(member)) return;
     members.add(member);
@@ -132,10 +137,11 @@ export class UnauthenticatedGate {
 
   /** Takes `member` out; nothing if it is not in (it left, or was closed to make room). */
   leave(member: GateMember): void {
-    const members = this.#byAddress.get(member.address);
+    const group = addressGroup(member.address);
+    const members = this.#byAddress.get(group);
     if (members === undefined || !members.delete(member)) return;
     this.#count--;
-    if (members.size === 0) this.#byAddress.delete(member.address);
+    if (members.size === 0) this.#byAddress.delete(group);
   }
 
   /** Reports what is left unreported and stops the report timers (at shutdown). */
@@ -152,6 +158,28 @@ export class UnauthenticatedGate {
     }
     return largest;
   }
+}
+
+/**
+ * What the gate shares its places by, for the peer address `address` (as
+ * the runtime reports it): an IPv4 address as it is, an IPv6 address as its
+ * /64 (`2001:db8:1:2::/64`), an IPv4-mapped IPv6 address as its IPv4 form.
+ * Anything else (not an IP address) is its own group.
+ */
+export function addressGroup(address: string): string {
+  const bare = address.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+  if (!bare.includes(":")) return bare;
+  const mapped = /^(?:0{0,4}:){0,5}(?:0{0,4}:)?ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(bare);
+  if (mapped) return mapped[1];
+  const halves = bare.split("::");
+  if (halves.length > 2) return bare;
+  const head = halves[0] === "" ? [] : halves[0].split(":");
+  const tail = halves.length === 2 && halves[1] !== "" ? halves[1].split(":") : [];
+  const missing = 8 - head.length - tail.length;
+  if (missing < 0 || (halves.length === 1 && missing !== 0)) return bare;
+  const groups = [...head, ...Array(missing).fill("0"), ...tail];
+  if (!groups.every((group) => /^[0-9a-f]{1,4}$/i.test(group))) return bare;
+  return `${groups.slice(0, 4).map((group) => parseInt(group, 16).toString(16)).join(":")}::/64`;
 }
 
 /** A gate with nobody in it, logging its refusals and evictions to the server log. */

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { type GateMember, UnauthenticatedGate } from "../../src/server/unauthenticated_gate.ts";
+import {
+  addressGroup,
+  type GateMember,
+  UnauthenticatedGate,
+} from "../../src/server/unauthenticated_gate.ts";
 
 /** A member from `address` that notes when the gate closes it. */
 function member(address: string, port: number): GateMember & { closed: boolean } {
@@ -84,5 +88,35 @@ Deno.test(
     assert.equal(gate.enter(member("10.0.0.2", 1), 1), true);
     gate.rejoin(waiting);
     assert.equal(gate.count, 2);
+  }),
+);
+
+Deno.test("places are shared by IPv4 address and by IPv6 /64; a mapped IPv4 address is its IPv4 form", () => {
+  const cases: [string, string][] = [
+    ["192.0.2.7", "192.0.2.7"],
+    ["2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"],
+    ["2001:0db8:0001:0002::1", "2001:db8:1:2::/64"],
+    ["2001:db8::1", "2001:db8:0:0::/64"],
+    ["[2001:db8:1:2::5]", "2001:db8:1:2::/64"],
+    ["fe80::1%eth0", "fe80:0:0:0::/64"],
+    ["::1", "0:0:0:0::/64"],
+    ["::", "0:0:0:0::/64"],
+    ["::ffff:192.0.2.7", "192.0.2.7"],
+    ["::FFFF:192.0.2.7", "192.0.2.7"],
+    ["not an address", "not an address"],
+    ["1:2:3", "1:2:3"],
+    ["1::2::3", "1::2::3"],
+  ];
+  for (const [address, group] of cases) assert.equal(addressGroup(address), group, address);
+});
+
+Deno.test(
+  "many IPv6 addresses of one /64 hold one part, and a newcomer from another /64 takes the place of their oldest",
+  withGate((gate) => {
+    const block = [1, 2, 3, 4].map((host) => member(`2001:db8:1:2::${host}`, 1000 + host));
+    for (const each of block) assert.equal(gate.enter(each, 4), true);
+    assert.equal(gate.enter(member("2001:db8:1:2::99", 1), 4), false, "the same /64: refused");
+    assert.equal(gate.enter(member("2001:db8:9:9::1", 1), 4), true);
+    assert.deepEqual(block.map((each) => each.closed), [true, false, false, false]);
   }),
 );
