@@ -135,6 +135,10 @@ class DownloadReceiver {
         return false;
       case MESSAGE_TYPE.Data:
       case MESSAGE_TYPE.DataZstd: {
+        // Cancelled: what still comes before the server reads the Cancel is not kept, so the
+        // partial holds what came before (and a file the server finished meanwhile is not
+        // finished here: Ctrl-C stops the download whenever the rest would have come).
+        if (this.#signal?.aborted) return false;
         const bytes = chunkBytes(frame);
         // Synchronous: the next frame is not read before this write is done anyway.
         writeAllSync(this.#file, bytes);
@@ -146,6 +150,7 @@ class DownloadReceiver {
         return false;
       }
       case MESSAGE_TYPE.DataEnd:
+        this.#signal?.throwIfAborted();
         this.#finish(decode(Messages.DataEnd, frame).sha256);
         return true;
       case MESSAGE_TYPE.Error:
