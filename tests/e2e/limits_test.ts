@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { connectRaw, readAudit, runClient, startServer, waitFor } from "../helpers/processes.ts";
 import { seededBytes } from "../helpers/files.ts";
 import { partialListing, partialSizes } from "../helpers/partials.ts";
-import { canMountTmpfs, mountSmallTmpfs, unmount } from "../helpers/tmpfs.ts";
+import { canMountTmpfs, withSmallTmpfs } from "../helpers/tmpfs.ts";
 
 Deno.test("wrong passwords meet growing delays, then a lockout; other users keep working", async () => {
   await using server = await startServer(["--max-login-failures=3", "--lockout=60"]);
@@ -88,11 +88,7 @@ Deno.test({
   name: "a full disk fails the upload clearly, keeps the partial for resume, and no truncated file",
   ignore: !tmpfsMountable,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "dfos-full-" });
-    const mountPoint = join(dir, "storage");
-    await Deno.mkdir(mountPoint);
-    assert.ok(await mountSmallTmpfs(mountPoint), "mounting the small tmpfs");
-    try {
+    await withSmallTmpfs({ prefix: "dfos-full-", name: "storage" }, async (dir, mountPoint) => {
       await using server = await startServer([`--storage=${mountPoint}`], dir);
       const local = join(dir, "local");
       await Deno.mkdir(local);
@@ -103,10 +99,7 @@ Deno.test({
       assert.equal((await runClient(server, ["ls"])).stdout, "", "nothing under the real name");
       const partials = await partialSizes(server);
       assert.equal(partials.length, 1, "the partial is kept for a later resume");
-    } finally {
-      await unmount(mountPoint);
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 

@@ -6,6 +6,9 @@
  * @module
  */
 
+import assert from "node:assert/strict";
+import { join } from "node:path";
+
 /** Mounts a tmpfs of `size` (as mount(8) takes it, default 2m) on `mountPoint`; false where this process may not mount. */
 export async function mountSmallTmpfs(mountPoint: string, size = "2m"): Promise<boolean> {
   try {
@@ -31,4 +34,25 @@ export async function canMountTmpfs(): Promise<boolean> {
   if (mounted) await new Deno.Command("umount", { args: [probe] }).output();
   await Deno.remove(probe);
   return mounted;
+}
+
+/**
+ * Runs `test` with a fresh temporary folder `dir` holding a small tmpfs
+ * (of `size`) mounted at `dir/name`; unmounts it and removes `dir` after,
+ * however `test` ends.
+ */
+export async function withSmallTmpfs(
+  options: { prefix: string; name: string; size?: string },
+  test: (dir: string, mountPoint: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: options.prefix });
+  const mountPoint = join(dir, options.name);
+  await Deno.mkdir(mountPoint);
+  assert.ok(await mountSmallTmpfs(mountPoint, options.size), "mounting the small tmpfs");
+  try {
+    await test(dir, mountPoint);
+  } finally {
+    await unmount(mountPoint);
+    await Deno.remove(dir, { recursive: true });
+  }
 }
