@@ -33,7 +33,7 @@ import type { MetricsEndpoint } from "../metrics/metrics_endpoint.ts";
 import { serveMetrics } from "../metrics/serve_metrics.ts";
 import { LiveSession, SessionRegistry } from "./session_registry.ts";
 import { startPartialSweeper } from "./partial_sweeper.ts";
-import { unauthenticatedGate } from "./unauthenticated_gate.ts";
+import { UnauthenticatedGate } from "./unauthenticated_gate.ts";
 import type { Database } from "../database/database.ts";
 import type { SharedLogins } from "../database/shared_logins.ts";
 
@@ -212,7 +212,7 @@ class Server {
       metrics: this.metrics,
       userSessions: parts.shared.logins?.sessions ?? new UserSessions(),
       guard: parts.shared.logins?.guard ?? new LoginGuard(config.loginGuard),
-      unauthenticated: unauthenticatedGate(),
+      unauthenticated: new UnauthenticatedGate(),
       shutdown: this.#shutdown.signal,
     };
     const stopSampler = startPerformanceSampler(this.metrics, config.performanceIntervalMs);

@@ -181,8 +181,3 @@ export function addressGroup(address: string): string {
   if (!groups.every((group) => /^[0-9a-f]{1,4}$/i.test(group))) return bare;
   return `${groups.slice(0, 4).map((group) => parseInt(group, 16).toString(16)).join(":")}::/64`;
 }
-
-/** A gate with nobody in it, logging its refusals and evictions to the server log. */
-export function unauthenticatedGate(): UnauthenticatedGate {
-  return new UnauthenticatedGate();
-}
