@@ -6,6 +6,8 @@
  * @module
  */
 
+import { fdatasync, fdatasyncSync } from "node:fs";
+import { promisify } from "node:util";
 import { InlineIo } from "./inline_io.ts";
 
 /** What {@link syncData} needs of a file: both forms of `fdatasync`. */
@@ -26,4 +28,11 @@ const syncs = new InlineIo();
  */
 export function syncData(file: SyncableFile, device: number): Promise<void> {
   return syncs.run(device, () => file.syncDataSync(), () => file.syncData());
+}
+
+const fdatasyncAsync = promisify(fdatasync);
+
+/** {@link syncData} of a `node:fs` descriptor. */
+export function syncDataFd(fd: number, device: number): Promise<void> {
+  return syncs.run(device, () => fdatasyncSync(fd), () => fdatasyncAsync(fd));
 }

@@ -38,6 +38,8 @@ import { dirname, join } from "node:path";
 const DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NONBLOCK;
 /** `open(2)` flags for reading a file: never blocking on a FIFO, never a controlling terminal. */
 const FILE_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+/** The same for reading and writing. */
+const READ_WRITE_FLAGS = constants.O_RDWR | constants.O_NONBLOCK | constants.O_NOCTTY;
 
 let linkDirectory: string | null = null;
 
@@ -75,6 +77,11 @@ export function openDirectoryFd(path: string): number {
 /** Opens `path` for reading without blocking (a FIFO opens at once and is then refused). */
 export function openFileFd(path: string): number {
   return openWith(path, FILE_FLAGS);
+}
+
+/** Opens `path` for reading and writing, never blocking (the caller checks what it opened). */
+export function openReadWriteFd(path: string): number {
+  return openWith(path, READ_WRITE_FLAGS);
 }
 
 /** Deno's error classes for what `node:fs` reports by code, so one mapping serves both. */

@@ -328,7 +328,7 @@ export class LocalStorage implements Storage {
     const temporary = this.#confinement.retrying(virtual, () => createPrivateFile(partials));
     const from = partials.entry(temporary.name);
     try {
-      const written = await writeAndClose(temporary.file, content, options.mtimeMs, this.#fsync);
+      const written = await writeAndClose(temporary.fd, content, options.mtimeMs, this.#fsync);
       const place = () =>
         settle((): PlacedFile => {
           const stale = guarded && this.#confinement.generation !== generation;

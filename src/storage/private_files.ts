@@ -11,10 +11,16 @@
 
 import { basename } from "node:path";
 import { TreeChanged } from "./confinement_errors.ts";
-import { readSync } from "node:fs";
-import { syncData } from "../shared/data_sync.ts";
-import { writeAllSync } from "../shared/write_all_sync.ts";
-import { closeFd, openFileFd, sameEntry, statFd } from "./descriptor_paths.ts";
+import { readSync, writeSync } from "node:fs";
+import { syncDataFd } from "../shared/data_sync.ts";
+import {
+  closeFd,
+  descriptorPath,
+  openFileFd,
+  openReadWriteFd,
+  sameEntry,
+  statFd,
+} from "./descriptor_paths.ts";
 import type { PinnedDirectory } from "./pinned_directory.ts";
 
 /**
@@ -76,13 +82,38 @@ export function readPrivateFile(
   }
 }
 
-/** A new empty file (mode 0o600) with a random name in the private folder, open. */
-export function createPrivateFile(folder: PinnedDirectory): { name: string; file: Deno.FsFile } {
+/**
+ * A new empty file (mode 0o600) with a random name in the private folder,
+ * open for reading and writing by descriptor (`node:fs`): a descriptor's
+ * calls (`fstat`, `futimes`, `fdatasync`) go straight to the kernel, where
+ * those of a `Deno.FsFile` first resolve its path again, link by link.
+ */
+export function createPrivateFile(folder: PinnedDirectory): { name: string; fd: number } {
   const name = basename(Deno.makeTempFileSync({ dir: folder.path, prefix: "whole-" }));
   try {
-    return { name, file: openPrivateFile(folder, name) };
+    return { name, fd: openPrivateFd(folder, name) };
   } catch (error) {
     removeQuietly(folder.entry(name));
+    throw error;
+  }
+}
+
+/** {@link openPrivateFile} by descriptor: the same checks, for reading and writing. */
+function openPrivateFd(folder: PinnedDirectory, name: string): number {
+  let fd: number;
+  try {
+    fd = openReadWriteFd(`${folder.realPath}/${name}`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw new TreeChanged();
+    throw error;
+  }
+  try {
+    const opened = statFd(fd);
+    const now = folder.lstat(name);
+    if (opened.isFile && now !== null && sameEntry(opened, now)) return fd;
+    throw new TreeChanged();
+  } catch (error) {
+    closeFd(fd);
     throw error;
   }
 }
@@ -114,9 +145,9 @@ export function replacePrivateFile(
   const fresh = createPrivateFile(folder);
   try {
     try {
-      writeAllSync(fresh.file, content);
+      writeAllFd(fresh.fd, content);
     } finally {
-      fresh.file.close();
+      closeFd(fresh.fd);
     }
     Deno.renameSync(folder.entry(fresh.name), folder.entry(name));
   } catch (error) {
@@ -126,23 +157,32 @@ export function replacePrivateFile(
 }
 
 /**
- * Writes all of `content` to `file`, sets its mtime, syncs it if `fsync`,
- * and closes it; resolves to what the file then is.
+ * Writes all of `content` to the descriptor `fd` (from
+ * {@link createPrivateFile}), sets its mtime, syncs it if `fsync`, and
+ * closes it; resolves to what the file then is.
  */
 export async function writeAndClose(
-  file: Deno.FsFile,
+  fd: number,
   content: Uint8Array,
   mtimeMs: number,
   fsync: boolean,
 ): Promise<Deno.FileInfo> {
   try {
-    writeAllSync(file, content);
-    file.utimeSync(new Date(), new Date(mtimeMs));
-    const written = file.statSync();
-    if (fsync) await syncData(file, written.dev);
+    writeAllFd(fd, content);
+    // Through the descriptor's path: node's futimes passes seconds as a float and can lose 1 ms.
+    Deno.utimeSync(descriptorPath(fd), new Date(), new Date(mtimeMs));
+    const written = statFd(fd);
+    if (fsync) await syncDataFd(fd, written.dev);
     return written;
   } finally {
-    file.close();
+    closeFd(fd);
+  }
+}
+
+/** Writes all of `bytes` at the descriptor's position (a write may take only part). */
+function writeAllFd(fd: number, bytes: Uint8Array): void {
+  for (let offset = 0; offset < bytes.length;) {
+    offset += writeSync(fd, bytes, offset, bytes.length - offset);
   }
 }
 
