@@ -25,6 +25,7 @@ import type { Progress } from "./progress.ts";
 import type { RateLimiter } from "../shared/rate_limiter.ts";
 import { PERMISSION_BITS } from "./local_mode.ts";
 import { runWindow, type WindowLimits } from "./transfer_window.ts";
+import { WholeFileBatch } from "./whole_file_batch.ts";
 import {
   type SkippedEntry,
   type TreeFile,
@@ -79,17 +80,29 @@ export async function uploadTree(
       ? makeRemoteTop(connection, remoteDir)
       : makeRemoteDirectory(connection, posix.join(remoteDir, dir))
   );
+  // Small files go many to a request where the server takes them so (PROTOCOL.md §5.5.2).
+  const batch = new WholeFileBatch(connection, {
+    overwrite: options.force,
+    signal: options.signal,
+  });
   const result = await transferFiles(
     walkLocal(localDir),
     folders,
     options,
-    (file, progress) =>
-      uploadFile(connection, join(localDir, file.path), posix.join(remoteDir, file.path), {
+    (file, progress) => {
+      const local = join(localDir, file.path);
+      const remote = posix.join(remoteDir, file.path);
+      const { limiter, signal } = options;
+      if (WholeFileBatch.usable(connection, file.size)) {
+        return batch.upload(local, remote, { progress, limiter });
+      }
+      return uploadFile(connection, local, remote, {
         force: options.force,
         progress,
-        limiter: options.limiter,
-        signal: options.signal,
-      }),
+        limiter,
+        signal,
+      });
+    },
   );
   if (connection.capabilities.includes("SetMtime")) {
     await setDirectoryMtimes(

@@ -32,6 +32,15 @@ export const DEFAULT_CHUNK_SIZE = 256 * 1024;
  */
 export const MAX_WHOLE_FILE_SIZE = DEFAULT_CHUNK_SIZE;
 
+/** Most files one `WriteFiles` request carries (PROTOCOL.md §5.5.2). */
+export const MAX_BATCH_FILES = 256;
+
+/**
+ * Most bytes of content one `WriteFiles` request carries, all its files
+ * together (1 MiB); the frame as a whole must still fit {@link MAX_FRAME_SIZE}.
+ */
+export const MAX_BATCH_BYTES = MAX_CHUNK_SIZE;
+
 /** Longest path field, in UTF-8 bytes, a frame may carry (a longer one is a broken frame). */
 export const MAX_PATH_BYTES = 4096;
 
@@ -94,6 +103,7 @@ export const MESSAGE_TYPE = {
   WriteFile: 0x22,
   WriteIf: 0x23,
   WriteFileIf: 0x24,
+  WriteFiles: 0x25,
 
   Data: 0x30,
   DataEnd: 0x31,
@@ -111,6 +121,7 @@ export const MESSAGE_TYPE = {
   PartialsDiscarded: 0x88,
   TreeEntries: 0x89,
   ChangeList: 0x8a,
+  FileResults: 0x8b,
 } as const;
 
 /** Name of a message type, e.g. `"Hello"`. */

@@ -12,6 +12,8 @@
 import { ByteReader, ByteWriter } from "./bytes.ts";
 import {
   FRAME_HEADER_SIZE,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_FILES,
   MAX_CREDENTIAL_BYTES,
   MAX_JOURNAL_ID_BYTES,
   MAX_LISTING_ENTRIES,
@@ -290,6 +292,33 @@ const change: FieldCodec<WireChange> = record({
 
 const journalId = text(MAX_JOURNAL_ID_BYTES);
 
+/** One file of `WriteFiles` (PROTOCOL.md §5.5.2); its bytes follow the others' in `content`. */
+export interface WireBatchFile {
+  path: string;
+  mtimeMs: number;
+  /** Bytes of `content` that are this file's, at most {@link MAX_WHOLE_FILE_SIZE}. */
+  size: number;
+  sha256: Uint8Array;
+}
+
+const batchFile: FieldCodec<WireBatchFile> = record({
+  path: text(MAX_PATH_BYTES),
+  mtimeMs: u64,
+  size: u32,
+  sha256,
+});
+
+/** What became of one file of a `WriteFiles`: code 0 stored, else a status as `Error` carries it. */
+export interface WireFileResult {
+  code: number;
+  message: string;
+}
+
+const fileResult: FieldCodec<WireFileResult> = record({
+  code: u16,
+  message: text(MAX_TEXT_BYTES),
+});
+
 /** The message table. Field order here is the order on the wire. */
 export const Messages = {
   Hello: message("Hello", {
@@ -350,6 +379,12 @@ export const Messages = {
     expected: condition,
   }),
 
+  WriteFiles: message("WriteFiles", {
+    overwrite: bool,
+    files: list(batchFile, MAX_BATCH_FILES),
+    content: blob(MAX_BATCH_BYTES),
+  }),
+
   DataEnd: message("DataEnd", { sha256 }),
   Cancel: message("Cancel", {}),
 
@@ -379,6 +414,7 @@ export const Messages = {
     more: bool,
     sequence: u64,
   }),
+  FileResults: message("FileResults", { results: list(fileResult, MAX_BATCH_FILES) }),
 } as const;
 
 /**
@@ -436,4 +472,31 @@ export function writeDataHeader(frame: Uint8Array, id: number, length: number): 
   view.setUint8(4, MESSAGE_TYPE.Data);
   view.setUint32(5, id);
   return frame.subarray(0, FRAME_HEADER_SIZE + length);
+}
+
+/**
+ * The files of a decoded `WriteFiles` with their content, each a view into
+ * `content`; a broken frame (sizes over the per-file limit, or not adding up
+ * to the content) is a {@link ProtocolError}.
+ */
+export function batchContents(
+  request: { files: WireBatchFile[]; content: Uint8Array },
+): Uint8Array[] {
+  let offset = 0;
+  const contents = request.files.map((file) => {
+    if (file.size > MAX_WHOLE_FILE_SIZE) {
+      throw new ProtocolError(
+        `a file of ${file.size} bytes in WriteFiles exceeds ${MAX_WHOLE_FILE_SIZE}`,
+      );
+    }
+    const content = request.content.subarray(offset, offset + file.size);
+    offset += file.size;
+    return content;
+  });
+  if (offset !== request.content.length) {
+    throw new ProtocolError(
+      `WriteFiles announces ${offset} bytes of files but carries ${request.content.length}`,
+    );
+  }
+  return contents;
 }

@@ -106,7 +106,17 @@ export interface AuditDetail {
   count?: number;
   /** Set by handlers that start a stream: the audit record is written when it ends. */
   deferred?: boolean;
+  /** A request of many files (`WriteFiles`): one audit record each, instead of one for the request. */
+  files?: BatchFileRecord[];
 }
+
+/** The audit record of one file of a `WriteFiles`: its path, bytes, and its own result. */
+export type BatchFileRecord = Omit<AuditDetail, "files"> & {
+  /** "ok", or the failure's message. */
+  result: string;
+  /** The failure's status code; absent when the file was stored. */
+  code?: number;
+};
 
 /** One entry of the dispatch table: decode, check, act, reply. */
 export interface RequestHandler {

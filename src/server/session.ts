@@ -65,6 +65,7 @@ interface SentPaths {
  * read leniently, for the audit log.
  */
 function sentPaths(frame: Frame): SentPaths {
+  if (frame.type === MESSAGE_TYPE.WriteFiles) return {}; // Many paths: each file is audited alone.
   const reader = new ByteReader(frame.payload);
   const next = () => {
     try {
@@ -296,7 +297,11 @@ export class ServerSession implements RequestContext {
     try {
       const detail = await handler.handle(this, frame, turn);
       await turn;
-      if (handler.writes && !detail?.deferred) {
+      if (detail?.files !== undefined) {
+        for (const { result, code, ...file } of detail.files) {
+          this.#audit(handler.audit, { ...file, durationMs: durationMs() }, result, { code });
+        }
+      } else if (handler.writes && !detail?.deferred) {
         const paths = detail?.path === undefined ? {} : this.#auditedPaths(sent, detail);
         this.#audit(handler.audit, { ...detail, ...paths, durationMs: durationMs() }, "ok");
       } else if (!detail?.deferred) {

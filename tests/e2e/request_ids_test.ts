@@ -398,6 +398,14 @@ function everyRequestAs(id: number): [string, Uint8Array][] {
         expected,
       }),
     ],
+    [
+      "WriteFiles",
+      encode(Messages.WriteFiles, id, {
+        overwrite: true,
+        files: [{ path: "/r14-files", mtimeMs: MTIME, size: 1, sha256: digest(content) }],
+        content,
+      }),
+    ],
     ["RemoveIf", encode(Messages.RemoveIf, id, { path: "/r14-none", expected })],
     ["RenameIf", encode(Messages.RenameIf, id, { from: "/small.txt", to: "/r14-if", expected })],
   ];

@@ -223,6 +223,14 @@ function everyRequest(path: string): [string, Uint8Array][] {
         expected: ABSENT,
       }),
     ],
+    [
+      "WriteFiles",
+      encode(Messages.WriteFiles, 22, {
+        overwrite: true,
+        files: [{ path, mtimeMs: MTIME, size: content.length, sha256: digest(content) }],
+        content,
+      }),
+    ],
   ];
 }
 
@@ -237,7 +245,12 @@ async function replies(
   const frames = await send(concatBytes(...requests.map(([, bytes]) => bytes)));
   return requests.map(([name], index) => {
     const frame = frames.find((candidate) => candidate.id === index + 1);
-    const error = frame?.type === MESSAGE_TYPE.Error ? decode(Messages.Error, frame) : undefined;
+    // A WriteFiles answers each file in FileResults: its one file's outcome stands for it here.
+    const error = frame?.type === MESSAGE_TYPE.Error
+      ? decode(Messages.Error, frame)
+      : frame?.type === MESSAGE_TYPE.FileResults
+      ? decode(Messages.FileResults, frame).results[0]
+      : undefined;
     return `${name}: ${error ? `${statusName(error.code)} ${error.message}` : frame?.type}`;
   });
 }

@@ -7,6 +7,7 @@
 
 import {
   MAGIC,
+  MAX_BATCH_FILES,
   MAX_CREDENTIAL_BYTES,
   MAX_PATH_BYTES,
   MAX_TEXT_BYTES,
@@ -264,5 +265,32 @@ export const SAMPLES: MessageSamples = {
   ChangeList: [
     { changes: [], more: false, sequence: 0 },
     { changes, more: true, sequence: MAX_U64 },
+  ],
+  WriteFiles: [
+    { overwrite: false, files: [], content: empty },
+    {
+      overwrite: true,
+      files: [
+        { path: "a/small.txt", mtimeMs: 1, size: content.length, sha256: digest },
+        { path: "empty", mtimeMs: MAX_U64, size: 0, sha256: digest },
+        { path: "é/ü", mtimeMs: 0, size: 3, sha256: digest },
+      ],
+      content: Uint8Array.of(...content, 1, 2, 3),
+    },
+    {
+      overwrite: false,
+      files: Array.from({ length: MAX_BATCH_FILES }, (_, index) => ({
+        path: `f${index}`,
+        mtimeMs: index,
+        size: 0,
+        sha256: digest,
+      })),
+      content: empty,
+    },
+  ],
+  FileResults: [
+    { results: [] },
+    { results: [{ code: 0, message: "" }, { code: 2, message: "/a: already exists" }] },
+    { results: Array.from({ length: MAX_BATCH_FILES }, () => ({ code: 0xffff, message: "é" })) },
   ],
 };

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ByteWriter } from "../../src/protocol/bytes.ts";
 import {
   FRAME_HEADER_SIZE,
+  MAX_BATCH_FILES,
   MAX_CREDENTIAL_BYTES,
   MAX_PATH_BYTES,
   MAX_WHOLE_FILE_SIZE,
@@ -9,6 +10,7 @@ import {
 } from "../../src/protocol/constants.ts";
 import { FrameReader } from "../../src/protocol/frame_reader.ts";
 import {
+  batchContents,
   decode,
   encode,
   entryMessages,
@@ -359,4 +361,41 @@ Deno.test("decode refuses a digest that is neither empty nor 32 bytes, and a con
     /unknown change operation 9/,
   );
   assertProtocolError(() => decode(Messages.ChangeList, change(1, 3)), /unknown change kind 3/);
+});
+
+Deno.test("the files of a WriteFiles are views into its content, in order; sizes that do not add up, or a file over the whole-file limit, are a broken frame", () => {
+  const digest = new Uint8Array(32);
+  const file = (path: string, size: number) => ({ path, mtimeMs: 0, size, sha256: digest });
+  const request = decode(
+    Messages.WriteFiles,
+    frameOf(encode(Messages.WriteFiles, 3, {
+      overwrite: false,
+      files: [file("a", 2), file("empty", 0), file("b", 3)],
+      content: Uint8Array.of(1, 2, 3, 4, 5),
+    })),
+  );
+  assert.deepEqual(batchContents(request).map((bytes) => [...bytes]), [[1, 2], [], [3, 4, 5]]);
+  const content = new Uint8Array(4);
+  assertProtocolError(
+    () => batchContents({ files: [file("a", 2), file("b", 1)], content }),
+    /announces 3 bytes of files but carries 4/,
+  );
+  assertProtocolError(
+    () => batchContents({ files: [file("a", 5)], content }),
+    /announces 5 bytes of files but carries 4/,
+  );
+  const big = new Uint8Array(MAX_WHOLE_FILE_SIZE + 1);
+  assertProtocolError(
+    () => batchContents({ files: [file("big", big.length)], content: big }),
+    /exceeds 262144/,
+  );
+  const tooMany = Array.from({ length: MAX_BATCH_FILES + 1 }, (_, i) => file(`f${i}`, 0));
+  const frame = rawFrame(Messages.WriteFiles, (w) => {
+    w.u8(0).u32(tooMany.length);
+    for (const entry of tooMany) {
+      w.string(entry.path, MAX_PATH_BYTES).u64(0).u32(0).bytes(digest);
+    }
+    w.u32(0);
+  });
+  assertProtocolError(() => decode(Messages.WriteFiles, frame), /list of 257 items exceeds 256/);
 });

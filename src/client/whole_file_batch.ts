@@ -1,0 +1,188 @@
+/**
+ * Small files of a tree upload sent many to a request (`WriteFiles`,
+ * PROTOCOL.md §5.5.2): each file is read, hashed and queued as its own
+ * upload would be, and the queue goes out as one request when it is full
+ * or when nothing more is queued in the same turn of the event loop. Every
+ * file still gets its own outcome: stored, refused (EXISTS without
+ * `--force`) or failed, and the others carry on.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import {
+  FRAME_HEADER_SIZE,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_FILES,
+  MAX_FRAME_SIZE,
+  MAX_WHOLE_FILE_SIZE,
+} from "../protocol/constants.ts";
+import { decode, Messages, type WireBatchFile } from "../protocol/messages.ts";
+import type { ClientConnection } from "./connection.ts";
+import { LocalError, localError, RemoteError } from "./errors.ts";
+import { type FileTransferOptions, type TransferResult, uploadFile } from "./file_transfer.ts";
+
+/** Bytes a file adds to a `WriteFiles` frame beside its content and path: the fixed fields. */
+const FILE_FIELD_BYTES = 4 + 8 + 4 + 32;
+/** The frame's own fields: the header, `overwrite`, the list's and the content's counts. */
+const BATCH_FIELD_BYTES = FRAME_HEADER_SIZE + 1 + 4 + 4;
+
+interface Queued {
+  file: WireBatchFile;
+  content: Uint8Array;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+const encoder = new TextEncoder();
+
+/** Options of {@link WholeFileBatch}. */
+export interface WholeFileBatchOptions {
+  /** Replace files that exist (`put -r --force`). Default false: EXISTS for each. */
+  overwrite?: boolean;
+  /** Sends nothing more once aborted: queued files fail with its reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The queue of one tree upload's small files.
+ *
+ * @example
+ * ```ts
+ * const batch = new WholeFileBatch(connection, { overwrite: false });
+ * if (WholeFileBatch.usable(connection, size)) await batch.upload("a.txt", "/docs/a.txt", options);
+ * ```
+ */
+export class WholeFileBatch {
+  readonly #connection: ClientConnection;
+  readonly #overwrite: boolean;
+  readonly #signal?: AbortSignal;
+  #queued: Queued[] = [];
+  #frameBytes = BATCH_FIELD_BYTES;
+  #contentBytes = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(connection: ClientConnection, options: WholeFileBatchOptions = {}) {
+    this.#connection = connection;
+    this.#overwrite = options.overwrite ?? false;
+    this.#signal = options.signal;
+  }
+
+  /** Whether a file of `size` bytes goes in a batch on `connection` (else in a request of its own). */
+  static usable(connection: ClientConnection, size: number): boolean {
+    return size <= MAX_WHOLE_FILE_SIZE && connection.capabilities.includes("WriteFiles");
+  }
+
+  /**
+   * Reads `localPath` whole, queues it for `remotePath`, and resolves once
+   * the server has stored it (rejects with its refusal or failure). Its
+   * bytes count as moved, and the file as done, when it is stored.
+   */
+  async upload(
+    localPath: string,
+    remotePath: string,
+    options: Pick<FileTransferOptions, "progress" | "limiter">,
+  ): Promise<TransferResult> {
+    this.#signal?.throwIfAborted();
+    const whole = readWhole(localPath);
+    if (whole === undefined) {
+      // It grew past the batch's limit since the tree was walked: it goes on its own.
+      const { force, signal } = { force: this.#overwrite, signal: this.#signal };
+      return await uploadFile(this.#connection, localPath, remotePath, {
+        ...options,
+        force,
+        signal,
+      });
+    }
+    const { content, mtimeMs } = whole;
+    options.progress.grow(content.length, 1);
+    await options.limiter?.take(content.length, this.#signal);
+    this.#signal?.throwIfAborted();
+    const file = {
+      path: remotePath,
+      mtimeMs,
+      size: content.length,
+      sha256: createHash("sha256").update(content).digest(),
+    };
+    const stored = new Promise<void>((resolve, reject) =>
+      this.#queue({ file, content, resolve, reject })
+    );
+    await stored;
+    options.progress.advance(content.length);
+    options.progress.fileDone();
+    return { bytes: content.length, resumedFrom: 0 };
+  }
+
+  #queue(queued: Queued): void {
+    const frameBytes = FILE_FIELD_BYTES + encoder.encode(queued.file.path).length +
+      queued.content.length;
+    const full = this.#queued.length === MAX_BATCH_FILES ||
+      this.#contentBytes + queued.content.length > MAX_BATCH_BYTES ||
+      this.#frameBytes + frameBytes > MAX_FRAME_SIZE;
+    if (full) this.#send();
+    this.#queued.push(queued);
+    this.#frameBytes += frameBytes;
+    this.#contentBytes += queued.content.length;
+    // What the tree queues in this turn of the event loop goes together.
+    this.#timer ??= setTimeout(() => this.#send(), 0);
+  }
+
+  /** Sends what is queued as one request; each file's promise settles with its own outcome. */
+  #send(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#queued;
+    this.#queued = [];
+    this.#frameBytes = BATCH_FIELD_BYTES;
+    this.#contentBytes = 0;
+    if (batch.length === 0) return;
+    if (this.#signal?.aborted) {
+      for (const queued of batch) queued.reject(this.#signal.reason);
+      return;
+    }
+    const content = new Uint8Array(batch.reduce((total, queued) => total + queued.file.size, 0));
+    let offset = 0;
+    for (const queued of batch) {
+      content.set(queued.content, offset);
+      offset += queued.content.length;
+    }
+    const request = { overwrite: this.#overwrite, files: batch.map((q) => q.file), content };
+    this.#connection.call(Messages.WriteFiles, request).then((frame) => {
+      const { results } = decode(Messages.FileResults, frame);
+      if (results.length !== batch.length) {
+        throw new Error(`the server answered ${results.length} of ${batch.length} files`);
+      }
+      batch.forEach((queued, index) => {
+        const { code, message } = results[index];
+        if (code === 0) queued.resolve();
+        else queued.reject(new RemoteError(code, message));
+      });
+    }).catch((error) => {
+      for (const queued of batch) queued.reject(error);
+    });
+  }
+}
+
+/** The whole of a small local file and its mtime (ms), read at once; undefined if it is not small. */
+function readWhole(localPath: string): { content: Uint8Array; mtimeMs: number } | undefined {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(localPath, { read: true });
+  } catch (error) {
+    throw localError(error, localPath);
+  }
+  try {
+    const info = file.statSync();
+    if (!info.isFile) throw new LocalError(`${localPath}: not a regular file`);
+    if (info.size > MAX_WHOLE_FILE_SIZE) return undefined;
+    const content = new Uint8Array(info.size);
+    for (let filled = 0; filled < content.length;) {
+      const read = file.readSync(content.subarray(filled));
+      if (read === null) throw new LocalError(`${localPath}: shrank while it was being uploaded`);
+      filled += read;
+    }
+    return { content, mtimeMs: Math.floor(info.mtime?.getTime() ?? Date.now()) };
+  } finally {
+    file.close();
+  }
+}
