@@ -26,6 +26,7 @@ import type { RateLimiter } from "../shared/rate_limiter.ts";
 import { PERMISSION_BITS } from "./local_mode.ts";
 import { runWindow, type WindowLimits } from "./transfer_window.ts";
 import { WholeFileBatch } from "./whole_file_batch.ts";
+import { WholeFileReads } from "./whole_file_reads.ts";
 import {
   type SkippedEntry,
   type TreeFile,
@@ -122,18 +123,27 @@ export async function downloadTree(
   options: TreeDownloadOptions,
 ): Promise<TreeResult> {
   const folders = new TreeFolders((dir) => makeLocalDirectory(join(localDir, dir), dir === ""));
+  // Small files come many to a request where the server sends them so (PROTOCOL.md §5.4.1).
+  const reads = new WholeFileReads(connection, { force: options.force, signal: options.signal });
   const result = await transferFiles(
     walkRemote(connection, remoteDir, options.root),
     folders,
     options,
-    (file, progress) =>
-      downloadFile(connection, posix.join(remoteDir, file.path), join(localDir, file.path), {
-        force: options.force,
+    (file, progress) => {
+      const remote = posix.join(remoteDir, file.path);
+      const local = join(localDir, file.path);
+      const { limiter, signal, force } = options;
+      if (WholeFileReads.usable(connection, file.size)) {
+        return reads.download(remote, file.size, local, { progress, limiter, mode: file.mode });
+      }
+      return downloadFile(connection, remote, local, {
+        force,
         progress,
-        limiter: options.limiter,
-        signal: options.signal,
+        limiter,
+        signal,
         mode: file.mode,
-      }),
+      });
+    },
   );
   await setDirectoryMtimes(timedFolders(folders, options), result, (folder) => {
     const path = join(localDir, folder.path);

@@ -32,12 +32,13 @@ export const DEFAULT_CHUNK_SIZE = 256 * 1024;
  */
 export const MAX_WHOLE_FILE_SIZE = DEFAULT_CHUNK_SIZE;
 
-/** Most files one `WriteFiles` request carries (PROTOCOL.md §5.5.2). */
+/** Most files one `WriteFiles` or `ReadFiles` request carries (PROTOCOL.md §5.5.2, §5.4.1). */
 export const MAX_BATCH_FILES = 256;
 
 /**
- * Most bytes of content one `WriteFiles` request carries, all its files
- * together (1 MiB); the frame as a whole must still fit {@link MAX_FRAME_SIZE}.
+ * Most bytes of content one `WriteFiles` request or `FileContents` reply
+ * carries, all its files together (1 MiB); the frame as a whole must still
+ * fit {@link MAX_FRAME_SIZE}.
  */
 export const MAX_BATCH_BYTES = MAX_CHUNK_SIZE;
 
@@ -104,6 +105,7 @@ export const MESSAGE_TYPE = {
   WriteIf: 0x23,
   WriteFileIf: 0x24,
   WriteFiles: 0x25,
+  ReadFiles: 0x26,
 
   Data: 0x30,
   DataEnd: 0x31,
@@ -122,6 +124,7 @@ export const MESSAGE_TYPE = {
   TreeEntries: 0x89,
   ChangeList: 0x8a,
   FileResults: 0x8b,
+  FileContents: 0x8c,
 } as const;
 
 /** Name of a message type, e.g. `"Hello"`. */

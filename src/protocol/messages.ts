@@ -319,6 +319,26 @@ const fileResult: FieldCodec<WireFileResult> = record({
   message: text(MAX_TEXT_BYTES),
 });
 
+/**
+ * One file of `FileContents` (PROTOCOL.md §5.4.1): code 0 and its bytes in
+ * `content` (`size` of them, after the files before it), or a status (its
+ * bytes absent; `size` the file's where known, as for TOO_LARGE).
+ */
+export interface WireFileContent extends WireFileResult {
+  size: number;
+  mtimeMs: number;
+  /** SHA-256 of the bytes sent; empty for a file that failed. */
+  sha256: Uint8Array;
+}
+
+const fileContent: FieldCodec<WireFileContent> = record({
+  code: u16,
+  message: text(MAX_TEXT_BYTES),
+  size: u64,
+  mtimeMs: u64,
+  sha256: digest,
+});
+
 /** The message table. Field order here is the order on the wire. */
 export const Messages = {
   Hello: message("Hello", {
@@ -379,6 +399,7 @@ export const Messages = {
     expected: condition,
   }),
 
+  ReadFiles: message("ReadFiles", { paths: list(path, MAX_BATCH_FILES) }),
   WriteFiles: message("WriteFiles", {
     overwrite: bool,
     files: list(batchFile, MAX_BATCH_FILES),
@@ -415,6 +436,10 @@ export const Messages = {
     sequence: u64,
   }),
   FileResults: message("FileResults", { results: list(fileResult, MAX_BATCH_FILES) }),
+  FileContents: message("FileContents", {
+    files: list(fileContent, MAX_BATCH_FILES),
+    content: blob(MAX_BATCH_BYTES),
+  }),
 } as const;
 
 /**

@@ -24,6 +24,7 @@ import type { RequestContext, RequestHandler } from "./request_context.ts";
 import { handleRead } from "./downloads.ts";
 import { handleWrite, handleWriteFile, handleWriteFileIf, handleWriteIf } from "./uploads.ts";
 import { handleWriteFiles } from "./batch_uploads.ts";
+import { handleReadFiles } from "./batch_downloads.ts";
 import { handleDiscardPartials, handleListPartials } from "./partial_handlers.ts";
 import { handleChanges, handleListTree, handleRemoveIf, handleRenameIf } from "./sync_handlers.ts";
 
@@ -167,6 +168,7 @@ const TABLE: RequestHandler[] = [
   { name: "RemoveIf", audit: "delete", writes: true, handle: handleRemoveIf },
   { name: "RenameIf", audit: "rename", writes: true, handle: handleRenameIf },
   { name: "WriteFiles", audit: "upload", writes: true, pipelined: true, handle: handleWriteFiles },
+  { name: "ReadFiles", audit: "download", writes: false, pipelined: true, handle: handleReadFiles },
 ];
 
 /** Handlers keyed by type byte. */

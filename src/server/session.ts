@@ -65,7 +65,8 @@ interface SentPaths {
  * read leniently, for the audit log.
  */
 function sentPaths(frame: Frame): SentPaths {
-  if (frame.type === MESSAGE_TYPE.WriteFiles) return {}; // Many paths: each file is audited alone.
+  // Many paths: each file is audited alone.
+  if (frame.type === MESSAGE_TYPE.WriteFiles || frame.type === MESSAGE_TYPE.ReadFiles) return {};
   const reader = new ByteReader(frame.payload);
   const next = () => {
     try {

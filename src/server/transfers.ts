@@ -43,7 +43,8 @@ export type TransferAudit = (
 
 /** What the audit record of a transfer needs. */
 interface TransferProgress {
-  target: AuditedPath;
+  /** Where it goes: a path that did not resolve is recorded only as it was sent. */
+  target: AuditedPath | { requested: string };
   startedAt: number;
   /** Bytes moved in this attempt. */
   received: number;
@@ -313,7 +314,7 @@ export class TransferRegistry {
 
   /** Exposed for downloads, which report themselves when they end (`code`: a failure's status). */
   reportDownload(
-    target: AuditedPath,
+    target: AuditedPath | { requested: string },
     bytes: number,
     startedAt: number,
     result: string,

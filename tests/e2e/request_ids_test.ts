@@ -398,6 +398,7 @@ function everyRequestAs(id: number): [string, Uint8Array][] {
         expected,
       }),
     ],
+    ["ReadFiles", encode(Messages.ReadFiles, id, { paths: ["/small.txt"] })],
     [
       "WriteFiles",
       encode(Messages.WriteFiles, id, {

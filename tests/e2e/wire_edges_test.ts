@@ -231,6 +231,7 @@ function everyRequest(path: string): [string, Uint8Array][] {
         content,
       }),
     ],
+    ["ReadFiles", encode(Messages.ReadFiles, 23, { paths: [path] })],
   ];
 }
 
@@ -245,11 +246,13 @@ async function replies(
   const frames = await send(concatBytes(...requests.map(([, bytes]) => bytes)));
   return requests.map(([name], index) => {
     const frame = frames.find((candidate) => candidate.id === index + 1);
-    // A WriteFiles answers each file in FileResults: its one file's outcome stands for it here.
+    // WriteFiles and ReadFiles answer each file apart: their one file's outcome stands for them.
     const error = frame?.type === MESSAGE_TYPE.Error
       ? decode(Messages.Error, frame)
       : frame?.type === MESSAGE_TYPE.FileResults
       ? decode(Messages.FileResults, frame).results[0]
+      : frame?.type === MESSAGE_TYPE.FileContents
+      ? decode(Messages.FileContents, frame).files[0]
       : undefined;
     return `${name}: ${error ? `${statusName(error.code)} ${error.message}` : frame?.type}`;
   });

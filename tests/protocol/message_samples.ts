@@ -288,6 +288,29 @@ export const SAMPLES: MessageSamples = {
       content: empty,
     },
   ],
+  ReadFiles: [
+    { paths: [] },
+    { paths: ["a.txt", LONGEST_PATH, "é/ü"] },
+    { paths: Array.from({ length: MAX_BATCH_FILES }, (_, index) => `f${index}`) },
+  ],
+  FileContents: [
+    { files: [], content: empty },
+    {
+      files: [
+        { code: 0, message: "", size: content.length, mtimeMs: MAX_U64, sha256: digest },
+        {
+          code: 1,
+          message: "/gone: no such file or directory",
+          size: 0,
+          mtimeMs: 0,
+          sha256: empty,
+        },
+        { code: 19, message: "too large", size: MAX_U64, mtimeMs: 0, sha256: empty },
+        { code: 0, message: "", size: 0, mtimeMs: 1, sha256: digest },
+      ],
+      content,
+    },
+  ],
   FileResults: [
     { results: [] },
     { results: [{ code: 0, message: "" }, { code: 2, message: "/a: already exists" }] },

@@ -2,7 +2,8 @@
  * `WriteFiles` (PROTOCOL.md §5.5.2) from the wire: every file gets its own
  * outcome, in order, as its own `WriteFile` would; a frame whose sizes do
  * not add up ends the session and stores nothing; each file is audited on
- * its own; and a tree upload sends its small files this way.
+ * its own; and a tree upload sends its small files this way. `ReadFiles`
+ * (§5.4.1) the same way round for downloads.
  */
 
 import assert from "node:assert/strict";
@@ -12,7 +13,7 @@ import { decode, encode, Messages, type WireBatchFile } from "../../src/protocol
 import { STATUS, statusName } from "../../src/protocol/status.ts";
 import { ByteWriter } from "../../src/protocol/bytes.ts";
 import { openClient, readAudit, startServer, waitFor } from "../helpers/processes.ts";
-import { uploadTree } from "../../src/client/tree_transfer.ts";
+import { downloadTree, uploadTree } from "../../src/client/tree_transfer.ts";
 import { SILENT_PROGRESS } from "../../src/client/progress.ts";
 import {
   concatBytes,
@@ -183,6 +184,116 @@ Deno.test("a tree upload sends its small files in WriteFiles requests, a large o
       "an audit record per file",
     );
     assert.ok(uploads.every((record) => record.result === "ok"));
+  } finally {
+    await connection.close();
+    await Deno.remove(local, { recursive: true });
+  }
+});
+
+Deno.test("ReadFiles answers every file in order, as a Read of it would: its bytes, mtime and SHA-256, or NOT_FOUND, IS_A_DIRECTORY, INVALID_PATH; a file over the batch limit is TOO_LARGE with its size", async () => {
+  await using server = await startServer();
+  const root = join(server.storageDir, "alice");
+  await Deno.mkdir(join(root, "docs", "folder"), { recursive: true });
+  await Deno.writeTextFile(join(root, "docs", "a.txt"), "first");
+  await Deno.writeTextFile(join(root, "docs", "empty.txt"), "");
+  await Deno.utime(join(root, "docs", "a.txt"), MTIME / 1000, MTIME / 1000);
+  const large = new Uint8Array(300 * 1024).fill(9);
+  await Deno.writeFile(join(root, "docs", "large.bin"), large);
+  const paths = [
+    "/docs/a.txt",
+    "/docs/gone.txt",
+    "/docs/folder",
+    "/docs/bad\\name",
+    "/docs/large.bin",
+    "docs/empty.txt",
+  ];
+  const session = await loginRaw(server);
+  let reply;
+  try {
+    await sendQuietly(session, encode(Messages.ReadFiles, 4, { paths }));
+    reply = await nextFrame(session, 20_000, "FileContents");
+  } finally {
+    session.close();
+  }
+  assert.equal(reply.id, 4);
+  assert.equal(reply.type, MESSAGE_TYPE.FileContents);
+  const { files, content } = decode(Messages.FileContents, reply);
+  assert.deepEqual(files.map((entry) => entry.code === 0 ? "ok" : statusName(entry.code)), [
+    "ok",
+    "NOT_FOUND",
+    "IS_A_DIRECTORY",
+    "INVALID_PATH",
+    "TOO_LARGE",
+    "ok",
+  ]);
+  assert.equal(new TextDecoder().decode(content), "first", "only the files sent, in order");
+  assert.deepEqual([files[0].size, files[0].mtimeMs], [5, MTIME]);
+  assert.deepEqual([...files[0].sha256], [...digest(encoder.encode("first"))]);
+  assert.equal(files[4].size, large.length);
+  assert.deepEqual([files[5].size, [...files[5].sha256]], [0, [...digest(new Uint8Array())]]);
+  assert.equal(files[1].sha256.length, 0);
+  const downloads = await waitFor(
+    async () => {
+      const records = (await readAudit(server)).filter((record) => record.event === "download");
+      return records.length === paths.length && records;
+    },
+    20_000,
+    "an audit record per file",
+  );
+  assert.deepEqual(downloads.map((record) => record.result === "ok"), [
+    true,
+    false,
+    false,
+    false,
+    false,
+    true,
+  ]);
+  assert.equal(downloads[3].requested, "/docs/bad\\name");
+  assert.doesNotMatch(server.output(), /\[ERR\]/);
+});
+
+Deno.test("a tree download fetches its small files in ReadFiles requests and a large one with Read; each arrives verified with its mtime, and a refused one is left alone", async () => {
+  await using server = await startServer();
+  const root = join(server.storageDir, "alice", "tree");
+  await Deno.mkdir(join(root, "sub"), { recursive: true });
+  const small = Array.from({ length: 500 }, (_, index) => `small ${index}\n`);
+  const where = (index: number) => index % 2 === 0 ? "" : "sub";
+  for (const [index, text] of small.entries()) {
+    const path = join(root, where(index), `f${index}.txt`);
+    await Deno.writeTextFile(path, text);
+    await Deno.utime(path, MTIME / 1000, (MTIME + index) / 1000);
+  }
+  const large = new Uint8Array(300 * 1024).fill(3);
+  await Deno.writeFile(join(root, "large.bin"), large);
+  const local = await Deno.makeTempDir();
+  const connection = await openClient(server);
+  try {
+    await Deno.mkdir(join(local, "copy"));
+    await Deno.writeTextFile(join(local, "copy", "f0.txt"), "mine");
+    const sent = new Map<string, number>();
+    const call = connection.call.bind(connection);
+    connection.call = (spec, value) => {
+      sent.set(spec.name, (sent.get(spec.name) ?? 0) + 1);
+      return call(spec, value);
+    };
+    const result = await downloadTree(connection, "/tree", join(local, "copy"), {
+      progress: SILENT_PROGRESS,
+    });
+    assert.deepEqual(result.refused, ["f0.txt"]);
+    assert.deepEqual(result.failures, []);
+    assert.equal(result.files, small.length);
+    const batches = sent.get("ReadFiles") ?? 0;
+    assert.ok(batches >= 2 && batches <= 30, `${batches} ReadFiles for ${small.length} files`);
+    assert.equal(await Deno.readTextFile(join(local, "copy", "f0.txt")), "mine");
+    for (const [index, text] of small.entries()) {
+      if (index === 0) continue;
+      const path = join(local, "copy", where(index), `f${index}.txt`);
+      assert.equal(await Deno.readTextFile(path), text);
+      assert.equal((await Deno.stat(path)).mtime?.getTime(), MTIME + index);
+    }
+    assert.deepEqual(await Deno.readFile(join(local, "copy", "large.bin")), large);
+    const left = [...Deno.readDirSync(join(local, "copy"))].filter((e) => e.name.includes("dfos"));
+    assert.deepEqual(left, [], "no partial left");
   } finally {
     await connection.close();
     await Deno.remove(local, { recursive: true });

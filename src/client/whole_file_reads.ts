@@ -1,0 +1,208 @@
+/**
+ * Small files of a tree download fetched many to a request (`ReadFiles`,
+ * PROTOCOL.md §5.4.1): each file is queued, the queue goes out as one
+ * request when it is full or when nothing more is queued in the same turn
+ * of the event loop, and each file that comes back is verified by its
+ * SHA-256 and put in place as a download would be (a private partial
+ * beside the target, synced, then renamed with its mtime and mode). A file
+ * that no longer fits a batch (it grew) is fetched on its own with `Read`.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import {
+  FRAME_HEADER_SIZE,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_FILES,
+  MAX_WHOLE_FILE_SIZE,
+} from "../protocol/constants.ts";
+import { decode, Messages, type WireFileContent } from "../protocol/messages.ts";
+import { STATUS } from "../protocol/status.ts";
+import type { ClientConnection } from "./connection.ts";
+import { localError, RemoteError } from "./errors.ts";
+import { finalMode, folderError, refuseExisting } from "./download_target.ts";
+import { syncData } from "../shared/data_sync.ts";
+import { writeAllSync } from "../shared/write_all_sync.ts";
+import { equalBytes, removeQuietly } from "./transfer_bytes.ts";
+import { partialPathFor } from "./file_download.ts";
+import { downloadFile, type FileTransferOptions, type TransferResult } from "./file_transfer.ts";
+
+/** A request's own bytes beside its paths: the header and the list's count; a path's count. */
+const REQUEST_FIELD_BYTES = FRAME_HEADER_SIZE + 4;
+const PATH_FIELD_BYTES = 4;
+
+interface Queued {
+  path: string;
+  pathBytes: number;
+  size: number;
+  resolve(file: { entry: WireFileContent; content: Uint8Array }): void;
+  reject(error: unknown): void;
+}
+
+const encoder = new TextEncoder();
+
+/** Options of one file of {@link WholeFileReads}. */
+export type BatchedReadOptions = Pick<FileTransferOptions, "progress" | "limiter" | "mode">;
+
+/**
+ * The queue of one tree download's small files.
+ *
+ * @example
+ * ```ts
+ * const reads = new WholeFileReads(connection, { force: false });
+ * await reads.download("/docs/a.txt", 120, "a.txt", { progress: SILENT_PROGRESS });
+ * ```
+ */
+export class WholeFileReads {
+  readonly #connection: ClientConnection;
+  readonly #force: boolean;
+  readonly #signal?: AbortSignal;
+  #queued: Queued[] = [];
+  #requestBytes = REQUEST_FIELD_BYTES;
+  #contentBytes = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(connection: ClientConnection, options: { force?: boolean; signal?: AbortSignal }) {
+    this.#connection = connection;
+    this.#force = options.force ?? false;
+    this.#signal = options.signal;
+  }
+
+  /** Whether a file listed with `size` bytes is fetched in a batch on `connection`. */
+  static usable(connection: ClientConnection, size: number): boolean {
+    return size <= MAX_WHOLE_FILE_SIZE && connection.capabilities.includes("ReadFiles");
+  }
+
+  /**
+   * Fetches `remotePath` (listed with `size` bytes) into `localPath`; resolves
+   * once it is there under its name, rejects with its own failure.
+   */
+  async download(
+    remotePath: string,
+    size: number,
+    localPath: string,
+    options: BatchedReadOptions,
+  ): Promise<TransferResult> {
+    this.#signal?.throwIfAborted();
+    // Before a byte is fetched, as a Read does; what it replaces gives the file its mode.
+    const replaced = refuseExisting(localPath, this.#force);
+    const { entry, content } = await new Promise<{ entry: WireFileContent; content: Uint8Array }>(
+      (resolve, reject) => this.#queue(remotePath, size, resolve, reject),
+    );
+    if (entry.code === STATUS.TOO_LARGE) {
+      // It grew past what a batch holds since the tree was listed: on its own, as any large file.
+      const { signal, force } = { signal: this.#signal, force: this.#force };
+      return await downloadFile(this.#connection, remotePath, localPath, {
+        ...options,
+        force,
+        signal,
+      });
+    }
+    if (entry.code !== 0) throw new RemoteError(entry.code, entry.message);
+    if (!equalBytes(createHash("sha256").update(content).digest(), entry.sha256)) {
+      throw new RemoteError(
+        STATUS.CHECKSUM_MISMATCH,
+        "downloaded bytes do not match the server's SHA-256",
+      );
+    }
+    options.progress.grow(content.length, 1);
+    await options.limiter?.take(content.length, this.#signal);
+    this.#signal?.throwIfAborted();
+    await placeWhole(localPath, content, {
+      mtimeMs: entry.mtimeMs,
+      mode: finalMode(options.mode, replaced, localPath),
+    });
+    options.progress.advance(content.length);
+    options.progress.fileDone();
+    return { bytes: content.length, resumedFrom: 0 };
+  }
+
+  #queue(path: string, size: number, resolve: Queued["resolve"], reject: Queued["reject"]): void {
+    const pathBytes = PATH_FIELD_BYTES + encoder.encode(path).length;
+    const full = this.#queued.length === MAX_BATCH_FILES ||
+      this.#contentBytes + size > MAX_BATCH_BYTES ||
+      this.#requestBytes + pathBytes > MAX_BATCH_BYTES;
+    if (full) this.#send();
+    this.#queued.push({ path, pathBytes, size, resolve, reject });
+    this.#requestBytes += pathBytes;
+    this.#contentBytes += size;
+    // What the tree queues in this turn of the event loop goes together.
+    this.#timer ??= setTimeout(() => this.#send(), 0);
+  }
+
+  /** Sends what is queued as one request; each file's promise settles with its own outcome. */
+  #send(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#queued;
+    this.#queued = [];
+    this.#requestBytes = REQUEST_FIELD_BYTES;
+    this.#contentBytes = 0;
+    if (batch.length === 0) return;
+    if (this.#signal?.aborted) {
+      for (const queued of batch) queued.reject(this.#signal.reason);
+      return;
+    }
+    const paths = batch.map((queued) => queued.path);
+    this.#connection.call(Messages.ReadFiles, { paths }).then((frame) => {
+      const { files, content } = decode(Messages.FileContents, frame);
+      if (files.length !== batch.length) {
+        throw new Error(`the server answered ${files.length} of ${batch.length} files`);
+      }
+      let offset = 0;
+      const parts = files.map((entry) => {
+        const length = entry.code === 0 ? entry.size : 0;
+        const part = content.slice(offset, offset + length);
+        offset += length;
+        return part;
+      });
+      if (offset !== content.length) throw new Error("the server's FileContents do not add up");
+      batch.forEach((queued, index) =>
+        queued.resolve({ entry: files[index], content: parts[index] })
+      );
+    }).catch((error) => {
+      for (const queued of batch) queued.reject(error);
+    });
+  }
+}
+
+/**
+ * Puts verified `content` at `localPath` as a download does: written to the
+ * private partial beside it (mode 0600), synced, given its `mode`, renamed
+ * into place and given its mtime. A failure leaves the target as it was.
+ */
+async function placeWhole(
+  localPath: string,
+  content: Uint8Array,
+  options: { mtimeMs: number; mode: number },
+): Promise<void> {
+  const partialPath = partialPathFor(localPath);
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(partialPath, { write: true, create: true, truncate: true, mode: 0o600 });
+  } catch (error) {
+    throw folderError(error, localPath) ?? localError(error, partialPath);
+  }
+  try {
+    writeAllSync(file, content);
+    // The device by path: a Deno.FsFile's stat would resolve the path again, link by link.
+    await syncData(file, Deno.lstatSync(partialPath).dev);
+  } catch (error) {
+    removeQuietly(partialPath);
+    throw localError(error, partialPath);
+  } finally {
+    file.close();
+  }
+  // What an earlier, larger download of this name left to resume is of no use now.
+  const metaPath = `${partialPath}.json`;
+  if (existsSync(metaPath)) removeQuietly(metaPath);
+  try {
+    Deno.chmodSync(partialPath, options.mode);
+    Deno.renameSync(partialPath, localPath);
+    Deno.utimeSync(localPath, new Date(), new Date(options.mtimeMs));
+  } catch (error) {
+    throw localError(error, localPath);
+  }
+}
