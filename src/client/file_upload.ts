@@ -13,11 +13,11 @@ import { decode, encode, type Frame, Messages } from "../protocol/messages.ts";
 import type { ClientConnection } from "./connection.ts";
 import { remoteErrorOf } from "./replies.ts";
 import { wireCondition } from "./remote_fs.ts";
-import { LocalError, localError } from "./errors.ts";
+import { LocalError } from "./errors.ts";
 import type { Progress } from "./progress.ts";
 import { ChunkCompressor, frameChunk } from "../protocol/compression.ts";
 import type { RateLimiter } from "../shared/rate_limiter.ts";
-import { hashFile, readFull } from "./transfer_bytes.ts";
+import { hashFile, openLocalFile, readFull } from "./transfer_bytes.ts";
 import type { FileTransferOptions, TransferResult } from "./file_transfer.ts";
 
 /** One attempt at uploading `localPath` to `remotePath` (see `uploadFile`). */
@@ -28,15 +28,8 @@ export async function uploadOnce(
   options: FileTransferOptions,
 ): Promise<TransferResult> {
   options.signal?.throwIfAborted();
-  let file: Deno.FsFile;
+  const { file, info } = openLocalFile(localPath);
   try {
-    file = Deno.openSync(localPath, { read: true });
-  } catch (error) {
-    throw localError(error, localPath);
-  }
-  try {
-    const info = file.statSync();
-    if (!info.isFile) throw new LocalError(`${localPath}: not a regular file`);
     const request = {
       path: remotePath,
       size: info.size,

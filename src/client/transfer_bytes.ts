@@ -10,7 +10,7 @@ import type { Hash } from "node:crypto";
 import { MESSAGE_TYPE } from "../protocol/constants.ts";
 import type { Frame } from "../protocol/messages.ts";
 import { decompressChunk } from "../protocol/compression.ts";
-import { LocalError } from "./errors.ts";
+import { LocalError, localError } from "./errors.ts";
 import { hashFileFromStart } from "../shared/file_hash.ts";
 
 /** The file bytes a `Data` or `DataZstd` frame carries. */
@@ -52,4 +52,22 @@ export function removeQuietly(path: string): void {
 /** Whether two byte arrays hold the same bytes. */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, index) => byte === b[index]);
+}
+
+/** Opens the local file to send, with what it is; a {@link LocalError} if it cannot be read or is not a regular file. */
+export function openLocalFile(localPath: string): { file: Deno.FsFile; info: Deno.FileInfo } {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(localPath, { read: true });
+  } catch (error) {
+    throw localError(error, localPath);
+  }
+  try {
+    const info = file.statSync();
+    if (!info.isFile) throw new LocalError(`${localPath}: not a regular file`);
+    return { file, info };
+  } catch (error) {
+    file.close();
+    throw error;
+  }
 }

@@ -19,7 +19,9 @@ import {
 } from "../protocol/constants.ts";
 import { decode, Messages, type WireBatchFile } from "../protocol/messages.ts";
 import type { ClientConnection } from "./connection.ts";
-import { LocalError, localError, RemoteError } from "./errors.ts";
+import { openLocalFile } from "./transfer_bytes.ts";
+import { BatchQueue } from "./batch_queue.ts";
+import { LocalError, RemoteError } from "./errors.ts";
 import { type FileTransferOptions, type TransferResult, uploadFile } from "./file_transfer.ts";
 
 /** Bytes a file adds to a `WriteFiles` frame beside its content and path: the fixed fields. */
@@ -57,10 +59,12 @@ export class WholeFileBatch {
   readonly #connection: ClientConnection;
   readonly #overwrite: boolean;
   readonly #signal?: AbortSignal;
-  #queued: Queued[] = [];
-  #frameBytes = BATCH_FIELD_BYTES;
-  #contentBytes = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #queue = new BatchQueue<Queued>({
+    items: MAX_BATCH_FILES,
+    contentBytes: MAX_BATCH_BYTES,
+    requestBytes: MAX_FRAME_SIZE,
+    fixedBytes: BATCH_FIELD_BYTES,
+  }, (batch) => this.#send(batch));
 
   constructor(connection: ClientConnection, options: WholeFileBatchOptions = {}) {
     this.#connection = connection;
@@ -104,8 +108,9 @@ export class WholeFileBatch {
       size: content.length,
       sha256: createHash("sha256").update(content).digest(),
     };
+    const request = FILE_FIELD_BYTES + encoder.encode(remotePath).length + content.length;
     const stored = new Promise<void>((resolve, reject) =>
-      this.#queue({ file, content, resolve, reject })
+      this.#queue.add({ file, content, resolve, reject }, { content: content.length, request })
     );
     await stored;
     options.progress.advance(content.length);
@@ -113,29 +118,8 @@ export class WholeFileBatch {
     return { bytes: content.length, resumedFrom: 0 };
   }
 
-  #queue(queued: Queued): void {
-    const frameBytes = FILE_FIELD_BYTES + encoder.encode(queued.file.path).length +
-      queued.content.length;
-    const full = this.#queued.length === MAX_BATCH_FILES ||
-      this.#contentBytes + queued.content.length > MAX_BATCH_BYTES ||
-      this.#frameBytes + frameBytes > MAX_FRAME_SIZE;
-    if (full) this.#send();
-    this.#queued.push(queued);
-    this.#frameBytes += frameBytes;
-    this.#contentBytes += queued.content.length;
-    // What the tree queues in this turn of the event loop goes together.
-    this.#timer ??= setTimeout(() => this.#send(), 0);
-  }
-
   /** Sends what is queued as one request; each file's promise settles with its own outcome. */
-  #send(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const batch = this.#queued;
-    this.#queued = [];
-    this.#frameBytes = BATCH_FIELD_BYTES;
-    this.#contentBytes = 0;
-    if (batch.length === 0) return;
+  #send(batch: Queued[]): void {
     if (this.#signal?.aborted) {
       for (const queued of batch) queued.reject(this.#signal.reason);
       return;
@@ -165,15 +149,8 @@ export class WholeFileBatch {
 
 /** The whole of a small local file and its mtime (ms), read at once; undefined if it is not small. */
 function readWhole(localPath: string): { content: Uint8Array; mtimeMs: number } | undefined {
-  let file: Deno.FsFile;
+  const { file, info } = openLocalFile(localPath);
   try {
-    file = Deno.openSync(localPath, { read: true });
-  } catch (error) {
-    throw localError(error, localPath);
-  }
-  try {
-    const info = file.statSync();
-    if (!info.isFile) throw new LocalError(`${localPath}: not a regular file`);
     if (info.size > MAX_WHOLE_FILE_SIZE) return undefined;
     const content = new Uint8Array(info.size);
     for (let filled = 0; filled < content.length;) {

@@ -21,6 +21,7 @@ import {
 import { decode, Messages, type WireFileContent } from "../protocol/messages.ts";
 import { STATUS } from "../protocol/status.ts";
 import type { ClientConnection } from "./connection.ts";
+import { BatchQueue } from "./batch_queue.ts";
 import { localError, RemoteError } from "./errors.ts";
 import { finalMode, folderError, refuseExisting } from "./download_target.ts";
 import { syncData } from "../shared/data_sync.ts";
@@ -35,8 +36,6 @@ const PATH_FIELD_BYTES = 4;
 
 interface Queued {
   path: string;
-  pathBytes: number;
-  size: number;
   resolve(file: { entry: WireFileContent; content: Uint8Array }): void;
   reject(error: unknown): void;
 }
@@ -59,10 +58,12 @@ export class WholeFileReads {
   readonly #connection: ClientConnection;
   readonly #force: boolean;
   readonly #signal?: AbortSignal;
-  #queued: Queued[] = [];
-  #requestBytes = REQUEST_FIELD_BYTES;
-  #contentBytes = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #queue = new BatchQueue<Queued>({
+    items: MAX_BATCH_FILES,
+    contentBytes: MAX_BATCH_BYTES,
+    requestBytes: MAX_BATCH_BYTES,
+    fixedBytes: REQUEST_FIELD_BYTES,
+  }, (batch) => this.#send(batch));
 
   constructor(connection: ClientConnection, options: { force?: boolean; signal?: AbortSignal }) {
     this.#connection = connection;
@@ -89,7 +90,10 @@ export class WholeFileReads {
     // Before a byte is fetched, as a Read does; what it replaces gives the file its mode.
     const replaced = refuseExisting(localPath, this.#force);
     const { entry, content } = await new Promise<{ entry: WireFileContent; content: Uint8Array }>(
-      (resolve, reject) => this.#queue(remotePath, size, resolve, reject),
+      (resolve, reject) => {
+        const request = PATH_FIELD_BYTES + encoder.encode(remotePath).length;
+        this.#queue.add({ path: remotePath, resolve, reject }, { content: size, request });
+      },
     );
     if (entry.code === STATUS.TOO_LARGE) {
       // It grew past what a batch holds since the tree was listed: on its own, as any large file.
@@ -119,28 +123,8 @@ export class WholeFileReads {
     return { bytes: content.length, resumedFrom: 0 };
   }
 
-  #queue(path: string, size: number, resolve: Queued["resolve"], reject: Queued["reject"]): void {
-    const pathBytes = PATH_FIELD_BYTES + encoder.encode(path).length;
-    const full = this.#queued.length === MAX_BATCH_FILES ||
-      this.#contentBytes + size > MAX_BATCH_BYTES ||
-      this.#requestBytes + pathBytes > MAX_BATCH_BYTES;
-    if (full) this.#send();
-    this.#queued.push({ path, pathBytes, size, resolve, reject });
-    this.#requestBytes += pathBytes;
-    this.#contentBytes += size;
-    // What the tree queues in this turn of the event loop goes together.
-    this.#timer ??= setTimeout(() => this.#send(), 0);
-  }
-
   /** Sends what is queued as one request; each file's promise settles with its own outcome. */
-  #send(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const batch = this.#queued;
-    this.#queued = [];
-    this.#requestBytes = REQUEST_FIELD_BYTES;
-    this.#contentBytes = 0;
-    if (batch.length === 0) return;
+  #send(batch: Queued[]): void {
     if (this.#signal?.aborted) {
       for (const queued of batch) queued.reject(this.#signal.reason);
       return;

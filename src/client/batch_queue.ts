@@ -1,0 +1,73 @@
+/**
+ * The queue behind the many-files requests (`WriteFiles`, `ReadFiles`):
+ * items go in as a tree transfer reaches them, and out as one request when
+ * the next would not fit (by count, content bytes or request bytes) or when
+ * nothing more was queued in the same turn of the event loop.
+ *
+ * @module
+ */
+
+/** What one item takes of a request. */
+export interface BatchCost {
+  /** Bytes of file content it brings (sent or expected back). */
+  content: number;
+  /** Bytes its fields take in the request frame. */
+  request: number;
+}
+
+/** The bounds of one request. */
+export interface BatchLimits {
+  items: number;
+  contentBytes: number;
+  requestBytes: number;
+  /** Bytes the request frame takes whatever its items. */
+  fixedBytes: number;
+}
+
+/**
+ * Items waiting for their request; `send` gets each full (or idle) batch.
+ *
+ * @example
+ * ```ts
+ * const queue = new BatchQueue<string>(limits, (paths) => sendReadFiles(paths));
+ * queue.add("/a.txt", { content: 120, request: 10 });
+ * ```
+ */
+export class BatchQueue<T> {
+  readonly #limits: BatchLimits;
+  readonly #send: (items: T[]) => void;
+  #items: T[] = [];
+  #contentBytes = 0;
+  #requestBytes: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(limits: BatchLimits, send: (items: T[]) => void) {
+    this.#limits = limits;
+    this.#send = send;
+    this.#requestBytes = limits.fixedBytes;
+  }
+
+  /** Queues `item`; sends the batch before it first if `item` would not fit in it. */
+  add(item: T, cost: BatchCost): void {
+    const full = this.#items.length === this.#limits.items ||
+      this.#contentBytes + cost.content > this.#limits.contentBytes ||
+      this.#requestBytes + cost.request > this.#limits.requestBytes;
+    if (full) this.flush();
+    this.#items.push(item);
+    this.#contentBytes += cost.content;
+    this.#requestBytes += cost.request;
+    // What the tree queues in this turn of the event loop goes together.
+    this.#timer ??= setTimeout(() => this.flush(), 0);
+  }
+
+  /** Sends what is queued, if anything. */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const items = this.#items;
+    this.#items = [];
+    this.#contentBytes = 0;
+    this.#requestBytes = this.#limits.fixedBytes;
+    if (items.length > 0) this.#send(items);
+  }
+}
