@@ -7,6 +7,15 @@
  * @module
  */
 
+import { MAX_PATH_BYTES } from "../protocol/constants.ts";
+
+const encoder = new TextEncoder();
+
+/** Whether `path` fits a path field of the wire (longer, it fails alone, in a request of its own). */
+export function fitsPathField(path: string): boolean {
+  return path.length * 3 <= MAX_PATH_BYTES || encoder.encode(path).length <= MAX_PATH_BYTES;
+}
+
 /** What one item takes of a request. */
 export interface BatchCost {
   /** Bytes of file content it brings (sent or expected back). */

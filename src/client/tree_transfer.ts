@@ -94,7 +94,7 @@ export async function uploadTree(
       const local = join(localDir, file.path);
       const remote = posix.join(remoteDir, file.path);
       const { limiter, signal } = options;
-      if (WholeFileBatch.usable(connection, file.size)) {
+      if (WholeFileBatch.usable(connection, file.size, remote)) {
         return batch.upload(local, remote, { progress, limiter });
       }
       return uploadFile(connection, local, remote, {
@@ -133,7 +133,7 @@ export async function downloadTree(
       const remote = posix.join(remoteDir, file.path);
       const local = join(localDir, file.path);
       const { limiter, signal, force } = options;
-      if (WholeFileReads.usable(connection, file.size)) {
+      if (WholeFileReads.usable(connection, file.size, remote)) {
         return reads.download(remote, file.size, local, { progress, limiter, mode: file.mode });
       }
       return downloadFile(connection, remote, local, {

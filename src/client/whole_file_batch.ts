@@ -20,7 +20,7 @@ import {
 import { decode, Messages, type WireBatchFile } from "../protocol/messages.ts";
 import type { ClientConnection } from "./connection.ts";
 import { openLocalFile } from "./transfer_bytes.ts";
-import { BatchQueue } from "./batch_queue.ts";
+import { BatchQueue, fitsPathField } from "./batch_queue.ts";
 import { LocalError, RemoteError } from "./errors.ts";
 import { type FileTransferOptions, type TransferResult, uploadFile } from "./file_transfer.ts";
 
@@ -52,7 +52,9 @@ export interface WholeFileBatchOptions {
  * @example
  * ```ts
  * const batch = new WholeFileBatch(connection, { overwrite: false });
- * if (WholeFileBatch.usable(connection, size)) await batch.upload("a.txt", "/docs/a.txt", options);
+ * if (WholeFileBatch.usable(connection, size, "/docs/a.txt")) {
+ *   await batch.upload("a.txt", "/docs/a.txt", options);
+ * }
  * ```
  */
 export class WholeFileBatch {
@@ -72,9 +74,14 @@ export class WholeFileBatch {
     this.#signal = options.signal;
   }
 
-  /** Whether a file of `size` bytes goes in a batch on `connection` (else in a request of its own). */
-  static usable(connection: ClientConnection, size: number): boolean {
-    return size <= MAX_WHOLE_FILE_SIZE && connection.capabilities.includes("WriteFiles");
+  /**
+   * Whether a file of `size` bytes for `remotePath` goes in a batch on
+   * `connection`; else in a request of its own (a path too long for the
+   * wire then fails that file alone, not its batch).
+   */
+  static usable(connection: ClientConnection, size: number, remotePath: string): boolean {
+    return size <= MAX_WHOLE_FILE_SIZE && connection.capabilities.includes("WriteFiles") &&
+      fitsPathField(remotePath);
   }
 
   /**

@@ -21,7 +21,7 @@ import {
 import { decode, Messages, type WireFileContent } from "../protocol/messages.ts";
 import { STATUS } from "../protocol/status.ts";
 import type { ClientConnection } from "./connection.ts";
-import { BatchQueue } from "./batch_queue.ts";
+import { BatchQueue, fitsPathField } from "./batch_queue.ts";
 import { localError, RemoteError } from "./errors.ts";
 import { finalMode, folderError, refuseExisting } from "./download_target.ts";
 import { syncData } from "../shared/data_sync.ts";
@@ -72,8 +72,9 @@ export class WholeFileReads {
   }
 
   /** Whether a file listed with `size` bytes is fetched in a batch on `connection`. */
-  static usable(connection: ClientConnection, size: number): boolean {
-    return size <= MAX_WHOLE_FILE_SIZE && connection.capabilities.includes("ReadFiles");
+  static usable(connection: ClientConnection, size: number, remotePath: string): boolean {
+    return size <= MAX_WHOLE_FILE_SIZE && connection.capabilities.includes("ReadFiles") &&
+      fitsPathField(remotePath);
   }
 
   /**
@@ -185,6 +186,11 @@ async function placeWhole(
   try {
     Deno.chmodSync(partialPath, options.mode);
     Deno.renameSync(partialPath, localPath);
+  } catch (error) {
+    removeQuietly(partialPath); // Nothing to resume: the whole file comes again next time.
+    throw localError(error, localPath);
+  }
+  try {
     Deno.utimeSync(localPath, new Date(), new Date(options.mtimeMs));
   } catch (error) {
     throw localError(error, localPath);

@@ -45,7 +45,10 @@ export async function handleReadFiles(
   turn: Promise<void>,
 ): Promise<AuditDetail> {
   const { paths } = decode(Messages.ReadFiles, frame);
+  // The user's request rate counts files: the session took one for the request itself.
+  if (paths.length > 1) await context.pacers.requests?.take(paths.length - 1);
   const reply = new ContentsReply(paths.length);
+  const records: (() => void)[] = [];
   for (const sent of paths) {
     const startedAt = performance.now();
     let target: AuditedPath | { requested: string } = { requested: sent };
@@ -54,21 +57,33 @@ export async function handleReadFiles(
       target = auditedPath(sent, path);
       const read = await readSmall(context, path, reply.room());
       reply.add(read.entry, read.bytes);
-      context.metrics.transfersCompleted++;
-      context.transfers.reportDownload(target, read.bytes.length, startedAt, "ok");
+      const done = target;
+      records.push(() =>
+        context.transfers.reportDownload(done, read.bytes.length, startedAt, "ok")
+      );
     } catch (error) {
       const failure = describeError(error);
-      const size = error instanceof TooLarge ? error.size : 0;
+      const tooLarge = error instanceof TooLarge;
+      const size = tooLarge ? error.size : 0;
       reply.add({ ...failure, size, mtimeMs: 0, sha256: new Uint8Array() }, new Uint8Array());
-      context.transfers.reportDownload(target, 0, startedAt, failure.message, failure.code);
+      // A file left for a Read of its own is audited by that Read, not as a failure here.
+      const failed = target;
+      if (!tooLarge) {
+        records.push(() =>
+          context.transfers.reportDownload(failed, 0, startedAt, failure.message, failure.code)
+        );
+      }
     }
   }
   const encoded = reply.encode(frame.id);
   await context.pacers.bandwidth?.take(encoded.length);
-  context.metrics.bytesOut += encoded.length;
   await turn;
   await context.reply(encoded);
-  return { deferred: true }; // Each file was audited as it was read.
+  // Audited in the request's turn, once the reply is queued, as a Read is.
+  context.metrics.bytesOut += encoded.length;
+  context.metrics.transfersCompleted += reply.sent;
+  for (const record of records) record();
+  return { deferred: true };
 }
 
 /** A file too large for the batch: the client reads it with `Read`. */
@@ -116,7 +131,11 @@ class ContentsReply {
     return Math.max(0, Math.min(MAX_BATCH_BYTES - this.#contentBytes, this.#left()));
   }
 
+  /** Files whose bytes are in the reply. */
+  sent = 0;
+
   add(entry: WireFileContent, bytes: Uint8Array): void {
+    if (entry.code === 0) this.sent++;
     // A failure's message shrinks to the room left (with too little, it is empty).
     const room = this.#left() - 8;
     const message = entry.message === "" || room < 64 ? "" : fitText(entry.message, room);

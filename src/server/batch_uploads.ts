@@ -37,6 +37,8 @@ export async function handleWriteFiles(
 ): Promise<AuditDetail> {
   const request = decode(Messages.WriteFiles, frame);
   const contents = batchContents(request);
+  // The user's request rate counts files: the session took one for the request itself.
+  if (request.files.length > 1) await context.pacers.requests?.take(request.files.length - 1);
   await context.pacers.bandwidth?.take(frame.payload.length);
   // Each file goes under its name once the one before it has ended, the first in the batch's turn.
   // (The pool starts files in order, so the one before has begun by then.)

@@ -6,7 +6,12 @@
  * @module
  */
 
-import { MAX_LISTING_ENTRIES, MESSAGE_TYPE } from "../protocol/constants.ts";
+import {
+  DEFAULT_CHUNK_SIZE,
+  MAX_BATCH_BYTES,
+  MAX_LISTING_ENTRIES,
+  MESSAGE_TYPE,
+} from "../protocol/constants.ts";
 import {
   decode,
   encode,
@@ -145,7 +150,14 @@ const TABLE: RequestHandler[] = [
   { name: "Remove", audit: "delete", writes: true, handle: handleRemove },
   { name: "Rename", audit: "rename", writes: true, handle: handleRename },
   { name: "SetMtime", audit: "set-mtime", writes: true, handle: handleSetMtime },
-  { name: "Read", audit: "download", writes: false, pipelined: true, handle: handleRead },
+  {
+    name: "Read",
+    audit: "download",
+    writes: false,
+    pipelined: true,
+    holds: () => DEFAULT_CHUNK_SIZE, // A small file is read whole before its turn.
+    handle: handleRead,
+  },
   { name: "Write", audit: "upload", writes: true, handle: handleWrite },
   { name: "WriteFile", audit: "upload", writes: true, pipelined: true, handle: handleWriteFile },
   { name: "ListPartials", audit: "list-partials", writes: false, handle: handleListPartials },
@@ -168,7 +180,14 @@ const TABLE: RequestHandler[] = [
   { name: "RemoveIf", audit: "delete", writes: true, handle: handleRemoveIf },
   { name: "RenameIf", audit: "rename", writes: true, handle: handleRenameIf },
   { name: "WriteFiles", audit: "upload", writes: true, pipelined: true, handle: handleWriteFiles },
-  { name: "ReadFiles", audit: "download", writes: false, pipelined: true, handle: handleReadFiles },
+  {
+    name: "ReadFiles",
+    audit: "download",
+    writes: false,
+    pipelined: true,
+    holds: () => 2 * MAX_BATCH_BYTES, // The files read, then the reply made of them.
+    handle: handleReadFiles,
+  },
 ];
 
 /** Handlers keyed by type byte. */

@@ -131,5 +131,10 @@ export interface RequestHandler {
    * has resolved. Default false: it runs alone, and `turn` has resolved.
    */
   pipelined?: boolean;
+  /**
+   * Bytes a pipelined request may hold until it ends (its frame's copy, what
+   * it reads), counted against the pipeline's budget. Default: its payload.
+   */
+  holds?: (frame: Frame) => number;
   handle(context: RequestContext, frame: Frame, turn: Promise<void>): Promise<AuditDetail | void>;
 }

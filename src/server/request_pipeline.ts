@@ -25,6 +25,13 @@ import { ProtocolError } from "../protocol/protocol_error.ts";
 /** Requests in the pipeline at once; reading further frames waits for a place. */
 export const PIPELINE_DEPTH = 32;
 
+/**
+ * Bytes the requests in a session's pipeline may hold at once (8 MiB): what
+ * 32 whole files of 256 KiB take, and 8 requests of many files (1 MiB each,
+ * twice that for a reply being built). Further frames wait for room.
+ */
+export const PIPELINE_BYTES = 8 * 1024 * 1024;
+
 /** What a request in the pipeline runs: `turn` resolves when the request before it has ended. */
 export type PipelinedWork = (turn: Promise<void>) => Promise<void>;
 
@@ -37,9 +44,13 @@ export class RequestPipeline {
   /** Requests in the pipeline that write. */
   #writing = 0;
   #waiting: (() => void)[] = [];
+  readonly #maxBytes: number;
+  /** Bytes the requests in the pipeline hold (as {@link RequestPipeline.begin} was told). */
+  #bytes = 0;
 
-  constructor(depth = PIPELINE_DEPTH) {
+  constructor(depth = PIPELINE_DEPTH, maxBytes = PIPELINE_BYTES) {
     this.#depth = depth;
+    this.#maxBytes = maxBytes;
   }
 
   /** Resolves when every request begun so far has ended. */
@@ -77,11 +88,21 @@ export class RequestPipeline {
    * does not write (`writes` false) begins in its turn if one that does is
    * still in the pipeline.
    */
-  async begin(id: number, work: PipelinedWork, options: { writes: boolean }): Promise<void> {
-    while (this.#inFlight.size >= this.#depth) {
+  async begin(
+    id: number,
+    work: PipelinedWork,
+    options: { writes: boolean; bytes?: number },
+  ): Promise<void> {
+    const bytes = options.bytes ?? 0;
+    // A request over the byte budget alone still runs, once it is alone.
+    while (
+      this.#inFlight.size >= this.#depth ||
+      (this.#inFlight.size > 0 && this.#bytes + bytes > this.#maxBytes)
+    ) {
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     }
     this.checkUnused(id);
+    this.#bytes += bytes;
     const turn = this.#tail;
     const afterWrites = !options.writes && this.#writing > 0;
     if (options.writes) this.#writing++;
@@ -92,8 +113,10 @@ export class RequestPipeline {
       } finally {
         await turn;
         if (options.writes) this.#writing--;
+        this.#bytes -= bytes;
         this.#inFlight.delete(id);
-        this.#waiting.shift()?.();
+        // Every waiter looks again: one that wanted bytes may fit now as well as the next.
+        for (const wake of this.#waiting.splice(0)) wake();
       }
     })();
     this.#inFlight.set(id, ended.catch(() => {}));

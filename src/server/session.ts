@@ -271,7 +271,7 @@ export class ServerSession implements RequestContext {
       await this.#pipeline.begin(
         frame.id,
         (turn) => this.#servePipelined(handler, own, turn),
-        { writes: handler.writes },
+        { writes: handler.writes, bytes: handler.holds?.(frame) ?? frame.payload.length },
       );
       return true;
     }

@@ -235,14 +235,13 @@ Deno.test("ReadFiles answers every file in order, as a Read of it would: its byt
   const downloads = await waitFor(
     async () => {
       const records = (await readAudit(server)).filter((record) => record.event === "download");
-      return records.length === paths.length && records;
+      return records.length === paths.length - 1 && records;
     },
     20_000,
-    "an audit record per file",
+    "an audit record per file answered (a TOO_LARGE one is left to its Read)",
   );
   assert.deepEqual(downloads.map((record) => record.result === "ok"), [
     true,
-    false,
     false,
     false,
     false,

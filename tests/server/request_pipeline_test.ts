@@ -115,3 +115,29 @@ Deno.test("untilFree waits for the request of an id to end, at once for an id no
   await waiting;
   pipeline.checkUnused(1);
 });
+
+Deno.test("the requests in the pipeline hold at most its byte budget: a larger one waits for room, one larger than the budget runs alone", async () => {
+  const pipeline = new RequestPipeline(32, 10);
+  const started: number[] = [];
+  const gates = new Map([1, 2, 3, 4].map((id) => [id, gate()]));
+  const work = (id: number) => async () => {
+    started.push(id);
+    await gates.get(id)!.opened;
+  };
+  await pipeline.begin(1, work(1), { writes: false, bytes: 6 });
+  let secondBegun = false;
+  const second = pipeline.begin(2, work(2), { writes: false, bytes: 6 }).then(() => {
+    secondBegun = true;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual([started, secondBegun], [[1], false], "6 + 6 bytes do not fit in 10");
+  gates.get(1)!.open();
+  await second;
+  assert.deepEqual(started, [1, 2], "room once the first ended");
+  gates.get(2)!.open();
+  await pipeline.settled();
+  await pipeline.begin(3, work(3), { writes: false, bytes: 50 });
+  assert.deepEqual(started, [1, 2, 3], "alone, a request over the budget runs");
+  gates.get(3)!.open();
+  await pipeline.settled();
+});
