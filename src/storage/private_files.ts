@@ -29,20 +29,42 @@ import type { PinnedDirectory } from "./pinned_directory.ts";
  * holds under that name.
  */
 export function openPrivateFile(folder: PinnedDirectory, name: string): Deno.FsFile {
-  let file: Deno.FsFile;
+  return openChecked(folder, name, {
+    open: (path) => Deno.openSync(path, { read: true, write: true }),
+    stat: (file) => file.statSync(),
+    close: (file) => file.close(),
+  });
+}
+
+/** {@link openPrivateFile} by descriptor (`node:fs`): the same checks. */
+function openPrivateFd(folder: PinnedDirectory, name: string): number {
+  return openChecked(folder, name, { open: openReadWriteFd, stat: statFd, close: closeFd });
+}
+
+/**
+ * Opens `name` in the private folder by path with `how`, and keeps what it
+ * opened only if that is the regular file the open folder holds under the
+ * name; otherwise (or if it is gone) {@link TreeChanged}.
+ */
+function openChecked<T>(
+  folder: PinnedDirectory,
+  name: string,
+  how: { open(path: string): T; stat(opened: T): Deno.FileInfo; close(opened: T): void },
+): T {
+  let opened: T;
   try {
-    file = Deno.openSync(`${folder.realPath}/${name}`, { read: true, write: true });
+    opened = how.open(`${folder.realPath}/${name}`);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) throw new TreeChanged();
     throw error;
   }
   try {
-    const opened = file.statSync();
+    const info = how.stat(opened);
     const now = folder.lstat(name);
-    if (opened.isFile && now !== null && sameEntry(opened, now)) return file;
+    if (info.isFile && now !== null && sameEntry(info, now)) return opened;
     throw new TreeChanged();
   } catch (error) {
-    file.close();
+    how.close(opened);
     throw error;
   }
 }
@@ -85,8 +107,8 @@ export function readPrivateFile(
 /**
  * A new empty file (mode 0o600) with a random name in the private folder,
  * open for reading and writing by descriptor (`node:fs`): a descriptor's
- * calls (`fstat`, `futimes`, `fdatasync`) go straight to the kernel, where
- * those of a `Deno.FsFile` first resolve its path again, link by link.
+ * `fstat` and `fdatasync` go straight to the kernel, where those of a
+ * `Deno.FsFile` first resolve its path again, link by link.
  */
 export function createPrivateFile(folder: PinnedDirectory): { name: string; fd: number } {
   const name = basename(Deno.makeTempFileSync({ dir: folder.path, prefix: "whole-" }));
@@ -94,26 +116,6 @@ export function createPrivateFile(folder: PinnedDirectory): { name: string; fd: 
     return { name, fd: openPrivateFd(folder, name) };
   } catch (error) {
     removeQuietly(folder.entry(name));
-    throw error;
-  }
-}
-
-/** {@link openPrivateFile} by descriptor: the same checks, for reading and writing. */
-function openPrivateFd(folder: PinnedDirectory, name: string): number {
-  let fd: number;
-  try {
-    fd = openReadWriteFd(`${folder.realPath}/${name}`);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw new TreeChanged();
-    throw error;
-  }
-  try {
-    const opened = statFd(fd);
-    const now = folder.lstat(name);
-    if (opened.isFile && now !== null && sameEntry(opened, now)) return fd;
-    throw new TreeChanged();
-  } catch (error) {
-    closeFd(fd);
     throw error;
   }
 }
