@@ -2,7 +2,9 @@
  * The queue behind the many-files requests (`WriteFiles`, `ReadFiles`):
  * items go in as a tree transfer reaches them, and out as one request when
  * the next would not fit (by count, content bytes or request bytes) or when
- * nothing more was queued in the same turn of the event loop.
+ * nothing more was queued in the same turn of the event loop. A batch that
+ * cannot go out (the transfer was cancelled) or whose request fails as a
+ * whole fails each of its items with that reason.
  *
  * @module
  */
@@ -33,26 +35,35 @@ export interface BatchLimits {
   fixedBytes: number;
 }
 
+/** What the queue needs of an item: a way to fail it. */
+export interface BatchItem {
+  reject(error: unknown): void;
+}
+
 /**
- * Items waiting for their request; `send` gets each full (or idle) batch.
+ * Items waiting for their request; `send` gets each full (or idle) batch
+ * and settles each item itself, unless it rejects (then all fail with it).
  *
  * @example
  * ```ts
- * const queue = new BatchQueue<string>(limits, (paths) => sendReadFiles(paths));
- * queue.add("/a.txt", { content: 120, request: 10 });
+ * const queue = new BatchQueue<Item>(limits, (items) => sendReadFiles(items));
+ * queue.add({ path: "/a.txt", reject }, { content: 120, request: 10 });
  * ```
  */
-export class BatchQueue<T> {
+export class BatchQueue<T extends BatchItem> {
   readonly #limits: BatchLimits;
-  readonly #send: (items: T[]) => void;
+  readonly #send: (items: T[]) => Promise<void>;
+  readonly #signal?: AbortSignal;
   #items: T[] = [];
   #contentBytes = 0;
   #requestBytes: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(limits: BatchLimits, send: (items: T[]) => void) {
+  /** `signal`: once aborted, nothing more is sent, and what is queued fails with its reason. */
+  constructor(limits: BatchLimits, send: (items: T[]) => Promise<void>, signal?: AbortSignal) {
     this.#limits = limits;
     this.#send = send;
+    this.#signal = signal;
     this.#requestBytes = limits.fixedBytes;
   }
 
@@ -77,6 +88,16 @@ export class BatchQueue<T> {
     this.#items = [];
     this.#contentBytes = 0;
     this.#requestBytes = this.#limits.fixedBytes;
-    if (items.length > 0) this.#send(items);
+    if (items.length === 0) return;
+    const failAll = (error: unknown) => items.forEach((item) => item.reject(error));
+    if (this.#signal?.aborted) return failAll(this.#signal.reason);
+    this.#send(items).catch(failAll);
+  }
+}
+
+/** Throws unless the server answered `answers` one for each of `items`. */
+export function requireOnePerItem(answers: readonly unknown[], items: readonly unknown[]): void {
+  if (answers.length !== items.length) {
+    throw new Error(`the server answered ${answers.length} of ${items.length} files`);
   }
 }

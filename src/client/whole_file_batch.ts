@@ -20,7 +20,8 @@ import {
 import { decode, Messages, type WireBatchFile } from "../protocol/messages.ts";
 import type { ClientConnection } from "./connection.ts";
 import { openLocalFile } from "./transfer_bytes.ts";
-import { BatchQueue, fitsPathField } from "./batch_queue.ts";
+import { BatchQueue, fitsPathField, requireOnePerItem } from "./batch_queue.ts";
+import { concatBytes } from "../shared/concat_bytes.ts";
 import { LocalError, RemoteError } from "./errors.ts";
 import { type FileTransferOptions, type TransferResult, uploadFile } from "./file_transfer.ts";
 
@@ -61,17 +62,20 @@ export class WholeFileBatch {
   readonly #connection: ClientConnection;
   readonly #overwrite: boolean;
   readonly #signal?: AbortSignal;
-  readonly #queue = new BatchQueue<Queued>({
-    items: MAX_BATCH_FILES,
-    contentBytes: MAX_BATCH_BYTES,
-    requestBytes: MAX_FRAME_SIZE,
-    fixedBytes: BATCH_FIELD_BYTES,
-  }, (batch) => this.#send(batch));
+  readonly #queue: BatchQueue<Queued>;
 
   constructor(connection: ClientConnection, options: WholeFileBatchOptions = {}) {
     this.#connection = connection;
     this.#overwrite = options.overwrite ?? false;
     this.#signal = options.signal;
+    // Made here, not as a field: it needs the signal.
+    const limits = {
+      items: MAX_BATCH_FILES,
+      contentBytes: MAX_BATCH_BYTES,
+      requestBytes: MAX_FRAME_SIZE,
+      fixedBytes: BATCH_FIELD_BYTES,
+    };
+    this.#queue = new BatchQueue<Queued>(limits, (batch) => this.#send(batch), this.#signal);
   }
 
   /**
@@ -98,11 +102,11 @@ export class WholeFileBatch {
     const whole = readWhole(localPath);
     if (whole === undefined) {
       // It grew past the batch's limit since the tree was walked: it goes on its own.
-      const { force, signal } = { force: this.#overwrite, signal: this.#signal };
+      const force = this.#overwrite;
       return await uploadFile(this.#connection, localPath, remotePath, {
         ...options,
         force,
-        signal,
+        signal: this.#signal,
       });
     }
     const { content, mtimeMs } = whole;
@@ -125,31 +129,19 @@ export class WholeFileBatch {
     return { bytes: content.length, resumedFrom: 0 };
   }
 
-  /** Sends what is queued as one request; each file's promise settles with its own outcome. */
-  #send(batch: Queued[]): void {
-    if (this.#signal?.aborted) {
-      for (const queued of batch) queued.reject(this.#signal.reason);
-      return;
-    }
-    const content = new Uint8Array(batch.reduce((total, queued) => total + queued.file.size, 0));
-    let offset = 0;
-    for (const queued of batch) {
-      content.set(queued.content, offset);
-      offset += queued.content.length;
-    }
-    const request = { overwrite: this.#overwrite, files: batch.map((q) => q.file), content };
-    this.#connection.call(Messages.WriteFiles, request).then((frame) => {
-      const { results } = decode(Messages.FileResults, frame);
-      if (results.length !== batch.length) {
-        throw new Error(`the server answered ${results.length} of ${batch.length} files`);
-      }
-      batch.forEach((queued, index) => {
-        const { code, message } = results[index];
-        if (code === 0) queued.resolve();
-        else queued.reject(new RemoteError(code, message));
-      });
-    }).catch((error) => {
-      for (const queued of batch) queued.reject(error);
+  /** Sends a batch as one request; each file's promise settles with its own outcome. */
+  async #send(batch: Queued[]): Promise<void> {
+    const frame = await this.#connection.call(Messages.WriteFiles, {
+      overwrite: this.#overwrite,
+      files: batch.map((queued) => queued.file),
+      content: concatBytes(...batch.map((queued) => queued.content)),
+    });
+    const { results } = decode(Messages.FileResults, frame);
+    requireOnePerItem(results, batch);
+    batch.forEach((queued, index) => {
+      const { code, message } = results[index];
+      if (code === 0) queued.resolve();
+      else queued.reject(new RemoteError(code, message));
     });
   }
 }

@@ -18,10 +18,10 @@ import {
   MAX_BATCH_FILES,
   MAX_WHOLE_FILE_SIZE,
 } from "../protocol/constants.ts";
-import { decode, Messages, type WireFileContent } from "../protocol/messages.ts";
+import { decode, Messages, splitContent, type WireFileContent } from "../protocol/messages.ts";
 import { STATUS } from "../protocol/status.ts";
 import type { ClientConnection } from "./connection.ts";
-import { BatchQueue, fitsPathField } from "./batch_queue.ts";
+import { BatchQueue, fitsPathField, requireOnePerItem } from "./batch_queue.ts";
 import { localError, RemoteError } from "./errors.ts";
 import { finalMode, folderError, refuseExisting } from "./download_target.ts";
 import { syncData } from "../shared/data_sync.ts";
@@ -58,17 +58,20 @@ export class WholeFileReads {
   readonly #connection: ClientConnection;
   readonly #force: boolean;
   readonly #signal?: AbortSignal;
-  readonly #queue = new BatchQueue<Queued>({
-    items: MAX_BATCH_FILES,
-    contentBytes: MAX_BATCH_BYTES,
-    requestBytes: MAX_BATCH_BYTES,
-    fixedBytes: REQUEST_FIELD_BYTES,
-  }, (batch) => this.#send(batch));
+  readonly #queue: BatchQueue<Queued>;
 
   constructor(connection: ClientConnection, options: { force?: boolean; signal?: AbortSignal }) {
     this.#connection = connection;
     this.#force = options.force ?? false;
     this.#signal = options.signal;
+    // Made here, not as a field: it needs the signal.
+    const limits = {
+      items: MAX_BATCH_FILES,
+      contentBytes: MAX_BATCH_BYTES,
+      requestBytes: MAX_BATCH_BYTES,
+      fixedBytes: REQUEST_FIELD_BYTES,
+    };
+    this.#queue = new BatchQueue<Queued>(limits, (batch) => this.#send(batch), this.#signal);
   }
 
   /** Whether a file listed with `size` bytes is fetched in a batch on `connection`. */
@@ -98,11 +101,10 @@ export class WholeFileReads {
     );
     if (entry.code === STATUS.TOO_LARGE) {
       // It grew past what a batch holds since the tree was listed: on its own, as any large file.
-      const { signal, force } = { signal: this.#signal, force: this.#force };
       return await downloadFile(this.#connection, remotePath, localPath, {
         ...options,
-        force,
-        signal,
+        force: this.#force,
+        signal: this.#signal,
       });
     }
     if (entry.code !== 0) throw new RemoteError(entry.code, entry.message);
@@ -124,32 +126,17 @@ export class WholeFileReads {
     return { bytes: content.length, resumedFrom: 0 };
   }
 
-  /** Sends what is queued as one request; each file's promise settles with its own outcome. */
-  #send(batch: Queued[]): void {
-    if (this.#signal?.aborted) {
-      for (const queued of batch) queued.reject(this.#signal.reason);
-      return;
-    }
+  /** Sends a batch as one request; each file's promise settles with its own outcome. */
+  async #send(batch: Queued[]): Promise<void> {
     const paths = batch.map((queued) => queued.path);
-    this.#connection.call(Messages.ReadFiles, { paths }).then((frame) => {
-      const { files, content } = decode(Messages.FileContents, frame);
-      if (files.length !== batch.length) {
-        throw new Error(`the server answered ${files.length} of ${batch.length} files`);
-      }
-      let offset = 0;
-      const parts = files.map((entry) => {
-        const length = entry.code === 0 ? entry.size : 0;
-        const part = content.slice(offset, offset + length);
-        offset += length;
-        return part;
-      });
-      if (offset !== content.length) throw new Error("the server's FileContents do not add up");
-      batch.forEach((queued, index) =>
-        queued.resolve({ entry: files[index], content: parts[index] })
-      );
-    }).catch((error) => {
-      for (const queued of batch) queued.reject(error);
-    });
+    const frame = await this.#connection.call(Messages.ReadFiles, { paths });
+    const { files, content } = decode(Messages.FileContents, frame);
+    requireOnePerItem(files, batch);
+    const sizes = files.map((entry) => entry.code === 0 ? entry.size : 0);
+    const parts = splitContent("FileContents", sizes, content);
+    batch.forEach((queued, index) =>
+      queued.resolve({ entry: files[index], content: parts[index] })
+    );
   }
 }
 

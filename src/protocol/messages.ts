@@ -500,28 +500,36 @@ export function writeDataHeader(frame: Uint8Array, id: number, length: number): 
 }
 
 /**
- * The files of a decoded `WriteFiles` with their content, each a view into
- * `content`; a broken frame (sizes over the per-file limit, or not adding up
- * to the content) is a {@link ProtocolError}.
+ * The bytes of each file of a many-files message (`WriteFiles`,
+ * `FileContents`), `sizes[i]` of them after those before it, each a view
+ * into `content`; sizes over the whole-file limit, or not adding up to the
+ * content, are a {@link ProtocolError} about message `name`.
  */
+export function splitContent(
+  name: MessageName,
+  sizes: number[],
+  content: Uint8Array,
+): Uint8Array[] {
+  let offset = 0;
+  const parts = sizes.map((size) => {
+    if (size > MAX_WHOLE_FILE_SIZE) {
+      throw new ProtocolError(`a file of ${size} bytes in ${name} exceeds ${MAX_WHOLE_FILE_SIZE}`);
+    }
+    const part = content.subarray(offset, offset + size);
+    offset += size;
+    return part;
+  });
+  if (offset !== content.length) {
+    throw new ProtocolError(
+      `${name} announces ${offset} bytes of files but carries ${content.length}`,
+    );
+  }
+  return parts;
+}
+
+/** The files of a decoded `WriteFiles` with their content ({@link splitContent}). */
 export function batchContents(
   request: { files: WireBatchFile[]; content: Uint8Array },
 ): Uint8Array[] {
-  let offset = 0;
-  const contents = request.files.map((file) => {
-    if (file.size > MAX_WHOLE_FILE_SIZE) {
-      throw new ProtocolError(
-        `a file of ${file.size} bytes in WriteFiles exceeds ${MAX_WHOLE_FILE_SIZE}`,
-      );
-    }
-    const content = request.content.subarray(offset, offset + file.size);
-    offset += file.size;
-    return content;
-  });
-  if (offset !== request.content.length) {
-    throw new ProtocolError(
-      `WriteFiles announces ${offset} bytes of files but carries ${request.content.length}`,
-    );
-  }
-  return contents;
+  return splitContent("WriteFiles", request.files.map((file) => file.size), request.content);
 }

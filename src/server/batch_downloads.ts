@@ -26,6 +26,7 @@ import {
 import { STATUS } from "../protocol/status.ts";
 import { type ReadHandle, StorageError } from "../storage/storage.ts";
 import { describeError, fitText } from "./error_reply.ts";
+import { concatBytes } from "../shared/concat_bytes.ts";
 import {
   type AuditDetail,
   type AuditedPath,
@@ -147,12 +148,7 @@ class ContentsReply {
   }
 
   encode(id: number): Uint8Array {
-    const content = new Uint8Array(this.#contentBytes);
-    let offset = 0;
-    for (const bytes of this.#contents) {
-      content.set(bytes, offset);
-      offset += bytes.length;
-    }
+    const content = concatBytes(...this.#contents);
     return encode(Messages.FileContents, id, { files: this.#files, content });
   }
 
