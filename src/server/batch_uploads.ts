@@ -20,6 +20,7 @@ import {
 } from "./request_context.ts";
 import { toHex } from "../shared/hex.ts";
 import { runPool } from "../shared/run_pool.ts";
+import type { WholeFileOptions } from "../storage/storage.ts";
 
 /**
  * Files of one batch being written and synced at once. A file keeps its
@@ -44,12 +45,14 @@ export async function handleWriteFiles(
   // (The pool starts files in order, so the one before has begun by then.)
   const ended: Promise<FileOutcome>[] = [];
   const outcomes: FileOutcome[] = [];
+  using batch = context.storage.batch();
   await runPool(request.files.map((_, index) => index), FILES_AT_ONCE, async (index) => {
     const file = request.files[index];
     ended[index] = storeOne(context, file.path, contents[index], {
       mtimeMs: file.mtimeMs,
       overwrite: request.overwrite,
       sha256Hex: toHex(file.sha256),
+      batch,
       turn: index === 0 ? turn : ended[index - 1].then(() => {}),
     });
     outcomes[index] = await ended[index];
@@ -72,7 +75,7 @@ async function storeOne(
   context: RequestContext,
   sent: string,
   content: Uint8Array,
-  options: { mtimeMs: number; overwrite: boolean; sha256Hex: string; turn: Promise<void> },
+  options: WholeFileOptions & { overwrite: boolean; turn: Promise<void> },
 ): Promise<FileOutcome> {
   let path: string | undefined;
   try {

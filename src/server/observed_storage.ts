@@ -21,6 +21,7 @@ import {
   type PlacementGuard,
   type ReadHandle,
   type Storage,
+  type StorageBatch,
   StorageError,
   type Upload,
   type UploadOptions,
@@ -73,6 +74,7 @@ export class ObservedStorage implements Storage {
   discardPartials = (selection: PartialSelection): Promise<DiscardResult> =>
     this.#inner.discardPartials(selection);
   usage = (): Promise<number> => this.#inner.usage();
+  batch = (): StorageBatch => this.#inner.batch?.() ?? { [Symbol.dispose]: () => {} };
   openJournal = (): Promise<Journal> => this.#index.journal();
 
   mkdir(path: string, options: { parents?: boolean } = {}): Promise<void> {

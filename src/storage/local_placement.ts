@@ -14,6 +14,7 @@ import { canonicalOf, kindOf } from "./local_entries.ts";
 import { linkUnsupported } from "./private_files.ts";
 import type { Located, RootConfinement } from "./root_confinement.ts";
 import { type EntryKind, StorageError } from "./storage.ts";
+import type { WalkScope } from "./walk_scope.ts";
 
 /** How a finished file is put under its name. */
 export type PlacementStep = "link" | "rename";
@@ -107,15 +108,17 @@ export class LocalPlacement {
    * names (unless `overwrite`). `step` is how the file will be put there:
    * a no-clobber "link" refuses whatever is there by itself, so the
    * name is looked up the cheap way (`toCreate` of root_confinement.ts).
+   * With `scope`, a folder the request's walks reached is reused.
    */
   locateTarget(
     virtual: string,
     overwrite: boolean,
     step: PlacementStep = "rename",
+    scope?: WalkScope,
   ): Located {
     const toCreate = step === "link" && !overwrite;
     return this.#confinement.retrying(virtual, () => {
-      const target = this.#confinement.locate(virtual, { toCreate });
+      const target = this.#confinement.locate(virtual, { toCreate, scope });
       try {
         this.#checkTarget(virtual, target.info, overwrite);
         return target;

@@ -50,6 +50,7 @@ import {
   type PlacedFile,
   type ReadHandle,
   type Storage,
+  type StorageBatch,
   StorageError,
   type Upload,
   type UploadOptions,
@@ -58,6 +59,7 @@ import {
 } from "./storage.ts";
 import { treeUsage } from "./tree_usage.ts";
 import { walkPinned } from "./local_walk.ts";
+import { WalkScope } from "./walk_scope.ts";
 import { RESERVED_NAME, resolveVirtualPath, virtualBaseName } from "./virtual_path.ts";
 
 /** Entries of a folder listed between two turns of the event loop. */
@@ -323,8 +325,12 @@ export class LocalStorage implements Storage {
     // Behind the guard the early walk is made again only if a name changed meanwhile.
     const generation = this.#confinement.generation;
     const guarded = options.guard !== undefined;
-    using early = this.#placement.locateTarget(virtual, overwrite, "link");
-    using partials = this.#confinement.retrying(virtual, () => this.#partials.open());
+    const scope = options.batch instanceof WalkScope ? options.batch : undefined;
+    using early = this.#placement.locateTarget(virtual, overwrite, "link", scope);
+    using partials = this.#confinement.retrying(
+      virtual,
+      () => scope?.privateFolder(() => this.#partials.open()) ?? this.#partials.open(),
+    );
     const temporary = this.#confinement.retrying(virtual, () => createPrivateFile(partials));
     const from = partials.entry(temporary.name);
     try {
@@ -345,6 +351,11 @@ export class LocalStorage implements Storage {
       removeQuietly(from);
       throw toStorageError(error, virtual);
     }
+  }
+
+  /** Folders walked once for all the files of a request (walk_scope.ts). */
+  batch(): StorageBatch {
+    return new WalkScope();
   }
 
   /** Starts (or resumes) an upload into a partial file under `.dfos/partial`. */

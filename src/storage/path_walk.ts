@@ -18,7 +18,7 @@ import { sameEntry, statFd } from "./descriptor_paths.ts";
 import type { PinnedDirectory } from "./pinned_directory.ts";
 import type { Located, LocateOptions, RootConfinement } from "./root_confinement.ts";
 import { MAX_PATH_BYTES } from "../protocol/constants.ts";
-import { RESERVED_NAME, virtualComponents } from "./virtual_path.ts";
+import { RESERVED_NAME, virtualComponents, virtualParent } from "./virtual_path.ts";
 
 /** Symlinks followed, one through another, before a path is refused (like Linux ELOOP). */
 const MAX_SYMLINK_DEPTH = 40;
@@ -70,12 +70,32 @@ export class PathWalk {
   #created = 0;
   /** The private folder's inode, refused wherever the walk meets it. */
   readonly #reserved: Deno.FileInfo | null;
+  /** The virtual folder holding the last name, when the request's scope may remember it. */
+  readonly #parent: string | undefined;
+  /** The root's generation when the walk began. */
+  readonly #generation: number;
 
   constructor(confinement: RootConfinement, virtual: string, options: LocateOptions) {
     this.#confinement = confinement;
     this.#virtual = virtual;
     this.#options = options;
     this.#queue = virtualComponents(virtual);
+    this.#generation = confinement.generation;
+    const plain = this.#queue.length > 0 &&
+      !this.#queue.some((name) => name === "." || name === "..");
+    this.#parent = options.scope !== undefined && plain ? virtualParent(virtual) : undefined;
+    const known = this.#parent === undefined
+      ? null
+      : options.scope!.folder(this.#parent, this.#generation);
+    if (known !== null) {
+      // The folder was reached by a plain walk in this request, and no name changed since.
+      this.#current = known.folder;
+      this.#components = [...known.components];
+      this.#reserved = known.reserved;
+      this.#queue.splice(0, this.#queue.length - 1);
+      this.#parent = undefined;
+      return;
+    }
     this.#current = confinement.openRoot();
     try {
       this.#reserved = confinement.privateIdentity(this.#current);
@@ -120,6 +140,13 @@ export class PathWalk {
       return null;
     }
     if (info !== null && info.isDirectory) this.#refusePrivate(info);
+    if (this.#parent !== undefined && this.#links === 0 && this.#created === 0) {
+      this.#options.scope!.remember(this.#parent, {
+        folder: this.#current,
+        components: this.#components,
+        reserved: this.#reserved,
+      }, this.#generation);
+    }
     return this.#located(name, info);
   }
 

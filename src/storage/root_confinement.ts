@@ -37,6 +37,7 @@ import { PathWalk } from "./path_walk.ts";
 import { PinnedDirectory } from "./pinned_directory.ts";
 import { StorageError } from "./storage.ts";
 import { RESERVED_NAME } from "./virtual_path.ts";
+import type { WalkScope } from "./walk_scope.ts";
 
 /** Walks begun again because the tree changed under them, before the request is refused. */
 const MAX_ATTEMPTS = 5;
@@ -62,6 +63,8 @@ export interface LocateOptions {
    * `followLast`. Default false.
    */
   toCreate?: boolean;
+  /** The request's walks: a folder reached by one is reused for its other children (walk_scope.ts). */
+  scope?: WalkScope;
 }
 
 /**

@@ -104,7 +104,16 @@ export interface WholeFileOptions {
   sha256Hex: string;
   /** Runs the step that puts the file under its name. Default: runs it as it is. */
   guard?: PlacementGuard;
+  /** The request's shared work, from the same backend's {@link Storage.batch}. */
+  batch?: StorageBatch;
 }
+
+/**
+ * What a backend may share across the files of one request (the local
+ * backend: folders walked once, walk_scope.ts). Disposed when the request
+ * has ended; a file stored with one is stored exactly as without it.
+ */
+export type StorageBatch = Disposable;
 
 /** A file just put under its name: its entry, and its path as {@link Storage.canonicalPath} says it. */
 export interface PlacedFile {
@@ -283,6 +292,8 @@ export interface Storage {
    * file's entry as placed.
    */
   writeFile(path: string, content: Uint8Array, options: WholeFileOptions): Promise<EntryInfo>;
+  /** Work to share across the files of one request ({@link WholeFileOptions.batch}), if the backend has any. */
+  batch?(): StorageBatch;
   /**
    * Deletes partial uploads untouched for longer than `maxAgeMs`; resolves to how many.
    *

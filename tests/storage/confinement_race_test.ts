@@ -107,6 +107,18 @@ async function tally(outcomes: Outcomes, name: string, attempt: () => Promise<un
   outcomes.set(name, counts);
 }
 
+/** Four small files in x/ as the files of one request (sharing their folder's walk). */
+async function writeMany(storage: Storage, round: number): Promise<void> {
+  using batch = storage.batch!();
+  for (let index = 0; index < 4; index++) {
+    await storage.writeFile(`/x/many-${round}-${index}`, bytesOf("m"), {
+      mtimeMs: TEST_MTIME_MS,
+      sha256Hex: sha256Hex(bytesOf("m")),
+      batch,
+    });
+  }
+}
+
 /** One round of every operation inside x/. */
 async function attackRound(storage: Storage, round: number, outcomes: Outcomes): Promise<void> {
   const big = new Uint8Array(300 * 1024).fill(round % 251);
@@ -123,6 +135,7 @@ async function attackRound(storage: Storage, round: number, outcomes: Outcomes):
         sha256Hex: sha256Hex(bytesOf("w")),
       })],
     ["large upload", () => putFile(storage, `/x/big-${round}`, big)],
+    ["many files", () => writeMany(storage, round)],
     ["overwrite", () => putFile(storage, "/x/a.txt", `a ${round}`, { overwrite: true })],
     ["mkdir", () => storage.mkdir(`/x/m-${round}`)],
     ["rm", () => storage.remove(`/x/victim-${round}`)],
