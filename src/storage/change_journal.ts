@@ -12,6 +12,15 @@
  * clients list the tree once. The index is kept: whatever it lost, the
  * server finds when it compares it with the files (tree_index.ts).
  *
+ * Changes are written as they come (every answer the journal gives includes
+ * them) but committed together, once per turn of the event loop or every
+ * {@link GROUP_CHANGES} changes: a tree's files are recorded at a fraction
+ * of a transaction each. A crash of the process before the commit is then
+ * what a crash of the machine was: the journal is still marked in use. A
+ * commit that fails (a full disk) leaves the journal without the changes
+ * it had handed out; it takes a new id at once, so no cursor that saw them
+ * is trusted again, and goes on.
+ *
  * @module
  */
 
@@ -48,21 +57,33 @@ const SCHEMA = `
   );
 `;
 
+/** Changes written in one transaction at most before it is committed. */
+export const GROUP_CHANGES = 256;
+
 /** The journal and index of one user's files, in one SQLite file. */
 export class ChangeJournal implements Journal {
-  readonly id: string;
+  #id: string;
   readonly #db: DatabaseSync;
   readonly #options: ChangeJournalOptions;
   readonly #retain: number;
   readonly #statements: Statements;
   #closed = false;
+  /** The transaction open for the changes of this turn of the event loop, if any. */
+  #group: { changes: number; commit: ReturnType<typeof setTimeout> } | undefined;
+  /** A commit failed: the next one first writes down the new id (and drops the old changes). */
+  #renewId = false;
 
   private constructor(db: DatabaseSync, options: ChangeJournalOptions) {
     this.#db = db;
     this.#options = options;
     this.#retain = options.retain ?? 100_000;
     this.#statements = prepare(db);
-    this.id = this.#markInUse();
+    this.#id = this.#markInUse();
+  }
+
+  /** Changes only with an unclean end (the mark left in use) or a failed commit. */
+  get id(): string {
+    return this.#id;
   }
 
   /**
@@ -129,7 +150,7 @@ export class ChangeJournal implements Journal {
 
   put(path: string, entry: IndexedEntry): Promise<JournalChange> {
     return this.#run(() =>
-      this.#transaction(() => {
+      this.#write(() => {
         const op = entry.kind === "directory" ? "mkdir" : "put";
         const change = this.#append({ op, path, ...entry });
         if (entry.kind === "file") this.#statements.removeInside.run(`${path}/`, `${path}0`);
@@ -148,7 +169,7 @@ export class ChangeJournal implements Journal {
 
   delete(path: string): Promise<JournalChange> {
     return this.#run(() =>
-      this.#transaction(() => {
+      this.#write(() => {
         const change = this.#append({ op: "delete", path });
         this.#statements.remove.run(path, `${path}/`, `${path}0`);
         return change;
@@ -158,7 +179,7 @@ export class ChangeJournal implements Journal {
 
   rename(from: string, to: string): Promise<JournalChange> {
     return this.#run(() =>
-      this.#transaction(() => {
+      this.#write(() => {
         const change = this.#append({ op: "rename", path: to, from });
         this.#statements.remove.run(to, `${to}/`, `${to}0`);
         this.#statements.move.run(
@@ -176,7 +197,7 @@ export class ChangeJournal implements Journal {
 
   rememberHash(path: string, entry: IndexedEntry & { sha256: string }): Promise<boolean> {
     return this.#run(() =>
-      this.#transaction(() => {
+      this.#write(() => {
         const { sha256, size, mtimeMs } = entry;
         const updated = this.#statements.hashEntry.run(sha256, path, size, mtimeMs).changes;
         if (Number(updated) === 0) return false;
@@ -206,7 +227,11 @@ export class ChangeJournal implements Journal {
     this.#closed = true;
     try {
       try {
-        this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('in-use', '0')").run();
+        this.#commitGroup();
+        // A journal whose last commit failed stays marked in use: reopened, it takes a new id.
+        if (!this.#renewId) {
+          this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('in-use', '0')").run();
+        }
       } finally {
         this.#db.close();
       }
@@ -247,6 +272,66 @@ export class ChangeJournal implements Journal {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Runs the statements of one change in this turn's transaction (begun if
+   * none is open, committed at the end of the turn or once it holds
+   * {@link GROUP_CHANGES} changes). A change that fails takes the changes
+   * before it in the transaction with it: see {@link #abandonGroup}.
+   */
+  #write<T>(work: () => T): T {
+    if (this.#group === undefined) {
+      this.#statements.begin.run();
+      this.#group = { changes: 0, commit: setTimeout(() => this.#commitGroup(), 0) };
+      if (this.#renewId) this.#writeNewId();
+    }
+    let result: T;
+    try {
+      result = work();
+    } catch (error) {
+      this.#abandonGroup();
+      throw error;
+    }
+    if (++this.#group.changes >= GROUP_CHANGES) this.#commitGroup();
+    return result;
+  }
+
+  /** Commits the open transaction, if any; a failure is {@link #abandonGroup}'s. */
+  #commitGroup(): void {
+    const group = this.#group;
+    if (group === undefined) return;
+    clearTimeout(group.commit);
+    try {
+      this.#statements.commit.run();
+      this.#group = undefined;
+      this.#renewId = false;
+    } catch {
+      this.#abandonGroup();
+    }
+  }
+
+  /**
+   * Rolls the open transaction back. Its changes were handed out (their
+   * sequences answered): the journal takes a new id now, written down with
+   * the next commit, so that every cursor that saw them expires.
+   */
+  #abandonGroup(): void {
+    const group = this.#group;
+    if (group === undefined) return;
+    clearTimeout(group.commit);
+    this.#group = undefined;
+    try {
+      this.#statements.rollback.run();
+    } catch { /* SQLite rolled it back itself. */ }
+    this.#id = crypto.randomUUID();
+    this.#renewId = true;
+  }
+
+  /** The id taken after a failed commit, and no changes before it (as an unclean end does). */
+  #writeNewId(): void {
+    this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('id', ?)").run(this.#id);
+    this.#db.exec("DELETE FROM changes");
   }
 
   #transaction<T>(work: () => T): T {
