@@ -106,6 +106,7 @@ export const MESSAGE_TYPE = {
   WriteFileIf: 0x24,
   WriteFiles: 0x25,
   ReadFiles: 0x26,
+  WriteFilesIf: 0x27,
 
   Data: 0x30,
   DataEnd: 0x31,

@@ -308,6 +308,19 @@ const batchFile: FieldCodec<WireBatchFile> = record({
   sha256,
 });
 
+/** One file of `WriteFilesIf` (PROTOCOL.md §5.9.4): a `WriteFiles` file and its condition. */
+export interface WireConditionalFile extends WireBatchFile {
+  expected: WireCondition;
+}
+
+const conditionalFile: FieldCodec<WireConditionalFile> = record({
+  path: text(MAX_PATH_BYTES),
+  mtimeMs: u64,
+  size: u32,
+  sha256,
+  expected: condition,
+});
+
 /** What became of one file of a `WriteFiles`: code 0 stored, else a status as `Error` carries it. */
 export interface WireFileResult {
   code: number;
@@ -403,6 +416,10 @@ export const Messages = {
   WriteFiles: message("WriteFiles", {
     overwrite: bool,
     files: list(batchFile, MAX_BATCH_FILES),
+    content: blob(MAX_BATCH_BYTES),
+  }),
+  WriteFilesIf: message("WriteFilesIf", {
+    files: list(conditionalFile, MAX_BATCH_FILES),
     content: blob(MAX_BATCH_BYTES),
   }),
 
@@ -501,7 +518,7 @@ export function writeDataHeader(frame: Uint8Array, id: number, length: number): 
 
 /**
  * The bytes of each file of a many-files message (`WriteFiles`,
- * `FileContents`), `sizes[i]` of them after those before it, each a view
+ * `WriteFilesIf`, `FileContents`), `sizes[i]` of them after those before it, each a view
  * into `content`; sizes over the whole-file limit, or not adding up to the
  * content, are a {@link ProtocolError} about message `name`.
  */
@@ -527,9 +544,10 @@ export function splitContent(
   return parts;
 }
 
-/** The files of a decoded `WriteFiles` with their content ({@link splitContent}). */
+/** The files of a decoded `WriteFiles` or `WriteFilesIf` with their content ({@link splitContent}). */
 export function batchContents(
   request: { files: WireBatchFile[]; content: Uint8Array },
+  name: "WriteFiles" | "WriteFilesIf" = "WriteFiles",
 ): Uint8Array[] {
-  return splitContent("WriteFiles", request.files.map((file) => file.size), request.content);
+  return splitContent(name, request.files.map((file) => file.size), request.content);
 }

@@ -1,8 +1,9 @@
 /**
- * `WriteFiles` (PROTOCOL.md §5.5.2): many small files in one request, each
- * stored exactly as its own `WriteFile` would be (verified, synced, put
- * under its name in one step, in the order they came) and each answered in
- * one `FileResults` reply. A file that fails is reported there and the rest
+ * `WriteFiles` (PROTOCOL.md §5.5.2) and `WriteFilesIf` (§5.9.4): many small
+ * files in one request, each stored exactly as its own `WriteFile` (or
+ * `WriteFileIf`) would be (verified, synced, put under its name in one
+ * step, in the order they came) and each answered in one `FileResults`
+ * reply. A file that fails is reported there and the rest
  * go on; only a broken frame ends the session. What a tree of small files
  * saves is the per-request work: one frame to read, one reply to write, one
  * turn in the session's pipeline.
@@ -10,7 +11,16 @@
  * @module
  */
 
-import { batchContents, decode, encode, type Frame, Messages } from "../protocol/messages.ts";
+import {
+  batchContents,
+  decode,
+  encode,
+  type Frame,
+  Messages,
+  type WireBatchFile,
+  type WireCondition,
+} from "../protocol/messages.ts";
+import { expectedOf } from "./conditions.ts";
 import { describeError } from "./error_reply.ts";
 import {
   type AuditDetail,
@@ -30,27 +40,57 @@ import type { WholeFileOptions } from "../storage/storage.ts";
  */
 const FILES_AT_ONCE = 4;
 
+/** A file of a batch as the handlers read it: a `WriteFiles` file, with a condition in `WriteFilesIf`. */
+interface BatchFile extends WireBatchFile {
+  expected?: WireCondition;
+}
+
 /** `WriteFiles`: stores each file as `WriteFile` would, in order, and answers with every outcome. */
-export async function handleWriteFiles(
+export function handleWriteFiles(
   context: RequestContext,
   frame: Frame,
   turn: Promise<void>,
 ): Promise<AuditDetail> {
   const request = decode(Messages.WriteFiles, frame);
-  const contents = batchContents(request);
+  return storeBatch(context, frame, turn, request.files, batchContents(request), request.overwrite);
+}
+
+/**
+ * `WriteFilesIf` (PROTOCOL.md §5.9.4): stores each file as `WriteFileIf`
+ * would (only while its path is as its condition says), in order, and
+ * answers with every outcome; a condition that fails is that file's CONFLICT.
+ */
+export function handleWriteFilesIf(
+  context: RequestContext,
+  frame: Frame,
+  turn: Promise<void>,
+): Promise<AuditDetail> {
+  const request = decode(Messages.WriteFilesIf, frame);
+  const contents = batchContents(request, "WriteFilesIf");
+  return storeBatch(context, frame, turn, request.files, contents, false);
+}
+
+async function storeBatch(
+  context: RequestContext,
+  frame: Frame,
+  turn: Promise<void>,
+  files: BatchFile[],
+  contents: Uint8Array[],
+  overwrite: boolean,
+): Promise<AuditDetail> {
   // The user's request rate counts files: the session took one for the request itself.
-  if (request.files.length > 1) await context.pacers.requests?.take(request.files.length - 1);
+  if (files.length > 1) await context.pacers.requests?.take(files.length - 1);
   await context.pacers.bandwidth?.take(frame.payload.length);
   // Each file goes under its name once the one before it has ended, the first in the batch's turn.
   // (The pool starts files in order, so the one before has begun by then.)
   const ended: Promise<FileOutcome>[] = [];
   const outcomes: FileOutcome[] = [];
   using batch = context.storage.batch();
-  await runPool(request.files.map((_, index) => index), FILES_AT_ONCE, async (index) => {
-    const file = request.files[index];
-    ended[index] = storeOne(context, file.path, contents[index], {
+  await runPool(files.map((_, index) => index), FILES_AT_ONCE, async (index) => {
+    const file = files[index];
+    ended[index] = storeOne(context, file, contents[index], {
       mtimeMs: file.mtimeMs,
-      overwrite: request.overwrite,
+      overwrite,
       sha256Hex: toHex(file.sha256),
       batch,
       turn: index === 0 ? turn : ended[index - 1].then(() => {}),
@@ -73,13 +113,15 @@ type FileOutcome =
 
 async function storeOne(
   context: RequestContext,
-  sent: string,
+  file: BatchFile,
   content: Uint8Array,
   options: WholeFileOptions & { overwrite: boolean; turn: Promise<void> },
 ): Promise<FileOutcome> {
+  const sent = file.path;
   let path: string | undefined;
   try {
     path = context.resolve(sent);
+    const expected = file.expected === undefined ? undefined : expectedOf(path, file.expected);
     context.quota.checkFileSize(path, content.length);
     const reservation = await context.quota.reserve(
       context.user,
@@ -89,7 +131,7 @@ async function storeOne(
     );
     let stored = 0;
     try {
-      await context.storage.writeFile(path, content, options);
+      await context.storage.writeFile(path, content, { ...options, expected });
       stored = content.length;
     } finally {
       reservation(stored);

@@ -28,7 +28,7 @@ import { type EntryInfo, StorageError } from "../storage/storage.ts";
 import type { RequestContext, RequestHandler } from "./request_context.ts";
 import { handleRead } from "./downloads.ts";
 import { handleWrite, handleWriteFile, handleWriteFileIf, handleWriteIf } from "./uploads.ts";
-import { handleWriteFiles } from "./batch_uploads.ts";
+import { handleWriteFiles, handleWriteFilesIf } from "./batch_uploads.ts";
 import { handleReadFiles } from "./batch_downloads.ts";
 import { handleDiscardPartials, handleListPartials } from "./partial_handlers.ts";
 import { handleChanges, handleListTree, handleRemoveIf, handleRenameIf } from "./sync_handlers.ts";
@@ -187,6 +187,13 @@ const TABLE: RequestHandler[] = [
     pipelined: true,
     holds: () => 2 * MAX_BATCH_BYTES, // The files read, then the reply made of them.
     handle: handleReadFiles,
+  },
+  {
+    name: "WriteFilesIf",
+    audit: "upload",
+    writes: true,
+    pipelined: true,
+    handle: handleWriteFilesIf,
   },
 ];
 

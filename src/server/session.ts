@@ -66,7 +66,8 @@ interface SentPaths {
  */
 function sentPaths(frame: Frame): SentPaths {
   // Many paths: each file is audited alone.
-  if (frame.type === MESSAGE_TYPE.WriteFiles || frame.type === MESSAGE_TYPE.ReadFiles) return {};
+  const many = [MESSAGE_TYPE.WriteFiles, MESSAGE_TYPE.WriteFilesIf, MESSAGE_TYPE.ReadFiles];
+  if ((many as number[]).includes(frame.type)) return {};
   const reader = new ByteReader(frame.payload);
   const next = () => {
     try {

@@ -9,6 +9,7 @@
  */
 
 import { runPool } from "../shared/run_pool.ts";
+import { runWindow } from "../client/transfer_window.ts";
 import type { Plan, SyncAction } from "./plan.ts";
 import type { Copier, SideOperations } from "./sides.ts";
 import type { StateChange } from "./state_store.ts";
@@ -33,7 +34,10 @@ export interface ExecutorSides {
 
 /** Options of {@link executePlan}. */
 export interface ExecuteOptions {
-  /** Steps run at once within a phase. Default 64. */
+  /**
+   * Steps run at once within a phase. Default 64, and for copies as many as
+   * their bytes allow (transfer_window.ts).
+   */
   window?: number;
   /** Told of each step when it has run (`error` if it failed). */
   onStep?(action: SyncAction, error?: unknown): void;
@@ -76,7 +80,14 @@ class Executor {
 
   async run(actions: SyncAction[]): Promise<ExecutionResult> {
     for (const batch of batches(actions)) {
-      await runPool(batch, this.#options.window ?? DEFAULT_WINDOW, (action) => this.#step(action));
+      const step = (action: SyncAction) => this.#step(action);
+      if (batch[0].op === "copy" && this.#options.window === undefined) {
+        // Copies are bounded by their bytes, as a tree transfer's files are: small files fill
+        // requests of many files (no round trip each), large ones stream a few at a time.
+        await runWindow(batch, (action) => copiedBytes(action), step);
+      } else {
+        await runPool(batch, this.#options.window ?? DEFAULT_WINDOW, step);
+      }
     }
     return this.#result;
   }
@@ -172,6 +183,11 @@ function pathsOf(action: SyncAction): string[] {
  * Consecutive steps that may run at once: one batch per phase, except that
  * folders are created one depth at a time and deleted one at a time (deepest first).
  */
+/** The bytes a copy moves (what bounds the copies in flight). */
+function copiedBytes(action: SyncAction): number {
+  return action.op === "copy" ? action.source.size : 0;
+}
+
 function batches(actions: SyncAction[]): SyncAction[][] {
   const result: SyncAction[][] = [];
   let key = "";

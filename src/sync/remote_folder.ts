@@ -14,6 +14,7 @@ import type { ClientConnection, RemoteExpectation } from "../client/connection.t
 import { LocalError, RemoteError } from "../client/errors.ts";
 import { downloadFile, readRemote, uploadFile } from "../client/file_transfer.ts";
 import type { Progress } from "../client/progress.ts";
+import { WholeFileBatch } from "../client/whole_file_batch.ts";
 import { STATUS } from "../protocol/status.ts";
 import { concatBytes } from "../shared/concat_bytes.ts";
 import { resolveVirtualPath } from "../storage/virtual_path.ts";
@@ -231,29 +232,44 @@ class ServerFolder implements RemoteFolder {
   }
 }
 
-/** Moves files with the transfers `put` and `get` use, each conditional on the target. */
+/**
+ * Moves files with the transfers `put` and `get` use, each conditional on
+ * the target; small pushes go many to a request (`WriteFilesIf`) where the
+ * server takes them.
+ */
 class TransferCopier implements Copier {
   readonly #context: CommandContext;
   readonly #local: LocalSide;
   readonly #root: string;
   readonly #progress: Progress;
+  readonly #pushes: WholeFileBatch;
 
   constructor(context: CommandContext, local: LocalSide, root: string, progress: Progress) {
     this.#context = context;
     this.#local = local;
     this.#root = root;
     this.#progress = progress;
+    this.#pushes = new WholeFileBatch(context.connection, {
+      conditional: true,
+      signal: context.signal,
+    });
   }
 
   async push(path: string, source: SyncEntry, expected?: SyncEntry): Promise<SyncEntry> {
     // The plan creates folders before the files that go in them: no round trip per file here.
     const target = posix.join(this.#root, path);
-    await uploadFile(this.#context.connection, this.#local.resolve(path), target, {
-      expected: expectationOf(expected),
-      progress: this.#progress,
-      limiter: this.#context.limiter,
-      signal: this.#context.signal,
-    });
+    const localPath = this.#local.resolve(path);
+    const condition = expectationOf(expected);
+    const options = { progress: this.#progress, limiter: this.#context.limiter };
+    if (WholeFileBatch.usable(this.#context.connection, source.size, target, true)) {
+      await this.#pushes.upload(localPath, target, options, condition);
+    } else {
+      await uploadFile(this.#context.connection, localPath, target, {
+        ...options,
+        expected: condition,
+        signal: this.#context.signal,
+      });
+    }
     // The server keeps the mtime to the millisecond, as the scan reads it.
     return { kind: "file", size: source.size, sha256: source.sha256, mtimeNs: source.mtimeNs };
   }

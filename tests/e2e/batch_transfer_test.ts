@@ -9,7 +9,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { MESSAGE_TYPE } from "../../src/protocol/constants.ts";
-import { decode, encode, Messages, type WireBatchFile } from "../../src/protocol/messages.ts";
+import {
+  decode,
+  encode,
+  Messages,
+  type WireBatchFile,
+  type WireCondition,
+} from "../../src/protocol/messages.ts";
 import { STATUS, statusName } from "../../src/protocol/status.ts";
 import { ByteWriter } from "../../src/protocol/bytes.ts";
 import { openClient, readAudit, startServer, waitFor } from "../helpers/processes.ts";
@@ -297,4 +303,85 @@ Deno.test("a tree download fetches its small files in ReadFiles requests and a l
     await connection.close();
     await Deno.remove(local, { recursive: true });
   }
+});
+
+Deno.test("WriteFilesIf answers every file as WriteFileIf would: stored while its path is as expected, CONFLICT where it is not, BAD_REQUEST for a condition that does not fit; the others are stored", async () => {
+  await using server = await startServer();
+  const root = join(server.storageDir, "alice");
+  await Deno.mkdir(join(root, "docs", "folder"), { recursive: true });
+  await Deno.writeTextFile(join(root, "docs", "same.txt"), "version one");
+  await Deno.writeTextFile(join(root, "docs", "moved-on.txt"), "someone else's");
+  const absent = { state: "absent" as const, sha256: new Uint8Array() };
+  const fileIs = (text: string) => ({
+    state: "file" as const,
+    sha256: digest(encoder.encode(text)),
+  });
+  const entries: [string, string, WireCondition][] = [
+    ["/docs/new.txt", "brand new", absent],
+    ["/docs/same.txt", "version two", fileIs("version one")],
+    ["/docs/moved-on.txt", "my edit", fileIs("what I saw")],
+    ["/docs/same.txt", "taken already", absent], // Version two is there by now.
+    ["/docs/folder", "over a folder", fileIs("anything")],
+    ["/docs/odd.txt", "no digest", { state: "file", sha256: new Uint8Array() }],
+    ["/docs/dir.txt", "a folder?", { state: "directory", sha256: new Uint8Array() }],
+    ["/docs/last.txt", "last", absent],
+  ];
+  const bytes = entries.map(([, text]) => encoder.encode(text));
+  const files = entries.map(([path, , expected], index) => ({
+    ...file(path, bytes[index]),
+    expected,
+  }));
+  const session = await loginRaw(server);
+  try {
+    await sendQuietly(
+      session,
+      encode(Messages.WriteFilesIf, 6, { files, content: concatBytes(...bytes) }),
+    );
+    const reply = await nextFrame(session, 20_000, "FileResults");
+    assert.equal(reply.id, 6);
+    const { results } = decode(Messages.FileResults, reply);
+    assert.deepEqual(results.map((result) => result.code === 0 ? "ok" : statusName(result.code)), [
+      "ok",
+      "ok",
+      "CONFLICT",
+      "CONFLICT",
+      "CONFLICT",
+      "BAD_REQUEST",
+      "BAD_REQUEST",
+      "ok",
+    ]);
+    assert.match(results[2].message, /moved-on\.txt/);
+  } finally {
+    session.close();
+  }
+  const stored = async (name: string) => await Deno.readTextFile(join(root, "docs", name));
+  assert.equal(await stored("new.txt"), "brand new");
+  assert.equal(await stored("same.txt"), "version two");
+  assert.equal(
+    await stored("moved-on.txt"),
+    "someone else's",
+    "a changed file is never overwritten",
+  );
+  assert.equal(await stored("last.txt"), "last");
+  assert.ok((await Deno.stat(join(root, "docs", "folder"))).isDirectory);
+  const names = [...Deno.readDirSync(join(root, "docs"))].map((entry) => entry.name).sort();
+  assert.deepEqual(names, ["folder", "last.txt", "moved-on.txt", "new.txt", "same.txt"]);
+  const uploads = await waitFor(
+    async () => {
+      const records = (await readAudit(server)).filter((record) => record.event === "upload");
+      return records.length === files.length && records;
+    },
+    20_000,
+    "an audit record per file",
+  );
+  assert.deepEqual(uploads.map((record) => record.result === "ok"), [
+    true,
+    true,
+    false,
+    false,
+    false,
+    false,
+    false,
+    true,
+  ]);
 });

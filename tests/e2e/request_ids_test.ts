@@ -407,6 +407,19 @@ function everyRequestAs(id: number): [string, Uint8Array][] {
         content,
       }),
     ],
+    [
+      "WriteFilesIf",
+      encode(Messages.WriteFilesIf, id, {
+        files: [{
+          path: "/r14-files-if",
+          mtimeMs: MTIME,
+          size: 1,
+          sha256: digest(content),
+          expected,
+        }],
+        content,
+      }),
+    ],
     ["RemoveIf", encode(Messages.RemoveIf, id, { path: "/r14-none", expected })],
     ["RenameIf", encode(Messages.RenameIf, id, { from: "/small.txt", to: "/r14-if", expected })],
   ];

@@ -232,6 +232,19 @@ function everyRequest(path: string): [string, Uint8Array][] {
       }),
     ],
     ["ReadFiles", encode(Messages.ReadFiles, 23, { paths: [path] })],
+    [
+      "WriteFilesIf",
+      encode(Messages.WriteFilesIf, 24, {
+        files: [{
+          path,
+          mtimeMs: MTIME,
+          size: content.length,
+          sha256: digest(content),
+          expected: ABSENT,
+        }],
+        content,
+      }),
+    ],
   ];
 }
 
@@ -246,7 +259,7 @@ async function replies(
   const frames = await send(concatBytes(...requests.map(([, bytes]) => bytes)));
   return requests.map(([name], index) => {
     const frame = frames.find((candidate) => candidate.id === index + 1);
-    // WriteFiles and ReadFiles answer each file apart: their one file's outcome stands for them.
+    // WriteFiles(If) and ReadFiles answer each file apart: their one file's outcome stands for them.
     const error = frame?.type === MESSAGE_TYPE.Error
       ? decode(Messages.Error, frame)
       : frame?.type === MESSAGE_TYPE.FileResults

@@ -288,6 +288,45 @@ export const SAMPLES: MessageSamples = {
       content: empty,
     },
   ],
+  WriteFilesIf: [
+    { files: [], content: empty },
+    {
+      files: [
+        {
+          path: "a/small.txt",
+          mtimeMs: 1,
+          size: content.length,
+          sha256: digest,
+          expected: { state: "file", sha256: digest },
+        },
+        {
+          path: "empty",
+          mtimeMs: MAX_U64,
+          size: 0,
+          sha256: digest,
+          expected: { state: "absent", sha256: empty },
+        },
+        {
+          path: "é/ü",
+          mtimeMs: 0,
+          size: 3,
+          sha256: digest,
+          expected: { state: "directory", sha256: empty },
+        },
+      ],
+      content: Uint8Array.of(...content, 1, 2, 3),
+    },
+    {
+      files: Array.from({ length: MAX_BATCH_FILES }, (_, index) => ({
+        path: `f${index}`,
+        mtimeMs: index,
+        size: 0,
+        sha256: digest,
+        expected: { state: "absent" as const, sha256: empty },
+      })),
+      content: empty,
+    },
+  ],
   ReadFiles: [
     { paths: [] },
     { paths: ["a.txt", LONGEST_PATH, "é/ü"] },
