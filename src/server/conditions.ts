@@ -8,7 +8,7 @@
 
 import type { WireCondition } from "../protocol/messages.ts";
 import { STATUS } from "../protocol/status.ts";
-import { StorageError } from "../storage/storage.ts";
+import { type EntryInfo, StorageError } from "../storage/storage.ts";
 import { toHex } from "../shared/hex.ts";
 import type { PathState, TreeIndex } from "./tree_index.ts";
 
@@ -33,15 +33,17 @@ export function expectedOf(path: string, wire: WireCondition): Expected {
 
 /**
  * Refuses with CONFLICT unless `path` (canonical) is as `expected`; `shown`
- * names it in the message. Call with the commit lock held.
+ * names it in the message; `entry`, what `path` holds if just looked up.
+ * Call with the commit lock held.
  */
 export async function checkExpected(
   index: TreeIndex,
   path: string,
   expected: Expected,
   shown = path,
+  entry?: EntryInfo | null,
 ): Promise<void> {
-  const state = await index.stateOf(path, expected.kind === "file");
+  const state = await index.stateOf(path, expected.kind === "file", entry);
   if (satisfies(state, expected)) return;
   throw conflict(
     `${shown}: changed meanwhile: expected ${describe(expected)}, found ${describe(state)}`,

@@ -15,6 +15,7 @@ import {
   type CanonicalOptions,
   type DiscardResult,
   type EntryInfo,
+  type LocatedEntry,
   type PartialListing,
   type PartialListOptions,
   type PartialSelection,
@@ -65,6 +66,8 @@ export class ObservedStorage implements Storage {
   lstat = (path: string): Promise<EntryInfo> => this.#inner.lstat(path);
   canonicalPath = (path: string, options?: CanonicalOptions) =>
     this.#inner.canonicalPath(path, options);
+  locateEntry = (path: string, options?: { batch?: StorageBatch }): Promise<LocatedEntry> =>
+    this.#inner.locateEntry(path, options);
   list = (path: string): Promise<EntryInfo[]> => this.#inner.list(path);
   walk = (folder: string): AsyncIterable<WalkedEntry> => this.#inner.walk(folder);
   openRead = (path: string): Promise<ReadHandle> => this.#inner.openRead(path);
@@ -145,13 +148,15 @@ export class ObservedStorage implements Storage {
       write: (chunk) => upload.write(chunk),
       abort: (keepPartial) => upload.abort(keepPartial),
       commit: (sha256Hex) =>
-        upload.commit(sha256Hex, { guard: this.#placement(path, sha256Hex, expected) }),
+        upload.commit(sha256Hex, { guard: this.#placement(path, sha256Hex, { expected }) }),
     };
   }
 
   /**
-   * Stores a small file; with `expected`, only if the target is still so;
-   * with `turn`, put under its name only once that has resolved.
+   * Stores a small file; with `expected`, only if the target is still so
+   * (checked as it is put in place: its bytes are here already, and a
+   * condition that fails is rare); with `turn`, put under its name only once
+   * that has resolved.
    */
   async writeFile(
     path: string,
@@ -159,21 +164,31 @@ export class ObservedStorage implements Storage {
     options: WholeFileOptions & UploadCondition & { turn?: Promise<void> },
   ): Promise<EntryInfo> {
     const { expected, turn, ...rest } = options;
-    if (expected !== undefined) await this.#precheck(path, expected);
+    if (expected?.kind === "directory") throw badCondition(path, "write");
     const overwrite = expected === undefined ? rest.overwrite : expected.kind === "file";
-    const guard = this.#placement(path, rest.sha256Hex, expected, turn);
-    return await this.#refusing(
-      expected,
-      this.#inner.writeFile(path, content, { ...rest, overwrite, guard }),
-    );
+    const guard = this.#placement(path, rest.sha256Hex, { expected, turn, batch: rest.batch });
+    try {
+      return await this.#refusing(
+        expected,
+        this.#inner.writeFile(path, content, { ...rest, overwrite, guard }),
+      );
+    } catch (error) {
+      const refused = error instanceof StorageError && error.code !== STATUS.CONFLICT;
+      // Refused before its condition was checked (a folder at the path, say): the condition
+      // speaks first, as it would have before the bytes were written.
+      if (expected !== undefined && refused) {
+        await this.#index.locked(() => this.#check(path, expected, rest.batch));
+      }
+      throw error;
+    }
   }
 
   /** Removes a file with the expected hash, or an empty folder, if it is still there as expected. */
   removeIf(path: string, expected: Expected): Promise<void> {
     if (expected.kind === "absent") return Promise.reject(badCondition(path, "remove"));
     return this.#index.locked(async () => {
-      const target = await this.#inner.canonicalPath(path);
-      await checkExpected(this.#index, target, expected, path);
+      const { path: target, entry } = await this.#inner.locateEntry(path);
+      await checkExpected(this.#index, target, expected, path, entry);
       if (expected.kind === "directory") await this.#inner.rmdir(path);
       else await this.#inner.remove(path);
       await this.#publish({ op: "delete", path: target });
@@ -184,26 +199,27 @@ export class ObservedStorage implements Storage {
   renameIf(from: string, to: string, expected: Expected): Promise<void> {
     if (expected.kind === "absent") return Promise.reject(badCondition(from, "rename"));
     return this.#index.locked(async () => {
-      await checkExpected(this.#index, await this.#inner.canonicalPath(from), expected, from);
-      await checkExpected(this.#index, await this.#inner.canonicalPath(to), { kind: "absent" }, to);
+      await this.#check(from, expected);
+      await this.#check(to, { kind: "absent" });
       await this.#refusing({ kind: "absent" }, this.#inner.rename(from, to));
       await this.#publishRename(from, to);
     });
   }
 
-  /** The guard of an upload's placement: locked, its condition checked, its change published. */
+  /**
+   * The guard of an upload's placement: locked, its condition checked (the
+   * target looked up once, with the request's `batch`), its change published.
+   */
   #placement(
     path: string,
     sha256Hex: string,
-    expected?: Expected,
-    turn?: Promise<void>,
+    how: { expected?: Expected; turn?: Promise<void>; batch?: StorageBatch },
   ): PlacementGuard {
+    const { expected, turn, batch } = how;
     return async (place) => {
       await turn; // In the order the requests came: what clients see stays in their order.
       return await this.#index.locked(async () => {
-        if (expected !== undefined) {
-          await checkExpected(this.#index, await this.#inner.canonicalPath(path), expected, path);
-        }
+        if (expected !== undefined) await this.#check(path, expected, batch);
         const placed = await this.#refusing(expected, place());
         const { size, mtimeMs } = placed.entry;
         const sha256 = sha256Hex.toLowerCase();
@@ -221,9 +237,13 @@ export class ObservedStorage implements Storage {
   /** Checks a condition before an upload begins, so a doomed one sends no bytes. */
   #precheck(path: string, expected: Expected): Promise<void> {
     if (expected.kind === "directory") return Promise.reject(badCondition(path, "write"));
-    return this.#index.locked(async () =>
-      checkExpected(this.#index, await this.#inner.canonicalPath(path), expected, path)
-    );
+    return this.#index.locked(() => this.#check(path, expected));
+  }
+
+  /** {@link checkExpected} of `path` (looked up once, with `batch`). Call with the lock held. */
+  async #check(path: string, expected: Expected, batch?: StorageBatch): Promise<void> {
+    const { path: target, entry } = await this.#inner.locateEntry(path, { batch });
+    await checkExpected(this.#index, target, expected, path, entry);
   }
 
   /** `work`, with EXISTS read as CONFLICT where the condition was "absent". */

@@ -92,11 +92,15 @@ export class TreeIndex {
   /**
    * Compares `path` with the index and records a difference. Call with the
    * commit lock held. Resolves to the path's entry (null if nothing is
-   * there) and what the index now says of it.
+   * there) and what the index now says of it. `known`: the entry as just
+   * looked up under the lock (else it is looked up here).
    */
-  async reconcile(path: string): Promise<{ entry: EntryInfo | null; indexed?: IndexedEntry }> {
+  async reconcile(
+    path: string,
+    known?: EntryInfo | null,
+  ): Promise<{ entry: EntryInfo | null; indexed?: IndexedEntry }> {
     const journal = await this.journal();
-    const entry = await this.#lstat(path);
+    const entry = known === undefined ? await this.#lstat(path) : known;
     const indexed = await journal.lookup(path);
     if (agrees(entry, indexed)) return { entry, indexed };
     if (entry === null || !indexable(entry)) {
@@ -113,9 +117,12 @@ export class TreeIndex {
     return this.locked(() => this.reconcile(path));
   }
 
-  /** What `path` holds, a file with its hash if `hashed`. Call with the commit lock held. */
-  async stateOf(path: string, hashed: boolean): Promise<PathState> {
-    const { entry, indexed } = await this.reconcile(path);
+  /**
+   * What `path` holds, a file with its hash if `hashed`; `known` as for
+   * {@link reconcile}. Call with the commit lock held.
+   */
+  async stateOf(path: string, hashed: boolean, known?: EntryInfo | null): Promise<PathState> {
+    const { entry, indexed } = await this.reconcile(path, known);
     if (entry === null) return { kind: "absent" };
     if (entry.kind === "directory") return { kind: "directory" };
     if (entry.kind !== "file") return { kind: "other" };

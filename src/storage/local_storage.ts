@@ -44,6 +44,7 @@ import {
   type CanonicalOptions,
   type DiscardResult,
   type EntryInfo,
+  type LocatedEntry,
   type PartialListing,
   type PartialListOptions,
   type PartialSelection,
@@ -129,6 +130,19 @@ export class LocalStorage implements Storage {
       this.#run(path, (virtual) => {
         using located = this.#confinement.locate(virtual, { followLast: options.followLast });
         return canonicalOf(located);
+      })
+    );
+  }
+
+  /** The canonical path and the entry at its last name, walked once (with the request's scope). */
+  locateEntry(path: string, options: { batch?: StorageBatch } = {}): Promise<LocatedEntry> {
+    const scope = options.batch instanceof WalkScope ? options.batch : undefined;
+    return settle(() =>
+      this.#run(path, (virtual) => {
+        using located = this.#confinement.locate(virtual, { scope });
+        const { info } = located;
+        const entry = info === null ? null : toEntryInfo(virtualBaseName(virtual), info);
+        return { path: canonicalOf(located), entry };
       })
     );
   }

@@ -141,6 +141,13 @@ export interface CanonicalOptions {
   followLast?: boolean;
 }
 
+/** What {@link Storage.locateEntry} finds: the canonical path, and the entry there if any. */
+export interface LocatedEntry {
+  path: string;
+  /** As `lstat` describes it; null if the last name holds nothing. */
+  entry: EntryInfo | null;
+}
+
 /**
  * An upload in progress. Bytes go to a hidden partial; the real name only
  * ever holds a complete, verified file.
@@ -245,6 +252,13 @@ export interface Storage {
    * on the way is missing.
    */
   canonicalPath(path: string, options?: CanonicalOptions): Promise<string>;
+  /**
+   * {@link canonicalPath} and {@link lstat} in one look (what a condition
+   * checks): NOT_FOUND, as there, for a folder missing on the way, but
+   * `entry` null for a last name that holds nothing. `batch`: the
+   * request's shared work ({@link WholeFileOptions.batch}).
+   */
+  locateEntry(path: string, options?: { batch?: StorageBatch }): Promise<LocatedEntry>;
   /** Entries of a directory, sorted by name; never shows partial uploads or reserved names. */
   list(path: string): Promise<EntryInfo[]>;
   /**

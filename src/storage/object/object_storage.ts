@@ -31,6 +31,7 @@ import {
   type CanonicalOptions,
   type DiscardResult,
   type EntryInfo,
+  type LocatedEntry,
   type PartialListing,
   type PartialListOptions,
   type PartialSelection,
@@ -109,6 +110,19 @@ export class ObjectStorage implements Storage {
       throw new StorageError(STATUS.NOT_A_DIRECTORY, `${virtual}: ${parent} is not a directory`);
     }
     return virtual;
+  }
+
+  /** {@link canonicalPath} and {@link lstat} (no links, so one name to look up). */
+  async locateEntry(path: string): Promise<LocatedEntry> {
+    const canonical = await this.canonicalPath(path);
+    try {
+      return { path: canonical, entry: await this.lstat(canonical) };
+    } catch (error) {
+      if (error instanceof StorageError && error.code === STATUS.NOT_FOUND) {
+        return { path: canonical, entry: null };
+      }
+      throw error;
+    }
   }
 
   async list(path: string): Promise<EntryInfo[]> {
