@@ -18,7 +18,13 @@ import {
 } from "../../src/protocol/messages.ts";
 import { STATUS, statusName } from "../../src/protocol/status.ts";
 import { ByteWriter } from "../../src/protocol/bytes.ts";
-import { openClient, readAudit, startServer, waitFor } from "../helpers/processes.ts";
+import {
+  openClient,
+  readAudit,
+  startServer,
+  type TestServer,
+  waitFor,
+} from "../helpers/processes.ts";
 import { downloadTree, uploadTree } from "../../src/client/tree_transfer.ts";
 import { SILENT_PROGRESS } from "../../src/client/progress.ts";
 import {
@@ -32,6 +38,18 @@ import {
 
 const MTIME = 1_700_000_000_123;
 const encoder = new TextEncoder();
+
+/** The server's `upload` audit records, once there are `count` of them (one per file). */
+async function uploadRecords(server: TestServer, count: number) {
+  return await waitFor(
+    async () => {
+      const records = (await readAudit(server)).filter((record) => record.event === "upload");
+      return records.length === count && records;
+    },
+    20_000,
+    "an audit record per file",
+  );
+}
 
 function file(path: string, content: Uint8Array, sha256 = digest(content)): WireBatchFile {
   return { path, mtimeMs: MTIME, size: content.length, sha256 };
@@ -92,14 +110,7 @@ Deno.test("WriteFiles answers every file in order, as WriteFile would: stored, E
   const names = [...Deno.readDirSync(join(root, "docs"))].map((entry) => entry.name).sort();
   assert.deepEqual(names, ["a.txt", "b.txt", "empty.txt", "kept.txt", "twice.txt"]);
   // One audit record per file, each with its own result.
-  const uploads = await waitFor(
-    async () => {
-      const records = (await readAudit(server)).filter((record) => record.event === "upload");
-      return records.length === files.length && records;
-    },
-    20_000,
-    "an audit record per file",
-  );
+  const uploads = await uploadRecords(server, files.length);
   assert.deepEqual(uploads.map((record) => [record.path ?? record.requested, record.result]), [
     ["/docs/a.txt", "ok"],
     ["/docs/kept.txt", "/docs/kept.txt: already exists"],
@@ -181,14 +192,7 @@ Deno.test("a tree upload sends its small files in WriteFiles requests, a large o
       assert.equal((await Deno.stat(path)).mtime?.getTime(), MTIME + index);
     }
     assert.deepEqual(await Deno.readFile(join(root, "large.bin")), large);
-    const uploads = await waitFor(
-      async () => {
-        const records = (await readAudit(server)).filter((record) => record.event === "upload");
-        return records.length === small.length + 1 && records;
-      },
-      20_000,
-      "an audit record per file",
-    );
+    const uploads = await uploadRecords(server, small.length + 1);
     assert.ok(uploads.every((record) => record.result === "ok"));
   } finally {
     await connection.close();
@@ -366,14 +370,7 @@ Deno.test("WriteFilesIf answers every file as WriteFileIf would: stored while it
   assert.ok((await Deno.stat(join(root, "docs", "folder"))).isDirectory);
   const names = [...Deno.readDirSync(join(root, "docs"))].map((entry) => entry.name).sort();
   assert.deepEqual(names, ["folder", "last.txt", "moved-on.txt", "new.txt", "same.txt"]);
-  const uploads = await waitFor(
-    async () => {
-      const records = (await readAudit(server)).filter((record) => record.event === "upload");
-      return records.length === files.length && records;
-    },
-    20_000,
-    "an audit record per file",
-  );
+  const uploads = await uploadRecords(server, files.length);
   assert.deepEqual(uploads.map((record) => record.result === "ok"), [
     true,
     true,
