@@ -112,7 +112,9 @@ async function hashContent(root: string, path: string, entry: SyncEntry, scan: L
   let read: number;
   if (entry.size <= READ_WHOLE_BYTES) {
     // Not a 256 KiB hashing buffer per small file: 200 changed files left 50 MB of them behind.
-    const bytes = await Deno.readFile(join(root, path));
+    // Read synchronously: a few system calls, where each asynchronous one costs a trip to another
+    // thread and back (200 changed files of 4 KiB: about 60 → 10 ms).
+    const bytes = Deno.readFileSync(join(root, path));
     hash.update(bytes);
     read = bytes.length;
   } else {
