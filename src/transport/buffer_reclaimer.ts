@@ -1,18 +1,25 @@
 /**
- * Keeps the memory of TLS traffic bounded when the machine is busy. node:tls
- * hands every decrypted chunk, and every encrypted one, over in a new
- * buffer. V8 starts collecting dropped buffers on its own once about 64 MB
- * of them have piled up, but concurrently, and on a loaded machine that
- * lags behind a fast transfer: a server's peak RSS over a 1 GiB upload and
- * download reached 270 MB under the parallel test suite (about 190 MB with
- * this). So the TLS streams report the bytes they pass; every
+ * Keeps the memory of TLS traffic bounded. node:tls hands every decrypted
+ * chunk, and every encrypted one, over in a new buffer. V8 starts
+ * collecting dropped buffers on its own once about 64 MB of them have piled
+ * up, but concurrently, and on a loaded machine that lags behind a fast
+ * transfer: a server's peak RSS over a 1 GiB upload and download reached
+ * 270 MB under the parallel test suite (about 190 MB with this). Buffers that
+ * live a little longer (those of a request of many small files, held while
+ * its files are stored) outlive V8's young collections, and `malloc` holds
+ * on to what they leave behind: a sync's first copy of 20,000 files of 4 KiB
+ * took the server to 180–190 MB with a 64 MB limit alone, 125–130 MB with
+ * early collections.
+ *
+ * So the TLS streams report the bytes they pass; every
  * {@link CHECK_EVERY_BYTES} the buffer memory is looked at (a few
- * microseconds), and once it has grown by {@link BUFFER_GROWTH_LIMIT_BYTES}
- * (V8's own threshold) over what was live, a collection runs at once. On a
- * calm machine V8 has mostly collected by then, so this costs next to
- * nothing (a 256 MiB transfer took as long with it as without, within the
- * benchmark's noise). Where the runtime offers no way to ask for a
- * collection, it does nothing.
+ * microseconds). Once it has grown by {@link EARLY_GROWTH_BYTES} over what
+ * was live, a collection runs, unless the last one forced is so recent
+ * that it would have taken more than {@link EARLY_SHARE} of the time since it
+ * began (a full collection of a server's heap takes 20–35 ms here: early
+ * collections slow a fast stream by that share at most). Past {@link BUFFER_GROWTH_LIMIT_BYTES} (V8's own threshold) a
+ * collection runs at once, whatever it costs. Where the runtime offers no
+ * way to ask for a collection, nothing happens.
  *
  * @module
  */
@@ -22,6 +29,10 @@ import vm from "node:vm";
 
 /** TLS traffic between two looks at the buffer memory. */
 export const CHECK_EVERY_BYTES = 4 * 1024 * 1024;
+/** Growth of buffer memory past which a collection runs if the time budget allows. */
+export const EARLY_GROWTH_BYTES = 8 * 1024 * 1024;
+/** The largest share of the time early collections may take. */
+export const EARLY_SHARE = 0.05;
 /**
  * Growth of buffer memory (V8's "external") over the lowest level seen
  * since the last forced collection, past which the next is forced. The
@@ -30,28 +41,64 @@ export const CHECK_EVERY_BYTES = 4 * 1024 * 1024;
  */
 export const BUFFER_GROWTH_LIMIT_BYTES = 64 * 1024 * 1024;
 
-type Collector = () => void;
+/** What a {@link BufferReclaimer} looks at and does. */
+export interface ReclaimerRuntime {
+  /** Bytes of buffer memory now. */
+  external(): number;
+  /** A full collection; null where the runtime offers none. */
+  collector(): (() => void) | null;
+  /** Milliseconds, monotonic. */
+  now(): number;
+}
 
-let collector: Collector | null | undefined;
-let passed = 0;
-let floor = Infinity;
+/** Counts TLS bytes and collects dropped buffers as the module documentation says. */
+export class BufferReclaimer {
+  readonly #runtime: ReclaimerRuntime;
+  #collect: (() => void) | null | undefined;
+  #passed = 0;
+  #floor = Infinity;
+  /** Before this time, only growth past the hard limit collects. */
+  #earlyAfter = -Infinity;
 
-/** Counts `bytes` that went through a TLS stream; collects if dropped buffers pile up. */
+  constructor(runtime: ReclaimerRuntime) {
+    this.#runtime = runtime;
+  }
+
+  /** Counts `bytes` that went through a TLS stream; collects if dropped buffers pile up. */
+  note(bytes: number): void {
+    this.#passed += bytes;
+    if (this.#passed < CHECK_EVERY_BYTES) return;
+    this.#passed = 0;
+    const runtime = this.#runtime;
+    const external = runtime.external();
+    this.#floor = Math.min(this.#floor, external);
+    const growth = external - this.#floor;
+    if (growth < EARLY_GROWTH_BYTES) return;
+    const started = runtime.now();
+    if (growth < BUFFER_GROWTH_LIMIT_BYTES && started < this.#earlyAfter) return;
+    this.#collect ??= runtime.collector();
+    if (!this.#collect) return;
+    this.#collect();
+    const ended = runtime.now();
+    // The next early one waits until this one is EARLY_SHARE of the time between them.
+    this.#earlyAfter = ended + (ended - started) * (1 / EARLY_SHARE - 1);
+    this.#floor = runtime.external();
+  }
+}
+
+const reclaimer = new BufferReclaimer({
+  external: () => Deno.memoryUsage().external,
+  collector: findCollector,
+  now: () => performance.now(),
+});
+
+/** Counts `bytes` that went through a TLS stream of this process (see {@link BufferReclaimer}). */
 export function noteBytesPassed(bytes: number): void {
-  passed += bytes;
-  if (passed < CHECK_EVERY_BYTES) return;
-  passed = 0;
-  const external = Deno.memoryUsage().external;
-  floor = Math.min(floor, external);
-  if (external - floor < BUFFER_GROWTH_LIMIT_BYTES) return;
-  collector ??= findCollector();
-  if (!collector) return;
-  collector();
-  floor = Deno.memoryUsage().external;
+  reclaimer.note(bytes);
 }
 
 /** V8's `gc` function, made available to a fresh context; null if the runtime refuses. */
-function findCollector(): Collector | null {
+function findCollector(): (() => void) | null {
   try {
     v8.setFlagsFromString("--expose-gc");
     const gc = vm.runInNewContext("gc");

@@ -45,8 +45,8 @@ Deno.test("put then get returns byte-identical files of 0, 1 and 1 MiB + 1 bytes
 
 /**
  * The bound proves streaming: nothing holds the file. It leaves room for
- * what TLS (node:tls) drops: a new buffer per chunk, which piles up to
- * about 64 MB before it is collected (src/transport/buffer_reclaimer.ts).
+ * what TLS (node:tls) drops: a new buffer per chunk, collected early within
+ * a time budget and at once past 64 MB (src/transport/buffer_reclaimer.ts).
  */
 Deno.test("a 1 GiB file goes up and down byte-identical while the server stays under 250 MB RSS", async () => {
   await using server = await startServer();
