@@ -24,7 +24,7 @@ import {
   type WireFileContent,
 } from "../protocol/messages.ts";
 import { STATUS } from "../protocol/status.ts";
-import { type ReadHandle, StorageError } from "../storage/storage.ts";
+import { type ReadHandle, type StorageBatch, StorageError } from "../storage/storage.ts";
 import { describeError, fitText } from "./error_reply.ts";
 import { concatBytes } from "../shared/concat_bytes.ts";
 import {
@@ -50,13 +50,15 @@ export async function handleReadFiles(
   if (paths.length > 1) await context.pacers.requests?.take(paths.length - 1);
   const reply = new ContentsReply(paths.length);
   const records: (() => void)[] = [];
+  // The files of one folder are reached by one walk (walk_scope.ts).
+  using batch = context.storage.batch();
   for (const sent of paths) {
     const startedAt = performance.now();
     let target: AuditedPath | { requested: string } = { requested: sent };
     try {
       const path = context.resolve(sent);
       target = auditedPath(sent, path);
-      const read = await readSmall(context, path, reply.room());
+      const read = await readSmall(context, path, reply.room(), batch);
       reply.add(read.entry, read.bytes);
       const done = target;
       records.push(() =>
@@ -97,8 +99,13 @@ class TooLarge extends StorageError {
 }
 
 /** Reads the file at `path` whole, if it has at most `room` bytes (and is a small file). */
-async function readSmall(context: RequestContext, path: string, room: number) {
-  const handle: ReadHandle = await context.storage.openRead(path);
+async function readSmall(
+  context: RequestContext,
+  path: string,
+  room: number,
+  batch: StorageBatch,
+) {
+  const handle: ReadHandle = await context.storage.openRead(path, { batch });
   try {
     if (handle.size > Math.min(MAX_WHOLE_FILE_SIZE, room)) throw new TooLarge(path, handle.size);
     const bytes = new Uint8Array(handle.size);

@@ -70,7 +70,8 @@ export class ObservedStorage implements Storage {
     this.#inner.locateEntry(path, options);
   list = (path: string): Promise<EntryInfo[]> => this.#inner.list(path);
   walk = (folder: string): AsyncIterable<WalkedEntry> => this.#inner.walk(folder);
-  openRead = (path: string): Promise<ReadHandle> => this.#inner.openRead(path);
+  openRead = (path: string, options?: { batch?: StorageBatch }): Promise<ReadHandle> =>
+    this.#inner.openRead(path, options);
   cleanupPartials = (maxAgeMs: number): Promise<number> => this.#inner.cleanupPartials(maxAgeMs);
   listPartials = (options?: PartialListOptions): Promise<PartialListing> =>
     this.#inner.listPartials(options);

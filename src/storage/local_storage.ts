@@ -301,10 +301,11 @@ export class LocalStorage implements Storage {
   }
 
   /** Opens a regular file for reading at any position. */
-  openRead(path: string): Promise<ReadHandle> {
+  openRead(path: string, options: { batch?: StorageBatch } = {}): Promise<ReadHandle> {
+    const scope = options.batch instanceof WalkScope ? options.batch : undefined;
     return settle(() =>
       this.#run(path, (virtual) => {
-        using located = this.#confinement.locate(virtual, { followLast: true });
+        using located = this.#confinement.locate(virtual, { followLast: true, scope });
         requireRegularFile(virtual, located.info);
         const { fd, info } = this.#confinement.openFile(located);
         return new LocalReadHandle(fd, virtual, info);

@@ -297,7 +297,8 @@ export interface Storage {
    * Local: one rename(2). Object store: one statement in one transaction.
    */
   rename(from: string, to: string, options?: { overwrite?: boolean }): Promise<void>;
-  openRead(path: string): Promise<ReadHandle>;
+  /** Opens a regular file for reading; with `batch`, the request's walks are shared (as {@link WholeFileOptions.batch}). */
+  openRead(path: string, options?: { batch?: StorageBatch }): Promise<ReadHandle>;
   beginUpload(path: string, options: UploadOptions): Promise<Upload>;
   /**
    * Stores a small file in one step, with the same checks and guarantees as

@@ -119,6 +119,27 @@ async function writeMany(storage: Storage, round: number): Promise<void> {
   }
 }
 
+/** Three files of x/ read as the files of one request (sharing their folder's walk). */
+async function readMany(storage: Storage): Promise<string[]> {
+  using batch = storage.batch!();
+  const texts: string[] = [];
+  for (const path of ["/x/secret.txt", "/x/a.txt", "/x/secret.txt"]) {
+    const handle = await storage.openRead(path, { batch });
+    try {
+      const bytes = new Uint8Array(handle.size);
+      for (let filled = 0; filled < bytes.length;) {
+        const count = await handle.read(bytes.subarray(filled), filled);
+        if (count === null) break;
+        filled += count;
+      }
+      texts.push(new TextDecoder().decode(bytes));
+    } finally {
+      handle.close();
+    }
+  }
+  return texts;
+}
+
 /** One round of every operation inside x/. */
 async function attackRound(storage: Storage, round: number, outcomes: Outcomes): Promise<void> {
   const big = new Uint8Array(300 * 1024).fill(round % 251);
@@ -136,6 +157,7 @@ async function attackRound(storage: Storage, round: number, outcomes: Outcomes):
       })],
     ["large upload", () => putFile(storage, `/x/big-${round}`, big)],
     ["many files", () => writeMany(storage, round)],
+    ["read many", () => readMany(storage)],
     ["overwrite", () => putFile(storage, "/x/a.txt", `a ${round}`, { overwrite: true })],
     ["mkdir", () => storage.mkdir(`/x/m-${round}`)],
     ["rm", () => storage.remove(`/x/victim-${round}`)],

@@ -128,3 +128,59 @@ Deno.test("a request's scope closes every folder it held once disposed", async (
     assert.equal(openDescriptorCount(root), before);
   });
 });
+
+/** Reads `path` whole as a file of the request `batch`. */
+async function read(storage: LocalStorage, batch: StorageBatch, path: string): Promise<string> {
+  const handle = await storage.openRead(path, { batch });
+  try {
+    const bytes = new Uint8Array(handle.size);
+    for (let filled = 0; filled < bytes.length;) {
+      const count = await handle.read(bytes.subarray(filled), filled);
+      if (count === null) break;
+      filled += count;
+    }
+    return new TextDecoder().decode(bytes);
+  } finally {
+    handle.close();
+  }
+}
+
+Deno.test("reads share the walk too: each file of a folder is its own, and a rename through the server means a new walk", async () => {
+  await withRoot(async (_root, mine, other) => {
+    await mine.mkdir("/tree/d1", { parents: true });
+    {
+      using writes = mine.batch();
+      for (let index = 0; index < 10; index++) {
+        await write(mine, writes, `/tree/d1/f${index}.txt`, `file ${index}`);
+      }
+    }
+    using batch = mine.batch();
+    for (let index = 0; index < 10; index++) {
+      assert.equal(await read(mine, batch, `/tree/d1/f${index}.txt`), `file ${index}`);
+    }
+    await other.rename("/tree", "/moved");
+    await assertStatus(read(mine, batch, "/tree/d1/f1.txt"), "NOT_FOUND");
+    assert.equal(await read(mine, batch, "/moved/d1/f1.txt"), "file 1");
+  });
+});
+
+Deno.test("a read in a held folder swapped on disk for a link to another user's folder reads nothing of the other user's", async () => {
+  await withRoot(async (root, mine) => {
+    const bob = join(root, "..", "bob");
+    await Deno.mkdir(join(bob, "x"), { recursive: true });
+    await Deno.writeTextFile(join(bob, "x", "secret.txt"), "bob's");
+    await mine.mkdir("/x");
+    {
+      using writes = mine.batch();
+      await write(mine, writes, "/x/a.txt", "a");
+    }
+    using batch = mine.batch();
+    assert.equal(await read(mine, batch, "/x/a.txt"), "a");
+    await Deno.rename(join(root, "x"), join(root, "aside"));
+    await Deno.symlink(join(bob, "x"), join(root, "x"));
+    // The held folder is alice's own (now /aside): bob's file is not in it.
+    await assertStatus(read(mine, batch, "/x/secret.txt"), "NOT_FOUND");
+    using next = mine.batch();
+    await assertStatus(read(mine, next, "/x/secret.txt"), "PERMISSION_DENIED");
+  });
+});
