@@ -22,7 +22,7 @@ import { decode, Messages, splitContent, type WireFileContent } from "../protoco
 import { STATUS } from "../protocol/status.ts";
 import type { ClientConnection } from "./connection.ts";
 import { BatchQueue, fitsPathField, requireOnePerItem } from "./batch_queue.ts";
-import { localError, RemoteError } from "./errors.ts";
+import { localError, LocalTargetExists, RemoteError } from "./errors.ts";
 import { finalMode, folderError, refuseExisting } from "./download_target.ts";
 import { syncData } from "../shared/data_sync.ts";
 import { writeAllSync } from "../shared/write_all_sync.ts";
@@ -42,8 +42,16 @@ interface Queued {
 
 const encoder = new TextEncoder();
 
-/** Options of one file of {@link WholeFileReads}. */
-export type BatchedReadOptions = Pick<FileTransferOptions, "progress" | "limiter" | "mode">;
+/**
+ * Options of one file of {@link WholeFileReads}; `force`, where given,
+ * overrides the queue's for this file.
+ */
+export type BatchedReadOptions =
+  & Pick<FileTransferOptions, "progress" | "limiter" | "mode" | "force" | "beforeReplace">
+  & {
+    /** The target must still be absent when the file takes its name (see {@link Placement}). */
+    noClobber?: boolean;
+  };
 
 /**
  * The queue of one tree download's small files.
@@ -91,8 +99,9 @@ export class WholeFileReads {
     options: BatchedReadOptions,
   ): Promise<TransferResult> {
     this.#signal?.throwIfAborted();
+    const force = options.force ?? this.#force;
     // Before a byte is fetched, as a Read does; what it replaces gives the file its mode.
-    const replaced = refuseExisting(localPath, this.#force);
+    const replaced = refuseExisting(localPath, force);
     const { entry, content } = await new Promise<{ entry: WireFileContent; content: Uint8Array }>(
       (resolve, reject) => {
         const request = PATH_FIELD_BYTES + encoder.encode(remotePath).length;
@@ -103,7 +112,7 @@ export class WholeFileReads {
       // It grew past what a batch holds since the tree was listed: on its own, as any large file.
       return await downloadFile(this.#connection, remotePath, localPath, {
         ...options,
-        force: this.#force,
+        force,
         signal: this.#signal,
       });
     }
@@ -120,6 +129,8 @@ export class WholeFileReads {
     await placeWhole(localPath, content, {
       mtimeMs: entry.mtimeMs,
       mode: finalMode(options.mode, replaced, localPath),
+      beforeReplace: options.beforeReplace,
+      noClobber: options.noClobber,
     });
     options.progress.advance(content.length);
     options.progress.fileDone();
@@ -140,23 +151,34 @@ export class WholeFileReads {
   }
 }
 
+/** How {@link placeWhole} puts a file in place. */
+interface Placement {
+  mtimeMs: number;
+  mode: number;
+  /** Runs just before the file takes its name; if it throws, the partial goes and the target stays. */
+  beforeReplace?: () => void;
+  /**
+   * The target must not exist: the file takes its name with a hard link,
+   * which fails if anything is there by then (a link leading nowhere too),
+   * instead of a check and a rename with a moment between them. Where the
+   * filesystem has no hard links, `beforeReplace` and a rename.
+   */
+  noClobber?: boolean;
+}
+
 /**
  * Puts verified `content` at `localPath` as a download does: written to the
  * private partial beside it (mode 0600), synced, given its `mode`, renamed
- * into place and given its mtime. A failure leaves the target as it was.
+ * (or linked) into place and given its mtime. A failure leaves the target
+ * as it was.
  */
 async function placeWhole(
   localPath: string,
   content: Uint8Array,
-  options: { mtimeMs: number; mode: number },
+  options: Placement,
 ): Promise<void> {
   const partialPath = partialPathFor(localPath);
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(partialPath, { write: true, create: true, truncate: true, mode: 0o600 });
-  } catch (error) {
-    throw folderError(error, localPath) ?? localError(error, partialPath);
-  }
+  const file = openPartial(localPath, partialPath);
   try {
     writeAllSync(file, content);
     // The device by path: a Deno.FsFile's stat would resolve the path again, link by link.
@@ -167,19 +189,73 @@ async function placeWhole(
   } finally {
     file.close();
   }
-  // What an earlier, larger download of this name left to resume is of no use now.
-  const metaPath = `${partialPath}.json`;
-  if (existsSync(metaPath)) removeQuietly(metaPath);
   try {
     Deno.chmodSync(partialPath, options.mode);
-    Deno.renameSync(partialPath, localPath);
   } catch (error) {
-    removeQuietly(partialPath); // Nothing to resume: the whole file comes again next time.
+    removeQuietly(partialPath);
     throw localError(error, localPath);
+  }
+  if (!(options.noClobber && linkedInPlace(partialPath, localPath, options.beforeReplace))) {
+    try {
+      options.beforeReplace?.();
+    } catch (error) {
+      removeQuietly(partialPath);
+      throw error;
+    }
+    try {
+      Deno.renameSync(partialPath, localPath);
+    } catch (error) {
+      removeQuietly(partialPath); // Nothing to resume: the whole file comes again next time.
+      throw localError(error, localPath);
+    }
   }
   try {
     Deno.utimeSync(localPath, new Date(), new Date(options.mtimeMs));
   } catch (error) {
     throw localError(error, localPath);
   }
+}
+
+/**
+ * A new partial for `localPath`. Where one was already there (an earlier
+ * download of this name stopped), it is truncated, and what that download
+ * left to resume goes: it is of no use now. Only then is that looked for.
+ */
+function openPartial(localPath: string, partialPath: string): Deno.FsFile {
+  const options = { write: true, createNew: true, mode: 0o600 };
+  try {
+    try {
+      return Deno.openSync(partialPath, options);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+    const metaPath = `${partialPath}.json`;
+    if (existsSync(metaPath)) removeQuietly(metaPath);
+    return Deno.openSync(partialPath, { write: true, create: true, truncate: true, mode: 0o600 });
+  } catch (error) {
+    throw folderError(error, localPath) ?? localError(error, partialPath);
+  }
+}
+
+/**
+ * Gives the partial the name `localPath` with a hard link, then drops the
+ * partial's name; true once done. Something at `localPath` fails it as
+ * `beforeReplace` says (or as {@link LocalTargetExists}); false where the
+ * filesystem makes no hard links, for the caller to rename instead.
+ */
+function linkedInPlace(
+  partialPath: string,
+  localPath: string,
+  beforeReplace: (() => void) | undefined,
+): boolean {
+  try {
+    Deno.linkSync(partialPath, localPath);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) return false;
+    removeQuietly(partialPath);
+    beforeReplace?.(); // Says what is there now, where it can.
+    throw new LocalTargetExists(localPath);
+  }
+  removeQuietly(partialPath);
+  return true;
 }

@@ -15,6 +15,7 @@ import { LocalError, RemoteError } from "../client/errors.ts";
 import { downloadFile, readRemote, uploadFile } from "../client/file_transfer.ts";
 import type { Progress } from "../client/progress.ts";
 import { WholeFileBatch } from "../client/whole_file_batch.ts";
+import { WholeFileReads } from "../client/whole_file_reads.ts";
 import { STATUS } from "../protocol/status.ts";
 import { concatBytes } from "../shared/concat_bytes.ts";
 import { resolveVirtualPath } from "../storage/virtual_path.ts";
@@ -234,8 +235,8 @@ class ServerFolder implements RemoteFolder {
 
 /**
  * Moves files with the transfers `put` and `get` use, each conditional on
- * the target; small pushes go many to a request (`WriteFilesIf`) where the
- * server takes them.
+ * the target; small pushes go many to a request (`WriteFilesIf`) and small
+ * pulls too (`ReadFiles`) where the server takes them.
  */
 class TransferCopier implements Copier {
   readonly #context: CommandContext;
@@ -243,6 +244,9 @@ class TransferCopier implements Copier {
   readonly #root: string;
   readonly #progress: Progress;
   readonly #pushes: WholeFileBatch;
+  readonly #pulls: WholeFileReads;
+  /** The local folder the last pull went to (made then if it was missing). */
+  #lastFolder = "";
 
   constructor(context: CommandContext, local: LocalSide, root: string, progress: Progress) {
     this.#context = context;
@@ -253,6 +257,7 @@ class TransferCopier implements Copier {
       conditional: true,
       signal: context.signal,
     });
+    this.#pulls = new WholeFileReads(context.connection, { signal: context.signal });
   }
 
   async push(path: string, source: SyncEntry, expected?: SyncEntry): Promise<SyncEntry> {
@@ -276,14 +281,29 @@ class TransferCopier implements Copier {
 
   async pull(path: string, source: SyncEntry, expected?: SyncEntry): Promise<SyncEntry> {
     const target = this.#local.resolve(path);
-    await Deno.mkdir(dirname(target), { recursive: true });
-    await downloadFile(this.#context.connection, posix.join(this.#root, path), target, {
+    const remotePath = posix.join(this.#root, path);
+    const folder = dirname(target);
+    if (folder !== this.#lastFolder) {
+      // The plan makes new folders first: this is for one gone meanwhile, once per folder in a row.
+      Deno.mkdirSync(folder, { recursive: true });
+      this.#lastFolder = folder;
+    }
+    const options = {
       force: expected !== undefined,
       beforeReplace: () => this.#local.checkNow(path, expected),
       progress: this.#progress,
       limiter: this.#context.limiter,
-      signal: this.#context.signal,
-    });
-    return { ...localEntryOf(await Deno.lstat(target)), sha256: source.sha256 };
+    };
+    if (WholeFileReads.usable(this.#context.connection, source.size, remotePath)) {
+      // A new file takes its name only if nothing is there by then, in one step.
+      const noClobber = expected === undefined;
+      await this.#pulls.download(remotePath, source.size, target, { ...options, noClobber });
+    } else {
+      await downloadFile(this.#context.connection, remotePath, target, {
+        ...options,
+        signal: this.#context.signal,
+      });
+    }
+    return { ...localEntryOf(Deno.lstatSync(target)), sha256: source.sha256 };
   }
 }
