@@ -21,3 +21,14 @@ export function testContext(connection: ClientConnection): CommandContext {
     warn: () => {},
   };
 }
+
+/** Counts the requests `connection` makes with `call` from now on, by name. */
+export function countCalls(connection: ClientConnection): Map<string, number> {
+  const sent = new Map<string, number>();
+  const call = connection.call.bind(connection);
+  connection.call = (spec, value) => {
+    sent.set(spec.name, (sent.get(spec.name) ?? 0) + 1);
+    return call(spec, value);
+  };
+  return sent;
+}

@@ -11,22 +11,11 @@ import { join } from "node:path";
 import { type Progress, SILENT_PROGRESS } from "../../src/client/progress.ts";
 import type { ClientConnection } from "../../src/client/connection.ts";
 import { WholeFileReads } from "../../src/client/whole_file_reads.ts";
-import { testContext } from "../helpers/sync_context.ts";
+import { countCalls, testContext } from "../helpers/sync_context.ts";
 import { openSyncSides } from "../../src/sync/remote_folder.ts";
 import { runSync } from "../../src/sync/run_sync.ts";
 import { SyncStateStore } from "../../src/sync/state_store.ts";
 import { openClient, startServer } from "../helpers/processes.ts";
-
-/** Counts the requests `connection` makes with `call`, by name. */
-function countCalls(connection: ClientConnection): Map<string, number> {
-  const sent = new Map<string, number>();
-  const call = connection.call.bind(connection);
-  connection.call = (spec, value) => {
-    sent.set(spec.name, (sent.get(spec.name) ?? 0) + 1);
-    return call(spec, value);
-  };
-  return sent;
-}
 
 /** Names in `folder` that a download leaves behind while it runs (partials, resume records). */
 function leftovers(folder: string): string[] {

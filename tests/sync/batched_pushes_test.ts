@@ -12,22 +12,11 @@ import { SILENT_PROGRESS } from "../../src/client/progress.ts";
 import { RemoteError } from "../../src/client/errors.ts";
 import { STATUS } from "../../src/protocol/status.ts";
 import type { ClientConnection } from "../../src/client/connection.ts";
-import { testContext } from "../helpers/sync_context.ts";
+import { countCalls, testContext } from "../helpers/sync_context.ts";
 import { openSyncSides } from "../../src/sync/remote_folder.ts";
 import { runSync } from "../../src/sync/run_sync.ts";
 import { SyncStateStore } from "../../src/sync/state_store.ts";
 import { openClient, startServer } from "../helpers/processes.ts";
-
-/** Counts the requests `connection` makes with `call`, by name. */
-function countCalls(connection: ClientConnection): Map<string, number> {
-  const sent = new Map<string, number>();
-  const call = connection.call.bind(connection);
-  connection.call = (spec, value) => {
-    sent.set(spec.name, (sent.get(spec.name) ?? 0) + 1);
-    return call(spec, value);
-  };
-  return sent;
-}
 
 Deno.test("a sync pushes its small files many to a request, each on its own condition; a file changed on the server meanwhile is kept", async () => {
   await using server = await startServer();
