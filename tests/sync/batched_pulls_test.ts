@@ -9,7 +9,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Progress, SILENT_PROGRESS } from "../../src/client/progress.ts";
-import type { ClientConnection } from "../../src/client/connection.ts";
 import { WholeFileReads } from "../../src/client/whole_file_reads.ts";
 import { countCalls, testContext } from "../helpers/sync_context.ts";
 import { openSyncSides } from "../../src/sync/remote_folder.ts";

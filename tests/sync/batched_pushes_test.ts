@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { SILENT_PROGRESS } from "../../src/client/progress.ts";
 import { RemoteError } from "../../src/client/errors.ts";
 import { STATUS } from "../../src/protocol/status.ts";
-import type { ClientConnection } from "../../src/client/connection.ts";
 import { countCalls, testContext } from "../helpers/sync_context.ts";
 import { openSyncSides } from "../../src/sync/remote_folder.ts";
 import { runSync } from "../../src/sync/run_sync.ts";
