@@ -10,6 +10,7 @@ import { deleteGuard, type DeleteGuardOptions } from "./delete_guard.ts";
 import { executePlan, type ExecutionResult } from "./executor.ts";
 import { IGNORE_FILE, ignoreFileText, OWN_FILES_ONLY, type PathFilter } from "./own_files.ts";
 import { type LocalScan, scanLocal, type SkippedPath } from "./local_scan.ts";
+import { listLocal } from "./local_listing.ts";
 import { type BackgroundListing, listInWorker } from "./listing_in_worker.ts";
 import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
@@ -139,21 +140,27 @@ async function syncWith(
   const rules = ignoreRules(sides, localRules);
   const remoteTree = currentRemoteTree(sides, mark);
   remoteTree.catch(() => {}); // Awaited below; a failure there is the run's.
-  const base = sides.state.load();
+  // The remembered state is read while the folder is walked; after a run that found the sides
+  // in step, only what the quick check needs, and all of it only if something changed.
+  let base = mark === undefined ? sides.state.load() : undefined;
   const { filter: ignore, digest: rulesDigest } = await rules;
   // A walk that failed is made again here, whose failure is the run's (the folder may have
   // been created since a walk begun before connecting).
-  const listing = walk !== undefined && ignore === OWN_FILES_ONLY
+  const walked = walk !== undefined && ignore === OWN_FILES_ONLY
     ? await walk.result.catch(() => undefined)
     : undefined;
+  const listing = walked ?? listLocal(join(sides.localRoot), ignore);
+  if (mark?.rules === rulesDigest && sides.state.matchesListing(listing)) {
+    // Nothing changed here since a run found both sides as remembered, under the same rules: if
+    // nothing changed on the server either, there is nothing to do (and nothing to plan).
+    const remote = await remoteTree;
+    if (!("tree" in remote)) return finish(await nothingToDo(remote.position, options), started);
+  }
+  base ??= sides.state.load();
   const local = await scanLocal(sides.localRoot, { base, ignore, listing });
   let remote = await remoteTree;
   if (!("tree" in remote)) {
-    // Nothing changed on the server since a run found both sides as remembered: if nothing
-    // changed here either, under the same rules, there is nothing to do (and nothing to plan).
-    if (mark?.rules === rulesDigest && asRemembered(base, local)) {
-      return finish(await nothingToDo(remote.position, options), started);
-    }
+    // No change on the server since the mark: its tree is the one remembered.
     remote = { tree: sides.state.loadRemote(), skipped: [], position: remote.position };
   }
   const remoteEntries = withoutIgnored(remote.tree, ignore);

@@ -15,6 +15,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
 import type { BaseEntry, SyncEntry, SyncKind } from "./sync_entry.ts";
+import { LISTED_KIND, type LocalListing } from "./local_listing.ts";
 
 /** Identifies a folder pair. */
 export interface PairKey {
@@ -177,6 +178,41 @@ export class PairState {
       });
     }
     return entries;
+  }
+
+  /**
+   * Whether `listing` is the local side exactly as remembered: the same
+   * paths of the same kinds, every file of its remembered size, mtime and
+   * inode (so its remembered hash stands), nothing skipped. What
+   * `scanLocal` and {@link load} would find, from the few columns it needs
+   * and without an object per path: for the run that then has nothing to do.
+   */
+  matchesListing(listing: LocalListing): boolean {
+    if (listing.skipped.length > 0) return false;
+    // Numbers, not bigints: times as whole milliseconds and the rest (local times are remembered
+    // to the millisecond), sizes and inodes as doubles, as the listing has them.
+    const select = this.#db.prepare(
+      `SELECT path, kind = 'file', CAST(size AS REAL), local_mtime_ns / 1000000,
+              local_mtime_ns % 1000000, CAST(local_inode AS REAL)
+       FROM entries WHERE pair = ?`,
+    );
+    (select as StatementSync & { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+    const rows = select.all(this.#pair) as unknown as unknown[][];
+    const { paths, kinds, sizes, mtimesMs, inodes } = listing;
+    if (rows.length !== paths.length) return false;
+    const listed = new Map<string, number>();
+    for (let index = 0; index < paths.length; index++) listed.set(paths[index], index);
+    for (const [path, isFile, size, mtimeMs, belowMs, inode] of rows) {
+      const index = listed.get(path as string);
+      if (index === undefined) return false;
+      if (kinds[index] !== (isFile ? LISTED_KIND.file : LISTED_KIND.directory)) return false;
+      if (!isFile) continue;
+      const sameInode = inode === null ? Number.isNaN(inodes[index]) : inode === inodes[index];
+      if (size !== sizes[index] || belowMs !== 0 || mtimeMs !== mtimesMs[index] || !sameInode) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

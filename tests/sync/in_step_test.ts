@@ -24,22 +24,34 @@ async function setUp(remote: string) {
   const context = testContext(await openClient(server));
   const local = join(dir, "local");
   await Deno.mkdir(local);
-  const counts = { remoteReads: 0 };
+  const counts = { remoteReads: 0, loads: 0 };
   const sides = async (): Promise<SyncSides> => {
     const opened = await openSyncSides(context, store, { local, remote }, SILENT_PROGRESS);
-    const loadRemote = opened.state.loadRemote.bind(opened.state);
-    opened.state.loadRemote = () => {
+    const { state } = opened;
+    const [loadRemote, load] = [state.loadRemote.bind(state), state.load.bind(state)];
+    state.loadRemote = () => {
       counts.remoteReads++;
       return loadRemote();
     };
+    state.load = () => {
+      counts.loads++;
+      return load();
+    };
     return opened;
   };
-  /** One run; resolves to whether it read the remembered remote tree. */
+  /**
+   * One run; resolves to whether it read the remembered remote tree, and
+   * whether it read the remembered entries (which the quick check does not).
+   */
   const run = async (options: Partial<SyncOptions> = {}) => {
-    const before = counts.remoteReads;
+    const before = { ...counts };
     const report = await runSync(await sides(), { host: "test", ...options });
     assert.equal(report.execution?.failed.length ?? 0, 0);
-    return { read: counts.remoteReads > before, report };
+    return {
+      read: counts.remoteReads > before.remoteReads,
+      loaded: counts.loads > before.loads,
+      report,
+    };
   };
   return {
     server,
@@ -65,6 +77,7 @@ Deno.test("after a run that found both sides as remembered, the next reads nothi
   assert.equal((await run()).read, true, "its own uploads come back from the journal: read");
   const quiet = await run();
   assert.equal(quiet.read, false, "in step, nothing changed since: not read");
+  assert.equal(quiet.loaded, false, "the quick check passed: no entries loaded");
   assert.equal(quiet.report.totals.failed, 0);
 
   // Another client's upload: the journal has it, so the run reads, and pulls it.
@@ -90,6 +103,91 @@ Deno.test("after a run that found both sides as remembered, the next reads nothi
   assert.equal((await run()).read, true);
   const listed = await runClient(server, ["ls", "/s"]);
   assert.doesNotMatch(listed.stdout, /three\.txt/, "the deletion reached the server");
+});
+
+Deno.test("the quick check of the local side lets no change through: content, times, inode, kind, folders, what it cannot sync", async () => {
+  await using pair = await setUp("/q");
+  const { local, run, server } = pair;
+  const file = join(local, "f.txt");
+  await Deno.writeTextFile(file, "0123\n");
+  await Deno.mkdir(join(local, "d"));
+  await Deno.writeTextFile(join(local, "d", "x.txt"), "x\n");
+  await run();
+  await run();
+  const inStep = async (why: string) => {
+    await run();
+    const again = await run();
+    assert.deepEqual([again.read, again.loaded], [false, false], `in step again after ${why}`);
+  };
+  await inStep("the first runs");
+  /** A change made locally: the next run must be a whole one, and carry it to the server. */
+  const changed = async (why: string, change: () => Promise<void>, check: () => Promise<void>) => {
+    await change();
+    const whole = await run();
+    assert.equal(whole.loaded, true, `${why}: the entries were loaded`);
+    await check();
+  };
+  const remoteText = async (path: string) => (await runClient(server, ["cat", path])).stdout;
+  const remoteList = async (path: string) => (await runClient(server, ["ls", path])).stdout;
+  const { mtime } = await Deno.stat(file);
+
+  await changed(
+    "an edit of the same size",
+    () => Deno.writeTextFile(file, "abcd\n"),
+    async () => assert.equal(await remoteText("/q/f.txt"), "abcd\n"),
+  );
+  await inStep("an edit");
+
+  await changed("an edit of the same size and mtime, as a new file renamed over it", async () => {
+    const { mtime } = await Deno.stat(file);
+    await Deno.writeTextFile(join(local, "new.tmp"), "wxyz\n");
+    await Deno.utime(join(local, "new.tmp"), mtime!, mtime!);
+    await Deno.rename(join(local, "new.tmp"), file);
+  }, async () => assert.equal(await remoteText("/q/f.txt"), "wxyz\n"));
+  await inStep("a new inode");
+
+  await changed(
+    "a touch",
+    () => Deno.utime(file, mtime!, mtime!),
+    async () => assert.equal(await remoteText("/q/f.txt"), "wxyz\n"),
+  );
+  await inStep("a touch");
+
+  await changed(
+    "a new empty folder",
+    () => Deno.mkdir(join(local, "e")),
+    async () => assert.match(await remoteList("/q"), /\be\//),
+  );
+  await inStep("a new folder");
+
+  await changed("an empty folder that became a file", async () => {
+    await Deno.remove(join(local, "e"));
+    await Deno.writeTextFile(join(local, "e"), "e\n");
+  }, async () => assert.equal(await remoteText("/q/e"), "e\n"));
+  await inStep("a folder that became a file");
+
+  await changed("a file that became a folder", async () => {
+    await Deno.remove(join(local, "d", "x.txt"));
+    await Deno.mkdir(join(local, "d", "x.txt"));
+  }, async () => assert.match(await remoteList("/q/d"), /x\.txt\//));
+  await inStep("a file that became a folder");
+
+  await changed(
+    "a removed empty folder",
+    () => Deno.remove(join(local, "d", "x.txt")),
+    async () => assert.doesNotMatch(await remoteList("/q/d"), /x\.txt/),
+  );
+  await inStep("a removed folder");
+
+  await changed(
+    "a symbolic link, which sync skips",
+    () => Deno.symlink("f.txt", join(local, "l")),
+    async () => {
+      assert.doesNotMatch(await remoteList("/q"), /\bl\b/);
+    },
+  );
+  const skipping = await run();
+  assert.equal(skipping.loaded, true, "a run that skips a path never takes the quick way");
 });
 
 Deno.test("a one-way run that leaves the server's deletion unapplied does not mark the sides in step: a two-way run then applies it", async () => {
