@@ -24,16 +24,7 @@ import { defaultStatePath, SyncStateStore } from "../sync/state_store.ts";
 import { openSyncSides } from "../sync/remote_folder.ts";
 import type { SyncDirection } from "../sync/reconcile.ts";
 import { plural } from "../shared/plural.ts";
-
-const syncFlags = {
-  push: { type: "boolean" },
-  pull: { type: "boolean" },
-  delete: { type: "boolean" },
-  "dry-run": { type: "boolean", short: "n" },
-  force: { type: "boolean" },
-  "max-delete": { type: "string" },
-  watch: { type: "boolean" },
-} as const;
+import { SYNC_FLAGS } from "./sync_flags.ts";
 
 /** The `sync` command. */
 export const syncCommand: Command = {
@@ -43,11 +34,11 @@ export const syncCommand: Command = {
   summary: "keep a local and a remote folder in step (two-way; --push/--pull one way)",
   completes: ["local", "remote"],
   prepare(args) {
-    const { values, positionals } = parseCommandArgs(this, args, syncFlags, { min: 2, max: 2 });
+    const { values, positionals } = parseCommandArgs(this, args, SYNC_FLAGS, { min: 2, max: 2 });
     return values.watch ? undefined : walkAhead(positionals[0]);
   },
   async run(context, args) {
-    const { values, positionals } = parseCommandArgs(this, args, syncFlags, { min: 2, max: 2 });
+    const { values, positionals } = parseCommandArgs(this, args, SYNC_FLAGS, { min: 2, max: 2 });
     const options: SyncOptions = {
       direction: directionOf(values),
       delete: values.delete ?? false,
