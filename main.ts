@@ -5,8 +5,11 @@
  * @module
  */
 
-import { main } from "./src/cli/program.ts";
+import { startEarlyWalk } from "./src/sync/early_walk.ts";
 
 if (import.meta.main) {
+  // A sync's walk of its folder starts before the rest of the program loads, in a worker.
+  startEarlyWalk(Deno.args);
+  const { main } = await import("./src/cli/program.ts");
   Deno.exit(await main(Deno.args));
 }

@@ -8,53 +8,35 @@
  */
 
 import { listLocal, type LocalListing } from "./local_listing.ts";
-import type { ListingRequest } from "./local_listing_worker.ts";
 import { OWN_FILES_ONLY } from "./own_files.ts";
-
-/** The worker's module (a compiled binary holds it only if built with `--include` for it). */
-const WORKER_MODULE = new URL("./local_listing_worker.ts", import.meta.url);
+import { type StartedWalk, startListingWorker } from "./early_walk.ts";
 
 /** A walk started in a worker: its result, or a way to drop it unused. */
 export class BackgroundListing {
   /** The listing, or the walk's failure as the walk here would raise it. */
   readonly result: Promise<LocalListing>;
-  #worker: Worker | undefined;
+  #started: StartedWalk | undefined;
 
-  /** Starts listing `root` (normalised) in a worker, DFOS's own files left out. */
-  constructor(root: string) {
-    this.result = new Promise<LocalListing>((resolve, reject) => {
-      try {
-        // A binary built without the module would print the worker's failure to load it.
-        Deno.statSync(WORKER_MODULE);
-        this.#worker = new Worker(WORKER_MODULE, { type: "module" });
-      } catch {
-        return resolve(listLocal(root, OWN_FILES_ONLY));
-      }
-      const worker = this.#worker;
-      worker.onmessage = (event) => {
-        worker.terminate();
-        const { listing, error } = event.data;
-        if (error === undefined) return resolve(listing);
-        reject(errorOf(error));
-      };
-      worker.onerror = (event) => {
-        // The worker could not run at all (its module missing): walk here.
-        event.preventDefault();
-        worker.terminate();
-        try {
-          resolve(listLocal(root, OWN_FILES_ONLY));
-        } catch (error) {
-          reject(error);
-        }
-      };
-      worker.postMessage({ root } satisfies ListingRequest);
-    });
+  /**
+   * Lists `root` (normalised) in a worker, DFOS's own files left out: the
+   * walk `started` of it, or one started now.
+   */
+  constructor(root: string, started = startListingWorker(root)) {
+    this.#started = started;
+    const walkHere = () => listLocal(root, OWN_FILES_ONLY);
+    this.result = started === undefined
+      ? new Promise((resolve) => resolve(walkHere()))
+      : started.reply.then((reply) => {
+        if ("listing" in reply) return reply.listing;
+        if ("error" in reply) throw errorOf(reply.error);
+        return walkHere(); // The worker could not run at all (its module missing).
+      });
     this.result.catch(() => {}); // Awaited by the caller, or cancelled.
   }
 
   /** Stops the walk; `result` is then never used. */
   cancel(): void {
-    this.#worker?.terminate();
+    this.#started?.stop();
   }
 }
 

@@ -11,7 +11,8 @@ import { executePlan, type ExecutionResult } from "./executor.ts";
 import { IGNORE_FILE, ignoreFileText, OWN_FILES_ONLY, type PathFilter } from "./own_files.ts";
 import { type LocalScan, scanLocal, type SkippedPath } from "./local_scan.ts";
 import { listLocal } from "./local_listing.ts";
-import { type BackgroundListing, listInWorker } from "./listing_in_worker.ts";
+import { BackgroundListing, listInWorker } from "./listing_in_worker.ts";
+import { takeEarlyWalk } from "./early_walk.ts";
 import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
 import type { Plan, SyncAction } from "./plan.ts";
@@ -309,12 +310,15 @@ function withoutIgnored(tree: Map<string, SyncEntry>, ignore: PathFilter): Map<s
  */
 export function walkAhead(folder: string): BackgroundListing | undefined {
   const root = resolve(folder);
+  // Begun as the program started, if it guessed this folder (and stopped if it guessed another).
+  const early = takeEarlyWalk(root);
   try {
-    if (readLocalIgnoreFile(root) !== undefined) return undefined;
+    if (readLocalIgnoreFile(root) === undefined) return new BackgroundListing(root, early);
   } catch {
-    return undefined; // Not a readable folder: the run says why.
+    // Not a readable folder: the run says why.
   }
-  return listInWorker(root);
+  early?.stop();
+  return undefined;
 }
 
 /** The local `.dfosignore`, if the folder has one. */
