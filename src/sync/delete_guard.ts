@@ -22,14 +22,17 @@ export type GuardVerdict = { stop: false } | { stop: true; side: Side; files: nu
 
 /**
  * Whether `plan` deletes more files on either side than allowed: more than
- * `maxShare` of the files in `base`, or more than `maxFiles`, whichever is smaller.
+ * `maxShare` of the files in `base` (the remembered state, or how many files
+ * it holds), or more than `maxFiles`, whichever is smaller.
  */
 export function deleteGuard(
   plan: Plan,
-  base: Tree<BaseEntry>,
+  base: Tree<BaseEntry> | number,
   options: DeleteGuardOptions = {},
 ): GuardVerdict {
-  const remembered = [...base.values()].filter((entry) => entry.kind === "file").length;
+  const remembered = typeof base === "number"
+    ? base
+    : [...base.values()].filter((entry) => entry.kind === "file").length;
   const limit = Math.min(remembered * (options.maxShare ?? 0.5), options.maxFiles ?? 1000);
   for (const side of ["local", "remote"] as const) {
     const files = plan.actions.filter((action) =>

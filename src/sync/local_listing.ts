@@ -69,6 +69,18 @@ export function listLocal(root: string, ignore: PathFilter): LocalListing {
   return { ...columns.finish(), skipped };
 }
 
+/** The entries of `listing` at `paths`, in walk order (what is not in it is left out). */
+export function listingAt(listing: LocalListing, paths: ReadonlySet<string>): LocalListing {
+  const columns = new Columns();
+  const { kinds, sizes, mtimesMs, inodes } = listing;
+  listing.paths.forEach((path, index) => {
+    if (paths.has(path)) {
+      columns.push(path, kinds[index], sizes[index], mtimesMs[index], inodes[index]);
+    }
+  });
+  return { ...columns.finish(), skipped: listing.skipped };
+}
+
 /** Growable columns of a listing. */
 class Columns {
   paths: string[] = [];

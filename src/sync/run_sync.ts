@@ -10,7 +10,7 @@ import { deleteGuard, type DeleteGuardOptions } from "./delete_guard.ts";
 import { executePlan, type ExecutionResult } from "./executor.ts";
 import { IGNORE_FILE, ignoreFileText, OWN_FILES_ONLY, type PathFilter } from "./own_files.ts";
 import { type LocalScan, scanLocal, type SkippedPath } from "./local_scan.ts";
-import { listLocal } from "./local_listing.ts";
+import { listingAt, listLocal } from "./local_listing.ts";
 import { BackgroundListing, listInWorker } from "./listing_in_worker.ts";
 import { takeEarlyWalk } from "./early_walk.ts";
 import { join, resolve } from "node:path";
@@ -151,11 +151,30 @@ async function syncWith(
     ? await walk.result.catch(() => undefined)
     : undefined;
   const listing = walked ?? listLocal(join(sides.localRoot), ignore);
-  if (mark?.rules === rulesDigest && sides.state.matchesListing(listing)) {
-    // Nothing changed here since a run found both sides as remembered, under the same rules: if
-    // nothing changed on the server either, there is nothing to do (and nothing to plan).
+  const run = { ignore, rules: rulesDigest, othersWrites };
+  const changed = mark?.rules === rulesDigest ? sides.state.localChanges(listing) : undefined;
+  if (changed !== undefined && changed.paths.size * 8 <= Math.max(changed.files, 2048)) {
+    // Since a run found both sides as remembered, under the same rules, only these paths changed
+    // here: if nothing changed on the server either, they are all there is to look at (and with
+    // none, there is nothing to do). Read one by one, while they are few.
     const remote = await remoteTree;
-    if (!("tree" in remote)) return finish(await nothingToDo(remote.position, options), started);
+    if (!("tree" in remote)) {
+      if (changed.paths.size === 0) {
+        return finish(await nothingToDo(remote.position, options), started);
+      }
+      const only = changed.paths;
+      const remembered = sides.state.loadPaths(only);
+      const local = await scanLocal(sides.localRoot, {
+        base: remembered,
+        ignore,
+        listing: listingAt(listing, only),
+      });
+      const tree = sides.state.loadRemotePaths(only);
+      const input = { base: remembered, local, remote: tree, rememberedFiles: changed.files };
+      const report = await carryOut(sides, options, input, [], remote.position);
+      if (settled(report)) await catchUp(sides, { ...run, tree, base: remembered, only });
+      return finish(report, started);
+    }
   }
   base ??= sides.state.load();
   const local = await scanLocal(sides.localRoot, { base, ignore, listing });
@@ -165,19 +184,52 @@ async function syncWith(
     remote = { tree: sides.state.loadRemote(), skipped: [], position: remote.position };
   }
   const remoteEntries = withoutIgnored(remote.tree, ignore);
-  const plan = reconcile(base, local.tree, remoteEntries, {
+  const report = await carryOut(
+    sides,
+    options,
+    { base, local, remote: remoteEntries, rememberedFiles: base },
+    [...local.skipped, ...remote.skipped],
+    remote.position,
+  );
+  if (report.execution === undefined) return finish(report, started); // A dry run.
+  if (foundInStep(report, base, local, remoteEntries)) {
+    const cursor = sides.state.cursor();
+    if (cursor !== undefined) sides.state.markInStep({ cursor, rules: rulesDigest }, othersWrites);
+  } else if (settled(report)) {
+    await catchUp(sides, { ...run, tree: remote.tree, base });
+  }
+  return finish(report, started);
+}
+
+/** What a run plans from: the remembered state and both sides, whole or only where changed. */
+interface RunInput {
+  base: Map<string, BaseEntry>;
+  local: LocalScan;
+  remote: Map<string, SyncEntry>;
+  /** The remembered state's files, for the delete guard: the state itself, or how many. */
+  rememberedFiles: Map<string, BaseEntry> | number;
+}
+
+/**
+ * Plans the run, stops at the delete guard, and carries the plan out
+ * (a dry run only plans); `base` then holds what the run left agreed.
+ */
+async function carryOut(
+  sides: SyncSides,
+  options: SyncOptions,
+  input: RunInput,
+  skipped: SkippedPath[],
+  position: JournalPosition,
+): Promise<SyncReport> {
+  const { base, local, remote } = input;
+  const plan = reconcile(base, local.tree, remote, {
     direction: options.direction,
     delete: options.delete,
     host: options.host,
     now: new Date(),
   });
-  const report: SyncReport = {
-    plan,
-    totals: planTotals(plan),
-    skipped: [...local.skipped, ...remote.skipped],
-    remotePosition: remote.position,
-  };
-  const verdict = deleteGuard(plan, base, options.guard);
+  const report: SyncReport = { plan, totals: planTotals(plan), skipped, remotePosition: position };
+  const verdict = deleteGuard(plan, input.rememberedFiles, options.guard);
   if (verdict.stop && !options.force && !options.dryRun) {
     const where = verdict.side === "remote" ? "on the server" : "locally";
     throw new SyncStopped(
@@ -185,15 +237,89 @@ async function syncWith(
         "if that is meant (and the other side's folder is not just missing or unmounted), run it again with --force",
     );
   }
-  if (options.dryRun) return finish(report, started);
+  if (options.dryRun) return report;
   await options.onPlan?.(plan, report.totals);
-  report.execution = await execute(sides, plan, base, local.tree, remoteEntries, options);
+  report.execution = await execute(sides, plan, base, local.tree, remote, options);
   report.totals = countDone(report);
-  if (foundInStep(report, base, local, remoteEntries)) {
-    const cursor = sides.state.cursor();
-    if (cursor !== undefined) sides.state.markInStep({ cursor, rules: rulesDigest }, othersWrites);
+  return report;
+}
+
+/** Whether the run did all it planned: nothing failed, nothing was skipped or left aside. */
+function settled(report: SyncReport): boolean {
+  const { execution } = report;
+  return execution !== undefined && execution.failed.length === 0 &&
+    execution.skipped.length === 0 && report.skipped.length === 0;
+}
+
+/** What {@link catchUp} needs of the run. */
+interface CatchUp {
+  /** The remote tree the run planned from (at the state's cursor): brought up to date here. */
+  tree: Map<string, SyncEntry>;
+  /** The remembered state after the run. */
+  base: Map<string, BaseEntry>;
+  /** The paths the run looked at, if only those (the rest being as remembered on both sides). */
+  only?: ReadonlySet<string>;
+  ignore: PathFilter;
+  rules: string;
+  othersWrites: number;
+}
+
+/**
+ * After a run that did all it planned, brings the server's journal since
+ * the state's cursor (the run's own writes, and any other's) into the
+ * remembered remote tree, and marks the sides in step if the server's tree
+ * is then exactly the remembered state: the next run, if nothing changes,
+ * then reads neither. One request more for this run, which the next would
+ * have made anyway. Changes it cannot take in here (outside what a run that
+ * looked only at `only` holds, or needing a listing) are left to the next.
+ */
+async function catchUp(sides: SyncSides, run: CatchUp): Promise<void> {
+  const cursor = sides.state.cursor();
+  if (cursor === undefined) return;
+  let since;
+  try {
+    since = await sides.remote.changesSince(cursor);
+  } catch {
+    return; // The run is done; the next one asks again.
   }
-  return finish(report, started);
+  if (since === "expired" || unhashed(sides.remoteRoot, since.changes)) return;
+  const { only, tree, base } = run;
+  const within = (path: string | undefined) => {
+    const relative = path === undefined ? undefined : relativeTo(sides.remoteRoot, path);
+    return relative === undefined || only!.has(relative);
+  };
+  if (only && !since.changes.every((change) => within(change.path) && within(change.from))) return;
+  const { relist, touched } = applyJournal(tree, sides.remoteRoot, since.changes);
+  if (relist.length > 0) return;
+  sides.state.updateRemote(tree, touched, since.position);
+  const remote = only === undefined ? withoutIgnored(tree, run.ignore) : tree;
+  const paths = only === undefined
+    ? remote.keys()
+    : new Set([...only, ...base.keys(), ...remote.keys()]);
+  if (only === undefined && remote.size !== base.size) return;
+  for (const path of paths) {
+    if (!sameAsRemembered(remote.get(path), base.get(path))) return;
+  }
+  sides.state.markInStep({ cursor: since.position, rules: run.rules }, run.othersWrites);
+}
+
+/** Whether a file among `changes` has no hash (changed behind the server's back, not hashed yet). */
+function unhashed(root: string, changes: JournalChange[]): boolean {
+  return changes.some((change) =>
+    change.kind === "file" && change.sha256 === undefined &&
+    relativeTo(root, change.path) !== undefined
+  );
+}
+
+/** Whether the server's `entry` is what the state remembers of it (folder times are not kept). */
+function sameAsRemembered(
+  entry: SyncEntry | undefined,
+  remembered: BaseEntry | undefined,
+): boolean {
+  if (entry === undefined || remembered === undefined) return entry === remembered;
+  if (entry.kind !== remembered.kind) return false;
+  return entry.kind === "directory" || (remembered.size === entry.size &&
+    remembered.sha256 === entry.sha256 && remembered.remoteMtimeNs === entry.mtimeNs);
 }
 
 /**
@@ -228,12 +354,7 @@ function foundInStep(
   if (!idle || report.skipped.length > 0 || (execution?.failed.length ?? 0) > 0) return false;
   if (!asRemembered(base, local) || remote.size !== base.size) return false;
   for (const [path, entry] of remote) {
-    const remembered = base.get(path);
-    if (remembered === undefined || remembered.kind !== entry.kind) return false;
-    if (entry.kind === "directory") continue;
-    const same = remembered.size === entry.size && remembered.sha256 === entry.sha256 &&
-      remembered.remoteMtimeNs === entry.mtimeNs;
-    if (!same) return false;
+    if (!sameAsRemembered(entry, base.get(path))) return false;
   }
   return true;
 }
@@ -277,11 +398,7 @@ async function currentRemoteTree(
       if (marked && since.changes.length === 0) return { inStep: true, position: since.position };
       const tree = loaded ?? sides.state.loadRemote();
       const { relist, touched } = applyJournal(tree, sides.remoteRoot, since.changes);
-      const unhashed = since.changes.some((change) =>
-        change.kind === "file" && change.sha256 === undefined &&
-        relativeTo(sides.remoteRoot, change.path) !== undefined
-      );
-      if (relist.length === 0 && !unhashed) {
+      if (relist.length === 0 && !unhashed(sides.remoteRoot, since.changes)) {
         if (since.changes.length > 0) sides.state.updateRemote(tree, touched, since.position);
         return { tree, skipped: [], position: since.position };
       }

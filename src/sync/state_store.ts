@@ -17,6 +17,14 @@ import { join } from "node:path";
 import type { BaseEntry, SyncEntry, SyncKind } from "./sync_entry.ts";
 import { LISTED_KIND, type LocalListing } from "./local_listing.ts";
 
+/** What {@link PairState.localChanges} found. */
+export interface LocalChanges {
+  /** The paths that changed locally since the state was written (new, gone, or changed). */
+  paths: Set<string>;
+  /** Files the state remembers. */
+  files: number;
+}
+
 /** Identifies a folder pair. */
 export interface PairKey {
   /** The server's certificate fingerprint, or `host:port` without TLS. */
@@ -163,32 +171,27 @@ export class PairState {
   /** Every remembered path. */
   load(): Map<string, BaseEntry> {
     const entries = new Map<string, BaseEntry>();
-    const rows = this.#rows(
-      `SELECT path, kind, size, sha256, local_mtime_ns, local_inode, remote_mtime_ns
-       FROM entries WHERE pair = ?`,
-    );
-    for (const [path, kind, size, sha256, localMtimeNs, localInode, remoteMtimeNs] of rows) {
-      entries.set(path as string, {
-        kind: kind as SyncKind,
-        size: Number(size),
-        sha256: (sha256 as string | null) ?? undefined,
-        localMtimeNs: localMtimeNs as bigint,
-        localInode: localInode === null ? undefined : Number(localInode),
-        remoteMtimeNs: remoteMtimeNs as bigint,
-      });
+    for (const row of this.#rows(`SELECT ${BASE_COLUMNS} FROM entries WHERE pair = ?`)) {
+      entries.set(row[0] as string, baseEntryOf(row));
     }
     return entries;
   }
 
+  /** What is remembered of `paths` (those remembered; the rest are not in the map). */
+  loadPaths(paths: Iterable<string>): Map<string, BaseEntry> {
+    return this.#loadPaths(`SELECT ${BASE_COLUMNS} FROM entries`, paths, baseEntryOf);
+  }
+
   /**
-   * Whether `listing` is the local side exactly as remembered: the same
-   * paths of the same kinds, every file of its remembered size, mtime and
-   * inode (so its remembered hash stands), nothing skipped. What
-   * `scanLocal` and {@link load} would find, from the few columns it needs
-   * and without an object per path: for the run that then has nothing to do.
+   * How `listing` differs from the local side as remembered: the paths that
+   * are new, gone, of another kind, or files of another size, mtime or inode
+   * (whose remembered hash cannot stand); and how many files are remembered.
+   * From the few columns it needs and without an object per path, so that a
+   * run can look at only what changed. Undefined if the walk skipped a path
+   * (the run reports it).
    */
-  matchesListing(listing: LocalListing): boolean {
-    if (listing.skipped.length > 0) return false;
+  localChanges(listing: LocalListing): LocalChanges | undefined {
+    if (listing.skipped.length > 0) return undefined;
     // Numbers, not bigints: times as whole milliseconds and the rest (local times are remembered
     // to the millisecond), sizes and inodes as doubles, as the listing has them.
     const select = this.#db.prepare(
@@ -199,20 +202,29 @@ export class PairState {
     (select as StatementSync & { setReturnArrays(on: boolean): void }).setReturnArrays(true);
     const rows = select.all(this.#pair) as unknown as unknown[][];
     const { paths, kinds, sizes, mtimesMs, inodes } = listing;
-    if (rows.length !== paths.length) return false;
-    const listed = new Map<string, number>();
-    for (let index = 0; index < paths.length; index++) listed.set(paths[index], index);
+    const unseen = new Map<string, number>();
+    for (let index = 0; index < paths.length; index++) unseen.set(paths[index], index);
+    const changed = new Set<string>();
+    let files = 0;
     for (const [path, isFile, size, mtimeMs, belowMs, inode] of rows) {
-      const index = listed.get(path as string);
-      if (index === undefined) return false;
-      if (kinds[index] !== (isFile ? LISTED_KIND.file : LISTED_KIND.directory)) return false;
-      if (!isFile) continue;
-      const sameInode = inode === null ? Number.isNaN(inodes[index]) : inode === inodes[index];
-      if (size !== sizes[index] || belowMs !== 0 || mtimeMs !== mtimesMs[index] || !sameInode) {
-        return false;
+      if (isFile) files++;
+      const index = unseen.get(path as string);
+      if (index === undefined) {
+        changed.add(path as string);
+        continue;
+      }
+      unseen.delete(path as string);
+      if (kinds[index] !== (isFile ? LISTED_KIND.file : LISTED_KIND.directory)) {
+        changed.add(path as string);
+      } else if (isFile) {
+        const sameInode = inode === null ? Number.isNaN(inodes[index]) : inode === inodes[index];
+        if (size !== sizes[index] || belowMs !== 0 || mtimeMs !== mtimesMs[index] || !sameInode) {
+          changed.add(path as string);
+        }
       }
     }
-    return true;
+    for (const path of unseen.keys()) changed.add(path);
+    return { paths: changed, files };
   }
 
   /**
@@ -221,19 +233,32 @@ export class PairState {
    */
   loadRemote(): Map<string, SyncEntry> {
     const tree = new Map<string, SyncEntry>();
-    const rows = this.#rows(
-      "SELECT path, kind, size, mtime_ns, sha256 FROM remote_entries WHERE pair = ?",
-    );
-    for (const [path, kind, size, mtimeNs, sha256] of rows) {
-      const entry: SyncEntry = {
-        kind: kind as SyncKind,
-        size: Number(size),
-        mtimeNs: mtimeNs as bigint,
-      };
-      if (sha256 !== null) entry.sha256 = sha256 as string;
-      tree.set(path as string, entry);
+    for (const row of this.#rows(`SELECT ${REMOTE_COLUMNS} FROM remote_entries WHERE pair = ?`)) {
+      tree.set(row[0] as string, remoteEntryOf(row));
     }
     return tree;
+  }
+
+  /** What the remembered remote tree holds at `paths` (those it holds). */
+  loadRemotePaths(paths: Iterable<string>): Map<string, SyncEntry> {
+    return this.#loadPaths(`SELECT ${REMOTE_COLUMNS} FROM remote_entries`, paths, remoteEntryOf);
+  }
+
+  /** The rows of `select` (to which the pair and path are added) at each of `paths`, as entries. */
+  #loadPaths<E>(
+    select: string,
+    paths: Iterable<string>,
+    entryOf: (row: unknown[]) => E,
+  ): Map<string, E> {
+    const statement = this.#db.prepare(`${select} WHERE pair = ? AND path = ?`);
+    statement.setReadBigInts(true);
+    (statement as StatementSync & { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+    const entries = new Map<string, E>();
+    for (const path of paths) {
+      const row = statement.get(this.#pair, path) as unknown as unknown[] | undefined;
+      if (row !== undefined) entries.set(path, entryOf(row));
+    }
+    return entries;
   }
 
   /**
@@ -391,4 +416,35 @@ export class PairState {
       throw error;
     }
   }
+}
+
+/** A remembered entry's columns, for {@link baseEntryOf}. */
+const BASE_COLUMNS = "path, kind, size, sha256, local_mtime_ns, local_inode, remote_mtime_ns";
+
+/** A remembered entry from its row of {@link BASE_COLUMNS} (integers read as bigints). */
+function baseEntryOf(row: unknown[]): BaseEntry {
+  const [, kind, size, sha256, localMtimeNs, localInode, remoteMtimeNs] = row;
+  return {
+    kind: kind as SyncKind,
+    size: Number(size),
+    sha256: (sha256 as string | null) ?? undefined,
+    localMtimeNs: localMtimeNs as bigint,
+    localInode: localInode === null ? undefined : Number(localInode),
+    remoteMtimeNs: remoteMtimeNs as bigint,
+  };
+}
+
+/** A remembered remote entry's columns, for {@link remoteEntryOf}. */
+const REMOTE_COLUMNS = "path, kind, size, mtime_ns, sha256";
+
+/** A remembered remote entry from its row of {@link REMOTE_COLUMNS} (integers read as bigints). */
+function remoteEntryOf(row: unknown[]): SyncEntry {
+  const [, kind, size, mtimeNs, sha256] = row;
+  const entry: SyncEntry = {
+    kind: kind as SyncKind,
+    size: Number(size),
+    mtimeNs: mtimeNs as bigint,
+  };
+  if (sha256 !== null) entry.sha256 = sha256 as string;
+  return entry;
 }

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { SILENT_PROGRESS } from "../../src/client/progress.ts";
 import { testContext } from "../helpers/sync_context.ts";
 import { openSyncSides } from "../../src/sync/remote_folder.ts";
-import { runSync, type SyncOptions, type SyncSides } from "../../src/sync/run_sync.ts";
+import { runSync, type SyncOptions, type SyncSides, SyncStopped } from "../../src/sync/run_sync.ts";
 import { SyncStateStore } from "../../src/sync/state_store.ts";
 import { openClient, runClient, startServer } from "../helpers/processes.ts";
 
@@ -24,11 +24,12 @@ async function setUp(remote: string) {
   const context = testContext(await openClient(server));
   const local = join(dir, "local");
   await Deno.mkdir(local);
-  const counts = { remoteReads: 0, loads: 0 };
+  const counts = { remoteReads: 0, loads: 0, looked: new Set<string>() };
   const sides = async (): Promise<SyncSides> => {
     const opened = await openSyncSides(context, store, { local, remote }, SILENT_PROGRESS);
     const { state } = opened;
     const [loadRemote, load] = [state.loadRemote.bind(state), state.load.bind(state)];
+    const loadPaths = state.loadPaths.bind(state);
     state.loadRemote = () => {
       counts.remoteReads++;
       return loadRemote();
@@ -37,19 +38,26 @@ async function setUp(remote: string) {
       counts.loads++;
       return load();
     };
+    state.loadPaths = (paths) => {
+      for (const path of paths) counts.looked.add(path);
+      return loadPaths(paths);
+    };
     return opened;
   };
   /**
-   * One run; resolves to whether it read the remembered remote tree, and
-   * whether it read the remembered entries (which the quick check does not).
+   * One run; resolves to whether it read the remembered remote tree, whether
+   * it read all remembered entries (which the quick check does not), and
+   * which paths it read the remembered entries of, one by one.
    */
   const run = async (options: Partial<SyncOptions> = {}) => {
     const before = { ...counts };
+    counts.looked = new Set();
     const report = await runSync(await sides(), { host: "test", ...options });
     assert.equal(report.execution?.failed.length ?? 0, 0);
     return {
       read: counts.remoteReads > before.remoteReads,
       loaded: counts.loads > before.loads,
+      looked: [...counts.looked].sort(),
       report,
     };
   };
@@ -74,7 +82,7 @@ Deno.test("after a run that found both sides as remembered, the next reads nothi
   await Deno.mkdir(join(local, "sub"));
   await Deno.writeTextFile(join(local, "sub", "two.txt"), "two\n");
   await run(); // Sends both.
-  assert.equal((await run()).read, true, "its own uploads come back from the journal: read");
+  // Its own uploads were taken in from the journal at the end of the run that made them.
   const quiet = await run();
   assert.equal(quiet.read, false, "in step, nothing changed since: not read");
   assert.equal(quiet.loaded, false, "the quick check passed: no entries loaded");
@@ -86,23 +94,36 @@ Deno.test("after a run that found both sides as remembered, the next reads nothi
   assert.equal(put.code, 0, put.stderr);
   assert.equal((await run()).read, true);
   assert.equal(await Deno.readTextFile(join(local, "three.txt")), "three\n");
-  await run();
-  assert.equal((await run()).read, false, "in step again");
+  assert.equal((await run()).read, false, "in step again: the pull is remembered");
 
-  // A local edit with the same size, and a file touched without a change of content.
+  // A local edit with the same size, and a file touched without a change of content: the run
+  // looks at those two alone, the server's tree being as remembered.
   await Deno.writeTextFile(join(local, "one.txt"), "ONE\n");
   await Deno.utime(join(local, "sub", "two.txt"), new Date(), new Date(Date.UTC(2020, 0, 1)));
-  assert.equal((await run()).read, true, "the quick check failed: the whole run");
+  const edit = await run();
+  assert.deepEqual([edit.read, edit.loaded, edit.looked], [false, false, [
+    "one.txt",
+    "sub/two.txt",
+  ]]);
   const cat = await runClient(server, ["cat", "/s/one.txt"]);
   assert.equal(cat.stdout, "ONE\n");
 
   // A local deletion after the mark.
-  await run();
   assert.equal((await run()).read, false);
   await Deno.remove(join(local, "three.txt"));
-  assert.equal((await run()).read, true);
+  assert.deepEqual((await run()).looked, ["three.txt"]);
   const listed = await runClient(server, ["ls", "/s"]);
   assert.doesNotMatch(listed.stdout, /three\.txt/, "the deletion reached the server");
+
+  // A change on the server with one here: the whole run, which takes both.
+  await Deno.writeTextFile(join(dir, "four.txt"), "four\n");
+  const four = await runClient(server, ["put", "four.txt", "/s/four.txt"], { cwd: dir });
+  assert.equal(four.code, 0, four.stderr);
+  await Deno.writeTextFile(join(local, "five.txt"), "five\n");
+  assert.deepEqual((await run()).loaded, true);
+  assert.equal(await Deno.readTextFile(join(local, "four.txt")), "four\n");
+  assert.equal((await runClient(server, ["cat", "/s/five.txt"])).stdout, "five\n");
+  assert.equal((await run()).read, false, "in step again");
 });
 
 Deno.test("the quick check of the local side lets no change through: content, times, inode, kind, folders, what it cannot sync", async () => {
@@ -113,18 +134,26 @@ Deno.test("the quick check of the local side lets no change through: content, ti
   await Deno.mkdir(join(local, "d"));
   await Deno.writeTextFile(join(local, "d", "x.txt"), "x\n");
   await run();
-  await run();
+  /** The run after a change took the sides in step again: the next one reads nothing. */
   const inStep = async (why: string) => {
-    await run();
-    const again = await run();
-    assert.deepEqual([again.read, again.loaded], [false, false], `in step again after ${why}`);
+    const next = await run();
+    assert.deepEqual([next.read, next.loaded], [false, false], `in step again after ${why}`);
+    assert.equal(next.report.plan.actions.length, 0);
   };
-  await inStep("the first runs");
-  /** A change made locally: the next run must be a whole one, and carry it to the server. */
-  const changed = async (why: string, change: () => Promise<void>, check: () => Promise<void>) => {
+  await inStep("the first run");
+  /**
+   * A change made locally: the next run must look at exactly the paths it
+   * touched (reading nothing else remembered), and carry it to the server.
+   */
+  const changed = async (
+    why: string,
+    paths: string[],
+    change: () => Promise<void>,
+    check: () => Promise<void>,
+  ) => {
     await change();
-    const whole = await run();
-    assert.equal(whole.loaded, true, `${why}: the entries were loaded`);
+    const next = await run();
+    assert.deepEqual([next.read, next.loaded, next.looked], [false, false, paths], why);
     await check();
   };
   const remoteText = async (path: string) => (await runClient(server, ["cat", path])).stdout;
@@ -133,21 +162,28 @@ Deno.test("the quick check of the local side lets no change through: content, ti
 
   await changed(
     "an edit of the same size",
+    ["f.txt"],
     () => Deno.writeTextFile(file, "abcd\n"),
     async () => assert.equal(await remoteText("/q/f.txt"), "abcd\n"),
   );
   await inStep("an edit");
 
-  await changed("an edit of the same size and mtime, as a new file renamed over it", async () => {
-    const { mtime } = await Deno.stat(file);
-    await Deno.writeTextFile(join(local, "new.tmp"), "wxyz\n");
-    await Deno.utime(join(local, "new.tmp"), mtime!, mtime!);
-    await Deno.rename(join(local, "new.tmp"), file);
-  }, async () => assert.equal(await remoteText("/q/f.txt"), "wxyz\n"));
+  await changed(
+    "an edit of the same size and mtime, as a new file renamed over it",
+    ["f.txt"],
+    async () => {
+      const { mtime } = await Deno.stat(file);
+      await Deno.writeTextFile(join(local, "new.tmp"), "wxyz\n");
+      await Deno.utime(join(local, "new.tmp"), mtime!, mtime!);
+      await Deno.rename(join(local, "new.tmp"), file);
+    },
+    async () => assert.equal(await remoteText("/q/f.txt"), "wxyz\n"),
+  );
   await inStep("a new inode");
 
   await changed(
     "a touch",
+    ["f.txt"],
     () => Deno.utime(file, mtime!, mtime!),
     async () => assert.equal(await remoteText("/q/f.txt"), "wxyz\n"),
   );
@@ -155,18 +191,19 @@ Deno.test("the quick check of the local side lets no change through: content, ti
 
   await changed(
     "a new empty folder",
+    ["e"],
     () => Deno.mkdir(join(local, "e")),
     async () => assert.match(await remoteList("/q"), /\be\//),
   );
   await inStep("a new folder");
 
-  await changed("an empty folder that became a file", async () => {
+  await changed("an empty folder that became a file", ["e"], async () => {
     await Deno.remove(join(local, "e"));
     await Deno.writeTextFile(join(local, "e"), "e\n");
   }, async () => assert.equal(await remoteText("/q/e"), "e\n"));
   await inStep("a folder that became a file");
 
-  await changed("a file that became a folder", async () => {
+  await changed("a file that became a folder", ["d/x.txt"], async () => {
     await Deno.remove(join(local, "d", "x.txt"));
     await Deno.mkdir(join(local, "d", "x.txt"));
   }, async () => assert.match(await remoteList("/q/d"), /x\.txt\//));
@@ -174,20 +211,127 @@ Deno.test("the quick check of the local side lets no change through: content, ti
 
   await changed(
     "a removed empty folder",
+    ["d/x.txt"],
     () => Deno.remove(join(local, "d", "x.txt")),
     async () => assert.doesNotMatch(await remoteList("/q/d"), /x\.txt/),
   );
   await inStep("a removed folder");
 
-  await changed(
-    "a symbolic link, which sync skips",
-    () => Deno.symlink("f.txt", join(local, "l")),
-    async () => {
-      assert.doesNotMatch(await remoteList("/q"), /\bl\b/);
-    },
-  );
+  await Deno.symlink("f.txt", join(local, "l"));
   const skipping = await run();
+  assert.deepEqual(skipping.report.skipped.map(({ path }) => path), ["l"]);
   assert.equal(skipping.loaded, true, "a run that skips a path never takes the quick way");
+  assert.doesNotMatch(await remoteList("/q"), /\bl\b/);
+  assert.equal((await run()).loaded, true, "nor does the next");
+});
+
+Deno.test("a run that looks only at what changed plans as a whole run would: a move is a rename, a folder's deletion meets the delete guard of all remembered files", async () => {
+  await using pair = await setUp("/m");
+  const { local, run, server } = pair;
+  await Deno.mkdir(join(local, "d"));
+  for (let index = 0; index < 10; index++) {
+    await Deno.writeTextFile(join(local, "d", `a${index}.txt`), `a${index}\n`);
+  }
+  await Deno.writeTextFile(join(local, "r.txt"), "moved without its bytes\n");
+  await run();
+  assert.equal((await run()).read, false, "in step");
+
+  await Deno.mkdir(join(local, "moved"));
+  await Deno.rename(join(local, "r.txt"), join(local, "moved", "r2.txt"));
+  const moved = await run();
+  assert.deepEqual([moved.loaded, moved.looked], [false, ["moved", "moved/r2.txt", "r.txt"]]);
+  assert.deepEqual(
+    moved.report.plan.actions.map(({ op, path }) => `${op} ${path}`).sort(),
+    ["mkdir moved", "rename moved/r2.txt"],
+  );
+  assert.equal(moved.report.totals.pushed.bytes, 0);
+  assert.equal(
+    (await runClient(server, ["cat", "/m/moved/r2.txt"])).stdout,
+    "moved without its bytes\n",
+  );
+  assert.doesNotMatch((await runClient(server, ["ls", "/m"])).stdout, /r\.txt/);
+
+  // Ten of the eleven remembered files: past the guard (half of them), though the run read ten.
+  await Deno.remove(join(local, "d"), { recursive: true });
+  await assert.rejects(run(), SyncStopped);
+  assert.match((await runClient(server, ["ls", "/m/d"])).stdout, /a9\.txt/, "nothing deleted");
+  const forced = await run({ force: true });
+  assert.equal(forced.report.totals.deletes, 11);
+  assert.deepEqual((await runClient(server, ["ls", "/m"])).stdout.trim(), "moved/");
+  assert.equal((await run()).read, false, "in step after the deletes");
+});
+
+Deno.test("a file another client writes while a run carries its changes out still arrives: the run does not take the sides for in step", async () => {
+  await using pair = await setUp("/w");
+  const { local, run, server, dir } = pair;
+  await Deno.writeTextFile(join(local, "a.txt"), "a\n");
+  await run();
+  assert.equal((await run()).read, false, "in step");
+  const putMeanwhile = (name: string) => async () => {
+    await Deno.writeTextFile(join(dir, name), `${name}\n`);
+    const put = await runClient(server, ["put", "-f", name, `/w/${name}`], { cwd: dir });
+    assert.equal(put.code, 0, put.stderr);
+  };
+
+  // A run that looks only at the local change (the server's tree as remembered at its start).
+  await Deno.writeTextFile(join(local, "b.txt"), "b\n");
+  const only = await run({ onPlan: putMeanwhile("x.txt") });
+  assert.deepEqual(only.looked, ["b.txt"]);
+  const after = await run();
+  assert.equal(after.read, true, "the server changed: the whole run");
+  assert.equal(await Deno.readTextFile(join(local, "x.txt")), "x.txt\n");
+
+  // A whole run (the server changed before it, too).
+  await putMeanwhile("y.txt")();
+  await Deno.writeTextFile(join(local, "c.txt"), "c\n");
+  const whole = await run({ onPlan: putMeanwhile("z.txt") });
+  assert.equal(whole.loaded, true);
+  assert.equal(await Deno.readTextFile(join(local, "y.txt")), "y.txt\n");
+  await run();
+  assert.equal(await Deno.readTextFile(join(local, "z.txt")), "z.txt\n");
+  assert.equal((await run()).read, false, "in step at last");
+
+  // A file rewritten on the server (the tree keeping its size) while a whole run, and while a run
+  // that looks only at that file (touched here), change nothing of it.
+  await putMeanwhile("q.txt")();
+  await Deno.writeTextFile(join(local, "c.txt"), "C\n");
+  await run({ onPlan: putMeanwhile("a.txt") });
+  assert.equal((await run()).read, true, "not taken for in step");
+  assert.equal(await Deno.readTextFile(join(local, "a.txt")), "a.txt\n");
+  assert.equal((await run()).read, false);
+  await Deno.utime(join(local, "b.txt"), new Date(), new Date(Date.UTC(2021, 0, 1)));
+  const touched = await run({
+    onPlan: async () => {
+      await Deno.writeTextFile(join(dir, "b.txt"), "b, on the server\n");
+      const put = await runClient(server, ["put", "-f", "b.txt", "/w/b.txt"], { cwd: dir });
+      assert.equal(put.code, 0, put.stderr);
+    },
+  });
+  assert.deepEqual(touched.looked, ["b.txt"]);
+  await run();
+  assert.equal(await Deno.readTextFile(join(local, "b.txt")), "b, on the server\n");
+
+  // A folder removed on the server, its files unchanged here, while a run looks only at a change
+  // beside it: the removal of what that run never read still reaches this side.
+  await Deno.mkdir(join(local, "k"));
+  await Deno.writeTextFile(join(local, "k", "1.txt"), "1\n");
+  await Deno.writeTextFile(join(local, "k", "2.txt"), "2\n");
+  await run();
+  await Deno.writeTextFile(join(local, "b.txt"), "B\n");
+  const beside = await run({
+    onPlan: async () => {
+      const removed = await runClient(server, ["rm", "-r", "/w/k"]);
+      assert.equal(removed.code, 0, removed.stderr);
+    },
+  });
+  assert.deepEqual(beside.looked, ["b.txt"]);
+  await run();
+  await assert.rejects(Deno.stat(join(local, "k")), Deno.errors.NotFound);
+  assert.equal((await run()).read, false, "in step again");
+  const listed = (await runClient(server, ["ls", "/w"])).stdout;
+  for (const name of ["a", "b", "c", "q", "x", "y", "z"]) {
+    assert.match(listed, new RegExp(`${name}\\.txt`));
+  }
 });
 
 Deno.test("a one-way run that leaves the server's deletion unapplied does not mark the sides in step: a two-way run then applies it", async () => {
