@@ -34,6 +34,7 @@ export async function handleListTree(context: RequestContext, frame: Frame): Pro
   const { path } = decode(Messages.ListTree, frame);
   const resolved = context.resolve(path);
   const folder = await context.storage.canonicalPath(resolved, { followLast: true });
+  if (folder !== resolved) throw throughLink(resolved, folder);
   await context.index.ready();
   if (folder !== "/") await requireFolder(context, folder, resolved);
   const journal = await context.index.journal();
@@ -58,6 +59,19 @@ export async function handleListTree(context: RequestContext, frame: Frame): Pro
   });
   await flush(false);
   return { path: resolved };
+}
+
+/**
+ * A folder named through a symbolic link: refused, as the journal names its
+ * changes canonically (under `canonical`), which a client that asked for
+ * `resolved` could not tell apart from changes elsewhere, and a link that is
+ * pointed elsewhere later would change the folder without a change in it.
+ */
+function throughLink(resolved: string, canonical: string): StorageError {
+  return new StorageError(
+    STATUS.INVALID_PATH,
+    `${resolved}: reached through a symbolic link (it is ${canonical}); name that folder instead`,
+  );
 }
 
 /** NOT_FOUND or NOT_A_DIRECTORY unless `folder` is one; compared with the index on the way. */
@@ -85,6 +99,7 @@ export async function handleChanges(context: RequestContext, frame: Frame): Prom
         ? resolved
         : Promise.reject(error),
   );
+  if (folder !== resolved) throw throughLink(resolved, folder);
   await context.index.ready();
   const journal = await context.index.journal();
   const answer = await journal.since(request.journalId, request.sequence, {

@@ -104,10 +104,19 @@ Deno.test("ListTree lists the tree with the hash each upload was verified agains
       ]);
       assert.equal(await outcome(connection.listTree("/docs/small.txt")), "NOT_A_DIRECTORY");
       assert.equal(await outcome(connection.listTree("/missing")), "NOT_FOUND");
+      // A folder named through a link: the journal names its changes canonically (under /docs),
+      // which a client of /alias could not match; both requests refuse, naming the real folder.
       await Deno.symlink("docs", join(root, "alias"));
-      const viaLink = await connection.listTree("/alias");
-      assert.equal(viaLink.path, "/docs", "the folder's canonical path, which the journal names");
-      assert.deepEqual(viaLink.entries, tree.entries);
+      await Deno.mkdir(join(root, "docs", "inner"));
+      const cursorNow = { journalId: tree.journalId, sequence: tree.sequence };
+      for (const path of ["/alias", "/alias/inner"]) {
+        for (const request of [connection.listTree(path), connection.changes(path, cursorNow)]) {
+          const refused = await request.then(() => undefined, (error) => error);
+          assert.ok(refused instanceof RemoteError, path);
+          assert.equal(statusName(refused.code), "INVALID_PATH", path);
+          assert.match(refused.message, /symbolic link \(it is \/docs/, path);
+        }
+      }
       const everything = await connection.listTree("/");
       assert.ok(everything.entries.every((entry) => !entry.path.startsWith(".dfos")));
       await Deno.symlink(server.dir, join(root, "outside"));

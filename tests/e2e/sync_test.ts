@@ -374,8 +374,17 @@ Deno.test("sync refuses bad folders and flags with a clear message and changes n
   await Deno.writeTextFile(join(space.dir, "plain.txt"), "a file, not a folder\n");
   await Deno.mkdir(join(server.storageDir, "alice"), { recursive: true });
   await Deno.writeTextFile(join(server.storageDir, "alice", "remote.txt"), "remote file\n");
+  await Deno.mkdir(join(server.storageDir, "alice", "real"));
+  await Deno.writeTextFile(join(server.storageDir, "alice", "real", "kept.txt"), "kept\n");
+  await Deno.symlink("real", join(server.storageDir, "alice", "alias"));
+  await Deno.mkdir(join(space.dir, "empty"));
   const cases: [string[], number, RegExp][] = [
     [["plain.txt", "/x"], 1, /plain\.txt is not a folder/],
+    [
+      ["empty", "/alias"],
+      1,
+      /\/alias: reached through a symbolic link \(it is \/real\); name that/,
+    ],
     [["a", "/remote.txt"], 1, /\/remote\.txt on the server is not a folder/],
     [["--delete", "a", "/x"], 2, /--delete needs --push or --pull/],
     [["--push", "--pull", "a", "/x"], 2, /--push and --pull exclude each other/],
@@ -389,9 +398,16 @@ Deno.test("sync refuses bad folders and flags with a clear message and changes n
     assert.equal(result.stderr.trim().split("\n").length, 1, "one line");
   }
   assert.equal(await Deno.readTextFile(join(space.dir, "plain.txt")), "a file, not a folder\n");
+  assert.deepEqual([...Deno.readDirSync(join(space.dir, "empty"))], [], "nothing pulled");
   assert.deepEqual(
     [...Deno.readDirSync(join(server.storageDir, "alice"))].map((e) => e.name)
-      .filter((name) => name !== ".dfos"),
-    ["remote.txt"],
+      .filter((name) => name !== ".dfos").sort(),
+    ["alias", "real", "remote.txt"],
+  );
+  assert.deepEqual(
+    [...Deno.readDirSync(join(server.storageDir, "alice", "real"))].map((e) => e.name),
+    [
+      "kept.txt",
+    ],
   );
 });
