@@ -172,7 +172,9 @@ async function syncWith(
       const tree = sides.state.loadRemotePaths(only);
       const input = { base: remembered, local, remote: tree, rememberedFiles: changed.files };
       const report = await carryOut(sides, options, input, [], remote.position);
-      if (settled(report)) await catchUp(sides, { ...run, tree, base: remembered, only });
+      if (settled(report)) {
+        await afterTheRun(() => catchUp(sides, { ...run, tree, base: remembered, only }));
+      }
       return finish(report, started);
     }
   }
@@ -194,9 +196,11 @@ async function syncWith(
   if (report.execution === undefined) return finish(report, started); // A dry run.
   if (foundInStep(report, base, local, remoteEntries)) {
     const cursor = sides.state.cursor();
-    if (cursor !== undefined) sides.state.markInStep({ cursor, rules: rulesDigest }, othersWrites);
+    if (cursor !== undefined) {
+      await afterTheRun(() => sides.state.markInStep({ cursor, rules: rulesDigest }, othersWrites));
+    }
   } else if (settled(report)) {
-    await catchUp(sides, { ...run, tree: remote.tree, base });
+    await afterTheRun(() => catchUp(sides, { ...run, tree: remote.tree, base }));
   }
   return finish(report, started);
 }
@@ -265,6 +269,20 @@ interface CatchUp {
 }
 
 /**
+ * Runs `work`, which only saves the next run some work, after a run that is
+ * done: its failure (the connection gone, the state locked by another run
+ * for longer than SQLite waits) is not the run's. Each write of the state is
+ * a transaction of its own, so what it leaves is safe to sync from.
+ */
+function afterTheRun(work: () => unknown): Promise<void> {
+  try {
+    return Promise.resolve(work()).then(() => {}, () => {});
+  } catch {
+    return Promise.resolve();
+  }
+}
+
+/**
  * After a run that did all it planned, brings the server's journal since
  * the state's cursor (the run's own writes, and any other's) into the
  * remembered remote tree, and marks the sides in step if the server's tree
@@ -276,12 +294,7 @@ interface CatchUp {
 async function catchUp(sides: SyncSides, run: CatchUp): Promise<void> {
   const cursor = sides.state.cursor();
   if (cursor === undefined) return;
-  let since;
-  try {
-    since = await sides.remote.changesSince(cursor);
-  } catch {
-    return; // The run is done; the next one asks again.
-  }
+  const since = await sides.remote.changesSince(cursor);
   if (since === "expired" || unhashed(sides.remoteRoot, since.changes)) return;
   const { only, tree, base } = run;
   const within = (path: string | undefined) => {

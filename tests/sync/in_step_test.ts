@@ -395,3 +395,47 @@ Deno.test("a run that another run's write overtook does not mark the sides in st
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a run that did all it planned succeeds though taking its own writes in fails (the state locked, the connection gone); the next run takes them in", async () => {
+  await using server = await startServer(["--max-sessions-per-user=2"]);
+  const dir = await Deno.makeTempDir({ prefix: "dfos-sync-in-step-fail-" });
+  const store = SyncStateStore.open(join(dir, "sync.db"));
+  const context = testContext(await openClient(server));
+  const local = join(dir, "local");
+  try {
+    await Deno.mkdir(local);
+    const failing = async (how: "state" | "journal") => {
+      const sides = await openSyncSides(context, store, { local, remote: "/f" }, SILENT_PROGRESS);
+      if (how === "state") {
+        sides.state.updateRemote = () => {
+          throw new Error("database is locked");
+        };
+      } else {
+        const { remote } = sides;
+        let asked = 0;
+        const changesSince = remote.changesSince.bind(remote);
+        remote.changesSince = (cursor) => {
+          // The run's own question goes through; the one at its end fails.
+          if (++asked > 1) return Promise.reject(new Error("the connection was closed"));
+          return changesSince(cursor);
+        };
+      }
+      return runSync(sides, { host: "test" });
+    };
+    for (const [name, how] of [["a.txt", "state"], ["b.txt", "journal"]] as const) {
+      await Deno.writeTextFile(join(local, name), `${name}\n`);
+      const report = await failing(how);
+      assert.equal(report.totals.failed, 0, how);
+      assert.equal(report.totals.pushed.files, 1, how);
+      assert.equal((await runClient(server, ["cat", `/f/${name}`])).stdout, `${name}\n`, how);
+    }
+    const sides = await openSyncSides(context, store, { local, remote: "/f" }, SILENT_PROGRESS);
+    const next = await runSync(sides, { host: "test" });
+    assert.equal(next.plan.actions.length, 0, "the writes were remembered by the runs themselves");
+    assert.equal(next.totals.failed, 0);
+  } finally {
+    store.close();
+    await context.connection.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
