@@ -13,6 +13,7 @@ import type { TreeIndex } from "./tree_index.ts";
 import type { TransferRegistry } from "./transfers.ts";
 import type { QuotaLedger } from "./quota.ts";
 import type { UserPacers } from "./user_limits.ts";
+import type { JournalPosition } from "../storage/journal.ts";
 
 /** The session state a handler may use. */
 export interface RequestContext {
@@ -38,8 +39,12 @@ export interface RequestContext {
   cwd: string;
   /** Resolves a client path against `cwd` inside the user's root (may throw INVALID_PATH). */
   resolve(path: string): string;
-  /** Sends `Changed` when others change something in `folder` (canonical); null: stop. */
-  watch(folder: string | null): void;
+  /**
+   * Sends `Changed` when others change something in `folder` (canonical),
+   * and at once if the journal moved past `armedAt` (where it stood in the
+   * answer that asked for the watch); null: stop.
+   */
+  watch(folder: string | null, armedAt?: JournalPosition): void;
   /**
    * Queues one frame to the client; resolves once it is written, rejects
    * with `ConnectionLost` if the connection is gone. Once the session has

@@ -35,6 +35,7 @@ import type { TreeIndex } from "./tree_index.ts";
 import type { Watchers } from "./watchers.ts";
 import type { QuotaLedger } from "./quota.ts";
 import type { UserPacers } from "./user_limits.ts";
+import type { JournalPosition } from "../storage/journal.ts";
 import { plural } from "../shared/plural.ts";
 
 /** The turn of a request that runs alone: it has come. */
@@ -154,12 +155,13 @@ export class ServerSession implements RequestContext {
     return resolveVirtualPath(this.cwd, path);
   }
 
-  watch(folder: string | null): void {
+  watch(folder: string | null, armedAt?: JournalPosition): void {
     if (folder === null) return this.#watchers.unwatch(this);
     this.#watchers.watch(this, {
       user: this.user,
       sessionId: this.sessionId,
       folder,
+      armedAt,
       send: (frame) => this.send(frame),
     });
   }

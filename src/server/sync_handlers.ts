@@ -114,7 +114,7 @@ export async function handleChanges(context: RequestContext, frame: Frame): Prom
   }
   const { changes, more, sequence } = fitFrame(answer.changes, answer.more, answer.sequence);
   await context.index.fillHashes(changes);
-  context.watch(request.watch ? folder : null);
+  context.watch(request.watch ? folder : null, { journalId: journal.id, sequence });
   const wire = changes.map(wireChange);
   await context.reply(encode(Messages.ChangeList, frame.id, { changes: wire, more, sequence }));
   return { path: resolved };

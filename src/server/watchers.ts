@@ -35,6 +35,12 @@ interface Watch {
   sessionId: string;
   folder: string;
   send(frame: Uint8Array): Promise<void>;
+  /**
+   * Where the journal stood in the answer that asked for the watch: what
+   * the session knows of. A change after it that landed before the watch
+   * (or this node's following of other nodes) began is told at once.
+   */
+  armedAt?: JournalPosition;
   timer?: ReturnType<typeof setTimeout>;
   lastSentMs: number;
 }
@@ -76,7 +82,7 @@ export class Watchers {
   /** Makes `session` watch `folder` (canonical), replacing what it watched before. */
   watch(
     session: object,
-    target: Pick<Watch, "user" | "sessionId" | "folder" | "send">,
+    target: Pick<Watch, "user" | "sessionId" | "folder" | "send" | "armedAt">,
   ): void {
     const earlier = this.#watches.get(session);
     this.#watches.set(session, {
@@ -88,6 +94,7 @@ export class Watchers {
     if (earlier !== undefined && earlier.user !== target.user) {
       this.#unfollowIfUnwatched(earlier.user);
     }
+    void this.#tellIfMoved(session);
   }
 
   /** Ends the watch of `session`, if any. */
@@ -130,6 +137,10 @@ export class Watchers {
         journal,
         (change) => this.#foreign(user, change),
       );
+      // What other nodes changed before the follower listened is told by no signal.
+      for (const [session, watch] of this.#watches) {
+        if (watch.user === user) void this.#tellIfMoved(session);
+      }
       return following.follower;
     })().catch((error) => {
       serverLog.warn(
@@ -156,6 +167,21 @@ export class Watchers {
       if (watch.user !== user) continue;
       if (change === undefined || concerns(watch.folder, change)) this.#schedule(session, watch);
     }
+  }
+
+  /**
+   * Notifies `session` if its user's journal moved past where it stood when
+   * the session asked to watch: a change in between (made while the answer
+   * was on its way, or by another node before this one followed it) would
+   * otherwise be told by nothing. At worst the client looks once for nothing.
+   */
+  async #tellIfMoved(session: object): Promise<void> {
+    const watch = this.#watches.get(session);
+    if (watch?.armedAt === undefined) return;
+    const now = await this.#position(watch.user).catch(() => null);
+    if (now === null || this.#watches.get(session) !== watch) return;
+    const { journalId, sequence } = watch.armedAt;
+    if (now.journalId !== journalId || now.sequence > sequence) this.#schedule(session, watch);
   }
 
   #schedule(session: object, watch: Watch): void {

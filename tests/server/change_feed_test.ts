@@ -4,6 +4,8 @@ import { ChangeFeed, type TreeChange } from "../../src/server/change_feed.ts";
 import { concerns, Watchers } from "../../src/server/watchers.ts";
 import { decode, type Frame, Messages } from "../../src/protocol/messages.ts";
 import { FrameReader } from "../../src/protocol/frame_reader.ts";
+import type { Journal } from "../../src/storage/journal.ts";
+import { within } from "../helpers/processes.ts";
 
 const change = (fields: Partial<TreeChange> = {}): TreeChange => ({
   user: "alice",
@@ -118,6 +120,98 @@ Deno.test("a watching session hears of others' changes in its folder, coalesced,
       journalId: "j",
       sequence: 3,
     }]]);
+  } finally {
+    watchers.unwatch(session);
+  }
+});
+
+Deno.test("a watch asked for at a position the journal has since passed is told at once; one asked for where it stands is not", async () => {
+  const sequence = 5;
+  const watchers = new Watchers(() => Promise.resolve({ journalId: "j", sequence }), {
+    intervalMs: 0,
+  });
+  const heard = new Map<string, Uint8Array[]>();
+  const arrivals: Record<string, () => void> = {};
+  const watch = (name: string, armedAt?: { journalId: string; sequence: number }) => {
+    heard.set(name, []);
+    watchers.watch(name as unknown as object, {
+      user: "alice",
+      sessionId: name,
+      folder: "/sync",
+      armedAt,
+      send: (frame) => {
+        heard.get(name)!.push(frame);
+        arrivals[name]?.();
+        return Promise.resolve();
+      },
+    });
+  };
+  const sessions = ["current", "behind", "other journal", "no position"];
+  try {
+    const told = ["behind", "other journal"].map((name) =>
+      new Promise<void>((resolve) => arrivals[name] = resolve)
+    );
+    watch("current", { journalId: "j", sequence: 5 });
+    watch("behind", { journalId: "j", sequence: 3 });
+    watch("other journal", { journalId: "k", sequence: 5 });
+    watch("no position");
+    await within(Promise.all(told), 5_000, "the notices of the watches behind");
+    await new Promise((resolve) => setTimeout(resolve, 20)); // Any notification due would be out.
+    const frames = async (name: string) =>
+      (await changedFrames(heard.get(name)!)).map((frame) => decode(Messages.Changed, frame));
+    assert.deepEqual(await frames("behind"), [{ journalId: "j", sequence: 5 }]);
+    assert.deepEqual(await frames("other journal"), [{ journalId: "j", sequence: 5 }]);
+    assert.deepEqual(heard.get("current"), [], "it knows all there is");
+    assert.deepEqual(heard.get("no position"), []);
+  } finally {
+    for (const name of sessions) watchers.unwatch(name as unknown as object);
+  }
+});
+
+Deno.test("a change another node made before this node followed the journal is told once the following starts", async () => {
+  let sequence = 5;
+  let listening = () => {};
+  const listened = new Promise<void>((resolve) => listening = resolve);
+  let started = () => {};
+  const starting = new Promise<void>((resolve) => started = resolve);
+  // A journal other nodes write: its listener comes up only when the test says so.
+  const journal = {
+    id: "j",
+    sequence: () => Promise.resolve(sequence),
+    onMoved: async () => {
+      listening();
+      await starting;
+      return () => Promise.resolve();
+    },
+  };
+  const watchers = new Watchers(() => Promise.resolve({ journalId: "j", sequence }), {
+    intervalMs: 0,
+    journalOf: () => Promise.resolve(journal as unknown as Journal),
+  });
+  const sent: Uint8Array[] = [];
+  let arrived = () => {};
+  const arrival = new Promise<void>((resolve) => arrived = resolve);
+  const session = {};
+  try {
+    watchers.watch(session, {
+      user: "alice",
+      sessionId: "mine",
+      folder: "/sync",
+      armedAt: { journalId: "j", sequence: 5 },
+      send: (frame) => {
+        sent.push(frame);
+        arrived();
+        return Promise.resolve();
+      },
+    });
+    await within(listened, 5_000, "the node listening");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(sent, [], "nothing had moved when the watch began");
+    sequence = 6; // Another node's change, before this node listens: no signal will tell it.
+    started();
+    await within(arrival, 5_000, "the notice after the following started");
+    const frames = (await changedFrames(sent)).map((frame) => decode(Messages.Changed, frame));
+    assert.deepEqual(frames, [{ journalId: "j", sequence: 6 }]);
   } finally {
     watchers.unwatch(session);
   }
