@@ -25,6 +25,12 @@ export interface LocalChanges {
   files: number;
 }
 
+/** The columns of the remembered local side that the quick check needs ({@link PairState.localQuickCheck}). */
+export interface RememberedQuickCheck {
+  /** Per path: path, whether a file, size, mtime (ms), its part below a millisecond, inode. */
+  readonly rows: readonly unknown[][];
+}
+
 /** Identifies a folder pair. */
 export interface PairKey {
   /** The server's certificate fingerprint, or `host:port` without TLS. */
@@ -183,15 +189,10 @@ export class PairState {
   }
 
   /**
-   * How `listing` differs from the local side as remembered: the paths that
-   * are new, gone, of another kind, or files of another size, mtime or inode
-   * (whose remembered hash cannot stand); and how many files are remembered.
-   * From the few columns it needs and without an object per path, so that a
-   * run can look at only what changed. Undefined if the walk skipped a path
-   * (the run reports it).
+   * What {@link localChanges} compares a walk with, read now: a run reads it
+   * while its walk is still going, and compares once the walk is done.
    */
-  localChanges(listing: LocalListing): LocalChanges | undefined {
-    if (listing.skipped.length > 0) return undefined;
+  localQuickCheck(): RememberedQuickCheck {
     // Numbers, not bigints: times as whole milliseconds and the rest (local times are remembered
     // to the millisecond), sizes and inodes as doubles, as the listing has them.
     const select = this.#db.prepare(
@@ -200,7 +201,23 @@ export class PairState {
        FROM entries WHERE pair = ?`,
     );
     (select as StatementSync & { setReturnArrays(on: boolean): void }).setReturnArrays(true);
-    const rows = select.all(this.#pair) as unknown as unknown[][];
+    return { rows: select.all(this.#pair) as unknown as unknown[][] };
+  }
+
+  /**
+   * How `listing` differs from the local side as remembered (`remembered`,
+   * read before, or now): the paths that are new, gone, of another kind, or
+   * files of another size, mtime or inode (whose remembered hash cannot
+   * stand); and how many files are remembered. From the few columns it needs
+   * and without an object per path, so that a run can look at only what
+   * changed. Undefined if the walk skipped a path (the run reports it).
+   */
+  localChanges(
+    listing: LocalListing,
+    remembered: RememberedQuickCheck = this.localQuickCheck(),
+  ): LocalChanges | undefined {
+    if (listing.skipped.length > 0) return undefined;
+    const { rows } = remembered;
     const { paths, kinds, sizes, mtimesMs, inodes } = listing;
     const unseen = new Map<string, number>();
     for (let index = 0; index < paths.length; index++) unseen.set(paths[index], index);
