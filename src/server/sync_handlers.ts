@@ -114,7 +114,8 @@ export async function handleChanges(context: RequestContext, frame: Frame): Prom
   }
   const { changes, more, sequence } = fitFrame(answer.changes, answer.more, answer.sequence);
   await context.index.fillHashes(changes);
-  context.watch(request.watch ? folder : null, { journalId: journal.id, sequence });
+  // The request's journal: the answer proves it was the user's when read (not after, if it broke).
+  context.watch(request.watch ? folder : null, { journalId: request.journalId, sequence });
   const wire = changes.map(wireChange);
   await context.reply(encode(Messages.ChangeList, frame.id, { changes: wire, more, sequence }));
   return { path: resolved };

@@ -170,18 +170,34 @@ export class Watchers {
   }
 
   /**
-   * Notifies `session` if its user's journal moved past where it stood when
-   * the session asked to watch: a change in between (made while the answer
-   * was on its way, or by another node before this one followed it) would
-   * otherwise be told by nothing. At worst the client looks once for nothing.
+   * Notifies `session` if its user's journal has, since where it stood when
+   * the session asked to watch, a change the watched folder's changes
+   * concern (or no longer holds that position): a change in between (made
+   * while the answer was on its way, or by another node before this one
+   * followed it) would otherwise be told by nothing. The session's own
+   * changes count too: at worst the client looks once for nothing.
    */
   async #tellIfMoved(session: object): Promise<void> {
     const watch = this.#watches.get(session);
     if (watch?.armedAt === undefined) return;
-    const now = await this.#position(watch.user).catch(() => null);
-    if (now === null || this.#watches.get(session) !== watch) return;
-    const { journalId, sequence } = watch.armedAt;
-    if (now.journalId !== journalId || now.sequence > sequence) this.#schedule(session, watch);
+    const moved = await this.#movedSince(watch, watch.armedAt).catch((error) => {
+      serverLog.debug("a watch could not be checked against its journal: {error}", {
+        error: String(error),
+      });
+      return false;
+    });
+    if (moved && this.#watches.get(session) === watch) this.#schedule(session, watch);
+  }
+
+  async #movedSince(watch: Watch, { journalId, sequence }: JournalPosition): Promise<boolean> {
+    const journal = await this.#journalOf?.(watch.user);
+    if (journal === undefined) {
+      // Without the journal at hand, where it stands says whether anything moved at all.
+      const now = await this.#position(watch.user);
+      return now !== null && (now.journalId !== journalId || now.sequence > sequence);
+    }
+    const answer = await journal.since(journalId, sequence, { under: watch.folder, limit: 1 });
+    return answer.kind === "expired" || answer.changes.length > 0;
   }
 
   #schedule(session: object, watch: Watch): void {

@@ -178,6 +178,13 @@ Deno.test("a change another node made before this node followed the journal is t
   const journal = {
     id: "j",
     sequence: () => Promise.resolve(sequence),
+    since: (_id: string, after: number) =>
+      Promise.resolve({
+        kind: "changes",
+        changes: after < sequence ? [{ sequence, op: "write", path: "/sync/x" }] : [],
+        sequence,
+        more: false,
+      }),
     onMoved: async () => {
       listening();
       await starting;
@@ -214,5 +221,67 @@ Deno.test("a change another node made before this node followed the journal is t
     assert.deepEqual(frames, [{ journalId: "j", sequence: 6 }]);
   } finally {
     watchers.unwatch(session);
+  }
+});
+
+Deno.test("a watch is told at once only of what concerns its folder: a change elsewhere in the window is not its business", async () => {
+  const changes = [
+    { sequence: 6, op: "write", path: "/elsewhere/x" },
+    { sequence: 7, op: "write", path: "/sync/y" },
+  ];
+  // The user's journal, as the server holds it: its changes since a cursor, under a folder.
+  const journal = {
+    id: "j",
+    sequence: () => Promise.resolve(7),
+    since: (journalId: string, after: number, { under }: { under?: string }) =>
+      Promise.resolve(
+        journalId !== "j" ? { kind: "expired", sequence: 7 } : {
+          kind: "changes",
+          changes: changes.filter((change) =>
+            change.sequence > after && concerns(under ?? "/", change)
+          ),
+          sequence: 7,
+          more: false,
+        },
+      ),
+  };
+  const watchers = new Watchers(() => Promise.resolve({ journalId: "j", sequence: 7 }), {
+    intervalMs: 0,
+    journalOf: () => Promise.resolve(journal as unknown as Journal),
+  });
+  const heard = new Map<string, number>();
+  const told = new Map<string, () => void>();
+  const watch = (name: string, folder: string, sequence: number, journalId = "j") => {
+    heard.set(name, 0);
+    const arrived = new Promise<void>((resolve) => told.set(name, resolve));
+    watchers.watch(name as unknown as object, {
+      user: "alice",
+      sessionId: name,
+      folder,
+      armedAt: { journalId, sequence },
+      send: () => {
+        heard.set(name, heard.get(name)! + 1);
+        told.get(name)!();
+        return Promise.resolve();
+      },
+    });
+    return arrived;
+  };
+  const names = ["after the change elsewhere", "its own folder", "another journal"];
+  try {
+    const quiet = watch("after the change elsewhere", "/sync", 6); // After /elsewhere/x: only /sync/y is later.
+    watch("before both", "/other", 5);
+    await within(
+      Promise.all([watch("its own folder", "/sync", 5), watch("another journal", "/sync", 7, "k")]),
+      5_000,
+      "the notices of what concerns the folders",
+    );
+    await within(quiet, 5_000, "the notice of /sync/y");
+    await new Promise((resolve) => setTimeout(resolve, 20)); // Any notification due would be out.
+    assert.equal(heard.get("before both"), 0, "neither change concerns /other");
+    assert.equal(heard.get("its own folder"), 1);
+    assert.equal(heard.get("another journal"), 1, "its cursor is gone: it must look");
+  } finally {
+    for (const name of [...names, "before both"]) watchers.unwatch(name as unknown as object);
   }
 });
