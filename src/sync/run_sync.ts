@@ -144,7 +144,7 @@ async function syncWith(
   // The remembered state is read while the folder is walked; after a run that found the sides
   // in step, only what the quick check needs, and all of it only if something changed.
   let base = mark === undefined ? sides.state.load() : undefined;
-  const remembered = mark === undefined ? undefined : sides.state.localQuickCheck();
+  const quickCheck = mark === undefined ? undefined : sides.state.localQuickCheck();
   const { filter: ignore, digest: rulesDigest } = await rules;
   // A walk that failed is made again here, whose failure is the run's (the folder may have
   // been created since a walk begun before connecting).
@@ -154,7 +154,7 @@ async function syncWith(
   const listing = walked ?? listLocal(join(sides.localRoot), ignore);
   const run = { ignore, rules: rulesDigest, othersWrites };
   const changed = mark?.rules === rulesDigest
-    ? sides.state.localChanges(listing, remembered)
+    ? sides.state.localChanges(listing, quickCheck)
     : undefined;
   if (changed !== undefined && changed.paths.size * 8 <= Math.max(changed.files, 2048)) {
     // Since a run found both sides as remembered, under the same rules, only these paths changed
