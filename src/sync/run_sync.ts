@@ -10,7 +10,7 @@ import { deleteGuard, type DeleteGuardOptions } from "./delete_guard.ts";
 import { executePlan, type ExecutionResult } from "./executor.ts";
 import { IGNORE_FILE, ignoreFileText, OWN_FILES_ONLY, type PathFilter } from "./own_files.ts";
 import { type LocalScan, scanLocal, type SkippedPath } from "./local_scan.ts";
-import { listingAt, listLocal } from "./local_listing.ts";
+import { listingAt, listLocal, type LocalListing } from "./local_listing.ts";
 import { BackgroundListing, listInWorker } from "./listing_in_worker.ts";
 import { takeEarlyWalk } from "./early_walk.ts";
 import { join, resolve } from "node:path";
@@ -19,7 +19,7 @@ import type { Plan, SyncAction } from "./plan.ts";
 import { reconcile, type SyncDirection } from "./reconcile.ts";
 import { countAction, planTotals, type SyncTotals } from "./report.ts";
 import type { Copier, SideOperations } from "./sides.ts";
-import type { InStepMark, PairState, StateChange } from "./state_store.ts";
+import type { InStepMark, LocalChanges, PairState, StateChange } from "./state_store.ts";
 import type { BaseEntry, SyncEntry } from "./sync_entry.ts";
 import type { JournalChange, JournalPosition } from "../storage/journal.ts";
 import { applyJournal, relativeTo } from "./remote_tree.ts";
@@ -153,7 +153,7 @@ async function syncWith(
     : undefined;
   const listing = walked ?? listLocal(join(sides.localRoot), ignore);
   const run = { ignore, rules: rulesDigest, othersWrites };
-  const changed = mark?.rules === rulesDigest
+  const changed = mark?.rules === rulesDigest && quickCheck !== undefined
     ? sides.state.localChanges(listing, quickCheck)
     : undefined;
   if (changed !== undefined && changed.paths.size * 8 <= Math.max(changed.files, 2048)) {
@@ -162,22 +162,9 @@ async function syncWith(
     // none, there is nothing to do). Read one by one, while they are few.
     const remote = await remoteTree;
     if (!("tree" in remote)) {
-      if (changed.paths.size === 0) {
-        return finish(await nothingToDo(remote.position, options), started);
-      }
-      const only = changed.paths;
-      const remembered = sides.state.loadPaths(only);
-      const local = await scanLocal(sides.localRoot, {
-        base: remembered,
-        ignore,
-        listing: listingAt(listing, only),
-      });
-      const tree = sides.state.loadRemotePaths(only);
-      const input = { base: remembered, local, remote: tree, rememberedFiles: changed.files };
-      const report = await carryOut(sides, options, input, [], remote.position);
-      if (settled(report)) {
-        await afterTheRun(() => catchUp(sides, { ...run, tree, base: remembered, only }));
-      }
+      const report = changed.paths.size === 0
+        ? await nothingToDo(remote.position, options)
+        : await syncChanged(sides, options, { listing, changed, position: remote.position, run });
       return finish(report, started);
     }
   }
@@ -206,6 +193,35 @@ async function syncWith(
     await afterTheRun(() => catchUp(sides, { ...run, tree: remote.tree, base }));
   }
   return finish(report, started);
+}
+
+/**
+ * A run over only the paths `changed` locally, the rest being as remembered
+ * on both sides (the server reported no change since the sides were found
+ * in step): their state is read one by one, and only they are planned.
+ */
+async function syncChanged(
+  sides: SyncSides,
+  options: SyncOptions,
+  { listing, changed, position, run }: {
+    listing: LocalListing;
+    changed: LocalChanges;
+    position: JournalPosition;
+    run: Omit<CatchUp, "tree" | "base" | "only">;
+  },
+): Promise<SyncReport> {
+  const only = changed.paths;
+  const base = sides.state.loadPaths(only);
+  const local = await scanLocal(sides.localRoot, {
+    base,
+    ignore: run.ignore,
+    listing: listingAt(listing, only),
+  });
+  const tree = sides.state.loadRemotePaths(only);
+  const input = { base, local, remote: tree, rememberedFiles: changed.files };
+  const report = await carryOut(sides, options, input, [], position);
+  if (settled(report)) await afterTheRun(() => catchUp(sides, { ...run, tree, base, only }));
+  return report;
 }
 
 /** What a run plans from: the remembered state and both sides, whole or only where changed. */
@@ -309,13 +325,7 @@ async function catchUp(sides: SyncSides, run: CatchUp): Promise<void> {
   if (relist.length > 0) return;
   sides.state.updateRemote(tree, touched, since.position);
   const remote = only === undefined ? withoutIgnored(tree, run.ignore) : tree;
-  const paths = only === undefined
-    ? remote.keys()
-    : new Set([...only, ...base.keys(), ...remote.keys()]);
-  if (only === undefined && remote.size !== base.size) return;
-  for (const path of paths) {
-    if (!sameAsRemembered(remote.get(path), base.get(path))) return;
-  }
+  if (!remoteAsRemembered(remote, base, only)) return;
   sides.state.markInStep({ cursor: since.position, rules: run.rules }, run.othersWrites);
 }
 
@@ -368,9 +378,25 @@ function foundInStep(
   const { plan, execution } = report;
   const idle = plan.actions.length === 0 && plan.conflicts.length === 0 && plan.kept.length === 0;
   if (!idle || report.skipped.length > 0 || (execution?.failed.length ?? 0) > 0) return false;
-  if (!asRemembered(base, local) || remote.size !== base.size) return false;
-  for (const [path, entry] of remote) {
-    if (!sameAsRemembered(entry, base.get(path))) return false;
+  return asRemembered(base, local) && remoteAsRemembered(remote, base);
+}
+
+/**
+ * Whether the server's tree `remote` is the remembered state `base`: every
+ * path of either, or, where a run looked `only` at some paths (both maps
+ * holding those alone), every one of those.
+ */
+function remoteAsRemembered(
+  remote: Map<string, SyncEntry>,
+  base: Map<string, BaseEntry>,
+  only?: ReadonlySet<string>,
+): boolean {
+  if (only === undefined && remote.size !== base.size) return false;
+  const paths = only === undefined
+    ? remote.keys()
+    : new Set([...only, ...base.keys(), ...remote.keys()]);
+  for (const path of paths) {
+    if (!sameAsRemembered(remote.get(path), base.get(path))) return false;
   }
   return true;
 }

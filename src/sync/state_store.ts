@@ -206,7 +206,7 @@ export class PairState {
 
   /**
    * How `listing` differs from the local side as remembered (`remembered`,
-   * read before, or now): the paths that are new, gone, of another kind, or
+   * read by {@link localQuickCheck}): the paths that are new, gone, of another kind, or
    * files of another size, mtime or inode (whose remembered hash cannot
    * stand); and how many files are remembered. From the few columns it needs
    * and without an object per path, so that a run can look at only what
@@ -214,7 +214,7 @@ export class PairState {
    */
   localChanges(
     listing: LocalListing,
-    remembered: RememberedQuickCheck = this.localQuickCheck(),
+    remembered: RememberedQuickCheck,
   ): LocalChanges | undefined {
     if (listing.skipped.length > 0) return undefined;
     const { rows } = remembered;
