@@ -78,6 +78,7 @@ export class ObservedStorage implements Storage {
   discardPartials = (selection: PartialSelection): Promise<DiscardResult> =>
     this.#inner.discardPartials(selection);
   usage = (): Promise<number> => this.#inner.usage();
+  tidy = (): Promise<void> => this.#inner.tidy();
   batch = (): StorageBatch => this.#inner.batch?.() ?? { [Symbol.dispose]: () => {} };
   openJournal = (): Promise<Journal> => this.#index.journal();
 

@@ -1,7 +1,8 @@
 /**
  * The sweep of stale partial uploads: at startup and then every hour, the
  * provider removes every user's partials untouched for longer than
- * `--partial-max-age`, and the server log says whose and how many.
+ * `--partial-max-age`, and the server log says whose and how many (and the
+ * local backend, the old versions of replaced files a crash left behind).
  *
  * @module
  */

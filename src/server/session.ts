@@ -125,6 +125,9 @@ export class ServerSession implements RequestContext {
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   /** When the last request arrived (performance.now()). */
   #lastRequestMs = 0;
+  /** Frames read so far, and how many had been when the storage was last told to tidy up. */
+  #framesRead = 0;
+  #tidiedAt = 0;
   #draining = false;
   readonly #pipeline = new RequestPipeline();
   /** Set once the session ends: from then on nothing more is sent. */
@@ -188,9 +191,13 @@ export class ServerSession implements RequestContext {
     try {
       for (;;) {
         // Replies to requests already here leave together, once none is left to serve.
-        if (!this.#link.reader.hasBufferedFrame) this.#link.writer.uncork();
+        if (!this.#link.reader.hasBufferedFrame) {
+          this.#link.writer.uncork();
+          this.#tidyWhenIdle();
+        }
         const frame = await this.#link.reader.next();
         if (!frame) break;
+        this.#framesRead++;
         this.#link.writer.cork();
         this.#lastRequestMs = performance.now(); // The idle timer looks at it when it fires.
         if (!(await this.#dispatch(frame))) break;
@@ -216,6 +223,21 @@ export class ServerSession implements RequestContext {
     await this.#repliesWritten();
     this.#link.close(); // Also fails a write a download is stuck in: the client does not read.
     await this.transfers.streamsEnded();
+    await this.storage.tidy();
+  }
+
+  /**
+   * Lets the storage finish what it put off (Storage.tidy) once the requests
+   * begun so far have ended, if no frame has come in meanwhile: work left
+   * for when no client waits.
+   */
+  #tidyWhenIdle(): void {
+    const planned = this.#framesRead;
+    if (planned === this.#tidiedAt) return;
+    this.#tidiedAt = planned;
+    this.#pipeline.settled().then(() => {
+      if (this.#framesRead === planned) return this.storage.tidy();
+    });
   }
 
   /**

@@ -12,6 +12,7 @@ import { STATUS } from "../protocol/status.ts";
 import { isNotFound, toStorageError } from "./fs_errors.ts";
 import { canonicalOf, kindOf } from "./local_entries.ts";
 import { linkUnsupported } from "./private_files.ts";
+import type { RetiredFiles } from "./retired_files.ts";
 import type { Located, RootConfinement } from "./root_confinement.ts";
 import { type EntryKind, StorageError } from "./storage.ts";
 import type { WalkScope } from "./walk_scope.ts";
@@ -24,16 +25,19 @@ export type PlacementStep = "link" | "rename";
  *
  * @example
  * ```ts
- * const placement = new LocalPlacement(confinement);
+ * const placement = new LocalPlacement(confinement, new RetiredFiles(confinement));
  * using target = placement.locateTarget("/docs/a.txt", false, "link");
  * placement.put(fromPath, target, false);
  * ```
  */
 export class LocalPlacement {
   readonly #confinement: RootConfinement;
+  readonly #retired: RetiredFiles;
 
-  constructor(confinement: RootConfinement) {
+  /** `retired` takes the old versions that renames replace (retired_files.ts). */
+  constructor(confinement: RootConfinement, retired: RetiredFiles) {
     this.#confinement = confinement;
+    this.#retired = retired;
   }
 
   /**
@@ -49,6 +53,11 @@ export class LocalPlacement {
     }
   }
 
+  /** Renames the entry at `from` (a file, folder or link) over `target`, as {@link put} does a file. */
+  move(from: string, target: Located): void {
+    this.#renameOnto(from, target);
+  }
+
   #link(from: string, target: Located): void {
     try {
       Deno.linkSync(from, target.path);
@@ -61,9 +70,19 @@ export class LocalPlacement {
     Deno.removeSync(from);
   }
 
-  /** Renames `from` over what `target` names; a symlink replaced counts as a changed name. */
+  /**
+   * Renames `from` over what `target` names, the old version's blocks freed
+   * later (retired_files.ts); a symlink replaced counts as a changed name.
+   */
   #renameOnto(from: string, target: Located): void {
-    Deno.renameSync(from, target.path);
+    const old = this.#retired.retire(target);
+    try {
+      Deno.renameSync(from, target.path);
+    } catch (error) {
+      if (old !== null) this.#retired.cancel(old);
+      throw error;
+    }
+    if (old !== null) this.#retired.release(old);
     // A link may be on the way of other walks; a file or nothing cannot.
     if (target.info !== null && !target.info.isFile) this.#confinement.namesChanged();
   }

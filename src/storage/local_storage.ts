@@ -39,6 +39,7 @@ import {
 } from "./local_entries.ts";
 import { LocalPartialFiles } from "./local_partial_files.ts";
 import { LocalPlacement } from "./local_placement.ts";
+import { RetiredFiles, sweepRetired } from "./retired_files.ts";
 import { type Located, RootConfinement } from "./root_confinement.ts";
 import {
   type CanonicalOptions,
@@ -85,11 +86,13 @@ export class LocalStorage implements Storage {
   readonly #confinement: RootConfinement;
   readonly #placement: LocalPlacement;
   readonly #partials: LocalPartialFiles;
+  readonly #retired: RetiredFiles;
   readonly #fsync: boolean;
 
   private constructor(confinement: RootConfinement, fsync: boolean) {
     this.#confinement = confinement;
-    this.#placement = new LocalPlacement(confinement);
+    this.#retired = new RetiredFiles(confinement);
+    this.#placement = new LocalPlacement(confinement, this.#retired);
     this.#partials = new LocalPartialFiles(confinement);
     this.#fsync = fsync;
   }
@@ -295,7 +298,7 @@ export class LocalStorage implements Storage {
         this.#placement.kindBehind(destinationPath, destination.info);
         if (!overwrite) throw new StorageError(STATUS.EXISTS, `${destinationPath}: already exists`);
       }
-      Deno.renameSync(source.path, destination.path);
+      this.#placement.move(source.path, destination);
       this.#confinement.namesChanged();
     });
   }
@@ -401,9 +404,18 @@ export class LocalStorage implements Storage {
     });
   }
 
-  /** Deletes partial uploads last written more than `maxAgeMs` ago (see local_partials.ts). */
+  /**
+   * Deletes partial uploads last written more than `maxAgeMs` ago (see
+   * local_partials.ts), and the garbage of replaced files (retired_files.ts).
+   */
   async cleanupPartials(maxAgeMs: number): Promise<number> {
+    await sweepRetired(this.#confinement).catch(() => 0); // Garbage: the next sweep tries again.
     return await this.#partials.withFolder(false, (partials) => sweepPartials(partials, maxAgeMs));
+  }
+
+  /** Removes the old versions of the files replaced so far (retired_files.ts). */
+  tidy(): Promise<void> {
+    return this.#retired.tidy();
   }
 
   /** The user's partial uploads, newest first (see local_partials.ts). */

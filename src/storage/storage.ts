@@ -318,6 +318,16 @@ export interface Storage {
    * records' last write.
    */
   cleanupPartials(maxAgeMs: number): Promise<number>;
+  /**
+   * Finishes work a backend put off to answer sooner; the server calls it
+   * when a session has no request left to serve, and as the session ends.
+   * Resolves, never rejects, when it is done.
+   *
+   * Backends: Local: removes the old versions of replaced files, whose
+   * blocks a rename would otherwise free before it returns
+   * (retired_files.ts). Object store: nothing is put off.
+   */
+  tidy(): Promise<void>;
   /** The user's partial uploads, newest first, with what they are for and hold. */
   listPartials(options?: PartialListOptions): Promise<PartialListing>;
   /**

@@ -1,0 +1,145 @@
+/**
+ * Old versions of replaced files, removed out of the requests' way. The
+ * rename that puts a new version over an old one frees the old one's blocks
+ * inside that call, and on a filesystem mounted with online discard the
+ * next disk sync waits for those blocks to be discarded as well: 100–300 µs
+ * a file of 4 KiB on an ext4 disk, on the server's event loop, and as much
+ * again in each sync that follows. So before such a rename the old version
+ * is given a second name in `.dfos/retired` (a hard link, microseconds); the
+ * rename then only drops a name, and the last names go when the session is
+ * idle (or sooner if many wait), a few at once on other threads.
+ *
+ * A crash at any point loses nothing and leaves only garbage: a retired name
+ * holds a version that was replaced, or one that still has its own name (a
+ * rename that failed or never ran). Whatever is in `.dfos/retired` is
+ * garbage, removed by {@link sweepRetired} at the server's start and with
+ * each sweep of stale partials, and not counted in the user's usage.
+ *
+ * @module
+ */
+
+import type { PinnedDirectory } from "./pinned_directory.ts";
+import { removeQuietly } from "./private_files.ts";
+import type { Located, RootConfinement } from "./root_confinement.ts";
+
+/** The folder under `.dfos` that holds the retired names. */
+export const RETIRED_FOLDER = "retired";
+
+/** Retired names that may wait before their removal starts without waiting for idleness. */
+const MAX_WAITING = 1024;
+
+/** Bytes the waiting names may hold before their removal starts (64 MiB): disk space held back. */
+const MAX_WAITING_BYTES = 64 * 1024 * 1024;
+
+/** Removals running at once: each is a trip to another thread, and the filesystem serialises much of it. */
+const PARALLEL_REMOVALS = 4;
+
+/** A name given to an old version: released after its rename, cancelled if the rename failed. */
+export interface RetiredName {
+  readonly name: string;
+  readonly bytes: number;
+}
+
+/**
+ * The retired old versions of one user's files. {@link retire} links the
+ * file a rename is about to replace; {@link release} queues the name once
+ * the rename is done; {@link tidy} removes what waits.
+ *
+ * @example
+ * ```ts
+ * const retired = new RetiredFiles(confinement);
+ * const old = retired.retire(target);
+ * Deno.renameSync(fresh, target.path); // drops a name; frees nothing
+ * if (old !== null) retired.release(old);
+ * await retired.tidy(); // when nothing else waits
+ * ```
+ */
+export class RetiredFiles {
+  readonly #confinement: RootConfinement;
+  /** `.dfos/retired`, open while names wait; each removal round takes it over. */
+  #folder: PinnedDirectory | null = null;
+  #waiting: string[] = [];
+  #waitingBytes = 0;
+  /** The removal rounds under way, one after another. */
+  #removing: Promise<void> = Promise.resolve();
+  readonly #prefix = `${crypto.randomUUID().slice(0, 8)}-`;
+  #count = 0;
+
+  constructor(confinement: RootConfinement) {
+    this.#confinement = confinement;
+  }
+
+  /**
+   * Gives the regular file `target` names a second name, if replacing it
+   * would free blocks (it is not empty and has no other name); null when
+   * not, or when the link cannot be made (another filesystem below, no hard
+   * links): the rename then frees the blocks itself, as it always did.
+   */
+  retire(target: Located): RetiredName | null {
+    const info = target.info;
+    if (info === null || !info.isFile || info.size === 0 || info.nlink !== 1) return null;
+    try {
+      this.#folder ??= this.#confinement.privateFolder(true, [RETIRED_FOLDER]);
+      if (this.#folder === null) return null;
+      const name = `${this.#prefix}${++this.#count}`;
+      Deno.linkSync(target.path, this.#folder.entry(name));
+      return { name, bytes: info.size };
+    } catch {
+      return null;
+    }
+  }
+
+  /** The rename did not happen: the name goes now (it frees nothing, the file keeps its own). */
+  cancel(retired: RetiredName): void {
+    if (this.#folder !== null) removeQuietly(this.#folder.entry(retired.name));
+  }
+
+  /** The rename is done: the name waits for {@link tidy}, which starts at once if too many wait. */
+  release(retired: RetiredName): void {
+    this.#waiting.push(retired.name);
+    this.#waitingBytes += retired.bytes;
+    if (this.#waiting.length >= MAX_WAITING || this.#waitingBytes >= MAX_WAITING_BYTES) {
+      void this.tidy();
+    }
+  }
+
+  /** Removes every waiting name; resolves (never rejects) when they and earlier rounds are gone. */
+  tidy(): Promise<void> {
+    const folder = this.#folder;
+    if (folder === null || this.#waiting.length === 0) return this.#removing;
+    const names = this.#waiting;
+    this.#folder = null;
+    this.#waiting = [];
+    this.#waitingBytes = 0;
+    this.#removing = this.#removing.then(() => removeAll(folder, names)).finally(() =>
+      folder.close()
+    );
+    return this.#removing;
+  }
+}
+
+/** Removes `names` from `folder`, {@link PARALLEL_REMOVALS} at a time; a failure leaves garbage for the sweep. */
+async function removeAll(folder: PinnedDirectory, names: readonly string[]): Promise<void> {
+  let next = 0;
+  const remover = async () => {
+    while (next < names.length) {
+      await Deno.remove(folder.entry(names[next++])).catch(() => {});
+    }
+  };
+  await Promise.all(Array.from({ length: PARALLEL_REMOVALS }, remover));
+}
+
+/**
+ * Removes whatever `.dfos/retired` holds under `confinement`'s root (all of
+ * it is garbage; see the module documentation); resolves to how many.
+ */
+export async function sweepRetired(confinement: RootConfinement): Promise<number> {
+  using folder = confinement.privateFolder(false, [RETIRED_FOLDER]);
+  if (folder === null) return 0;
+  const names: string[] = [];
+  for (const entry of Deno.readDirSync(folder.path)) {
+    if (entry.isFile) names.push(entry.name);
+  }
+  await removeAll(folder, names);
+  return names.length;
+}
