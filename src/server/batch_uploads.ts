@@ -36,9 +36,12 @@ import type { WholeFileOptions } from "../storage/storage.ts";
  * Files of one batch being written and synced at once. A file keeps its
  * descriptor only while it is written and synced, so this bounds what a
  * batch holds open; the batches in a session's pipeline overlap as whole
- * files do.
+ * files do. On a disk each file's sync waits for its own writes (0.3–0.5
+ * ms here): with 4 at once the disk idled between them, and 200 changed
+ * files of a re-sync (one batch) took about 15 ms longer to store than with 16
+ * (32 gained nothing more).
  */
-const FILES_AT_ONCE = 4;
+const FILES_AT_ONCE = 16;
 
 /** A file of a batch as the handlers read it: a `WriteFiles` file, with a condition in `WriteFilesIf`. */
 interface BatchFile extends WireBatchFile {
