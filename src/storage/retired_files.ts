@@ -111,9 +111,10 @@ export class RetiredFiles {
     this.#folder = null;
     this.#waiting = [];
     this.#waitingBytes = 0;
-    this.#removing = this.#removing.then(() => removeAll(folder, names)).finally(() =>
-      folder.close()
-    );
+    // Never rejects: what could not be removed is garbage for the sweep.
+    this.#removing = this.#removing.then(() => removeAll(folder, names))
+      .finally(() => folder.close())
+      .catch(() => {});
     return this.#removing;
   }
 }
