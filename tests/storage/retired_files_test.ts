@@ -10,6 +10,7 @@ import { LocalStorage } from "../../src/storage/local_storage.ts";
 import { RetiredFiles } from "../../src/storage/retired_files.ts";
 import { RootConfinement } from "../../src/storage/root_confinement.ts";
 import {
+  assertStatus,
   bytesOf,
   putFile,
   readFileText,
@@ -41,6 +42,20 @@ async function retiredContents(root: string): Promise<string[]> {
     throw error;
   }
   return await Promise.all(names.sort().map((name) => Deno.readTextFile(join(folder, name))));
+}
+
+/** What `.dfos/retired` holds, by kind ("file" or "folder"), in name order. */
+async function retiredKinds(root: string): Promise<string[]> {
+  const kinds: [string, string][] = [];
+  try {
+    for await (const entry of Deno.readDir(join(root, ".dfos", "retired"))) {
+      kinds.push([entry.name, entry.isDirectory ? "folder" : "file"]);
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+  return kinds.sort().map(([, kind]) => kind);
 }
 
 function overwrite(storage: LocalStorage, path: string, text: string) {
@@ -95,8 +110,10 @@ Deno.test("the sweep removes what a crash left in .dfos/retired, and nothing of 
     await putFile(storage, "/keep.txt", OLD);
     await Deno.mkdir(join(root, ".dfos", "retired"), { recursive: true });
     await Deno.writeTextFile(join(root, ".dfos", "retired", "left-by-a-crash"), OLD);
+    await Deno.mkdir(join(root, ".dfos", "retired", "a-folder-left", "sub"), { recursive: true });
+    await Deno.writeTextFile(join(root, ".dfos", "retired", "a-folder-left", "sub", "f"), OLD);
     await storage.cleanupPartials(60_000);
-    assert.deepEqual(await retiredContents(root), []);
+    assert.deepEqual(await retiredKinds(root), []);
     assert.equal(await readFileText(storage, "/keep.txt"), OLD);
   });
 });
@@ -116,5 +133,50 @@ Deno.test("a retired name cancelled (its rename failed) goes at once, and the fi
     assert.deepEqual(await retiredContents(root), []);
     assert.equal(await readFileText(storage, "/a.txt"), OLD);
     await retired.tidy(); // Closes the folder it held.
+  });
+});
+
+Deno.test("a removed file and a folder removed whole are gone at once, their blocks freed when the storage tidies up", async () => {
+  await withStorage(async (root, storage) => {
+    await putFile(storage, "/a.txt", OLD);
+    await storage.mkdir("/tree/sub", { parents: true });
+    for (const name of ["x", "sub/y", "sub/z"]) await putFile(storage, `/tree/${name}`, OLD);
+    await putFile(storage, "/empty.txt", "");
+    await storage.remove("/a.txt");
+    await storage.remove("/tree", { recursive: true });
+    await storage.remove("/empty.txt");
+    for (const path of ["/a.txt", "/tree", "/tree/sub/y", "/empty.txt"]) {
+      await assertStatus(storage.stat(path), "NOT_FOUND");
+    }
+    assert.deepEqual(await storage.list("/"), []);
+    assert.deepEqual((await retiredKinds(root)).sort(), ["file", "folder"]);
+    assert.equal(await storage.usage(), 0, "what waits to be freed is not the user's");
+    await storage.tidy();
+    assert.deepEqual(await retiredKinds(root), []);
+  });
+});
+
+Deno.test("a folder is still not removed without --recursive, and nothing of it is moved aside", async () => {
+  await withStorage(async (root, storage) => {
+    await storage.mkdir("/tree");
+    await putFile(storage, "/tree/x", OLD);
+    await assertStatus(storage.remove("/tree"), "IS_A_DIRECTORY");
+    assert.equal(await readFileText(storage, "/tree/x"), OLD);
+    assert.deepEqual(await retiredKinds(root), []);
+  });
+});
+
+Deno.test("once many removals wait, they are freed without waiting for the storage to be idle", async () => {
+  await withStorage(async (root, storage) => {
+    for (let index = 0; index < 1024; index++) {
+      await putFile(storage, `/f${index}`, "x");
+      await storage.remove(`/f${index}`);
+    }
+    const deadline = Date.now() + 10_000;
+    while ((await retiredKinds(root)).length > 0) {
+      assert.ok(Date.now() < deadline, "the removals started on their own");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await storage.tidy(); // Closes what it held.
   });
 });
