@@ -18,6 +18,21 @@ import {
 import { clientCommand } from "../../src/cli/client_command.ts";
 import { walkAhead } from "../../src/sync/run_sync.ts";
 
+/** Starts the early walk of "sub/../sub" from the working folder and prints what it listed. */
+const RELATIVE_FOLDER_CHECK = `
+  import { resolve } from "node:path";
+  import { startEarlyWalk, takeEarlyWalk } from "${new URL(
+  "../../src/sync/early_walk.ts",
+  import.meta.url,
+)}";
+  startEarlyWalk(["client", "sync", "sub/../sub", "/r"]);
+  const early = takeEarlyWalk(resolve("sub"));
+  if (early === undefined) throw new Error("no early walk of the folder as the command reads it");
+  const reply = await early.reply;
+  if (!("listing" in reply)) throw new Error(JSON.stringify(reply));
+  console.log(JSON.stringify(reply.listing.paths));
+`;
+
 Deno.test("a sync's local folder is read off the command line as the client and sync read it", () => {
   const cases: [string[], string | undefined][] = [
     [["client", "sync", "here", "/r"], "here"],
@@ -100,19 +115,21 @@ Deno.test("the sync takes the walk begun early for the folder it names, however 
     assert.deepEqual((await walk.result).paths, ["sub", "sub/a.txt"]);
     assert.equal(takeEarlyWalk(resolve(written)), undefined, "taken by the walk ahead");
 
-    // A relative folder, from the working folder.
-    const cwd = Deno.cwd();
-    Deno.chdir(join(dir, "tree"));
-    try {
-      startEarlyWalk(["client", "sync", "sub/../sub", "/r"]);
-      const early = takeEarlyWalk(resolve("sub"));
-      assert.ok(early, "the relative folder was made absolute as the command makes it");
-      const reply = await early.reply;
-      assert.ok("listing" in reply);
-      assert.deepEqual(reply.listing.paths, ["a.txt"]);
-    } finally {
-      Deno.chdir(cwd);
-    }
+    // A relative folder, from the working folder: in a process of its own, as the working folder
+    // is the whole process's (test modules run side by side in this one).
+    const relative = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", RELATIVE_FOLDER_CHECK],
+      cwd: join(dir, "tree"),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decoder = new TextDecoder();
+    assert.equal(relative.code, 0, decoder.decode(relative.stderr));
+    assert.deepEqual(
+      JSON.parse(decoder.decode(relative.stdout)),
+      ["a.txt"],
+      "the relative folder was made absolute as the command makes it",
+    );
   });
 });
 
