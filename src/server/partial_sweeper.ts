@@ -1,8 +1,9 @@
 /**
  * The sweep of stale partial uploads: at startup and then every hour, the
  * provider removes every user's partials untouched for longer than
- * `--partial-max-age`, and the server log says whose and how many (and the
- * local backend, the old versions of replaced files a crash left behind).
+ * `--partial-max-age`, and the server log says whose and how many. The
+ * local backend also removes, unlogged, what a crash left in `.dfos/retired`
+ * (retired_files.ts).
  *
  * @module
  */

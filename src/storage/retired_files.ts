@@ -8,8 +8,9 @@
  * removal costs the same, and a folder of 20,000 such files 1.3 s. So the
  * old version is first given a second name in `.dfos/retired` (a hard link,
  * microseconds), a removed folder is moved there whole (one rename), and the
- * last names go when the session is idle (or sooner if many wait), a few at
- * once on other threads.
+ * last names go when the session is idle (or once many wait, or the oldest
+ * has waited a second; a folder at once), a few at a time on other threads,
+ * after the request's reply.
  *
  * A crash at any point loses nothing and leaves only garbage: a retired name
  * holds a version that was replaced or removed, or one that still has its
@@ -21,6 +22,7 @@
  * @module
  */
 
+import { fchmodSync } from "node:fs";
 import type { PinnedDirectory } from "./pinned_directory.ts";
 import { removeQuietly } from "./private_files.ts";
 import type { Located, RootConfinement } from "./root_confinement.ts";
@@ -33,6 +35,9 @@ const MAX_WAITING = 1024;
 
 /** Bytes the waiting names may hold before their removal starts (64 MiB): disk space held back. */
 const MAX_WAITING_BYTES = 64 * 1024 * 1024;
+
+/** How long the oldest name may wait, ms, before the next release starts the removal anyway. */
+const MAX_WAITING_MS = 1000;
 
 /** Removals running at once: each is a trip to another thread, and the filesystem serialises much of it. */
 const PARALLEL_REMOVALS = 4;
@@ -63,13 +68,19 @@ export class RetiredFiles {
   #folder: PinnedDirectory | null = null;
   #waiting: string[] = [];
   #waitingBytes = 0;
+  /** When the oldest waiting name was released (by the clock given). */
+  #waitingSince = 0;
   /** The removal rounds under way, one after another. */
   #removing: Promise<void> = Promise.resolve();
   readonly #prefix = `${crypto.randomUUID().slice(0, 8)}-`;
   #count = 0;
 
-  constructor(confinement: RootConfinement) {
+  readonly #now: () => number;
+
+  /** `now`: the clock that ages waiting names, ms (default `performance.now`). */
+  constructor(confinement: RootConfinement, options: { now?: () => number } = {}) {
     this.#confinement = confinement;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /**
@@ -123,7 +134,10 @@ export class RetiredFiles {
       if (this.#folder === null) return false;
       const name = `${this.#prefix}${++this.#count}`;
       Deno.renameSync(entry.path, this.#folder.entry(name));
+      // What a folder holds is unknown here, and no longer counted as the user's: it goes now,
+      // off the request's way, rather than wait for the session to be idle.
       this.release({ name, bytes: 0 });
+      void this.tidy();
       return true;
     } catch {
       return false;
@@ -135,21 +149,37 @@ export class RetiredFiles {
     if (this.#folder !== null) removeQuietly(this.#folder.entry(retired.name));
   }
 
-  /** The rename is done: the name waits for {@link tidy}, which starts at once if too many wait. */
+  /**
+   * The rename is done: the name waits for {@link tidy}, which starts at
+   * once if too many wait, or they hold too much, or the oldest has waited
+   * long (a client that never lets its session be idle holds back little).
+   */
   release(retired: RetiredName): void {
+    const now = this.#now();
+    if (this.#waiting.length === 0) this.#waitingSince = now;
     this.#waiting.push(retired.name);
     this.#waitingBytes += retired.bytes;
-    if (this.#waiting.length >= MAX_WAITING || this.#waitingBytes >= MAX_WAITING_BYTES) {
+    if (
+      this.#waiting.length >= MAX_WAITING || this.#waitingBytes >= MAX_WAITING_BYTES ||
+      now - this.#waitingSince >= MAX_WAITING_MS
+    ) {
       void this.tidy();
     }
   }
 
-  /** Removes every waiting name; resolves (never rejects) when they and earlier rounds are gone. */
+  /**
+   * Removes every waiting name and lets go of the folder; resolves (never
+   * rejects) when they and earlier rounds are gone.
+   */
   tidy(): Promise<void> {
     const folder = this.#folder;
-    if (folder === null || this.#waiting.length === 0) return this.#removing;
-    const names = this.#waiting;
     this.#folder = null;
+    if (folder === null) return this.#removing;
+    if (this.#waiting.length === 0) {
+      folder.close(); // Opened for a name that was cancelled, or never made.
+      return this.#removing;
+    }
+    const names = this.#waiting;
     this.#waiting = [];
     this.#waitingBytes = 0;
     // Never rejects: what could not be removed is garbage for the sweep.
@@ -164,12 +194,44 @@ export class RetiredFiles {
 async function removeAll(folder: PinnedDirectory, names: readonly string[]): Promise<void> {
   let next = 0;
   const remover = async () => {
-    while (next < names.length) {
-      // Rust's remove_dir_all for a folder moved here: never follows a symlink.
-      await Deno.remove(folder.entry(names[next++]), { recursive: true }).catch(() => {});
-    }
+    while (next < names.length) await removeEntry(folder, names[next++]).catch(() => {});
   };
   await Promise.all(Array.from({ length: PARALLEL_REMOVALS }, remover));
+}
+
+/**
+ * Removes the file, link or folder `name` of `folder` by Rust's
+ * remove_dir_all, which never follows a symlink. A folder that the user had
+ * made read-only (a client may set permission bits) is first made writable
+ * by its owner, the server, and removed again: it must not stay here,
+ * uncounted, for good.
+ */
+async function removeEntry(folder: PinnedDirectory, name: string): Promise<void> {
+  try {
+    await Deno.remove(folder.entry(name), { recursive: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.PermissionDenied)) throw error;
+    openFolders(folder, name);
+    await Deno.remove(folder.entry(name), { recursive: true });
+  }
+}
+
+/**
+ * Gives the folder `name` of `parent`, and every folder below it, mode
+ * 0o700, each through its own descriptor: entered only if it is the folder
+ * the parent holds under that name, so a symlink is never followed.
+ */
+function openFolders(parent: PinnedDirectory, name: string): void {
+  const { child } = parent.enter(name);
+  if (child === null) return;
+  try {
+    fchmodSync(child.fd, 0o700);
+    for (const entry of Deno.readDirSync(child.path)) {
+      if (entry.isDirectory) openFolders(child, entry.name);
+    }
+  } finally {
+    child.close();
+  }
 }
 
 /**

@@ -57,6 +57,11 @@ Deno.test("files overwritten in an open shell leave no old version behind once t
       "the old version to be removed while the shell is idle",
     );
     assert.deepEqual(await Deno.readFile(join(local, "back.bin")), seededBytes(64 * 1024, 2));
+    assert.deepEqual(
+      await Deno.readFile(join(server.storageDir, "alice", "a.bin")),
+      seededBytes(64 * 1024, 2),
+      "what the server keeps under the name, once the old version is freed, is the new version",
+    );
     assert.equal(await shell.finish(), 0, shell.stderr());
   } finally {
     await Deno.remove(local, { recursive: true });

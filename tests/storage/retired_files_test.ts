@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { LocalStorage } from "../../src/storage/local_storage.ts";
 import { RetiredFiles } from "../../src/storage/retired_files.ts";
 import { RootConfinement } from "../../src/storage/root_confinement.ts";
+import { clearFolderCache } from "../../src/storage/folder_cache.ts";
+import { openDescriptorCount } from "../helpers/race.ts";
 import {
   assertStatus,
   bytesOf,
@@ -58,6 +60,25 @@ async function retiredKinds(root: string): Promise<string[]> {
   return kinds.sort().map(([, kind]) => kind);
 }
 
+/** Whether this process runs as root: the owner of a file it makes (the tests get no system access). */
+function runsAsRoot(): boolean {
+  const file = Deno.makeTempFileSync({ prefix: "dfos-owner-" });
+  try {
+    return Deno.statSync(file).uid === 0;
+  } finally {
+    Deno.removeSync(file);
+  }
+}
+
+/** Waits (at most 10 s) until `.dfos/retired` holds nothing, polling it. */
+async function waitUntilEmpty(root: string, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await retiredKinds(root)).length > 0) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 function overwrite(storage: LocalStorage, path: string, text: string) {
   const content = bytesOf(text);
   return storage.writeFile(path, content, {
@@ -82,11 +103,14 @@ Deno.test("an overwritten file's old version waits under a second name, uncounte
 
 Deno.test("a committed upload and a rename over an existing file retire the old version the same way", async () => {
   await withStorage(async (root, storage) => {
+    // One at a time: a name released a second after another starts the removal of both.
     await putFile(storage, "/a.txt", OLD);
     await putFile(storage, "/a.txt", NEW, { overwrite: true });
+    assert.deepEqual(await retiredContents(root), [OLD]);
+    await storage.tidy();
     await putFile(storage, "/b.txt", "b's own ".repeat(100));
     await storage.rename("/a.txt", "/b.txt", { overwrite: true });
-    assert.deepEqual(await retiredContents(root), [OLD, "b's own ".repeat(100)]);
+    assert.deepEqual(await retiredContents(root), ["b's own ".repeat(100)]);
     assert.equal(await readFileText(storage, "/b.txt"), NEW);
     await storage.tidy();
     assert.deepEqual(await retiredContents(root), []);
@@ -118,11 +142,13 @@ Deno.test("the sweep removes what a crash left in .dfos/retired, and nothing of 
   });
 });
 
-Deno.test("a retired name cancelled (its rename failed) goes at once, and the file keeps its own name", async () => {
+Deno.test("a retired name cancelled (its rename failed) goes at once, the file keeps its own name, and tidying up closes the folder", async () => {
   await withStorage(async (root, storage) => {
     await putFile(storage, "/a.txt", OLD);
     const confinement = RootConfinement.open(root);
     const retired = new RetiredFiles(confinement);
+    clearFolderCache();
+    const descriptors = openDescriptorCount(root);
     {
       using target = confinement.locate("/a.txt");
       const old = retired.retire(target);
@@ -132,27 +158,60 @@ Deno.test("a retired name cancelled (its rename failed) goes at once, and the fi
     }
     assert.deepEqual(await retiredContents(root), []);
     assert.equal(await readFileText(storage, "/a.txt"), OLD);
-    await retired.tidy(); // Closes the folder it held.
+    await retired.tidy();
+    clearFolderCache();
+    assert.equal(openDescriptorCount(root), descriptors, "nothing waits: the folder is let go");
   });
 });
 
-Deno.test("a removed file and a folder removed whole are gone at once, their blocks freed when the storage tidies up", async () => {
+Deno.test("a name that has waited a second is removed with the next one released, idle or not", async () => {
+  await withStorage(async (root, storage) => {
+    let now = 0;
+    const confinement = RootConfinement.open(root);
+    const retired = new RetiredFiles(confinement, { now: () => now });
+    const retireOne = async (path: string) => {
+      await putFile(storage, path, OLD);
+      using target = confinement.locate(path);
+      const old = retired.retire(target);
+      assert.ok(old !== null);
+      Deno.removeSync(target.path);
+      retired.release(old);
+    };
+    await retireOne("/a.txt");
+    now = 999;
+    await retireOne("/b.txt");
+    assert.equal((await retiredContents(root)).length, 2, "within the second, both wait");
+    now = 1000;
+    await retireOne("/c.txt");
+    await waitUntilEmpty(root, "the removal the third release started");
+    await retired.tidy();
+  });
+});
+
+Deno.test("a removed file is gone at once and freed when the storage tidies up; a folder removed whole is freed at once", async () => {
   await withStorage(async (root, storage) => {
     await putFile(storage, "/a.txt", OLD);
-    await storage.mkdir("/tree/sub", { parents: true });
-    for (const name of ["x", "sub/y", "sub/z"]) await putFile(storage, `/tree/${name}`, OLD);
     await putFile(storage, "/empty.txt", "");
     await storage.remove("/a.txt");
-    await storage.remove("/tree", { recursive: true });
     await storage.remove("/empty.txt");
-    for (const path of ["/a.txt", "/tree", "/tree/sub/y", "/empty.txt"]) {
+    for (const path of ["/a.txt", "/empty.txt"]) {
       await assertStatus(storage.stat(path), "NOT_FOUND");
     }
-    assert.deepEqual(await storage.list("/"), []);
-    assert.deepEqual((await retiredKinds(root)).sort(), ["file", "folder"]);
+    assert.deepEqual(await retiredKinds(root), ["file"], "an empty file has nothing to free");
     assert.equal(await storage.usage(), 0, "what waits to be freed is not the user's");
     await storage.tidy();
     assert.deepEqual(await retiredKinds(root), []);
+
+    await storage.mkdir("/tree/sub", { parents: true });
+    for (const name of ["x", "sub/y", "sub/z"]) await putFile(storage, `/tree/${name}`, OLD);
+    await storage.remove("/tree", { recursive: true });
+    for (const path of ["/tree", "/tree/sub/y"]) {
+      await assertStatus(storage.stat(path), "NOT_FOUND");
+    }
+    assert.deepEqual(await storage.list("/"), []);
+    // Its size unknown and no longer counted, a folder does not wait for the session to be idle.
+    await waitUntilEmpty(root, "the removed folder to be freed without tidying up");
+    await storage.tidy();
   });
 });
 
@@ -167,16 +226,40 @@ Deno.test("a folder is still not removed without --recursive, and nothing of it 
 });
 
 Deno.test("once many removals wait, they are freed without waiting for the storage to be idle", async () => {
-  await withStorage(async (root, storage) => {
+  await withStorage(async (root) => {
+    const confinement = RootConfinement.open(root);
+    // A clock that never moves: only the number waiting can start the removal.
+    const retired = new RetiredFiles(confinement, { now: () => 0 });
     for (let index = 0; index < 1024; index++) {
-      await putFile(storage, `/f${index}`, "x");
-      await storage.remove(`/f${index}`);
+      Deno.writeTextFileSync(join(root, `f${index}`), "x");
+      using target = confinement.locate(`/f${index}`);
+      const old = retired.retire(target);
+      assert.ok(old !== null);
+      Deno.removeSync(target.path);
+      retired.release(old);
+      if (index === 1022) assert.equal((await retiredKinds(root)).length, 1023, "all wait");
     }
-    const deadline = Date.now() + 10_000;
-    while ((await retiredKinds(root)).length > 0) {
-      assert.ok(Date.now() < deadline, "the removals started on their own");
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    await storage.tidy(); // Closes what it held.
+    await waitUntilEmpty(root, "the removals to start on their own");
+    await retired.tidy();
   });
+});
+
+Deno.test({
+  name:
+    "a folder the user made read-only is still freed: the server makes its own folders writable again",
+  // Root is never refused a removal: nothing here would be tested.
+  ignore: runsAsRoot(),
+  fn: async () => {
+    await withStorage(async (root, storage) => {
+      await storage.mkdir("/tree/locked/deeper", { parents: true });
+      await putFile(storage, "/tree/locked/deeper/x", OLD);
+      await putFile(storage, "/tree/locked/y", OLD);
+      await Deno.chmod(join(root, "tree", "locked", "deeper"), 0o500);
+      await Deno.chmod(join(root, "tree", "locked"), 0o500);
+      await storage.remove("/tree", { recursive: true });
+      await assertStatus(storage.stat("/tree"), "NOT_FOUND");
+      await waitUntilEmpty(root, "the read-only folders to be freed");
+      await storage.tidy();
+    });
+  },
 });

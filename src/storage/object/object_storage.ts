@@ -252,12 +252,12 @@ export class ObjectStorage implements Storage {
     return discardObjectPartials(this.#objects, this.#records, selection);
   }
 
-  /** The sum, in SQL, of the sizes the user's names, parts and tails hold. */
   /** Nothing is put off here (see {@link Storage.tidy}). */
   tidy(): Promise<void> {
     return Promise.resolve();
   }
 
+  /** The sum, in SQL, of the sizes the user's names, parts and tails hold. */
   usage(): Promise<number> {
     return usageOf(this.#objects.backend.database, this.#objects.user);
   }
