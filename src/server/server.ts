@@ -255,10 +255,16 @@ class Server {
     try {
       const admitted = await admitClient(link, this.#environment);
       if (!admitted) return;
-      try {
-        await this.#runSession(link, admitted.user, admitted.capabilities);
-      } finally {
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
         admitted.release();
+      };
+      try {
+        await this.#runSession(link, admitted.user, admitted.capabilities, release);
+      } finally {
+        release();
       }
     } finally {
       link.close();
@@ -266,7 +272,17 @@ class Server {
     }
   }
 
-  async #runSession(link: Link, user: string, capabilities: string[]): Promise<void> {
+  /**
+   * Serves the logged-in session, then frees its slot (`release`) before
+   * its storage finishes what it put off (Storage.tidy): the user's next
+   * session need not wait for a tree the last one removed to be freed.
+   */
+  async #runSession(
+    link: Link,
+    user: string,
+    capabilities: string[],
+    release: () => void,
+  ): Promise<void> {
     const backend = await this.#provider.open(user);
     const sessionId = crypto.randomUUID().slice(0, 8);
     const tree = await this.#tree.openSession(user, sessionId, backend);
@@ -274,6 +290,8 @@ class Server {
       await this.#serveSession(link, tree, { user, sessionId, capabilities });
     } finally {
       await tree.release();
+      release();
+      await backend.tidy();
     }
   }
 

@@ -223,7 +223,6 @@ export class ServerSession implements RequestContext {
     await this.#repliesWritten();
     this.#link.close(); // Also fails a write a download is stuck in: the client does not read.
     await this.transfers.streamsEnded();
-    await this.storage.tidy();
   }
 
   /**
