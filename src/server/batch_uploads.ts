@@ -30,18 +30,18 @@ import {
 } from "./request_context.ts";
 import { toHex } from "../shared/hex.ts";
 import { runPool } from "../shared/run_pool.ts";
+import { WRITES_AT_ONCE } from "./write_slots.ts";
 import type { WholeFileOptions } from "../storage/storage.ts";
 
 /**
- * Files of one batch being written and synced at once. A file keeps its
- * descriptor only while it is written and synced, so this bounds what a
- * batch holds open; the batches in a session's pipeline overlap as whole
- * files do. On a disk each file's sync waits for its own writes (0.3–0.5
- * ms here): with 4 at once the disk idled between them, and 200 changed
- * files of a re-sync (one batch) took about 15 ms longer to store than with 16
- * (32 gained nothing more).
+ * Files of one batch being written and synced at once: as many as the
+ * session's slots (write_slots.ts), which batches and whole files in its
+ * pipeline share. On a disk each file's sync waits for its own writes
+ * (0.3–0.5 ms here): with 4 at once the disk idled between them, and 200
+ * changed files of a re-sync (one batch) took about 15 ms longer to store
+ * than with 16 (32 gained nothing more).
  */
-const FILES_AT_ONCE = 16;
+const FILES_AT_ONCE = WRITES_AT_ONCE;
 
 /** A file of a batch as the handlers read it: a `WriteFiles` file, with a condition in `WriteFilesIf`. */
 interface BatchFile extends WireBatchFile {
@@ -133,10 +133,12 @@ async function storeOne(
       content.length,
     );
     let stored = 0;
+    const release = await context.writing.acquire();
     try {
-      await context.storage.writeFile(path, content, { ...options, expected });
+      await context.storage.writeFile(path, content, { ...options, expected, written: release });
       stored = content.length;
     } finally {
+      release();
       reservation(stored);
     }
     context.metrics.transfersCompleted++;

@@ -12,14 +12,18 @@
  */
 
 import { MAX_CACHED_FOLDERS } from "../storage/folder_cache.ts";
+import { WRITES_AT_ONCE } from "./write_slots.ts";
 
 /**
  * Descriptors kept for everything but sessions' files: logs, users file,
  * listener, runtime, and the folders storage keeps open between requests.
  */
 export const BASE_RESERVE = 32 + MAX_CACHED_FOLDERS;
-/** Files one logged-in session may have open at once: its downloads, an upload, a listing. */
-export const FILES_PER_SESSION = 12;
+/**
+ * Files one logged-in session may have open at once: its downloads, an
+ * upload, a listing, and the whole files it writes at once (write_slots.ts).
+ */
+export const FILES_PER_SESSION = 12 + WRITES_AT_ONCE;
 /** Connections allowed beyond the stages' own caps, so those refused there still hear why. */
 export const REFUSAL_ROOM = 64;
 
@@ -55,7 +59,9 @@ export function descriptorBudget(
   const fullReserve = BASE_RESERVE + caps.maxClients * FILES_PER_SESSION;
   const free = countFree(wanted + fullReserve);
   // With a very low limit, connections and files share what there is.
-  const reserve = Math.min(fullReserve, Math.floor(free / 2));
+  const reserve = free >= wanted + fullReserve
+    ? fullReserve
+    : Math.min(fullReserve, Math.floor(free / 2));
   const available = Math.max(1, free - reserve);
   return {
     maxConnections: Math.min(wanted, available),

@@ -158,17 +158,23 @@ export class ObservedStorage implements Storage {
    * Stores a small file; with `expected`, only if the target is still so
    * (checked as it is put in place: its bytes are here already, and a
    * condition that fails is rare); with `turn`, put under its name only once
-   * that has resolved.
+   * that has resolved; `written` is called once its bytes are written and
+   * synced, before it waits for its turn.
    */
   async writeFile(
     path: string,
     content: Uint8Array,
-    options: WholeFileOptions & UploadCondition & { turn?: Promise<void> },
+    options: WholeFileOptions & UploadCondition & { turn?: Promise<void>; written?: () => void },
   ): Promise<EntryInfo> {
-    const { expected, turn, ...rest } = options;
+    const { expected, turn, written, ...rest } = options;
     if (expected?.kind === "directory") throw badCondition(path, "write");
     const overwrite = expected === undefined ? rest.overwrite : expected.kind === "file";
-    const guard = this.#placement(path, rest.sha256Hex, { expected, turn, batch: rest.batch });
+    const guard = this.#placement(path, rest.sha256Hex, {
+      expected,
+      turn,
+      batch: rest.batch,
+      written,
+    });
     try {
       return await this.#refusing(
         expected,
@@ -215,10 +221,11 @@ export class ObservedStorage implements Storage {
   #placement(
     path: string,
     sha256Hex: string,
-    how: { expected?: Expected; turn?: Promise<void>; batch?: StorageBatch },
+    how: { expected?: Expected; turn?: Promise<void>; batch?: StorageBatch; written?: () => void },
   ): PlacementGuard {
-    const { expected, turn, batch } = how;
+    const { expected, turn, batch, written } = how;
     return async (place) => {
+      written?.(); // The bytes are stored: what holds a slot for them no longer needs it.
       await turn; // In the order the requests came: what clients see stays in their order.
       return await this.#index.locked(async () => {
         if (expected !== undefined) await this.#check(path, expected, batch);

@@ -38,9 +38,13 @@ Deno.test("under a low open-file limit the bound is what is left after the reser
     reserve: 115,
     limitedByDescriptors: true,
   }, "the reserve is at most half of what is free");
-  const roomier = descriptorBudget(DEFAULT_CAPS, "/unused", finding(500).countFree);
+  // With twice the reserve free, but not all the stages want, the whole reserve is kept.
+  const manyQueued = { ...DEFAULT_CAPS, maxQueue: 1024 };
+  const roomy = 2 * RESERVE + 100;
+  const roomier = descriptorBudget(manyQueued, "/unused", finding(roomy).countFree);
   assert.equal(roomier.reserve, RESERVE);
-  assert.equal(roomier.maxConnections, 500 - RESERVE);
+  assert.equal(roomier.maxConnections, roomy - RESERVE);
+  assert.equal(roomier.limitedByDescriptors, true);
 });
 
 Deno.test("even with almost no descriptor free one connection is allowed", () => {
