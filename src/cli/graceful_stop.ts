@@ -51,22 +51,29 @@ export class GracefulStop {
  */
 const SAME_SIGNAL_MS = 1_000;
 
+/** The signal listeners of {@link stopOnSignals}. */
+export interface StopSignals {
+  /** From now on a signal is taken, and nothing said of it (the log is closing). */
+  quiet(): void;
+}
+
 /**
  * Begins `stop` at SIGINT or SIGTERM, logging the signal; a later signal
- * only says that the shutdown is under way. Returns a function that takes
- * the listeners away again.
+ * only says that the shutdown is under way. The listeners stay for the
+ * rest of the process: once taken away, a signal during the last steps of
+ * exiting (the runtime's own included) would end it by the default action,
+ * by signal rather than with its exit code.
  */
-export function stopOnSignals(stop: GracefulStop): () => void {
+export function stopOnSignals(stop: GracefulStop): StopSignals {
+  let quiet = false;
   const onSignal = (signal: Deno.Signal) => {
-    if (stop.begin(() => serverLog.info("received {signal}", { signal }))) return;
+    if (quiet || stop.begin(() => serverLog.info("received {signal}", { signal }))) return;
     if (stop.sinceStart! > SAME_SIGNAL_MS) {
       serverLog.info("received {signal} again; the shutdown is already under way", { signal });
     }
   };
-  const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
-    const listener = () => onSignal(signal);
-    Deno.addSignalListener(signal, listener);
-    return () => Deno.removeSignalListener(signal, listener);
-  });
-  return () => listeners.forEach((remove) => remove());
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => onSignal(signal));
+  }
+  return { quiet: () => quiet = true };
 }

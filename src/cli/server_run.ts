@@ -54,15 +54,15 @@ export async function runServer(
   const stop = new GracefulStop(async () => {
     await Promise.all([announcement?.stop(), server.shutdown()]);
   });
-  const removeSignals = stopOnSignals(stop);
+  const signals = stopOnSignals(stop);
   control.serve(controlHandlersFor(server, config, stop, VERSION));
   logControlSocket(control);
   await Promise.race([stop.stopped, server.finished]);
   if (stop.started) await stop.stopped; // Its last steps follow the last connection's end.
-  removeSignals();
   await announcement?.stop();
   // Waiting `dfos server stop`s hear the end now; their connections close as the process exits.
   await control.close();
+  signals.quiet();
   await closeLogging();
   return 0;
 }

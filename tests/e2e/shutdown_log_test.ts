@@ -62,3 +62,23 @@ Deno.test("SIGINT twice (a launcher forwarding Ctrl-C) with an upload running: e
     await Deno.remove(local, { recursive: true });
   }
 });
+
+Deno.test("SIGTERM again and again as a shutdown ends: the server still exits 0, never killed by the signal", async () => {
+  await using server = await startServer(["--shutdown-grace=30"]);
+  // A connection that never logs in holds the shutdown open until it closes.
+  const holder = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  server.child.kill("SIGTERM");
+  await waitFor(() => server.output().includes("shutting down"), 10_000, "the shutdown");
+  let exited = false;
+  const status = server.child.status.finally(() => exited = true);
+  holder.close();
+  // Signals all through the end of the shutdown and the process's exit.
+  while (!exited) {
+    try {
+      server.child.kill("SIGTERM");
+    } catch { /* gone */ }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  const { code, signal } = await status;
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, server.output());
+});
