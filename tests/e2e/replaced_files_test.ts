@@ -29,6 +29,11 @@ async function retiredNames(storageDir: string): Promise<string[]> {
   return names;
 }
 
+/** Waits (at most 10 s) until `.dfos/retired` of alice holds nothing. */
+function retiredEmptied(storageDir: string, what: string): Promise<boolean> {
+  return waitFor(async () => (await retiredNames(storageDir)).length === 0, 10_000, what);
+}
+
 Deno.test("files overwritten in an open shell leave no old version behind once the session is idle", async () => {
   await using server = await startServer();
   const local = await Deno.makeTempDir({ prefix: "dfos-local-" });
@@ -51,11 +56,7 @@ Deno.test("files overwritten in an open shell leave no old version behind once t
       "the shell to put and get the file back",
     );
     // The session is still open: what it put off goes while it waits for the next command.
-    await waitFor(
-      async () => (await retiredNames(server.storageDir)).length === 0,
-      10_000,
-      "the old version to be removed while the shell is idle",
-    );
+    await retiredEmptied(server.storageDir, "the old version to be freed while the shell is idle");
     assert.deepEqual(await Deno.readFile(join(local, "back.bin")), seededBytes(64 * 1024, 2));
     assert.deepEqual(
       await Deno.readFile(join(server.storageDir, "alice", "a.bin")),
@@ -91,11 +92,7 @@ Deno.test("a tree overwritten in one command leaves no old version behind once t
       "the session to end",
     );
     // Freed as the session ends, once its slot is free: it may finish just after the log line.
-    await waitFor(
-      async () => (await retiredNames(server.storageDir)).length === 0,
-      10_000,
-      "the old versions to be freed as the session ended",
-    );
+    await retiredEmptied(server.storageDir, "the old versions to be freed as the session ended");
     for (let index = 0; index < 50; index++) {
       assert.deepEqual(
         await Deno.readFile(join(server.storageDir, "alice", "tree", `f${index}.bin`)),
