@@ -151,6 +151,24 @@ export function assertDescriptorPathsWork(): void {
   }
 }
 
+/** How long a descriptor path that worked vouches for the private link, ms. */
+const LINK_TRUSTED_MS = 1000;
+
+let linkWorkedAt = Number.NEGATIVE_INFINITY;
+
+/**
+ * Notes that a path through the private link just reached something, or,
+ * without `worked`, asks whether one did within the last second: a name not
+ * found through it then means the name is missing, not the link (which goes
+ * only if something outside removes it; a use of it found failing within
+ * that second fails once, and the next walk repairs it).
+ */
+export function descriptorLinkWorked(worked = false): boolean {
+  const now = performance.now();
+  if (worked) linkWorkedAt = now;
+  return now - linkWorkedAt < LINK_TRUSTED_MS;
+}
+
 /**
  * Recreates the private link if something removed it (a cleaner of the
  * temporary folder, say); false if it was there. Callers use it after a
@@ -165,6 +183,7 @@ export function repairDescriptorPaths(): boolean {
       linkDirectory = null;
     }
   }
+  linkWorkedAt = Number.NEGATIVE_INFINITY; // What worked was the link that went.
   descriptorRoot();
   return true;
 }

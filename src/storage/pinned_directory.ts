@@ -8,6 +8,7 @@
 import { existsSync } from "node:fs";
 import {
   closeFd,
+  descriptorLinkWorked,
   descriptorPath,
   entryPath,
   openDirectoryFd,
@@ -83,9 +84,12 @@ export class PinnedDirectory implements Disposable {
    * error.
    */
   leadsSomewhere(name: string): boolean {
-    if (existsSync(this.entry(name))) return true;
+    if (existsSync(this.entry(name))) return descriptorLinkWorked(true);
     // The folder itself must be reachable, or the private link to /proc/self/fd went: ask lstat.
-    return !existsSync(this.path) && this.lstat(name) !== null;
+    // Known to be reachable if the link worked a moment ago (a batch's new files ask once).
+    if (descriptorLinkWorked()) return false;
+    if (existsSync(this.path)) return !descriptorLinkWorked(true);
+    return this.lstat(name) !== null;
   }
 
   /**
