@@ -133,12 +133,10 @@ async function storeOne(
       content.length,
     );
     let stored = 0;
-    const release = await context.writing.acquire();
     try {
-      await context.storage.writeFile(path, content, { ...options, expected, written: release });
+      await context.storage.writeFile(path, content, { ...options, expected });
       stored = content.length;
     } finally {
-      release();
       reservation(stored);
     }
     context.metrics.transfersCompleted++;

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { WriteSlots } from "./write_slots.ts";
 import { STATUS } from "../protocol/status.ts";
 import {
   type CanonicalOptions,
@@ -53,6 +54,7 @@ export class ObservedStorage implements Storage {
   readonly #feed: ChangeFeed;
   readonly #user: string;
   readonly #sessionId: string;
+  readonly #writing = new WriteSlots();
 
   constructor(inner: Storage, options: ObservedStorageOptions) {
     this.#inner = inner;
@@ -158,17 +160,18 @@ export class ObservedStorage implements Storage {
    * Stores a small file; with `expected`, only if the target is still so
    * (checked as it is put in place: its bytes are here already, and a
    * condition that fails is rare); with `turn`, put under its name only once
-   * that has resolved; `written` is called once its bytes are written and
-   * synced, before it waits for its turn.
+   * that has resolved. It holds one of the session's write slots
+   * (write_slots.ts) until its bytes are written and synced.
    */
   async writeFile(
     path: string,
     content: Uint8Array,
-    options: WholeFileOptions & UploadCondition & { turn?: Promise<void>; written?: () => void },
+    options: WholeFileOptions & UploadCondition & { turn?: Promise<void> },
   ): Promise<EntryInfo> {
-    const { expected, turn, written, ...rest } = options;
+    const { expected, turn, ...rest } = options;
     if (expected?.kind === "directory") throw badCondition(path, "write");
     const overwrite = expected === undefined ? rest.overwrite : expected.kind === "file";
+    const written = await this.#writing.acquire();
     const guard = this.#placement(path, rest.sha256Hex, {
       expected,
       turn,
@@ -181,6 +184,7 @@ export class ObservedStorage implements Storage {
         this.#inner.writeFile(path, content, { ...rest, overwrite, guard }),
       );
     } catch (error) {
+      written(); // Before waiting for the lock: nothing more is written.
       const refused = error instanceof StorageError && error.code !== STATUS.CONFLICT;
       // Refused before its condition was checked (a folder at the path, say): the condition
       // speaks first, as it would have before the bytes were written.
@@ -188,6 +192,8 @@ export class ObservedStorage implements Storage {
         await this.#index.locked(() => this.#check(path, expected, rest.batch));
       }
       throw error;
+    } finally {
+      written();
     }
   }
 

@@ -5,7 +5,6 @@
  * @module
  */
 
-import type { WriteSlots } from "./write_slots.ts";
 import type { MessageName } from "../protocol/constants.ts";
 import type { Frame } from "../protocol/messages.ts";
 import type { ServerMetrics } from "./metrics.ts";
@@ -30,8 +29,6 @@ export interface RequestContext {
   readonly quota: QuotaLedger;
   /** This user's bandwidth and request pacing, shared by the user's sessions. */
   readonly pacers: UserPacers;
-  /** The session's whole files being written and synced at once (write_slots.ts). */
-  readonly writing: WriteSlots;
   /** Both ends support zstd and the client asked for it: compress download chunks. */
   readonly compress: boolean;
   /** The client lists `symlink`: links go out as entry kind 4, else as kind 3 (other). */

@@ -7,7 +7,6 @@
  * @module
  */
 
-import { WriteSlots } from "./write_slots.ts";
 import { MAX_PATH_BYTES, MESSAGE_TYPE } from "../protocol/constants.ts";
 import { ByteReader } from "../protocol/bytes.ts";
 import { decode, encode, type Frame, messageName, Messages } from "../protocol/messages.ts";
@@ -131,7 +130,6 @@ export class ServerSession implements RequestContext {
   #tidiedAt = 0;
   #draining = false;
   readonly #pipeline = new RequestPipeline();
-  readonly writing = new WriteSlots();
   /** Set once the session ends: from then on nothing more is sent. */
   #closing = false;
 

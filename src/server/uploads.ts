@@ -119,7 +119,6 @@ async function storeWholeFile(
   await context.pacers.bandwidth?.take(frame.payload.length);
   const reservation = await context.quota.reserve(context.user, context.storage, path, size);
   let stored = 0;
-  const release = await context.writing.acquire();
   try {
     await context.storage.writeFile(path, request.content, {
       mtimeMs: request.mtimeMs,
@@ -127,11 +126,9 @@ async function storeWholeFile(
       sha256Hex: toHex(request.sha256),
       expected: request.expected,
       turn,
-      written: release,
     });
     stored = size;
   } finally {
-    release();
     reservation(stored);
   }
   context.metrics.bytesIn += frame.payload.length;
