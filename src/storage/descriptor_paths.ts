@@ -156,17 +156,20 @@ const LINK_TRUSTED_MS = 1000;
 
 let linkWorkedAt = Number.NEGATIVE_INFINITY;
 
+/** Notes that a path through the private link just reached something. */
+export function noteDescriptorLinkWorked(): void {
+  linkWorkedAt = performance.now();
+}
+
 /**
- * Notes that a path through the private link just reached something, or,
- * without `worked`, asks whether one did within the last second: a name not
- * found through it then means the name is missing, not the link (which goes
- * only if something outside removes it; a use of it found failing within
- * that second fails once, and the next walk repairs it).
+ * Whether a path through the private link reached something within the
+ * last second: a name not found through it then means the name is missing,
+ * not the link (which goes only if something outside removes it; a use of
+ * it found failing within that second fails once, and the next walk
+ * repairs it).
  */
-export function descriptorLinkWorked(worked = false): boolean {
-  const now = performance.now();
-  if (worked) linkWorkedAt = now;
-  return now - linkWorkedAt < LINK_TRUSTED_MS;
+export function descriptorLinkWorkedLately(): boolean {
+  return performance.now() - linkWorkedAt < LINK_TRUSTED_MS;
 }
 
 /**

@@ -75,14 +75,7 @@ export class LocalPlacement {
    * later (retired_files.ts); a symlink replaced counts as a changed name.
    */
   #renameOnto(from: string, target: Located): void {
-    const old = this.#retired.retire(target);
-    try {
-      Deno.renameSync(from, target.path);
-    } catch (error) {
-      if (old !== null) this.#retired.cancel(old);
-      throw error;
-    }
-    if (old !== null) this.#retired.release(old);
+    this.#retired.dropping(target, () => Deno.renameSync(from, target.path));
     // A link may be on the way of other walks; a file or nothing cannot.
     if (target.info !== null && !target.info.isFile) this.#confinement.namesChanged();
   }

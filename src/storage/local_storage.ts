@@ -239,8 +239,8 @@ export class LocalStorage implements Storage {
     // Counted before (a walk while it runs must be made again) and after (one made meanwhile too).
     this.#confinement.namesChanged();
     try {
-      // Freed later if it has blocks (retired_files.ts); else in place, by Rust's remove_dir_all,
-      // which never follows a symlink and works by descriptor below the top.
+      // Freed later (retired_files.ts); a folder that cannot be moved aside is removed in place,
+      // by Rust's remove_dir_all, which never follows a symlink and works by descriptor below the top.
       if (!this.#retired.removeLater(located, recursive)) {
         await Deno.remove(located.path, { recursive });
       }

@@ -8,9 +8,10 @@
 import { existsSync } from "node:fs";
 import {
   closeFd,
-  descriptorLinkWorked,
+  descriptorLinkWorkedLately,
   descriptorPath,
   entryPath,
+  noteDescriptorLinkWorked,
   openDirectoryFd,
   repairDescriptorPaths,
   sameEntry,
@@ -84,12 +85,16 @@ export class PinnedDirectory implements Disposable {
    * error.
    */
   leadsSomewhere(name: string): boolean {
-    if (existsSync(this.entry(name))) return descriptorLinkWorked(true);
+    if (existsSync(this.entry(name))) {
+      noteDescriptorLinkWorked();
+      return true;
+    }
     // The folder itself must be reachable, or the private link to /proc/self/fd went: ask lstat.
     // Known to be reachable if the link worked a moment ago (a batch's new files ask once).
-    if (descriptorLinkWorked()) return false;
-    if (existsSync(this.path)) return !descriptorLinkWorked(true);
-    return this.lstat(name) !== null;
+    if (descriptorLinkWorkedLately()) return false;
+    if (!existsSync(this.path)) return this.lstat(name) !== null;
+    noteDescriptorLinkWorked();
+    return false;
   }
 
   /**

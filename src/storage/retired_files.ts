@@ -93,10 +93,8 @@ export class RetiredFiles {
     const info = target.info;
     if (info === null || !info.isFile || info.size === 0 || info.nlink !== 1) return null;
     try {
-      this.#folder ??= this.#confinement.privateFolder(true, [RETIRED_FOLDER]);
-      if (this.#folder === null) return null;
-      const name = `${this.#prefix}${++this.#count}`;
-      Deno.linkSync(target.path, this.#folder.entry(name));
+      const { folder, name } = this.#newName();
+      Deno.linkSync(target.path, folder.entry(name));
       return { name, bytes: info.size };
     } catch {
       return null;
@@ -104,36 +102,46 @@ export class RetiredFiles {
   }
 
   /**
-   * Removes what `entry` names now, its blocks freed later: a file with
-   * blocks of its own loses its name after getting a retired one (a folder
-   * in its place since the walk fails the link, as its removal would have
-   * failed); with `recursive`, a folder is moved into `.dfos/retired` whole,
-   * in one rename, which also makes its removal all or nothing. False when
-   * there was nothing to gain (an empty file, a link) or it could not be
-   * done (another filesystem below): the caller removes it in place.
+   * Runs `drop`, the step that takes the name `target` holds (a rename over
+   * it, its removal), with the old version retired first if that frees
+   * blocks later instead of in `drop`; a `drop` that fails leaves the file
+   * as it was, and no retired name.
    */
-  removeLater(entry: Located, recursive: boolean): boolean {
-    const info = entry.info;
-    if (info === null) return false;
-    if (info.isDirectory && recursive) return this.#moveAside(entry);
-    const old = this.retire(entry);
-    if (old === null) return false;
+  dropping(target: Located, drop: () => void): void {
+    const old = this.retire(target);
     try {
-      Deno.removeSync(entry.path);
+      drop();
     } catch (error) {
-      this.cancel(old);
+      if (old !== null) this.cancel(old);
       throw error;
     }
-    this.release(old);
+    if (old !== null) this.release(old);
+  }
+
+  /**
+   * Removes what `entry` names now, its blocks freed later: a file as
+   * {@link dropping} does (a folder in its place since the walk is removed
+   * as its removal in place would); with `recursive`, a folder is moved into
+   * `.dfos/retired` whole, in one rename, which also makes its removal all or
+   * nothing. False only for a folder that could not be moved (another
+   * filesystem below): the caller removes it in place.
+   */
+  removeLater(entry: Located, recursive: boolean): boolean {
+    if (entry.info?.isDirectory && recursive) return this.#moveAside(entry);
+    this.dropping(entry, () => Deno.removeSync(entry.path));
     return true;
+  }
+
+  /** A new name in `.dfos/retired`, the folder opened (and made) if it is not open. */
+  #newName(): { folder: PinnedDirectory; name: string } {
+    this.#folder ??= this.#confinement.privateFolder(true, [RETIRED_FOLDER])!;
+    return { folder: this.#folder, name: `${this.#prefix}${++this.#count}` };
   }
 
   #moveAside(entry: Located): boolean {
     try {
-      this.#folder ??= this.#confinement.privateFolder(true, [RETIRED_FOLDER]);
-      if (this.#folder === null) return false;
-      const name = `${this.#prefix}${++this.#count}`;
-      Deno.renameSync(entry.path, this.#folder.entry(name));
+      const { folder, name } = this.#newName();
+      Deno.renameSync(entry.path, folder.entry(name));
       // What a folder holds is unknown here, and no longer counted as the user's: it goes now,
       // off the request's way, rather than wait for the session to be idle.
       this.release({ name, bytes: 0 });
