@@ -20,6 +20,7 @@ import {
   type BackgroundProcess,
   childrenCpuSeconds,
   cpuSeconds,
+  cpuSince,
   peakRssBytes,
   runText,
   startBackground,
@@ -115,13 +116,14 @@ class ObjectStoreDfosTool implements BenchTool {
         const clients = workload.units.map((unit) =>
           this.#client(port, knownHosts, transferArgs(workload, unit, paths))
         );
+        const serverCpuBefore = await cpuSeconds(server.pid);
         const cpuBefore = await childrenCpuSeconds();
         const seconds = await timeCommands(clients, options);
         const measured: Measurement = {
           seconds,
           clientCpuSeconds: await childrenCpuSeconds() - cpuBefore,
           serverPeakRssBytes: await peakRssBytes(server.pid),
-          serverCpuSeconds: await cpuSeconds(server.pid),
+          serverCpuSeconds: await cpuSince(server.pid, serverCpuBefore),
         };
         if (workload.direction === "upload") {
           await timeCommands(

@@ -18,6 +18,7 @@ import {
   childrenCpuSeconds,
   type CommandLine,
   cpuSeconds,
+  cpuSince,
   peakRssBytes,
   runText,
   startBackground,
@@ -151,13 +152,14 @@ class DfosTool implements BenchTool {
           ...transferArgs(workload, unit, paths),
         ])
       );
+      const serverCpuBefore = await cpuSeconds(server.pid);
       const cpuBefore = await childrenCpuSeconds();
       const seconds = await timeCommands(clients, options);
       return {
         seconds,
         clientCpuSeconds: await childrenCpuSeconds() - cpuBefore,
         serverPeakRssBytes: await peakRssBytes(server.pid),
-        serverCpuSeconds: await cpuSeconds(server.pid),
+        serverCpuSeconds: await cpuSince(server.pid, serverCpuBefore),
       };
     } catch (error) {
       if (error instanceof TimeLimitError) throw error;

@@ -17,6 +17,7 @@ import {
   type UnavailableTool,
   type Workload,
   workloadBytes,
+  workloadTreeFiles,
 } from "./workloads.ts";
 
 /** Where runs read their data and make their scratch folders. */
@@ -75,6 +76,7 @@ export function emptyResult(
     tool: tool.name,
     status,
     bytes: workloadBytes(workload),
+    treeFiles: workloadTreeFiles(workload),
     runs: [],
     serverCpuSeconds: [],
     clientCpuSeconds: [],

@@ -240,6 +240,18 @@ export async function cpuSeconds(pid: number): Promise<number | undefined> {
 }
 
 /**
+ * CPU seconds a live process has used since it had used `before` (from
+ * {@link cpuSeconds}): the server's share of one run, its start-up left out.
+ */
+export async function cpuSince(
+  pid: number,
+  before: number | undefined,
+): Promise<number | undefined> {
+  const now = await cpuSeconds(pid);
+  return now === undefined || before === undefined ? undefined : now - before;
+}
+
+/**
  * User + system CPU seconds of this process's children that have exited and
  * been waited for (`cutime` + `cstime`); the difference across a
  * {@link timeCommands} call is the CPU its commands used.

@@ -18,6 +18,8 @@ export interface ToolResult {
   /** `ok`, or why there is no number: "not installed", "failed: …". */
   status: string;
   bytes: number;
+  /** Files in the workload's trees (0 for single files), for the CPU per file. */
+  treeFiles: number;
   /** Seconds of every repetition. */
   runs: number[];
   /** Median of `runs`. */
@@ -125,6 +127,18 @@ function cpuCell(result: ToolResult): string {
   }`;
 }
 
+/**
+ * "CPU ÷ 2000 files: 230 µs client, 310 µs server": the medians divided by
+ * the tree's files, the client's start and the login included.
+ */
+function cpuPerFile(result: ToolResult): string {
+  if (result.clientCpuSeconds.length === 0 || result.serverCpuSeconds.length === 0) return "";
+  const micros = (seconds: number[]) => Math.round(median(seconds) * 1e6 / result.treeFiles);
+  return `CPU ÷ ${result.treeFiles} files: ${micros(result.clientCpuSeconds)} µs client, ${
+    micros(result.serverCpuSeconds)
+  } µs server`;
+}
+
 function noteFor(results: ToolResult[], result: ToolResult): string {
   if (result.status !== "ok") return result.status.split("\n")[0].slice(0, 160);
   if (result.tool === OBJECT_STORE_DFOS) return objectStoreNote(results, result);
@@ -132,6 +146,7 @@ function noteFor(results: ToolResult[], result: ToolResult): string {
     const ratio = concurrencyRatio(results);
     return ratio === undefined ? "" : `aggregate = ${percent(ratio)} of one client's (E1)`;
   }
+  if (result.tool === DFOS && result.treeFiles > 0) return cpuPerFile(result);
   if (result.tool === "rsync" && (result.workload === "C" || result.workload === "D")) {
     const ratio = dfosRatio(results, result.workload, "rsync");
     return ratio === undefined ? "" : `DFOS time = ${percent(1 / ratio)} of rsync's`;

@@ -16,6 +16,7 @@ import {
   childrenCpuSeconds,
   type CommandLine,
   cpuSeconds,
+  cpuSince,
   peakRssBytes,
   runText,
   startBackground,
@@ -106,13 +107,14 @@ class TlsCeiling implements BenchTool {
           ...(this.#sha256 ? ["--sha256"] : []),
         ])
       );
+      const serverCpuBefore = await cpuSeconds(server.pid);
       const cpuBefore = await childrenCpuSeconds();
       const seconds = await timeCommands(clients);
       return {
         seconds,
         clientCpuSeconds: await childrenCpuSeconds() - cpuBefore,
         serverPeakRssBytes: await peakRssBytes(server.pid),
-        serverCpuSeconds: await cpuSeconds(server.pid),
+        serverCpuSeconds: await cpuSince(server.pid, serverCpuBefore),
       };
     } finally {
       await server.stop();

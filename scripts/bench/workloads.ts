@@ -89,7 +89,7 @@ export interface Measurement {
   seconds: number;
   /** Peak resident set size of the server process, when the tool has one of its own. */
   serverPeakRssBytes?: number;
-  /** CPU seconds (user + system) the server process used during the run. */
+  /** CPU seconds (user + system) the server process used while the client(s) ran (not its start-up). */
   serverCpuSeconds?: number;
   /** CPU seconds (user + system) the client process(es) used, start to exit. */
   clientCpuSeconds?: number;
@@ -121,6 +121,14 @@ export interface UnavailableTool {
   /** Whether the tool would have run the latency workloads. */
   readonly relayed: boolean;
   readonly unavailable: string;
+}
+
+/** The number of files of a workload's trees (0 if it moves single files only). */
+export function workloadTreeFiles(workload: Workload): number {
+  return workload.units.reduce(
+    (sum, unit) => sum + (unit.kind === "tree" ? unit.files.length : 0),
+    0,
+  );
 }
 
 /** Total bytes a workload moves. */
