@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isIPv6 } from "node:net";
+import { isIpv6Text } from "../shared/ipv6_text.ts";
 import { UsageError } from "../client/errors.ts";
 
 /** Where the client connects: a host (IPv6 without brackets) and a port. */
@@ -53,7 +53,7 @@ function splitHostPort(given: string): { host: string; port?: string } {
     if (!match) {
       throw new UsageError(`--host ${given}: write an IPv6 address as [ADDRESS] or [ADDRESS]:PORT`);
     }
-    if (match[1] !== "" && !isIPv6(match[1])) {
+    if (match[1] !== "" && !isIpv6Text(match[1])) {
       throw new UsageError(`--host ${given}: brackets are for an IPv6 address; write HOST:PORT`);
     }
     return { host: match[1], port: match[2] };
@@ -62,7 +62,7 @@ function splitHostPort(given: string): { host: string; port?: string } {
   if (colons === 0) return { host: given };
   if (colons > 1) {
     // No name holds two colons: an IPv6 address, which carries no port without brackets.
-    if (isIPv6(given)) return { host: given };
+    if (isIpv6Text(given)) return { host: given };
     throw new UsageError(
       `--host ${given}: not an IPv6 address; with a port, write [ADDRESS]:PORT or use --port`,
     );
