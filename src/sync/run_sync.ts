@@ -8,12 +8,14 @@
 
 import { deleteGuard, type DeleteGuardOptions } from "./delete_guard.ts";
 import { executePlan, type ExecutionResult } from "./executor.ts";
-import { IGNORE_FILE, ignoreFileText, OWN_FILES_ONLY, type PathFilter } from "./own_files.ts";
+import { ignoreFileText, OWN_FILES_ONLY, type PathFilter } from "./own_files.ts";
 import { type LocalScan, scanLocal, type SkippedPath } from "./local_scan.ts";
 import { listingAt, listLocal, type LocalListing } from "./local_listing.ts";
-import { BackgroundListing, listInWorker } from "./listing_in_worker.ts";
-import { takeEarlyWalk } from "./early_walk.ts";
-import { join, resolve } from "node:path";
+import { type BackgroundListing, listInWorker } from "./listing_in_worker.ts";
+import { readLocalIgnoreFile } from "./walk_ahead.ts";
+
+export { walkAhead } from "./walk_ahead.ts";
+import { join } from "node:path";
 import { createHash } from "node:crypto";
 import type { Plan, SyncAction } from "./plan.ts";
 import { reconcile, type SyncDirection } from "./reconcile.ts";
@@ -460,34 +462,6 @@ function withoutIgnored(tree: Map<string, SyncEntry>, ignore: PathFilter): Map<s
     kept.delete(path);
   }
   return kept ?? tree;
-}
-
-/**
- * Begins walking the local folder `folder` (as given on the command line)
- * in a worker, for a run that starts later ({@link SyncOptions.walk});
- * nothing for a folder with a `.dfosignore` of its own, or none at all.
- */
-export function walkAhead(folder: string): BackgroundListing | undefined {
-  const root = resolve(folder);
-  // Begun as the program started, if it guessed this folder (and stopped if it guessed another).
-  const early = takeEarlyWalk(root);
-  try {
-    if (readLocalIgnoreFile(root) === undefined) return new BackgroundListing(root, early);
-  } catch {
-    // Not a readable folder: the run says why.
-  }
-  early?.stop();
-  return undefined;
-}
-
-/** The local `.dfosignore`, if the folder has one. */
-function readLocalIgnoreFile(root: string): Uint8Array | undefined {
-  try {
-    return Deno.readFileSync(`${root}/${IGNORE_FILE}`);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
 }
 
 /**
