@@ -9,11 +9,10 @@ import { posix } from "node:path";
 import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
 import { LocalError, reasonOf, rephrase } from "./errors.ts";
 import { STATUS } from "../protocol/status.ts";
-import { downloadFile, readRemote, uploadFile } from "./file_transfer.ts";
 import { createProgress } from "./progress.ts";
 import { plural } from "../shared/plural.ts";
 import type { WireEntry } from "../protocol/messages.ts";
-import { downloadTree, type TreeResult, uploadTree } from "./tree_transfer.ts";
+import type { TreeResult } from "./tree_transfer.ts";
 
 /** Bytes `cat` shows unless told otherwise. */
 export const DEFAULT_PREVIEW_BYTES = 1024;
@@ -25,6 +24,18 @@ const transferFlags = {
 
 const getFlags = { ...transferFlags, preserve: { type: "boolean", short: "p" } } as const;
 
+/**
+ * The transfer machinery (files, trees, their batches), loaded by the
+ * commands that move bytes and by no other: begun as such a command starts,
+ * so that it loads while the command's first request is on its way.
+ */
+function loadTransfers() {
+  const loading = Promise.all([import("./file_transfer.ts"), import("./tree_transfer.ts")])
+    .then(([files, trees]) => ({ ...files, ...trees }));
+  loading.catch(() => {}); // A command that fails first never waits for it.
+  return loading;
+}
+
 const get: Command = {
   name: "get",
   aliases: ["download"],
@@ -34,12 +45,14 @@ const get: Command = {
   completes: ["remote", "local"],
   async run(context, args) {
     const { values, positionals } = parseCommandArgs(this, args, getFlags, { min: 1, max: 2 });
+    const transfers = loadTransfers();
     const remote = positionals[0];
     const info = await context.connection.stat(remote);
     const name = posix.basename(info.path) || "root";
     const local = await localTarget(positionals[1], name);
     const progress = await createProgress({ label: name, quiet: context.quiet });
     try {
+      const { downloadFile, downloadTree } = await transfers;
       if (info.entry.kind === "directory") {
         if (!values.recursive) throw new LocalError(`${remote} is a directory (use get -r)`);
         const result = await downloadTree(context.connection, info.path, local, {
@@ -73,6 +86,7 @@ const put: Command = {
   completes: ["local", "remote"],
   async run(context, args) {
     const { values, positionals } = parseCommandArgs(this, args, transferFlags, { min: 1, max: 2 });
+    const transfers = loadTransfers();
     const local = positionals[0];
     const info = await Deno.stat(local).catch(() => {
       throw new LocalError(`${local}: no such local file or directory`);
@@ -80,6 +94,7 @@ const put: Command = {
     const remote = await remoteTarget(context, positionals[1], basename(local));
     const progress = await createProgress({ label: basename(local), quiet: context.quiet });
     try {
+      const { uploadFile, uploadTree } = await transfers;
       if (info.isDirectory) {
         if (!values.recursive) throw new LocalError(`${local} is a directory (use put -r)`);
         const result = await uploadTree(context.connection, local, remote, {
@@ -119,6 +134,7 @@ const cat: Command = {
     }, { min: 1, max: 1 });
     const count = values.all ? 0 : parseByteCount(values.bytes ?? String(DEFAULT_PREVIEW_BYTES));
     const write = (bytes: Uint8Array) => context.write(bytes);
+    const { readRemote } = await loadTransfers();
     await readRemote(context.connection, positionals[0], count, write, context.signal);
   },
 };
