@@ -7,11 +7,13 @@
  */
 
 import type { Hash } from "node:crypto";
+import { fstatSync, readSync } from "node:fs";
 import { MESSAGE_TYPE } from "../protocol/constants.ts";
 import type { Frame } from "../protocol/messages.ts";
 import { decompressChunk } from "../protocol/compression.ts";
 import { LocalError, localError } from "./errors.ts";
 import { hashFileFromStart } from "../shared/file_hash.ts";
+import { closeFd, openFileFd } from "../storage/descriptor_paths.ts";
 
 /** The file bytes a `Data` or `DataZstd` frame carries. */
 export function chunkBytes(frame: Frame): Uint8Array {
@@ -69,5 +71,38 @@ export function openLocalFile(localPath: string): { file: Deno.FsFile; info: Den
   } catch (error) {
     file.close();
     throw error;
+  }
+}
+
+/**
+ * The whole of the local file `localPath` and its mtime (ms), if it is a
+ * regular file of at most `maxSize` bytes (undefined if larger), read by
+ * descriptor: the stat of a `Deno.FsFile` resolves its path again, one
+ * `readlink` per folder on the way, where the descriptor's own `fstat` is
+ * one call. Opened without blocking, so a FIFO is refused, never waited on.
+ */
+export function readSmallLocalFile(
+  localPath: string,
+  maxSize: number,
+): { content: Uint8Array; mtimeMs: number } | undefined {
+  let fd: number;
+  try {
+    fd = openFileFd(localPath);
+  } catch (error) {
+    throw localError(error, localPath);
+  }
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw new LocalError(`${localPath}: not a regular file`);
+    if (info.size > maxSize) return undefined;
+    const content = new Uint8Array(info.size);
+    for (let filled = 0; filled < content.length;) {
+      const read = readSync(fd, content, filled, content.length - filled, null);
+      if (read === 0) throw new LocalError(`${localPath}: shrank while it was being uploaded`);
+      filled += read;
+    }
+    return { content, mtimeMs: Math.floor(info.mtimeMs) };
+  } finally {
+    closeFd(fd);
   }
 }

@@ -22,10 +22,10 @@ import {
 import { decode, Messages, type WireConditionalFile } from "../protocol/messages.ts";
 import type { ClientConnection } from "./connection.ts";
 import { type RemoteExpectation, wireCondition } from "./remote_fs.ts";
-import { openLocalFile } from "./transfer_bytes.ts";
+import { readSmallLocalFile } from "./transfer_bytes.ts";
 import { BatchQueue, fitsPathField, requireOnePerItem } from "./batch_queue.ts";
 import { concatBytes } from "../shared/concat_bytes.ts";
-import { LocalError, RemoteError } from "./errors.ts";
+import { RemoteError } from "./errors.ts";
 import { type FileTransferOptions, type TransferResult, uploadFile } from "./file_transfer.ts";
 
 /** Bytes a file adds to a `WriteFiles` frame beside its content and path: the fixed fields. */
@@ -122,7 +122,7 @@ export class WholeFileBatch {
     if (this.#conditional !== (expected !== undefined)) {
       throw new Error("a conditional batch takes a condition with every file, and only it");
     }
-    const whole = readWhole(localPath);
+    const whole = readSmallLocalFile(localPath, MAX_WHOLE_FILE_SIZE);
     if (whole === undefined) {
       // It grew past the batch's limit since the tree was walked: it goes on its own.
       const force = this.#overwrite;
@@ -175,22 +175,5 @@ export class WholeFileBatch {
       if (code === 0) queued.resolve();
       else queued.reject(new RemoteError(code, message));
     });
-  }
-}
-
-/** The whole of a small local file and its mtime (ms), read at once; undefined if it is not small. */
-function readWhole(localPath: string): { content: Uint8Array; mtimeMs: number } | undefined {
-  const { file, info } = openLocalFile(localPath);
-  try {
-    if (info.size > MAX_WHOLE_FILE_SIZE) return undefined;
-    const content = new Uint8Array(info.size);
-    for (let filled = 0; filled < content.length;) {
-      const read = file.readSync(content.subarray(filled));
-      if (read === null) throw new LocalError(`${localPath}: shrank while it was being uploaded`);
-      filled += read;
-    }
-    return { content, mtimeMs: Math.floor(info.mtime?.getTime() ?? Date.now()) };
-  } finally {
-    file.close();
   }
 }
