@@ -32,14 +32,12 @@ export function isIpv6Text(text: string): boolean {
   const halves = address.split("::");
   if (halves.length > 2) return false;
   const groupsOf = (half: string) => half === "" ? [] : half.split(":");
-  const head = groupsOf(halves[0]);
-  const tail = halves.length === 2 ? groupsOf(halves[1]) : [];
-  // An IPv4 address may only end the text: the last group of the half that ends it.
-  const ending = halves.length === 2 ? tail : head;
+  const groups = [...groupsOf(halves[0]), ...(halves.length === 2 ? groupsOf(halves[1]) : [])];
+  // An IPv4 address may only end the text: the last group, unless `::` comes after it.
+  const ipv4At = address.endsWith("::") ? -1 : groups.length - 1;
   let count = 0;
-  for (const [index, group] of [...head, ...tail].entries()) {
-    const last = index === head.length + tail.length - 1 && ending.length > 0;
-    if (last && group.includes(".")) {
+  for (const [index, group] of groups.entries()) {
+    if (index === ipv4At && group.includes(".")) {
       if (!isIpv4Text(group)) return false;
       count += 2;
     } else if (HEX_GROUP.test(group)) {
