@@ -13,8 +13,6 @@ import { type LocalScan, scanLocal, type SkippedPath } from "./local_scan.ts";
 import { listingAt, listLocal, type LocalListing } from "./local_listing.ts";
 import { type BackgroundListing, listInWorker } from "./listing_in_worker.ts";
 import { readLocalIgnoreFile } from "./walk_ahead.ts";
-
-export { walkAhead } from "./walk_ahead.ts";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import type { Plan, SyncAction } from "./plan.ts";
@@ -83,7 +81,7 @@ export interface SyncOptions {
   /** Told of each step as it ends (`error` if it failed). */
   onStep?: (action: SyncAction, error?: unknown) => void;
   /**
-   * The local folder's walk, begun ahead of the run by {@link walkAhead}
+   * The local folder's walk, begun ahead of the run by `walkAhead` (walk_ahead.ts)
    * (used if the rules allow, stopped otherwise); without it the run walks.
    */
   walk?: BackgroundListing;

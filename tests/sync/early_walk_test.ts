@@ -16,7 +16,7 @@ import {
   takeEarlyWalk,
 } from "../../src/sync/early_walk.ts";
 import { clientCommand } from "../../src/cli/client_command.ts";
-import { walkAhead } from "../../src/sync/run_sync.ts";
+import { walkAhead } from "../../src/sync/walk_ahead.ts";
 
 /** Starts the early walk of "sub/../sub" from the working folder and prints what it listed. */
 const RELATIVE_FOLDER_CHECK = `
