@@ -1,17 +1,21 @@
 import assert from "node:assert/strict";
-import { makesTlsConnection, warmUpTls } from "../../src/transport/tls_warmup.ts";
+import { usesTls, warmUpTls } from "../../src/transport/tls_warmup.ts";
 
-Deno.test("the TLS warm-up is for client commands that use TLS", () => {
-  assert.equal(makesTlsConnection(["client", "--host", "10.0.0.5", "ls"]), true);
-  assert.equal(makesTlsConnection(["client"]), true);
-  assert.equal(makesTlsConnection(["client", "--insecure-no-tls", "--host", "h", "ls"]), false);
-  assert.equal(makesTlsConnection(["server"]), false);
-  assert.equal(makesTlsConnection(["user", "add", "alice"]), false);
-  assert.equal(makesTlsConnection(["discover"]), false);
-  assert.equal(makesTlsConnection([]), false);
+Deno.test("the TLS warm-up is for client commands and servers that use TLS", () => {
+  assert.equal(usesTls(["client", "--host", "10.0.0.5", "ls"]), true);
+  assert.equal(usesTls(["client"]), true);
+  assert.equal(usesTls(["client", "--insecure-no-tls", "--host", "h", "ls"]), false);
+  assert.equal(usesTls(["server"]), true);
+  assert.equal(usesTls(["server", "--port", "33000", "--storage", "/srv/dfos"]), true);
+  assert.equal(usesTls(["server", "--insecure-no-tls"]), false);
+  assert.equal(usesTls(["server", "status"]), false);
+  assert.equal(usesTls(["server", "stop", "--storage", "/srv/dfos"]), false);
+  assert.equal(usesTls(["user", "add", "alice"]), false);
+  assert.equal(usesTls(["discover"]), false);
+  assert.equal(usesTls([]), false);
 });
 
 Deno.test("the TLS warm-up settles without a value, whether it ran or not", async () => {
   assert.equal(await warmUpTls(["client", "ls"]), undefined);
-  assert.equal(await warmUpTls(["server"]), undefined);
+  assert.equal(await warmUpTls(["server", "stop"]), undefined);
 });
