@@ -24,6 +24,7 @@ import type { ClientConnection } from "./connection.ts";
 import { BatchQueue, fitsPathField, requireOnePerItem } from "./batch_queue.ts";
 import { localError, LocalTargetExists, RemoteError } from "./errors.ts";
 import { finalMode, folderError, refuseExisting } from "./download_target.ts";
+import { PERMISSION_BITS } from "./local_mode.ts";
 import { syncData } from "../shared/data_sync.ts";
 import { writeAllSync } from "../shared/write_all_sync.ts";
 import { equalBytes, removeQuietly } from "./transfer_bytes.ts";
@@ -179,10 +180,12 @@ async function placeWhole(
 ): Promise<void> {
   const partialPath = partialPathFor(localPath);
   const file = openPartial(localPath, partialPath);
+  let created: Deno.FileInfo;
   try {
     writeAllSync(file, content);
-    // The device by path: a Deno.FsFile's stat would resolve the path again, link by link.
-    await syncData(file, Deno.lstatSync(partialPath).dev);
+    // By path: a Deno.FsFile's stat would resolve the path again, link by link.
+    created = Deno.lstatSync(partialPath);
+    await syncData(file, created.dev);
   } catch (error) {
     removeQuietly(partialPath);
     throw localError(error, partialPath);
@@ -190,7 +193,10 @@ async function placeWhole(
     file.close();
   }
   try {
-    Deno.chmodSync(partialPath, options.mode);
+    // A tree's files mostly keep the mode the partial was made with (0600 from a DFOS server).
+    if (((created.mode ?? 0) & PERMISSION_BITS) !== options.mode) {
+      Deno.chmodSync(partialPath, options.mode);
+    }
   } catch (error) {
     removeQuietly(partialPath);
     throw localError(error, localPath);

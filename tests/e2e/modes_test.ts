@@ -174,6 +174,35 @@ Deno.test("get -r keeps the modes of files and of the folders it makes, as rsync
   await Deno.remove(local, { recursive: true });
 });
 
+Deno.test("get -r gives a file the source's mode whether or not its partial was made with it", async () => {
+  const { server, root } = await serverWithFiles();
+  await using _server = server;
+  const tree = join(root, "private-tree");
+  await Deno.mkdir(tree);
+  const modes: [string, number][] = [["owner", 0o600], ["read-only", 0o400], ["shared", 0o644]];
+  for (const [name, mode] of modes) {
+    await Deno.writeTextFile(join(tree, name), name);
+    await Deno.chmod(join(tree, name), mode);
+  }
+  // Partials are made 0600 less the umask: 0600 under 077 (as the source's "owner"), 0400 under 277.
+  for (const umask of ["077", "277"]) {
+    const local = await Deno.makeTempDir({ prefix: "dfos-local-" });
+    const get = await clientUnderUmask(server, umask, local, ["get", "-r", "private-tree"]);
+    assert.equal(get.code, 0, get.stderr);
+    for (const [name, mode] of modes) {
+      const path = join(local, "private-tree", name);
+      assert.equal(
+        await modeOf(path),
+        mode.toString(8).padStart(4, "0"),
+        `${name}, umask ${umask}`,
+      );
+      assert.equal(await Deno.readTextFile(path), name);
+    }
+    await Deno.chmod(join(local, "private-tree"), 0o700);
+    await Deno.remove(local, { recursive: true });
+  }
+});
+
 Deno.test("the server sends each entry's mode only to a client that lists the mode capability", async () => {
   const { server, root } = await serverWithFiles();
   await using _server = server;
