@@ -31,7 +31,10 @@ export function usesTls(args: readonly string[]): boolean {
   return args[0] === "server" && !CONTROL_COMMANDS.has(args[1]);
 }
 
-/** `server` subcommands that only talk to a running server's control socket. */
+/**
+ * `server` subcommands that only talk to a running server's control socket
+ * (tests/transport/tls_warmup_test.ts checks them against the command).
+ */
 const CONTROL_COMMANDS = new Set(["status", "stop", "help"]);
 
 /**

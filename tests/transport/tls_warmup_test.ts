@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { serverCommand } from "../../src/cli/server_command.ts";
 import { usesTls, warmUpTls } from "../../src/transport/tls_warmup.ts";
 
 Deno.test("the TLS warm-up is for client commands and servers that use TLS", () => {
@@ -18,4 +19,10 @@ Deno.test("the TLS warm-up is for client commands and servers that use TLS", () 
 Deno.test("the TLS warm-up settles without a value, whether it ran or not", async () => {
   assert.equal(await warmUpTls(["client", "ls"]), undefined);
   assert.equal(await warmUpTls(["server", "stop"]), undefined);
+});
+
+Deno.test("every subcommand of `server` is one the warm-up knows to skip", () => {
+  const subcommands = serverCommand(() => {}).commands.map((command) => command.name());
+  assert.ok(subcommands.length > 0);
+  for (const name of subcommands) assert.equal(usesTls(["server", name]), false, name);
 });
